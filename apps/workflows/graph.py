@@ -1,0 +1,314 @@
+"""The graph document and its one validator (DESIGN.md contract 1).
+
+Plain Python with no Django in it: the API, import, publish and the engine all
+call `validate_graph`. Every problem names the node or edge it is about.
+
+A graph document::
+
+    {
+      "nodes": [{"id": "start", "type": "trigger.manual", "version": 1,
+                 "name": "Start", "config": {}, "position": {"x": 0, "y": 0}}],
+      "edges": [{"id": "e1", "source": "start", "source_port": "out",
+                 "target": "next", "target_port": "in"}],
+      "notes": [{"id": "n1", "text": "...", "position": {"x": 0, "y": 0}}]
+    }
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from apps.nodes.registry import NodeTypeRegistry
+
+MAX_NODES = 5000
+MAX_EDGES = 20000
+MAX_NOTES = 1000
+MAX_ID_LENGTH = 64
+
+NODE_KEYS = {"id", "type", "version", "name", "config", "position", "disabled"}
+EDGE_KEYS = {"id", "source", "source_port", "target", "target_port"}
+NOTE_KEYS = {"id", "text", "position", "size", "color"}
+GRAPH_KEYS = {"nodes", "edges", "notes"}
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    severity: str = ERROR
+    node_id: str | None = None
+    edge_id: str | None = None
+    field: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def empty_graph() -> dict[str, Any]:
+    return {"nodes": [], "edges": [], "notes": []}
+
+
+def errors_only(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == ERROR]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH
+
+
+class _Validator:
+    def __init__(self, graph: Any, registry: NodeTypeRegistry) -> None:
+        self.graph = graph
+        self.registry = registry
+        self.problems: list[Problem] = []
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.types: dict[str, Any] = {}
+        self.edges: list[dict[str, Any]] = []
+
+    def add(self, code: str, message: str, **where: Any) -> None:
+        self.problems.append(Problem(code=code, message=message, **where))
+
+    def run(self) -> list[Problem]:
+        if not isinstance(self.graph, dict):
+            self.add("invalid_document", "The graph must be a JSON object.", field="graph")
+            return self.problems
+        for key in sorted(set(self.graph) - GRAPH_KEYS):
+            self.add("unknown_field", f"Unknown field {key!r} in the graph.", field=key)
+        nodes = self.graph.get("nodes", [])
+        edges = self.graph.get("edges", [])
+        notes = self.graph.get("notes", [])
+        for name, value, limit in (("nodes", nodes, MAX_NODES), ("edges", edges, MAX_EDGES),
+                                   ("notes", notes, MAX_NOTES)):
+            if not isinstance(value, list):
+                self.add("invalid_document", f"'{name}' must be a list.", field=name)
+                return self.problems
+            if len(value) > limit:
+                self.add("too_large", f"A graph may hold at most {limit} {name}; "
+                         f"this one has {len(value)}.", field=name)
+                return self.problems
+        for index, node in enumerate(nodes):
+            self.check_node(index, node)
+        edge_ids: set[str] = set()
+        for index, edge in enumerate(edges):
+            self.check_edge(index, edge, edge_ids)
+        self.check_notes(notes)
+        self.check_inputs()
+        self.check_triggers_and_reachability()
+        self.check_cycles()
+        return self.problems
+
+    def check_node(self, index: int, node: Any) -> None:
+        where = f"nodes[{index}]"
+        if not isinstance(node, dict):
+            self.add("invalid_node", f"{where} must be an object.", field=where)
+            return
+        node_id = node.get("id")
+        if not _check_id(node_id):
+            self.add("invalid_node", f"{where} needs an 'id': a string of 1 to "
+                     f"{MAX_ID_LENGTH} characters.", field=f"{where}.id")
+            return
+        if node_id in self.nodes:
+            self.add("duplicate_node_id", f"Node id {node_id!r} is used more than once.",
+                     node_id=node_id)
+            return
+        self.nodes[node_id] = node
+        for key in sorted(set(node) - NODE_KEYS):
+            self.add("unknown_field", f"Unknown field {key!r} on node {node_id!r}.",
+                     node_id=node_id, field=key)
+        position = node.get("position", {"x": 0, "y": 0})
+        if not (isinstance(position, dict) and _is_number(position.get("x"))
+                and _is_number(position.get("y"))):
+            self.add("invalid_node", f"Node {node_id!r} needs a position with numeric x and y.",
+                     node_id=node_id, field="position")
+        if "name" in node and not isinstance(node["name"], str):
+            self.add("invalid_node", f"Node {node_id!r}: 'name' must be a string.",
+                     node_id=node_id, field="name")
+        type_name, version = node.get("type"), node.get("version", 1)
+        if not isinstance(type_name, str) or not isinstance(version, int) or isinstance(
+                version, bool):
+            self.add("invalid_node", f"Node {node_id!r} needs a 'type' (string) and a "
+                     "'version' (integer).", node_id=node_id, field="type")
+            return
+        node_type = self.registry.get(type_name, version)
+        if node_type is None:
+            known = self.registry.versions(type_name)
+            detail = (f"version {version} does not exist (known: {known})" if known
+                      else "no such node type")
+            self.add("unknown_node_type", f"Node {node_id!r} has type {type_name!r}: {detail}.",
+                     node_id=node_id, field="type")
+            return
+        self.types[node_id] = node_type
+        config = node.get("config", {})
+        if not isinstance(config, dict):
+            self.add("invalid_config", f"Node {node_id!r}: 'config' must be an object.",
+                     node_id=node_id, field="config")
+            return
+        try:
+            parsed = node_type.Config.model_validate(config)
+        except ValidationError as exc:
+            for err in exc.errors():
+                path = ".".join(str(p) for p in err["loc"]) or "config"
+                self.add("invalid_config", f"Node {node_id!r}, field {path!r}: {err['msg']}.",
+                         node_id=node_id, field=f"config.{path}")
+            return
+        for message in node_type().check(parsed):
+            self.add("invalid_config", f"Node {node_id!r}: {message}", node_id=node_id,
+                     field="config")
+
+    def check_edge(self, index: int, edge: Any, seen: set[str]) -> None:
+        where = f"edges[{index}]"
+        if not isinstance(edge, dict):
+            self.add("invalid_edge", f"{where} must be an object.", field=where)
+            return
+        edge_id = edge.get("id")
+        if not _check_id(edge_id):
+            self.add("invalid_edge", f"{where} needs an 'id': a string of 1 to "
+                     f"{MAX_ID_LENGTH} characters.", field=f"{where}.id")
+            return
+        if edge_id in seen:
+            self.add("duplicate_edge_id", f"Edge id {edge_id!r} is used more than once.",
+                     edge_id=edge_id)
+            return
+        seen.add(edge_id)
+        for key in sorted(set(edge) - EDGE_KEYS):
+            self.add("unknown_field", f"Unknown field {key!r} on edge {edge_id!r}.",
+                     edge_id=edge_id, field=key)
+        ok = True
+        for end, port_key, port_set in (("source", "source_port", "output_names"),
+                                        ("target", "target_port", "input_names")):
+            node_id, port = edge.get(end), edge.get(port_key)
+            if not isinstance(node_id, str) or node_id not in self.nodes:
+                self.add("dangling_edge", f"Edge {edge_id!r} {end} {node_id!r} is not a node "
+                         "of this graph.", edge_id=edge_id, field=end)
+                ok = False
+                continue
+            node_type = self.types.get(node_id)
+            if node_type is None:
+                ok = False  # the node's own problem is already reported
+                continue
+            ports = getattr(node_type, port_set)()
+            if port not in ports:
+                kind = "output" if end == "source" else "input"
+                self.add("unknown_port", f"Edge {edge_id!r}: node {node_id!r} "
+                         f"({node_type.type}) has no {kind} port {port!r}; it has "
+                         f"{sorted(ports) or 'none'}.", edge_id=edge_id, field=port_key)
+                ok = False
+        if ok:
+            if edge["source"] == edge["target"]:
+                self.add("cycle", f"Edge {edge_id!r} connects node {edge['source']!r} to "
+                         "itself.", edge_id=edge_id, node_id=edge["source"])
+                return
+            self.edges.append(edge)
+
+    def check_notes(self, notes: list[Any]) -> None:
+        for index, note in enumerate(notes):
+            if not isinstance(note, dict) or not _check_id(note.get("id")) or not isinstance(
+                    note.get("text", ""), str):
+                self.add("invalid_note", f"notes[{index}] needs an 'id' and a text string.",
+                         field=f"notes[{index}]")
+            elif set(note) - NOTE_KEYS:
+                self.add("unknown_field", f"Unknown field(s) {sorted(set(note) - NOTE_KEYS)} "
+                         f"on note {note['id']!r}.", field=f"notes[{index}]")
+
+    def check_inputs(self) -> None:
+        into: dict[tuple[str, str], list[str]] = defaultdict(list)
+        pairs: set[tuple[str, str, str, str]] = set()
+        for edge in self.edges:
+            pair = (edge["source"], edge["source_port"], edge["target"], edge["target_port"])
+            if pair in pairs:
+                self.add("duplicate_edge", f"Edge {edge['id']!r} repeats another edge between "
+                         "the same ports.", edge_id=edge["id"])
+                continue
+            pairs.add(pair)
+            into[(edge["target"], edge["target_port"])].append(edge["id"])
+        for node_id, node_type in self.types.items():
+            if self.nodes[node_id].get("disabled"):
+                continue
+            for port in node_type.inputs:
+                feeding = into.get((node_id, port.name), [])
+                if len(feeding) > 1 and not port.multiple:
+                    self.add("too_many_inputs", f"Input port {port.name!r} of node {node_id!r} "
+                             f"takes one connection; it has {len(feeding)}.",
+                             node_id=node_id, edge_id=feeding[1], field=port.name)
+                if not feeding and port.required and not node_type.is_trigger:
+                    self.add("missing_input", f"Input port {port.name!r} of node {node_id!r} "
+                             "is not connected.", node_id=node_id, field=port.name)
+
+    def check_triggers_and_reachability(self) -> None:
+        triggers = [nid for nid, t in self.types.items() if t.is_trigger]
+        if not triggers and self.nodes:
+            self.add("no_trigger", "The workflow needs a trigger node to start it.")
+        elif not self.nodes:
+            self.add("no_trigger", "The workflow is empty: add a trigger node to start it.")
+        for extra in triggers[1:]:
+            self.add("multiple_triggers", f"Node {extra!r} is a second trigger; a workflow "
+                     f"has exactly one (the first is {triggers[0]!r}).", node_id=extra)
+        if not triggers:
+            return
+        children: dict[str, list[str]] = defaultdict(list)
+        for edge in self.edges:
+            children[edge["source"]].append(edge["target"])
+        seen = {triggers[0]}
+        queue = deque(seen)
+        while queue:
+            for child in children[queue.popleft()]:
+                if child not in seen:
+                    seen.add(child)
+                    queue.append(child)
+        for node_id in self.nodes:
+            if node_id not in seen and node_id not in triggers[1:]:
+                self.add("unreachable", f"Node {node_id!r} cannot be reached from the trigger "
+                         f"{triggers[0]!r}.", severity=WARNING, node_id=node_id)
+
+    def check_cycles(self) -> None:
+        indegree = dict.fromkeys(self.nodes, 0)
+        children: dict[str, list[str]] = defaultdict(list)
+        for edge in self.edges:
+            children[edge["source"]].append(edge["target"])
+            indegree[edge["target"]] += 1
+        queue = deque(n for n, d in indegree.items() if d == 0)
+        while queue:
+            node_id = queue.popleft()
+            for child in children[node_id]:
+                indegree[child] -= 1
+                if indegree[child] == 0:
+                    queue.append(child)
+        in_cycle = sorted(n for n, d in indegree.items() if d > 0)
+        for node_id in in_cycle:
+            self.add("cycle", f"Node {node_id!r} is part of a cycle; workflows must be "
+                     "acyclic (use a map or sub-workflow to repeat work).", node_id=node_id)
+
+
+def validate_graph(graph: Any, registry: NodeTypeRegistry) -> list[Problem]:
+    """Every problem in `graph`, errors and warnings, each naming its node or edge."""
+    return _Validator(graph, registry).run()
+
+
+def topological_order(graph: dict[str, Any]) -> list[str]:
+    """Node ids in an order where every edge points forward (graph must be valid)."""
+    indegree = {n["id"]: 0 for n in graph["nodes"]}
+    children: dict[str, list[str]] = defaultdict(list)
+    for edge in graph["edges"]:
+        children[edge["source"]].append(edge["target"])
+        indegree[edge["target"]] += 1
+    queue = deque(n for n, d in indegree.items() if d == 0)
+    order = []
+    while queue:
+        node_id = queue.popleft()
+        order.append(node_id)
+        for child in children[node_id]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                queue.append(child)
+    return order
