@@ -14,6 +14,7 @@ file through the settings and connects directly.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import socket
@@ -55,8 +56,22 @@ def _runtime_dir() -> None:
 
 # --- PostgreSQL -----------------------------------------------------------------
 
+def _postgres_answers(uri: str) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(uri, connect_timeout=2).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
 def postgres_up() -> str:
+    known = read_state().get("database_url")
+    if known and (PG_DIR / "postmaster.pid").exists() and _postgres_answers(known):
+        return known
     _runtime_dir()
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     import pgserver
 
     server = pgserver.get_server(PG_DIR, cleanup_mode=None)
@@ -168,6 +183,7 @@ def redis_down() -> None:
 
 def up() -> dict[str, str]:
     """Start whatever DATABASE_URL / REDIS_URL do not already point at."""
+    (VAR_DIR / "staticfiles").mkdir(parents=True, exist_ok=True)
     urls = {}
     urls["database_url"] = os.environ.get("DATABASE_URL") or postgres_up()
     urls["redis_url"] = os.environ.get("REDIS_URL") or redis_up()

@@ -1,0 +1,187 @@
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from apps.accounts import selectors, services
+from apps.accounts.models import ApiToken
+from apps.accounts.permissions import IsAdmin
+from apps.accounts.roles import ADMIN, ROLES, has_role, roles_of
+from apps.core.pagination import Pagination
+from apps.core.serializers import StrictSerializer
+
+
+class TokenObtainApi(APIView):
+    """Exchange a username (or e-mail) and password for an API token."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    class InputSerializer(StrictSerializer):
+        username = serializers.CharField(required=False, max_length=254)
+        email = serializers.CharField(required=False, max_length=254)
+        password = serializers.CharField(max_length=256, trim_whitespace=False)
+        name = serializers.CharField(required=False, max_length=100, default="API token")
+
+        def validate(self, attrs):
+            if not attrs.get("username") and not attrs.get("email"):
+                raise serializers.ValidationError({"username": ["Give a username or an email."]})
+            return attrs
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField()
+        id = serializers.IntegerField()
+        name = serializers.CharField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        login = data.validated_data.get("username") or data.validated_data["email"]
+        user = authenticate(request, username=login, password=data.validated_data["password"])
+        if user is None:
+            return Response({"code": "invalid_credentials",
+                             "detail": "Unknown user or wrong password."},
+                            status=status.HTTP_401_UNAUTHORIZED)
+        token, raw = services.token_create(user=user, name=data.validated_data["name"])
+        return Response({"token": raw, "id": token.id, "name": token.name},
+                        status=status.HTTP_201_CREATED)
+
+
+class TokenOutputSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username")
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "user", "created_at", "last_used_at", "revoked_at"]
+
+
+class TokenListApi(APIView):
+    """Your API tokens (admins: `?all=1` lists everyone's). POST creates one."""
+
+    permission_classes = [IsAuthenticated]
+
+    class InputSerializer(StrictSerializer):
+        name = serializers.CharField(max_length=100)
+
+    @extend_schema(responses=TokenOutputSerializer(many=True))
+    def get(self, request):
+        include_all = request.query_params.get("all") == "1" and has_role(request.user, ADMIN)
+        qs = selectors.token_list(user=request.user, include_all=include_all)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(TokenOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: TokenOutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token, raw = services.token_create(user=request.user, name=data.validated_data["name"])
+        body = TokenOutputSerializer(token).data
+        body["token"] = raw
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenRevokeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, token_id: int):
+        qs = selectors.token_list(user=request.user,
+                                  include_all=has_role(request.user, ADMIN))
+        token = get_object_or_404(qs, pk=token_id)
+        services.token_revoke(token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UserOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    email = serializers.EmailField()
+    is_active = serializers.BooleanField()
+    roles = serializers.SerializerMethodField()
+
+    def get_roles(self, user) -> list[str]:
+        return sorted(g.name for g in user.groups.all() if g.name in ROLES) + (
+            [ADMIN] if user.is_superuser and not any(
+                g.name == ADMIN for g in user.groups.all()) else [])
+
+
+class MeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=UserOutputSerializer)
+    def get(self, request):
+        body = UserOutputSerializer(request.user).data
+        body["effective_roles"] = sorted(roles_of(request.user))
+        return Response(body)
+
+
+class UserListApi(APIView):
+    """Admins list and create users."""
+
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(StrictSerializer):
+        username = serializers.RegexField(r"^[\w.@+-]{1,150}$")
+        email = serializers.EmailField(required=False, default="")
+        password = serializers.CharField(required=False, min_length=8, max_length=256,
+                                         trim_whitespace=False)
+        roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLES),
+                                      default=list)
+
+        def validate_username(self, value):
+            if selectors.User.objects.filter(username=value).exists():
+                raise serializers.ValidationError("A user with this username exists.")
+            return value
+
+    @extend_schema(responses=UserOutputSerializer(many=True))
+    def get(self, request):
+        qs = selectors.user_list(search=request.query_params.get("search", ""))
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(UserOutputSerializer(page, many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: UserOutputSerializer})
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_create(**data.validated_data)
+        return Response(UserOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class UserDetailApi(APIView):
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(StrictSerializer):
+        roles = serializers.ListField(child=serializers.ChoiceField(choices=ROLES),
+                                      required=False)
+        is_active = serializers.BooleanField(required=False)
+
+    @extend_schema(responses=UserOutputSerializer)
+    def get(self, request, user_id: int):
+        return Response(UserOutputSerializer(get_object_or_404(selectors.user_list(),
+                                                               pk=user_id)).data)
+
+    @extend_schema(request=InputSerializer, responses=UserOutputSerializer)
+    def patch(self, request, user_id: int):
+        user = get_object_or_404(selectors.user_list(), pk=user_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if "roles" in data.validated_data:
+            services.user_set_roles(user=user, roles=data.validated_data["roles"])
+        if data.validated_data.get("is_active") is False:
+            services.user_deactivate(user=user)
+        elif data.validated_data.get("is_active") is True and not user.is_active:
+            user.is_active = True
+            user.save(update_fields=["is_active"])
+        user = selectors.user_list().get(pk=user.pk)
+        return Response(UserOutputSerializer(user).data)

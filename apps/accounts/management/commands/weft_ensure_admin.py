@@ -1,0 +1,18 @@
+from django.core.management.base import BaseCommand
+
+from apps.accounts.services import first_admin_ensure
+
+
+class Command(BaseCommand):
+    help = "Create the first admin if there is none (WEFT_ADMIN_EMAIL / WEFT_ADMIN_PASSWORD)."
+
+    def handle(self, *args, **options):
+        user, generated = first_admin_ensure()
+        if generated:
+            self.stdout.write(self.style.SUCCESS(
+                "\n  First admin created. Sign in at http://127.0.0.1:8000/login/ with\n"
+                f"    username: {user.username}   (or {user.email})\n"
+                f"    password: {generated}\n"
+                "  This password is shown only once.\n"))
+        else:
+            self.stdout.write(f"Admin account: {user.username}")

@@ -1,0 +1,6 @@
+from apps.accounts.roles import roles_of
+
+
+def roles(request):
+    user = getattr(request, "user", None)
+    return {"user_roles": roles_of(user) if user is not None else set()}

@@ -1,0 +1,40 @@
+"""Demo workflows for a first look; only created once, when none exist."""
+
+from django.core.management.base import BaseCommand
+
+from apps.accounts.services import first_admin_ensure
+from apps.workflows.models import Workflow
+from apps.workflows.services import workflow_create, workflow_publish
+
+DEMOS = [
+    {
+        "name": "Hello, Weft",
+        "description": "A manual trigger feeding a pass-through node. Run it from the editor.",
+        "graph": {
+            "nodes": [
+                {"id": "start", "type": "trigger.manual", "version": 1, "name": "Start",
+                 "config": {"sample_input": {"hello": "world"}},
+                 "position": {"x": 0, "y": 0}},
+                {"id": "pass", "type": "core.noop", "version": 1, "name": "Pass through",
+                 "config": {}, "position": {"x": 260, "y": 0}},
+            ],
+            "edges": [{"id": "e1", "source": "start", "source_port": "out",
+                       "target": "pass", "target_port": "in"}],
+            "notes": [],
+        },
+    },
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo workflows when there are none."
+
+    def handle(self, *args, **options):
+        if Workflow.objects.exists():
+            self.stdout.write("Demo data: workflows exist already, nothing added.")
+            return
+        admin, _ = first_admin_ensure()
+        for demo in DEMOS:
+            workflow = workflow_create(user=admin, **demo)
+            workflow_publish(workflow=workflow, user=admin, note="Demo")
+        self.stdout.write(f"Demo data: {len(DEMOS)} workflow(s) created.")

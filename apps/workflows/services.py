@@ -1,0 +1,132 @@
+"""Everything that writes workflows and their versions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.core.errors import Conflict, Unprocessable
+from apps.nodes.registry import registry
+from apps.workflows.graph import ERROR, Problem, empty_graph, errors_only, validate_graph
+from apps.workflows.models import Workflow, WorkflowVersion
+
+EXPORT_FORMAT = 1
+
+# Problems that make a document unusable even as a draft. A draft may be
+# unfinished (no trigger yet, a field left empty) but never malformed.
+STRUCTURAL_CODES = {
+    "invalid_document", "too_large", "invalid_node", "invalid_edge", "invalid_note",
+    "unknown_field", "duplicate_node_id", "duplicate_edge_id",
+}
+
+
+def graph_validate(*, graph: Any) -> list[Problem]:
+    return validate_graph(graph, registry)
+
+
+def _problems_body(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [p.as_dict() for p in problems]
+
+
+def _check_draft(graph: Any) -> None:
+    structural = [p for p in graph_validate(graph=graph)
+                  if p.code in STRUCTURAL_CODES and p.severity == ERROR]
+    if structural:
+        raise Unprocessable(structural[0].message, code="invalid_graph",
+                            problems=_problems_body(structural))
+
+
+def workflow_create(*, user, name: str, description: str = "",
+                    graph: dict[str, Any] | None = None) -> Workflow:
+    graph = empty_graph() if graph is None else graph
+    _check_draft(graph)
+    return Workflow.objects.create(name=name, description=description, owner=user,
+                                   graph=graph, updated_by=user)
+
+
+def workflow_update(*, workflow: Workflow, user, revision: int | None = None,
+                    graph: dict[str, Any] | None = None, name: str | None = None,
+                    description: str | None = None) -> Workflow:
+    """Save changes to the draft. A new graph needs the revision it was based
+    on; when someone saved in between, nothing is written and 409 names the
+    current revision and graph so the caller can reconcile."""
+    changes: dict[str, Any] = {"updated_at": timezone.now(), "updated_by": user}
+    if name is not None:
+        changes["name"] = name
+    if description is not None:
+        changes["description"] = description
+    qs = Workflow.objects.filter(pk=workflow.pk, deleted_at__isnull=True)
+    if graph is not None:
+        if revision is None:
+            raise Unprocessable("Saving a graph needs the 'revision' it was based on.",
+                                code="required", errors={"revision": ["This field is required "
+                                                                     "with 'graph'."]})
+        _check_draft(graph)
+        changes["graph"] = graph
+        changes["revision"] = F("revision") + 1
+        qs = qs.filter(revision=revision)
+    if not qs.update(**changes):
+        current = Workflow.objects.select_related("updated_by").get(pk=workflow.pk)
+        raise Conflict(
+            f"The draft was saved by someone else (revision {current.revision}); "
+            f"yours was based on revision {revision}.",
+            code="stale_revision",
+            current_revision=current.revision,
+            graph=current.graph,
+            updated_by=current.updated_by.username if current.updated_by else None,
+        )
+    workflow.refresh_from_db()
+    return workflow
+
+
+def workflow_delete(*, workflow: Workflow, user) -> None:
+    Workflow.objects.filter(pk=workflow.pk).update(deleted_at=timezone.now(), updated_by=user,
+                                                   is_active=False)
+
+
+@transaction.atomic
+def workflow_publish(*, workflow: Workflow, user, note: str = "") -> WorkflowVersion:
+    """Freeze the draft as the next version; refuses a graph with errors."""
+    locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
+    problems = errors_only(graph_validate(graph=locked.graph))
+    if problems:
+        raise Unprocessable(
+            f"The workflow has {len(problems)} problem(s); fix them before publishing. "
+            f"First: {problems[0].message}",
+            code="invalid_graph", problems=_problems_body(problems))
+    last = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
+    return WorkflowVersion.objects.create(workflow=locked, number=last + 1, graph=locked.graph,
+                                          note=note, created_by=user)
+
+
+def workflow_version_restore(*, workflow: Workflow, version: WorkflowVersion,
+                             user) -> Workflow:
+    Workflow.objects.filter(pk=workflow.pk).update(
+        graph=version.graph, revision=F("revision") + 1, updated_at=timezone.now(),
+        updated_by=user)
+    workflow.refresh_from_db()
+    return workflow
+
+
+def workflow_export(*, workflow: Workflow) -> dict[str, Any]:
+    return {
+        "weft_export": EXPORT_FORMAT,
+        "name": workflow.name,
+        "description": workflow.description,
+        "graph": workflow.graph,
+    }
+
+
+def workflow_import(*, user, document: dict[str, Any]) -> Workflow:
+    """Create a workflow from an export; nothing is created when the graph has errors."""
+    problems = errors_only(graph_validate(graph=document["graph"]))
+    if problems:
+        raise Unprocessable(
+            f"The imported graph has {len(problems)} problem(s). First: {problems[0].message}",
+            code="invalid_graph", problems=_problems_body(problems))
+    return Workflow.objects.create(name=document["name"],
+                                   description=document.get("description", ""),
+                                   owner=user, graph=document["graph"], updated_by=user)

@@ -1,0 +1,3 @@
+from celery_worker.app import app
+
+__all__ = ["app"]

@@ -1,0 +1,20 @@
+"""The Celery app. Celery only delivers work (DESIGN.md contract 4): tasks take
+ids and call one service. Queues keep slow work from starving fast work."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("weft")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# default: engine steps and cheap nodes; io: HTTP and other slow I/O;
+# inference: model calls; maintenance: sweeps, audit verification.
+QUEUES = ("default", "io", "inference", "maintenance")
+app.conf.task_queues = [Queue(name) for name in QUEUES]
+app.conf.task_default_queue = "default"
+app.conf.beat_schedule = {}
+app.autodiscover_tasks()

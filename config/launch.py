@@ -1,0 +1,101 @@
+"""`make run`: start embedded services, prepare the database, then run the web
+server, a Celery worker and Celery beat (plus anything in WEFT_EXTRA_PROCESSES)
+until Ctrl-C, which stops every process this launcher started.
+
+Environment: WEFT_HOST / WEFT_PORT (default 127.0.0.1:8000), WEFT_WEB_WORKERS,
+WEFT_WORKER_CONCURRENCY, DATABASE_URL / REDIS_URL (skip the embedded servers).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from config import embedded
+
+PY = sys.executable
+
+
+def _stream(name: str, proc: subprocess.Popen) -> None:
+    assert proc.stdout is not None
+    for line in iter(proc.stdout.readline, b""):
+        sys.stdout.write(f"{name:>7} | {line.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([PY, "manage.py", *args], check=True)
+
+
+def processes() -> dict[str, list[str]]:
+    host = os.environ.get("WEFT_HOST", "127.0.0.1")
+    port = os.environ.get("WEFT_PORT", "8000")
+    concurrency = os.environ.get("WEFT_WORKER_CONCURRENCY", "2")
+    procs = {
+        "web": [PY, "-m", "uvicorn", "config.asgi:application", "--host", host, "--port", port,
+                "--workers", os.environ.get("WEFT_WEB_WORKERS", "1"), "--no-access-log"],
+        "worker": [PY, "-m", "celery", "-A", "celery_worker", "worker", "--loglevel", "INFO",
+                   "-Q", "default,io,inference,maintenance", "--concurrency", concurrency,
+                   "--without-gossip", "--without-mingle"],
+        "beat": [PY, "-m", "celery", "-A", "celery_worker", "beat", "--loglevel", "INFO",
+                 "--schedule", str(embedded.VAR_DIR / "celerybeat-schedule")],
+    }
+    return procs
+
+
+def main() -> int:
+    urls = embedded.up()
+    os.environ.setdefault("DATABASE_URL", urls["database_url"])
+    os.environ.setdefault("REDIS_URL", urls["redis_url"])
+    print(f"database: {urls['database_url']}\nredis:    {urls['redis_url']}")
+    _manage("migrate", "--no-input", "-v", "0")
+    _manage("weft_ensure_admin")
+    _manage("weft_seed_demo")
+    started: dict[str, subprocess.Popen] = {}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for name, cmd in processes().items():
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+        started[name] = proc
+        threading.Thread(target=_stream, args=(name, proc), daemon=True).start()
+    host = os.environ.get("WEFT_HOST", "127.0.0.1")
+    print(f"\n  Weft is starting on http://{host}:{os.environ.get('WEFT_PORT', '8000')}/ "
+          "— press Ctrl-C to stop.\n", flush=True)
+
+    stopping = threading.Event()
+
+    def stop(*_):
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping.is_set():
+        for name, proc in started.items():
+            if proc.poll() is not None:
+                print(f"{name} exited with code {proc.returncode}; stopping everything.")
+                code = proc.returncode or 1
+                stopping.set()
+                break
+        stopping.wait(0.5)
+
+    for proc in started.values():
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in started.values():
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    embedded.down()
+    print("Weft stopped.")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

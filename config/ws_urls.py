@@ -1,0 +1,3 @@
+"""WebSocket routes (Channels consumers); each app adds its own here."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,11 @@
+pytest_plugins = [
+    "tests.fixtures.accounts",
+    "tests.fixtures.workflows",
+]
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Real hashing costs ~0.3 s a user on 2 cores; tests create hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

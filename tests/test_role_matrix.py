@@ -1,0 +1,113 @@
+"""Every API route x every role x anonymous: who may call what.
+
+A route that is added without an entry here fails `test_every_route_is_in_the_matrix`.
+"""
+
+import pytest
+from django.urls import URLPattern, URLResolver
+
+from config import api_urls
+
+ANON, NONE, VIEWER, EDITOR, REVIEWER, ADMIN = "anon", "none", "viewer", "editor", "reviewer", "admin"
+ALL_ROLES = (ANON, NONE, VIEWER, EDITOR, REVIEWER, ADMIN)
+ANYONE = set(ALL_ROLES)
+SIGNED_IN = ANYONE - {ANON}
+VIEWERS = {VIEWER, EDITOR, REVIEWER, ADMIN}
+EDITORS = {EDITOR, ADMIN}
+ADMINS = {ADMIN}
+
+# route name -> {method: roles allowed}
+MATRIX = {
+    "auth-token": {"post": ANYONE},
+    "auth-tokens": {"get": SIGNED_IN, "post": SIGNED_IN},
+    "auth-token-revoke": {"delete": SIGNED_IN},
+    "auth-me": {"get": SIGNED_IN},
+    "users": {"get": ADMINS, "post": ADMINS},
+    "user-detail": {"get": ADMINS, "patch": ADMINS},
+    "node-types": {"get": VIEWERS},
+    "workflows": {"get": VIEWERS, "post": EDITORS},
+    "workflow-import": {"post": EDITORS},
+    "workflow-detail": {"get": VIEWERS, "patch": EDITORS, "delete": EDITORS},
+    "workflow-validate": {"post": VIEWERS},
+    "workflow-publish": {"post": EDITORS},
+    "workflow-versions": {"get": VIEWERS},
+    "workflow-version-detail": {"get": VIEWERS},
+    "workflow-version-restore": {"post": EDITORS},
+    "workflow-export": {"get": VIEWERS},
+}
+
+
+def _routes(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _routes(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield entry.name, prefix + str(entry.pattern), entry.callback
+
+
+def test_every_route_is_in_the_matrix():
+    routes = {name: callback for name, _, callback in _routes(api_urls.urlpatterns)}
+    assert set(routes) == set(MATRIX)
+    for name, callback in routes.items():
+        view = callback.view_class
+        implemented = {m for m in view.http_method_names if hasattr(view, m)} - {"options"}
+        assert implemented == set(MATRIX[name]), name
+
+
+CASES = [(name, method, role) for name, methods in MATRIX.items() for method in methods
+         for role in ALL_ROLES]
+
+
+@pytest.fixture
+def world(db, create_user, create_workflow, client_for, api_client):
+    owner = create_user(username="owner", roles=[EDITOR])
+    workflow = create_workflow(user=owner)
+    from apps.workflows.services import workflow_publish
+
+    workflow_publish(workflow=workflow, user=owner)
+    target = create_user(username="target")
+    return {"workflow": workflow, "target": target}
+
+
+def _kwargs(name, world, client):
+    from apps.accounts.models import ApiToken
+
+    workflow = world["workflow"]
+    return {
+        "workflow_id": workflow.pk,
+        "number": 1,
+        "user_id": world["target"].pk,
+        "token_id": ApiToken.objects.filter(user=getattr(client, "user", None)).values_list(
+            "pk", flat=True).first() or 1,
+    }
+
+
+def _path(name, kwargs):
+    from django.urls import reverse
+    from django.urls.exceptions import NoReverseMatch
+
+    for keys in (["workflow_id", "number"], ["workflow_id"], ["user_id"], ["token_id"], []):
+        try:
+            return reverse(name, kwargs={k: kwargs[k] for k in keys})
+        except NoReverseMatch:
+            continue
+    raise AssertionError(f"cannot build a path for {name}")
+
+
+@pytest.mark.parametrize(("name", "method", "role"), CASES,
+                         ids=[f"{n}-{m}-{r}" for n, m, r in CASES])
+def test_role_matrix(world, client_for, api_client, name, method, role):
+    if role == ANON:
+        client = api_client
+    elif role == NONE:
+        client = client_for()
+    else:
+        client = client_for(role)
+    path = _path(name, _kwargs(name, world, client))
+    response = getattr(client, method)(path, {}, format="json")
+    if role in MATRIX[name][method]:
+        assert response.status_code not in (401, 403), (path, role, response.data)
+    elif role == ANON:
+        assert response.status_code in (401, 403), (path, role, response.status_code)
+    else:
+        assert response.status_code == 403, (path, role, response.status_code)
