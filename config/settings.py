@@ -124,6 +124,9 @@ if not DATABASE_URL:
     DATABASE_URL = f"postgresql://postgres:@/postgres?host={embedded.PG_DIR}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# A unix-socket URL (`...@/db?host=/path`) parses into OPTIONS; keep it in HOST.
+if "host" in DATABASES["default"].get("OPTIONS", {}):
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 # A small psycopg pool per process: CONN_MAX_AGE>0 leaks connections under ASGI.
 if env_bool("WEFT_DB_POOL", True):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -174,6 +177,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Hashers accepted for existing passwords besides Django's defaults (new ones
+# always use the first default): e.g. when importing users from another system.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    *env_list("WEFT_EXTRA_PASSWORD_HASHERS", ""),
 ]
 AUTHENTICATION_BACKENDS = ["apps.accounts.backends.UsernameOrEmailBackend"]
 LOGIN_URL = "/login/"
