@@ -16,5 +16,11 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "io", "inference", "maintenance")
 app.conf.task_queues = [Queue(name) for name in QUEUES]
 app.conf.task_default_queue = "default"
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    "audit-verify-chain": {
+        "task": "audit.verify_chain",
+        "schedule": float(os.environ.get("WEFT_AUDIT_VERIFY_EVERY", 3600)),
+        "options": {"queue": "maintenance"},
+    },
+}
 app.autodiscover_tasks()

@@ -13,6 +13,7 @@ from apps.accounts import selectors, services
 from apps.accounts.models import ApiToken
 from apps.accounts.permissions import IsAdmin
 from apps.accounts.roles import ADMIN, ROLES, has_role, roles_of
+from apps.audit.services import audit_record
 from apps.core.pagination import Pagination
 from apps.core.serializers import StrictSerializer
 
@@ -183,5 +184,6 @@ class UserDetailApi(APIView):
         elif data.validated_data.get("is_active") is True and not user.is_active:
             user.is_active = True
             user.save(update_fields=["is_active"])
+            audit_record(action="user.reactivate", target=user, request=request)
         user = selectors.user_list().get(pk=user.pk)
         return Response(UserOutputSerializer(user).data)
