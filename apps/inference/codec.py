@@ -69,13 +69,19 @@ def _to_int(value: Any, datatype: str) -> int:
     return int(value)
 
 
+def _narrow(number: float, datatype: str) -> float:
+    """The number as the model's float type holds it (inf when it overflows)."""
+    with np.errstate(over="ignore"):
+        return float(NUMPY_DTYPES[datatype](number))
+
+
 def _to_float(value: Any, datatype: str) -> float:
     if isinstance(value, str) and value in NON_FINITE:
         return NON_FINITE[value]
     if isinstance(value, bool) or not isinstance(value, int | float | np.number):
         raise _BadValue(f"is not a number; {datatype} expects numbers")
     number = float(value)
-    if math.isfinite(number) and abs(number) > np.finfo(NUMPY_DTYPES[datatype]).max:
+    if math.isfinite(number) and math.isinf(_narrow(number, datatype)):
         raise _BadValue(f"is out of range for {datatype}")
     return number
 
@@ -199,7 +205,8 @@ def _decode_leaves(value: Any, datatype: str) -> Any:
 
 def _shortest_floats(array: np.ndarray) -> np.ndarray:
     """FP16/FP32 values as the float64 their shortest decimal spells, so 0.7 comes
-    back as 0.7 and not 0.699999988079071."""
+    back as 0.7 and not 0.699999988079071 (and FP16's 65504 as 65500, which is
+    the same FP16 number)."""
     flat = [float(str(value)) for value in array.ravel()]
     return np.array(flat, dtype=np.float64).reshape(array.shape)
 

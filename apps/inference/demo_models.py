@@ -131,4 +131,3 @@ DEMO_MODEL_FACTORIES: tuple[Callable[[], DemoModel], ...] = (
     invoice_risk_model,
     echo_model,
 )
-DEMO_MODEL_NAMES: tuple[str, ...] = ("ticket_urgency", "invoice_risk", "echo")

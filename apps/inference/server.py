@@ -27,11 +27,10 @@ from types import FrameType
 from pytriton.model_config import ModelConfig
 from pytriton.triton import Triton, TritonConfig, TritonSecurityConfig
 
+from apps.inference.constants import LOOPBACK, TOKEN_ENV
 from apps.inference.demo_models import DEMO_MODEL_FACTORIES
 
 LOGGER = logging.getLogger("weft.inference.server")
-TOKEN_ENV = "WEFT_TRITON_ACCESS_TOKEN"
-LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
