@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +27,13 @@ import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 
 from apps.inference import codec
-from apps.inference.errors import InputError, InferenceError, ModelNotFound, OutputError, from_exception
+from apps.inference.errors import (
+    InferenceError,
+    InputError,
+    ModelNotFound,
+    OutputError,
+    from_exception,
+)
 from apps.inference.spec import ModelSpec, TensorSpec, model_spec_from
 
 Transport = Literal["http", "grpc"]
@@ -311,6 +318,36 @@ class TritonClient:
             infer_input.set_data_from_numpy(tensor)
             infer_inputs.append(infer_input)
         return infer_inputs
+
+
+# -- clients shared within a process --------------------------------------------
+
+_SHARED: OrderedDict[tuple[Connection, float], TritonClient] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+_SHARED_KEPT = 16
+
+
+def shared_client(connection: Connection, *, timeout_s: float) -> TritonClient:
+    """One client per server and timeout in this process, so that connections
+    and model metadata are reused from one node run to the next."""
+    key = (connection, timeout_s)
+    with _SHARED_LOCK:
+        client = _SHARED.pop(key, None) or TritonClient(connection, timeout_s=timeout_s)
+        _SHARED[key] = client
+        evicted = [_SHARED.popitem(last=False)[1] for _ in range(len(_SHARED) - _SHARED_KEPT)]
+    for old in evicted:
+        old.close()
+    return client
+
+
+def close_shared_clients() -> None:
+    """At worker shutdown, or at the end of a test session: open connections
+    would hold a stopping Triton server until its exit timeout."""
+    with _SHARED_LOCK:
+        clients = list(_SHARED.values())
+        _SHARED.clear()
+    for client in clients:
+        client.close()
 
 
 # -- pure helpers (no I/O) ------------------------------------------------------

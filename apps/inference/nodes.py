@@ -11,15 +11,13 @@ tell the engine whether to try again and when.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import cel
 from pydantic import Field
 
-from apps.inference.client import Connection, TritonClient
+from apps.inference.client import Connection, shared_client
 from apps.inference.errors import ConfigError, InputError
 from apps.inference.spec import ModelSpec
 from apps.nodes.base import NodeConfig, NodeContext, NodeType, Outputs, Port
@@ -80,7 +78,7 @@ class TritonInference(NodeType):
     def execute(self, context: NodeContext, config: TritonInferenceConfig) -> Outputs:  # type: ignore[override]
         connection = resolve_server(context.services, config.server)
         values = evaluate_inputs(context, config)
-        client = client_for(connection, timeout_s=config.timeout_s)
+        client = shared_client(connection, timeout_s=config.timeout_s)
         result = client.infer(config.model, values, version=config.version, outputs=config.outputs)
         return Outputs({"out": result.as_output()})
 
@@ -124,24 +122,6 @@ def resolve_server(services: Mapping[str, Any], name: str) -> Connection:
     if server is None:
         raise ConfigError(f"server {name!r} is not a configured Triton server")
     return Connection.of(server)
-
-
-_CLIENTS: OrderedDict[tuple[Connection, float], TritonClient] = OrderedDict()
-_CLIENTS_LOCK = threading.Lock()
-_CLIENTS_KEPT = 16
-
-
-def client_for(connection: Connection, *, timeout_s: float) -> TritonClient:
-    """One client per server and timeout in this process, so connections and
-    model metadata are reused across node runs."""
-    key = (connection, timeout_s)
-    with _CLIENTS_LOCK:
-        client = _CLIENTS.pop(key, None) or TritonClient(connection, timeout_s=timeout_s)
-        _CLIENTS[key] = client
-        evicted = [_CLIENTS.popitem(last=False)[1] for _ in range(len(_CLIENTS) - _CLIENTS_KEPT)]
-    for old in evicted:
-        old.close()
-    return client
 
 
 def check_expressions(config: TritonInferenceConfig) -> list[str]:

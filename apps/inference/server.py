@@ -40,6 +40,8 @@ class ServerSettings:
     metrics_port: int = 8002
     access_token: str = ""
     log_verbose: int = 0
+    # How long a stopping Triton waits for open client connections (its default is 30 s).
+    exit_timeout_s: int = 3
 
 
 def use_interpreter_libpython() -> None:
@@ -60,6 +62,7 @@ def build_triton(settings: ServerSettings) -> Triton:
         metrics_address=LOOPBACK,
         metrics_port=settings.metrics_port,
         log_verbose=settings.log_verbose,
+        exit_timeout_secs=settings.exit_timeout_s,
     )
     security = TritonSecurityConfig(access_token=settings.access_token)
     return Triton(config=config, security_config=security)
@@ -109,12 +112,15 @@ def parse_args(argv: Sequence[str] | None) -> ServerSettings:
     parser.add_argument("--metrics-port", type=int, default=8002)
     parser.add_argument("--access-token", default=os.environ.get(TOKEN_ENV, ""))
     parser.add_argument("--log-verbose", type=int, default=0)
+    parser.add_argument("--exit-timeout", type=int, default=ServerSettings.exit_timeout_s,
+                        help="seconds a stopping server waits for open connections")
     args = parser.parse_args(argv)
     token = args.access_token
     if not token:
         token = secrets.token_urlsafe(24)
         print(f"weft-triton generated access token: {token}", flush=True)
-    return ServerSettings(args.http_port, args.grpc_port, args.metrics_port, token, args.log_verbose)
+    return ServerSettings(args.http_port, args.grpc_port, args.metrics_port, token, args.log_verbose,
+                          args.exit_timeout)
 
 
 def install_stop_handlers(stop: threading.Event) -> None:

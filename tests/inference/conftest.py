@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # without pytest-django (which adds it), make `apps` importable
     sys.path.insert(0, str(ROOT))
 
-from apps.inference.client import Connection, TritonClient  # noqa: E402
+from apps.inference.client import Connection, TritonClient, close_shared_clients  # noqa: E402
 from apps.inference.launcher import TritonProcess  # noqa: E402
 
 
@@ -26,6 +26,7 @@ from apps.inference.launcher import TritonProcess  # noqa: E402
 def triton() -> Iterator[TritonProcess]:
     server = TritonProcess.start()
     yield server
+    close_shared_clients()  # the node type's clients hold connections open
     server.stop()
 
 

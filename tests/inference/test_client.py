@@ -60,7 +60,8 @@ def test_every_datatype_round_trips(client: TritonClient, datatype: str) -> None
 def test_all_datatypes_round_trip_together_in_a_batch(client: TritonClient) -> None:
     inputs = {dt.lower(): [values, values[::-1]] for dt, values in SAMPLES.items()}
     result = client.infer("echo", inputs)
-    assert result.batched and len(result.predictions) == 2
+    assert result.batched
+    assert len(result.predictions) == 2
     for dt, values in SAMPLES.items():
         assert result.predictions[0].outputs[f"{dt.lower()}_echo"] == values
         assert result.predictions[1].outputs[f"{dt.lower()}_echo"] == values[::-1]
@@ -111,7 +112,8 @@ def test_outputs_can_be_filtered(client: TritonClient) -> None:
 def test_wrong_input_name_is_named(client: TritonClient) -> None:
     with pytest.raises(InputError, match="no input 'textx'") as err:
         client.infer("ticket_urgency", {"textx": "hello"})
-    assert err.value.input == "textx" and not err.value.retryable
+    assert err.value.input == "textx"
+    assert not err.value.retryable
 
 
 def test_wrong_shape_is_named(client: TritonClient) -> None:
@@ -142,5 +144,7 @@ def test_server_side_rejections_map_to_named_errors(triton, protocol: str) -> No
     with pytest.raises(InferenceServerException) as raised:
         raw.infer("invoice_risk", [bad])
     error = from_exception(raised.value, model="invoice_risk", url="test")
-    assert isinstance(error, InputError) and error.input == "features" and not error.retryable
+    assert isinstance(error, InputError)
+    assert error.input == "features"
+    assert not error.retryable
     raw.close()

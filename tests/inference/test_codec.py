@@ -53,7 +53,8 @@ def test_encode_rejects_ragged_and_wrong_shapes() -> None:
 def test_non_finite_floats_travel_as_strings_both_ways() -> None:
     spec = TensorSpec("x", "FP64", (-1,))
     array = codec.encode(spec, [["NaN", "Infinity", "-Infinity", 1.25]], model="m")
-    assert np.isnan(array[0, 0]) and array[0, 1] == np.inf
+    assert np.isnan(array[0, 0])
+    assert array[0, 1] == np.inf
     assert codec.decode(spec, array) == [["NaN", "Infinity", "-Infinity", 1.25]]
 
 
@@ -116,5 +117,7 @@ def test_grpc_and_http_documents_give_the_same_spec() -> None:
                    "parameters": {"labels": {"string_value": "a, b"}}}
     assert model_spec_from(http_meta, http_config) == model_spec_from(grpc_meta, {"config": http_config})
     spec = model_spec_from(http_meta, http_config)
-    assert spec.inputs[0].dims == (4,) and spec.inputs[0].optional and spec.labels == ("a", "b")
+    assert spec.inputs[0].dims == (4,)
+    assert spec.inputs[0].optional
+    assert spec.labels == ("a", "b")
     assert parse_labels('["x", "y"]') == ("x", "y")
