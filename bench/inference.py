@@ -80,31 +80,45 @@ def raw_call(connection: Connection, text: str) -> Callable[[], Any]:
 def node_call(connection: Connection, text: str) -> Callable[[], Any]:
     node = TritonInference()
     config = TritonInferenceConfig(server="bench", model=MODEL, inputs={"text": "input.text"})
-    context = NodeContext(run_id="bench", node_id="classify", attempt=1, inputs={"in": {"text": text}},
-                          services={"triton": {"bench": connection}, "expressions": cel.evaluate})
+    context = NodeContext(
+        run_id="bench",
+        node_id="classify",
+        attempt=1,
+        inputs={"in": {"text": text}},
+        services={"triton": {"bench": connection}, "expressions": cel.evaluate},
+    )
     return lambda: node.execute(context, config)
 
 
 def single_item(connection: Connection, calls: int) -> None:
     text = "Production is down for all users, we are losing orders"
     client = TritonClient(connection)
-    timings = timed({
-        "raw": raw_call(connection, text),
-        "client": lambda: client.infer(MODEL, {"text": text}),
-        "node": node_call(connection, text),
-    }, calls)
+    timings = timed(
+        {
+            "raw": raw_call(connection, text),
+            "client": lambda: client.infer(MODEL, {"text": text}),
+            "node": node_call(connection, text),
+        },
+        calls,
+    )
     raw, ours, node = timings["raw"], timings["client"], timings["node"]
     print(f"  one item, {calls} calls (p50 / p99 ms):")
     print(f"    raw tritonclient      {raw.p50:7.2f} / {raw.p99:7.2f}")
-    print(f"    TritonClient.infer    {ours.p50:7.2f} / {ours.p99:7.2f}   x{ours.p50 / raw.p50:.2f} of raw")
-    print(f"    node execute()        {node.p50:7.2f} / {node.p99:7.2f}   x{node.p50 / raw.p50:.2f} of raw")
+    print(
+        f"    TritonClient.infer    {ours.p50:7.2f} / {ours.p99:7.2f}   x{ours.p50 / raw.p50:.2f} of raw"
+    )
+    print(
+        f"    node execute()        {node.p50:7.2f} / {node.p99:7.2f}   x{node.p50 / raw.p50:.2f} of raw"
+    )
     client.close()
 
 
 def many_items(connection: Connection, items: int) -> None:
     texts = datasets.tickets(items, seed=2024).texts
     with TritonClient(connection, max_parallel=4) as client:
-        client.infer(MODEL, {"text": texts[:256]})  # warm up: the spec cache and a connection per thread
+        client.infer(
+            MODEL, {"text": texts[:256]}
+        )  # warm up: the spec cache and a connection per thread
         started = time.perf_counter()
         batched = client.infer(MODEL, {"text": texts})
         batched_s = time.perf_counter() - started
@@ -113,9 +127,13 @@ def many_items(connection: Connection, items: int) -> None:
         single_s = time.perf_counter() - started
     same = [p.label for p in batched.predictions] == [p.label for p in singles]
     print(f"  {items} items:")
-    print(f"    batched ({batched.requests} requests of <=64, 4 in parallel) "
-          f"{batched_s * 1000:8.1f} ms  {items / batched_s:9.0f} items/s")
-    print(f"    one by one                                 {single_s * 1000:8.1f} ms  {items / single_s:9.0f} items/s")
+    print(
+        f"    batched ({batched.requests} requests of <=64, 4 in parallel) "
+        f"{batched_s * 1000:8.1f} ms  {items / batched_s:9.0f} items/s"
+    )
+    print(
+        f"    one by one                                 {single_s * 1000:8.1f} ms  {items / single_s:9.0f} items/s"
+    )
     print(f"    speed-up x{single_s / batched_s:.1f}; same labels: {same}")
 
 
@@ -138,8 +156,14 @@ def main() -> None:
     if args.http and args.grpc:
         from apps.inference.client import auth_headers
 
-        run({p: Connection.create(a, p, auth_headers(p, args.token))
-             for p, a in (("http", args.http), ("grpc", args.grpc))}, args.calls, args.items)
+        run(
+            {
+                p: Connection.create(a, p, auth_headers(p, args.token))
+                for p, a in (("http", args.http), ("grpc", args.grpc))
+            },
+            args.calls,
+            args.items,
+        )
         return
     started = time.perf_counter()
     with TritonProcess.start() as triton:

@@ -15,49 +15,101 @@ import numpy as np
 
 from models import invoice_risk, ticket_urgency
 
-PRODUCTS = ["the dashboard", "the mobile app", "the API", "checkout", "the billing portal",
-            "single sign-on", "the export job", "the reporting module", "the admin console",
-            "email notifications", "the webhook integration", "the search page"]
-CUSTOMERS = ["Acme Corp", "our biggest client", "a new customer", "the Berlin office",
-             "our finance team", "a trial user", "the sales team", "several enterprise accounts"]
+PRODUCTS = [
+    "the dashboard",
+    "the mobile app",
+    "the API",
+    "checkout",
+    "the billing portal",
+    "single sign-on",
+    "the export job",
+    "the reporting module",
+    "the admin console",
+    "email notifications",
+    "the webhook integration",
+    "the search page",
+]
+CUSTOMERS = [
+    "Acme Corp",
+    "our biggest client",
+    "a new customer",
+    "the Berlin office",
+    "our finance team",
+    "a trial user",
+    "the sales team",
+    "several enterprise accounts",
+]
 
 PHRASES: dict[str, list[str]] = {
     "critical": [
-        "{p} is completely down for all users", "production outage since this morning",
-        "we are losing orders every minute", "possible security breach, unknown logins detected",
-        "customer data may have leaked", "database corruption after the update",
-        "nobody can log in, everything returns 500", "payments are failing for every customer",
-        "all services unreachable, please escalate immediately", "data loss in {p}",
-        "site down, revenue impact, need help now", "ransomware warning on our servers",
+        "{p} is completely down for all users",
+        "production outage since this morning",
+        "we are losing orders every minute",
+        "possible security breach, unknown logins detected",
+        "customer data may have leaked",
+        "database corruption after the update",
+        "nobody can log in, everything returns 500",
+        "payments are failing for every customer",
+        "all services unreachable, please escalate immediately",
+        "data loss in {p}",
+        "site down, revenue impact, need help now",
+        "ransomware warning on our servers",
     ],
     "high": [
-        "{p} fails for {c}", "urgent: {c} cannot complete checkout",
-        "{p} is very slow and timing out", "invoices are being sent twice to {c}",
-        "we need a fix before tomorrow's deadline", "{c} is blocked and cannot work",
-        "error 500 when saving in {p}", "sync has been broken since yesterday",
-        "critical report shows wrong totals", "{c} threatens to cancel the contract",
-        "password reset emails never arrive", "{p} crashes on every launch",
+        "{p} fails for {c}",
+        "urgent: {c} cannot complete checkout",
+        "{p} is very slow and timing out",
+        "invoices are being sent twice to {c}",
+        "we need a fix before tomorrow's deadline",
+        "{c} is blocked and cannot work",
+        "error 500 when saving in {p}",
+        "sync has been broken since yesterday",
+        "critical report shows wrong totals",
+        "{c} threatens to cancel the contract",
+        "password reset emails never arrive",
+        "{p} crashes on every launch",
     ],
     "normal": [
-        "how do I change the settings of {p}", "question about my latest invoice",
-        "{p} shows a confusing message", "can you explain how exports work",
-        "I would like to add a user to our account", "the date format in {p} looks wrong",
-        "where can I download the receipt", "minor issue with filters in {p}",
-        "please update the billing address for {c}", "the tooltip in {p} is cut off",
-        "how can we connect {p} to our CRM", "is there a limit on uploads",
+        "how do I change the settings of {p}",
+        "question about my latest invoice",
+        "{p} shows a confusing message",
+        "can you explain how exports work",
+        "I would like to add a user to our account",
+        "the date format in {p} looks wrong",
+        "where can I download the receipt",
+        "minor issue with filters in {p}",
+        "please update the billing address for {c}",
+        "the tooltip in {p} is cut off",
+        "how can we connect {p} to our CRM",
+        "is there a limit on uploads",
     ],
     "low": [
-        "feature request: dark mode for {p}", "just wanted to say thanks",
-        "small typo on the pricing page", "suggestion for {p}, no rush",
-        "would be nice to have keyboard shortcuts", "whenever you have time, a small idea",
-        "the logo looks a bit blurry", "nice work on the last release",
-        "could you add more colour themes", "documentation has an outdated screenshot",
-        "curious whether {p} will support emoji", "low priority: rename a label in {p}",
+        "feature request: dark mode for {p}",
+        "just wanted to say thanks",
+        "small typo on the pricing page",
+        "suggestion for {p}, no rush",
+        "would be nice to have keyboard shortcuts",
+        "whenever you have time, a small idea",
+        "the logo looks a bit blurry",
+        "nice work on the last release",
+        "could you add more colour themes",
+        "documentation has an outdated screenshot",
+        "curious whether {p} will support emoji",
+        "low priority: rename a label in {p}",
     ],
 }
-FILLER = ["Hello team,", "Hi,", "Thanks in advance.", "Best regards, Sam.", "See the attached screenshot.",
-          "Our account id is 48213.", "This started after the last update.", "Kind regards,",
-          "Let me know if you need more details.", "Reported by {c}."]
+FILLER = [
+    "Hello team,",
+    "Hi,",
+    "Thanks in advance.",
+    "Best regards, Sam.",
+    "See the attached screenshot.",
+    "Our account id is 48213.",
+    "This started after the last update.",
+    "Kind regards,",
+    "Let me know if you need more details.",
+    "Reported by {c}.",
+]
 NEIGHBOURS = {"critical": "high", "high": "normal", "normal": "low", "low": "normal"}
 
 
@@ -104,16 +156,18 @@ HIDDEN_BIAS = -2.2
 
 def invoices(n: int, seed: int = 11) -> TabularDataset:
     rng = np.random.default_rng(seed)
-    x = np.column_stack([
-        rng.normal(3.2, 0.7, n).clip(1.0, 6.0),  # amount_log10: ~1.6k EUR, 10 EUR .. 1M EUR
-        rng.integers(0, 91, n),  # days_until_due
-        rng.exponential(4.0, n).clip(0, 30),  # vendor_age_years
-        rng.poisson(0.4, n),  # prior_disputes
-        rng.random(n) < 0.08,  # bank_account_changed
-        rng.random(n) < 0.15,  # round_amount
-        rng.random(n) < 0.1,  # weekend_submission
-        rng.random(n) < 0.7,  # po_match
-    ]).astype(np.float32)
+    x = np.column_stack(
+        [
+            rng.normal(3.2, 0.7, n).clip(1.0, 6.0),  # amount_log10: ~1.6k EUR, 10 EUR .. 1M EUR
+            rng.integers(0, 91, n),  # days_until_due
+            rng.exponential(4.0, n).clip(0, 30),  # vendor_age_years
+            rng.poisson(0.4, n),  # prior_disputes
+            rng.random(n) < 0.08,  # bank_account_changed
+            rng.random(n) < 0.15,  # round_amount
+            rng.random(n) < 0.1,  # weekend_submission
+            rng.random(n) < 0.7,  # po_match
+        ]
+    ).astype(np.float32)
     logit = (x - HIDDEN_CENTRE) @ HIDDEN_WEIGHTS + HIDDEN_BIAS
     risky = rng.random(n) < invoice_risk.sigmoid(logit + rng.normal(0, 0.5, n))
     return TabularDataset(features=x, labels=risky.astype(np.int64))

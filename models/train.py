@@ -36,8 +36,15 @@ def split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarr
     return order[:cut], order[cut:]
 
 
-def fit_softmax(x: np.ndarray, y: np.ndarray, classes: int, *, epochs: int = 300,
-                lr: float = 2.0, l2: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+def fit_softmax(
+    x: np.ndarray,
+    y: np.ndarray,
+    classes: int,
+    *,
+    epochs: int = 300,
+    lr: float = 2.0,
+    l2: float = 1e-4,
+) -> tuple[np.ndarray, np.ndarray]:
     w = np.zeros((x.shape[1], classes), dtype=np.float32)
     b = np.zeros(classes, dtype=np.float32)
     onehot = np.eye(classes, dtype=np.float32)[y]
@@ -48,8 +55,9 @@ def fit_softmax(x: np.ndarray, y: np.ndarray, classes: int, *, epochs: int = 300
     return w, b
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, *, epochs: int = 500, lr: float = 0.5,
-                 l2: float = 1e-3) -> tuple[np.ndarray, float]:
+def fit_logistic(
+    x: np.ndarray, y: np.ndarray, *, epochs: int = 500, lr: float = 0.5, l2: float = 1e-3
+) -> tuple[np.ndarray, float]:
     w = np.zeros(x.shape[1])
     b = 0.0
     for _ in range(epochs):
@@ -71,7 +79,9 @@ def train_tickets(n: int = 6000, seed: int = 7) -> tuple[ticket_urgency.TicketUr
     model = ticket_urgency.TicketUrgencyModel(weights=w, bias=b)
     predicted = model.predict_proba([data.texts[i] for i in test]).argmax(axis=1)
     accuracy = float((predicted == data.labels[test]).mean())
-    return model, Report("ticket_urgency", len(train), len(test), accuracy, majority(data.labels[test]))
+    return model, Report(
+        "ticket_urgency", len(train), len(test), accuracy, majority(data.labels[test])
+    )
 
 
 def train_invoices(n: int = 8000, seed: int = 11) -> tuple[invoice_risk.InvoiceRiskModel, Report]:
@@ -83,15 +93,19 @@ def train_invoices(n: int = 8000, seed: int = 11) -> tuple[invoice_risk.InvoiceR
     model = invoice_risk.InvoiceRiskModel(mean=mean, std=std, weights=w, bias=b)
     predicted = model.predict_proba(data.features[test]).argmax(axis=1)
     accuracy = float((predicted == data.labels[test]).mean())
-    return model, Report("invoice_risk", len(train), len(test), accuracy, majority(data.labels[test]))
+    return model, Report(
+        "invoice_risk", len(train), len(test), accuracy, majority(data.labels[test])
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="train and report, write nothing")
     args = parser.parse_args(argv)
-    for train_fn, path in ((train_tickets, ticket_urgency.WEIGHTS_PATH),
-                           (train_invoices, invoice_risk.WEIGHTS_PATH)):
+    for train_fn, path in (
+        (train_tickets, ticket_urgency.WEIGHTS_PATH),
+        (train_invoices, invoice_risk.WEIGHTS_PATH),
+    ):
         model, report = train_fn()
         print(report.line())
         if not args.dry_run:

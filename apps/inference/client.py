@@ -65,8 +65,13 @@ class Connection:
     models: tuple[str, ...] = ()  # what the server is configured to serve: the fallback for listing
 
     @classmethod
-    def create(cls, url: str, protocol: str = "http", headers: Mapping[str, str] | None = None,
-               models: Iterable[str] = ()) -> Connection:
+    def create(
+        cls,
+        url: str,
+        protocol: str = "http",
+        headers: Mapping[str, str] | None = None,
+        models: Iterable[str] = (),
+    ) -> Connection:
         if protocol not in ("http", "grpc"):
             raise ValueError(f"protocol must be 'http' or 'grpc', not {protocol!r}")
         return cls(url, protocol, tuple(sorted((headers or {}).items())), tuple(models))  # type: ignore[arg-type]
@@ -75,8 +80,12 @@ class Connection:
     def of(cls, server: ServerLike | Connection) -> Connection:
         if isinstance(server, Connection):
             return server
-        return cls.create(server.url, server.protocol, dict(server.headers or {}),
-                          getattr(server, "models", ()) or ())
+        return cls.create(
+            server.url,
+            server.protocol,
+            dict(server.headers or {}),
+            getattr(server, "models", ()) or (),
+        )
 
     @property
     def address(self) -> str:
@@ -100,7 +109,12 @@ class ModelStatus:
     reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "versions": list(self.versions), "ready": self.ready, "reason": self.reason}
+        return {
+            "name": self.name,
+            "versions": list(self.versions),
+            "ready": self.ready,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -134,13 +148,21 @@ class InferenceResult:
 
     def as_output(self) -> dict[str, Any]:
         """The node's `out` value: a prediction's fields for one item, `items` for a list."""
-        head = {"model": self.model, "version": self.version, "latency_ms": round(self.latency_ms, 3)}
+        head = {
+            "model": self.model,
+            "version": self.version,
+            "latency_ms": round(self.latency_ms, 3),
+        }
         if not self.batched:
             return {**self.predictions[0].as_dict(), **head}
         confidences = [p.confidence for p in self.predictions if p.confidence is not None]
         extra = {"min_confidence": min(confidences)} if confidences else {}
-        return {"items": [p.as_dict() for p in self.predictions], "count": len(self.predictions),
-                **extra, **head}
+        return {
+            "items": [p.as_dict() for p in self.predictions],
+            "count": len(self.predictions),
+            **extra,
+            **head,
+        }
 
 
 @dataclass
@@ -153,8 +175,14 @@ class _Plan:
 
 
 class TritonClient:
-    def __init__(self, connection: Connection | ServerLike, *, timeout_s: float = 10.0,
-                 max_parallel: int = 4, spec_ttl_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        connection: Connection | ServerLike,
+        *,
+        timeout_s: float = 10.0,
+        max_parallel: int = 4,
+        spec_ttl_s: float = 30.0,
+    ) -> None:
         self.connection = Connection.of(connection)
         self.timeout_s = timeout_s
         self.max_parallel = max(1, max_parallel)
@@ -176,11 +204,17 @@ class TritonClient:
         raw = getattr(self._local, "client", None)
         if raw is None:
             if self._grpc:
-                raw = grpcclient.InferenceServerClient(self.connection.address, ssl=self.connection.ssl)
+                raw = grpcclient.InferenceServerClient(
+                    self.connection.address, ssl=self.connection.ssl
+                )
             else:
                 raw = httpclient.InferenceServerClient(
-                    self.connection.address, ssl=self.connection.ssl, concurrency=1,
-                    connection_timeout=self.timeout_s, network_timeout=self.timeout_s)
+                    self.connection.address,
+                    ssl=self.connection.ssl,
+                    concurrency=1,
+                    connection_timeout=self.timeout_s,
+                    network_timeout=self.timeout_s,
+                )
             self._local.client = raw
             with self._lock:
                 self._raw_clients.append(raw)
@@ -198,7 +232,9 @@ class TritonClient:
     def _pool(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(self.max_parallel, thread_name_prefix="weft-triton")
+                self._executor = ThreadPoolExecutor(
+                    self.max_parallel, thread_name_prefix="weft-triton"
+                )
             return self._executor
 
     def close(self) -> None:
@@ -234,7 +270,9 @@ class TritonClient:
     def _repository_index(self) -> dict[str, dict[str, Any]]:
         try:
             if self._grpc:
-                entries = self._call("", "get_model_repository_index", as_json=True).get("models", [])
+                entries = self._call("", "get_model_repository_index", as_json=True).get(
+                    "models", []
+                )
             else:
                 entries = self._call("", "get_model_repository_index")
         except InferenceError:
@@ -266,8 +304,14 @@ class TritonClient:
 
     # -- inference --------------------------------------------------------------
 
-    def infer(self, model: str, inputs: Mapping[str, Any], *, version: str = "",
-              outputs: Sequence[str] = ()) -> InferenceResult:
+    def infer(
+        self,
+        model: str,
+        inputs: Mapping[str, Any],
+        *,
+        version: str = "",
+        outputs: Sequence[str] = (),
+    ) -> InferenceResult:
         """JSON values per input name -> predictions. A list where the model takes
         one item is a batch (see module docs); other inputs are repeated for each item."""
         started = time.perf_counter()
@@ -297,15 +341,22 @@ class TritonClient:
             for f in futures:
                 f.cancel()
 
-    def _infer_chunk(self, spec: ModelSpec, version: str, plan: _Plan,
-                     rows: range) -> tuple[str, list[Prediction]]:
+    def _infer_chunk(
+        self, spec: ModelSpec, version: str, plan: _Plan, rows: range
+    ) -> tuple[str, list[Prediction]]:
         tensors = {
-            name: codec.encode(spec.input(name), items[rows.start:rows.stop], model=spec.name,  # type: ignore[arg-type]
-                               first_index=rows.start if plan.batched else None, batched=spec.batches)
+            name: codec.encode(
+                spec.input(name),
+                items[rows.start : rows.stop],
+                model=spec.name,  # type: ignore[arg-type]
+                first_index=rows.start if plan.batched else None,
+                batched=spec.batches,
+            )
             for name, items in plan.columns.items()
         }
-        result = self._call(spec.name, "infer", spec.name, self._infer_inputs(spec, tensors),
-                            model_version=version)
+        result = self._call(
+            spec.name, "infer", spec.name, self._infer_inputs(spec, tensors), model_version=version
+        )
         arrays = {o.name: a for o in spec.outputs if (a := result.as_numpy(o.name)) is not None}
         served = _served_version(result, self._grpc)
         return served, _predictions(spec, arrays, len(rows))
@@ -356,8 +407,12 @@ def close_shared_clients() -> None:
 def check_outputs(spec: ModelSpec, outputs: Sequence[str]) -> None:
     for name in outputs:
         if spec.output(name) is None:
-            raise OutputError(f"model {spec.name!r} has no output {name!r} (its outputs: "
-                              f"{', '.join(spec.output_names)})", model=spec.name, output=name)
+            raise OutputError(
+                f"model {spec.name!r} has no output {name!r} (its outputs: "
+                f"{', '.join(spec.output_names)})",
+                model=spec.name,
+                output=name,
+            )
 
 
 def _is_item(tensor: TensorSpec, value: Any) -> bool | None:
@@ -378,20 +433,30 @@ def plan_items(spec: ModelSpec, inputs: Mapping[str, Any]) -> _Plan:
     """Check input names and decide between one item and a list of items."""
     for name in inputs:
         if spec.input(name) is None:
-            raise InputError(f"model {spec.name!r} has no input {name!r} (its inputs: "
-                             f"{', '.join(spec.input_names)})", model=spec.name, input=name)
+            raise InputError(
+                f"model {spec.name!r} has no input {name!r} (its inputs: "
+                f"{', '.join(spec.input_names)})",
+                model=spec.name,
+                input=name,
+            )
     for name in spec.required_inputs:
         if name not in inputs:
-            raise InputError(f"input {name!r} is required by model {spec.name!r} but was not given",
-                             model=spec.name, input=name)
+            raise InputError(
+                f"input {name!r} is required by model {spec.name!r} but was not given",
+                model=spec.name,
+                input=name,
+            )
     if not spec.batches:
         return _Plan(False, 1, {name: [value] for name, value in inputs.items()})
     kinds = {name: _kind(spec, name, value) for name, value in inputs.items()}
     sizes = {name: len(value) for name, value in inputs.items() if kinds[name] is False}
     if len(set(sizes.values())) > 1:
         listed = ", ".join(f"{n!r} has {s}" for n, s in sizes.items())
-        raise InputError(f"list inputs must have the same number of items: {listed}",
-                         model=spec.name, input=next(iter(sizes)))
+        raise InputError(
+            f"list inputs must have the same number of items: {listed}",
+            model=spec.name,
+            input=next(iter(sizes)),
+        )
     if not sizes:
         return _Plan(False, 1, {n: [codec.unsqueeze(spec.input(n), v)] for n, v in inputs.items()})  # type: ignore[arg-type]
     size = next(iter(sizes.values()))
@@ -413,7 +478,9 @@ def _kind(spec: ModelSpec, name: str, value: Any) -> bool:
         raise InputError(
             f"input {name!r} has {codec.depth(value)} levels of lists but the model expects "
             f"{codec._dims_text(tensor.dims)} per item (or a list of such items)",
-            model=spec.name, input=name)
+            model=spec.name,
+            input=name,
+        )
     return kind
 
 
@@ -434,7 +501,10 @@ def _predictions(spec: ModelSpec, arrays: Mapping[str, np.ndarray], rows: int) -
     }
     if not spec.batches:
         return [summarise(spec, {name: value for name, value in columns.items()})]
-    return [summarise(spec, {name: values[row] for name, values in columns.items()}) for row in range(rows)]
+    return [
+        summarise(spec, {name: values[row] for name, values in columns.items()})
+        for row in range(rows)
+    ]
 
 
 def _only(prediction: Prediction, outputs: Sequence[str]) -> Prediction:
@@ -445,10 +515,14 @@ def _only(prediction: Prediction, outputs: Sequence[str]) -> Prediction:
 def _probabilities(spec: ModelSpec, outputs: Mapping[str, Any]) -> list[float] | None:
     for tensor in spec.outputs:
         value = outputs.get(tensor.name)
-        if (tensor.datatype in codec.FLOAT_TYPES and tensor.squeezed_rank == 1
-                and isinstance(value, list) and len(value) >= 2
-                and all(isinstance(v, float) and 0.0 <= v <= 1.0 for v in value)
-                and abs(sum(value) - 1.0) < 1e-3):
+        if (
+            tensor.datatype in codec.FLOAT_TYPES
+            and tensor.squeezed_rank == 1
+            and isinstance(value, list)
+            and len(value) >= 2
+            and all(isinstance(v, float) and 0.0 <= v <= 1.0 for v in value)
+            and abs(sum(value) - 1.0) < 1e-3
+        ):
             return value
     return None
 

@@ -135,8 +135,12 @@ def _dims_text(dims: Sequence[int]) -> str:
 
 
 def _check_dims(spec: TensorSpec, shape: tuple[int, ...]) -> None:
-    if len(shape) != len(spec.dims) or any(d >= 0 and d != s for d, s in zip(spec.dims, shape, strict=True)):
-        raise _BadValue(f"has shape {list(shape)} but the model expects {_dims_text(spec.dims)} per item")
+    if len(shape) != len(spec.dims) or any(
+        d >= 0 and d != s for d, s in zip(spec.dims, shape, strict=True)
+    ):
+        raise _BadValue(
+            f"has shape {list(shape)} but the model expects {_dims_text(spec.dims)} per item"
+        )
 
 
 def unsqueeze(spec: TensorSpec, item: Any) -> Any:
@@ -162,8 +166,14 @@ def _encode_item(spec: TensorSpec, item: Any, leaves: list[Any]) -> tuple[int, .
     return shape
 
 
-def encode(spec: TensorSpec, items: Sequence[Any], *, model: str, first_index: int | None = 0,
-           batched: bool = True) -> np.ndarray:
+def encode(
+    spec: TensorSpec,
+    items: Sequence[Any],
+    *,
+    model: str,
+    first_index: int | None = 0,
+    batched: bool = True,
+) -> np.ndarray:
     """Items (already at full rank, see `unsqueeze`) -> one tensor with a leading
     batch dimension; with batched=False, the single item is the whole tensor.
     Errors name the item by its index from `first_index` (None: do not name it)."""
@@ -173,8 +183,10 @@ def encode(spec: TensorSpec, items: Sequence[Any], *, model: str, first_index: i
         try:
             item_shape = _encode_item(spec, item, leaves)
             if offset and item_shape != shape:
-                raise _BadValue(f"has shape {list(item_shape)}, unlike the items before it "
-                                f"{list(shape)}; items sent together must have the same shape")
+                raise _BadValue(
+                    f"has shape {list(item_shape)}, unlike the items before it "
+                    f"{list(shape)}; items sent together must have the same shape"
+                )
             shape = item_shape
         except _BadValue as exc:
             where = f"input {spec.name!r}"

@@ -47,7 +47,10 @@ def ticket_urgency_model() -> DemoModel:
     @batch
     def infer(text: np.ndarray) -> dict[str, np.ndarray]:
         probabilities = model.predict_proba(_decode_rows(text))
-        return {"probabilities": probabilities, "label": _labels_column(model.labels, probabilities)}
+        return {
+            "probabilities": probabilities,
+            "label": _labels_column(model.labels, probabilities),
+        }
 
     return DemoModel(
         name="ticket_urgency",
@@ -66,7 +69,10 @@ def invoice_risk_model() -> DemoModel:
     @batch
     def infer(features: np.ndarray) -> dict[str, np.ndarray]:
         probabilities = model.predict_proba(features.astype(np.float32))
-        return {"probabilities": probabilities, "label": _labels_column(model.labels, probabilities)}
+        return {
+            "probabilities": probabilities,
+            "label": _labels_column(model.labels, probabilities),
+        }
 
     return DemoModel(
         name="invoice_risk",

@@ -27,7 +27,11 @@ class InferenceError(Exception):
         self.output = output
 
     def as_dict(self) -> dict[str, Any]:
-        detail: dict[str, Any] = {"code": self.code, "message": self.message, "retryable": self.retryable}
+        detail: dict[str, Any] = {
+            "code": self.code,
+            "message": self.message,
+            "retryable": self.retryable,
+        }
         for key in ("model", "input", "output"):
             if value := getattr(self, key):
                 detail[key] = value
@@ -72,8 +76,15 @@ class ConfigError(InferenceError):
 
 
 RETRYABLE_STATUSES = {
-    "429", "502", "503", "504",
-    "UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "ABORTED", "CANCELLED",
+    "429",
+    "502",
+    "503",
+    "504",
+    "UNAVAILABLE",
+    "DEADLINE_EXCEEDED",
+    "RESOURCE_EXHAUSTED",
+    "ABORTED",
+    "CANCELLED",
 }
 NOT_FOUND_STATUSES = {"404", "NOT_FOUND"}
 BAD_REQUEST_STATUSES = {"400", "INVALID_ARGUMENT"}
@@ -92,7 +103,9 @@ def from_server_exception(exc: InferenceServerException, *, model: str) -> Infer
     if status in RETRYABLE_STATUSES:
         return ServerUnavailable(f"model {model!r}: server unavailable ({message})", model=model)
     if status in NOT_FOUND_STATUSES:
-        return ModelNotFound(f"model {model!r} is not available on the server ({message})", model=model)
+        return ModelNotFound(
+            f"model {model!r} is not available on the server ({message})", model=model
+        )
     if status in BAD_REQUEST_STATUSES:
         return _bad_request(message, model=model)
     return ModelError(f"model {model!r} failed: {message}", model=model)

@@ -49,13 +49,29 @@ class TritonProcess:
     models: tuple[str, ...] = field(default=DEMO_MODEL_NAMES)
 
     @classmethod
-    def start(cls, *, http_port: int = 0, grpc_port: int = 0, metrics_port: int = 0,
-              access_token: str = "", ready_timeout_s: float = 120.0) -> TritonProcess:
+    def start(
+        cls,
+        *,
+        http_port: int = 0,
+        grpc_port: int = 0,
+        metrics_port: int = 0,
+        access_token: str = "",
+        ready_timeout_s: float = 120.0,
+    ) -> TritonProcess:
         token = access_token or secrets.token_urlsafe(24)
         log = tempfile.NamedTemporaryFile(prefix="weft-triton-", suffix=".log", delete=False)  # noqa: SIM115
         ports = [http_port or free_port(), grpc_port or free_port(), metrics_port or free_port()]
-        command = [sys.executable, "-m", "apps.inference.server", "--http-port", str(ports[0]),
-                   "--grpc-port", str(ports[1]), "--metrics-port", str(ports[2])]
+        command = [
+            sys.executable,
+            "-m",
+            "apps.inference.server",
+            "--http-port",
+            str(ports[0]),
+            "--grpc-port",
+            str(ports[1]),
+            "--metrics-port",
+            str(ports[2]),
+        ]
         env = {**os.environ, TOKEN_ENV: token}
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         triton = cls(ports[0], ports[1], ports[2], token, process, log)
@@ -64,8 +80,12 @@ class TritonProcess:
 
     def connection(self, protocol: str = "http") -> Connection:
         port = self.grpc_port if protocol == "grpc" else self.http_port
-        return Connection.create(f"{LOOPBACK}:{port}", protocol, auth_headers(protocol, self.access_token),
-                                 models=self.models)
+        return Connection.create(
+            f"{LOOPBACK}:{port}",
+            protocol,
+            auth_headers(protocol, self.access_token),
+            models=self.models,
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         text = Path(self.log.name).read_text(errors="replace")
@@ -76,7 +96,9 @@ class TritonProcess:
         with TritonClient(self.connection("http"), timeout_s=2.0) as client:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
-                    raise TritonStartError(f"Triton exited with {self.process.returncode}:\n{self.log_tail()}")
+                    raise TritonStartError(
+                        f"Triton exited with {self.process.returncode}:\n{self.log_tail()}"
+                    )
                 if client.is_server_ready() and all(s.ready for s in client.list_models()):
                     return
                 time.sleep(0.25)

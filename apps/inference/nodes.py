@@ -27,7 +27,9 @@ Evaluate = Callable[[str, Mapping[str, Any]], Any]
 
 
 class TritonInferenceConfig(NodeConfig):
-    server: str = Field(min_length=1, title="Server", description="A configured Triton server, by name.")
+    server: str = Field(
+        min_length=1, title="Server", description="A configured Triton server, by name."
+    )
     model: str = Field(min_length=1, title="Model")
     version: str = Field("", pattern=r"^[0-9]*$", title="Version", description="Empty: the latest.")
     inputs: dict[str, str] = Field(
@@ -41,10 +43,20 @@ class TritonInferenceConfig(NodeConfig):
         default_factory=list, title="Outputs to keep", description="Empty: all of them."
     )
     timeout_s: float = Field(10.0, gt=0, le=300, title="Timeout (s)", description="Per request.")
-    max_attempts: int = Field(3, ge=1, le=10, title="Attempts",
-                              description="Tries in all when the server is unavailable or slow.")
-    backoff_s: float = Field(1.0, ge=0, le=300, title="Backoff (s)",
-                             description="Wait before the second try; doubles after each try.")
+    max_attempts: int = Field(
+        3,
+        ge=1,
+        le=10,
+        title="Attempts",
+        description="Tries in all when the server is unavailable or slow.",
+    )
+    backoff_s: float = Field(
+        1.0,
+        ge=0,
+        le=300,
+        title="Backoff (s)",
+        description="Wait before the second try; doubles after each try.",
+    )
     backoff_max_s: float = Field(60.0, ge=0, le=3600, title="Longest wait (s)")
 
     def retry_delay_s(self, attempt: int) -> float | None:
@@ -64,8 +76,10 @@ class TritonInference(NodeType):
     version = 1
     category = "ai"
     label = "Model inference"
-    description = "Sends values to a model served by Triton and returns its outputs, with the " \
-                  "label and confidence of a classifier; lists are batched."
+    description = (
+        "Sends values to a model served by Triton and returns its outputs, with the "
+        "label and confidence of a classifier; lists are batched."
+    )
     icon = "cpu"
     queue = "inference"
     inputs = (Port("in"),)
@@ -84,8 +98,12 @@ class TritonInference(NodeType):
 
 
 def expression_data(context: NodeContext) -> dict[str, Any]:
-    return {"input": context.inputs.get("in"), "nodes": context.nodes, "run": context.run,
-            "vars": context.vars}
+    return {
+        "input": context.inputs.get("in"),
+        "nodes": context.nodes,
+        "run": context.run,
+        "vars": context.vars,
+    }
 
 
 def _evaluator(services: Mapping[str, Any]) -> Evaluate:
@@ -103,8 +121,12 @@ def evaluate_inputs(context: NodeContext, config: TritonInferenceConfig) -> dict
         try:
             values[name] = evaluate(expression, data)
         except Exception as exc:  # noqa: BLE001 - any failure of an expression is the user's to fix
-            raise ExpressionError(f"input {name!r}: the expression {expression!r} failed: "
-                                  f"{type(exc).__name__}: {exc}", model=config.model, input=name) from exc
+            raise ExpressionError(
+                f"input {name!r}: the expression {expression!r} failed: "
+                f"{type(exc).__name__}: {exc}",
+                model=config.model,
+                input=name,
+            ) from exc
     return values
 
 
@@ -143,16 +165,24 @@ def check_against_metadata(config: TritonInferenceConfig, metadata: ModelSpec) -
     known_inputs = ", ".join(metadata.input_names)
     for name in config.inputs:
         if metadata.input(name) is None:
-            problems.append(f"inputs.{name}: model {metadata.name!r} has no input {name!r} "
-                            f"(its inputs: {known_inputs})")
+            problems.append(
+                f"inputs.{name}: model {metadata.name!r} has no input {name!r} "
+                f"(its inputs: {known_inputs})"
+            )
     for name in metadata.required_inputs:
         if name not in config.inputs:
-            problems.append(f"inputs: model {metadata.name!r} requires input {name!r}, which has no expression")
+            problems.append(
+                f"inputs: model {metadata.name!r} requires input {name!r}, which has no expression"
+            )
     for name in config.outputs:
         if metadata.output(name) is None:
-            problems.append(f"outputs: model {metadata.name!r} has no output {name!r} "
-                            f"(its outputs: {', '.join(metadata.output_names)})")
+            problems.append(
+                f"outputs: model {metadata.name!r} has no output {name!r} "
+                f"(its outputs: {', '.join(metadata.output_names)})"
+            )
     if config.version and metadata.versions and config.version not in metadata.versions:
-        problems.append(f"version: model {metadata.name!r} has no version {config.version} "
-                        f"(it has: {', '.join(metadata.versions)})")
+        problems.append(
+            f"version: model {metadata.name!r} has no version {config.version} "
+            f"(it has: {', '.join(metadata.versions)})"
+        )
     return problems

@@ -112,15 +112,25 @@ def parse_args(argv: Sequence[str] | None) -> ServerSettings:
     parser.add_argument("--metrics-port", type=int, default=8002)
     parser.add_argument("--access-token", default=os.environ.get(TOKEN_ENV, ""))
     parser.add_argument("--log-verbose", type=int, default=0)
-    parser.add_argument("--exit-timeout", type=int, default=ServerSettings.exit_timeout_s,
-                        help="seconds a stopping server waits for open connections")
+    parser.add_argument(
+        "--exit-timeout",
+        type=int,
+        default=ServerSettings.exit_timeout_s,
+        help="seconds a stopping server waits for open connections",
+    )
     args = parser.parse_args(argv)
     token = args.access_token
     if not token:
         token = secrets.token_urlsafe(24)
         print(f"weft-triton generated access token: {token}", flush=True)
-    return ServerSettings(args.http_port, args.grpc_port, args.metrics_port, token, args.log_verbose,
-                          args.exit_timeout)
+    return ServerSettings(
+        args.http_port,
+        args.grpc_port,
+        args.metrics_port,
+        token,
+        args.log_verbose,
+        args.exit_timeout,
+    )
 
 
 def install_stop_handlers(stop: threading.Event) -> None:

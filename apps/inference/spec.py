@@ -31,8 +31,12 @@ class TensorSpec:
         return rank
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "datatype": self.datatype, "shape": list(self.dims),
-                "optional": self.optional}
+        return {
+            "name": self.name,
+            "datatype": self.datatype,
+            "shape": list(self.dims),
+            "optional": self.optional,
+        }
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,11 @@ class ModelSpec:
     @property
     def label_output(self) -> str | None:
         for t in self.outputs:
-            if t.name.lower() in LABEL_OUTPUT_NAMES and t.datatype == "BYTES" and t.squeezed_rank == 0:
+            if (
+                t.name.lower() in LABEL_OUTPUT_NAMES
+                and t.datatype == "BYTES"
+                and t.squeezed_rank == 0
+            ):
                 return t.name
         return None
 
@@ -109,7 +117,9 @@ def parse_labels(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(","))
 
 
-def _tensors(meta: list[dict[str, Any]], config: list[dict[str, Any]], batches: bool) -> tuple[TensorSpec, ...]:
+def _tensors(
+    meta: list[dict[str, Any]], config: list[dict[str, Any]], batches: bool
+) -> tuple[TensorSpec, ...]:
     optional = {t["name"]: bool(t.get("optional", False)) for t in config}
     tensors = []
     for t in meta:

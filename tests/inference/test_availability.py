@@ -33,7 +33,9 @@ def silent_port() -> Iterator[int]:
 
 
 @pytest.mark.parametrize("protocol", ["http", "grpc"])
-def test_stopped_server_gives_a_retryable_error_fast(stopped_triton: TritonProcess, protocol: str) -> None:
+def test_stopped_server_gives_a_retryable_error_fast(
+    stopped_triton: TritonProcess, protocol: str
+) -> None:
     with TritonClient(stopped_triton.connection(protocol), timeout_s=10.0) as client:
         started = time.monotonic()
         with pytest.raises(ServerUnavailable) as err:

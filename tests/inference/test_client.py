@@ -43,7 +43,9 @@ def test_model_spec_describes_tensors_and_batch_size(client: TritonClient) -> No
     assert spec.max_batch_size == 64
     assert [(t.name, t.datatype, t.dims) for t in spec.inputs] == [("text", "BYTES", (1,))]
     assert [(t.name, t.datatype, t.dims) for t in spec.outputs] == [
-        ("probabilities", "FP32", (4,)), ("label", "BYTES", (1,))]
+        ("probabilities", "FP32", (4,)),
+        ("label", "BYTES", (1,)),
+    ]
     echo = client.model_spec("echo")
     assert {t.datatype for t in echo.inputs} == set(SAMPLES)
     assert all(t.optional for t in echo.inputs)
@@ -74,13 +76,16 @@ def test_batched_list_gives_the_same_results_as_one_by_one(client: TritonClient)
     singles = [client.infer("ticket_urgency", {"text": t}).predictions[0] for t in texts]
     assert [p.label for p in batched.predictions] == [p.label for p in singles]
     for together, alone in zip(batched.predictions, singles, strict=True):
-        assert together.outputs["probabilities"] == pytest.approx(alone.outputs["probabilities"], abs=1e-6)
+        assert together.outputs["probabilities"] == pytest.approx(
+            alone.outputs["probabilities"], abs=1e-6
+        )
 
 
 def test_single_values_are_repeated_for_each_item_of_a_list(client: TritonClient) -> None:
     result = client.infer("echo", {"int32": [[1], [2], [3]], "bytes": ["same"]})
     assert [p.outputs for p in result.predictions] == [
-        {"int32_echo": [n], "bytes_echo": ["same"]} for n in (1, 2, 3)]
+        {"int32_echo": [n], "bytes_echo": ["same"]} for n in (1, 2, 3)
+    ]
 
 
 def test_ticket_classifier_gives_sensible_labels(client: TritonClient) -> None:
@@ -96,7 +101,16 @@ def test_ticket_classifier_gives_sensible_labels(client: TritonClient) -> None:
 
 
 def test_invoice_model_scores_obvious_cases(client: TritonClient) -> None:
-    risky = [5.5, 2, 0.2, 3, 1, 1, 1, 0]  # large, due now, new vendor, disputes, bank changed, no PO
+    risky = [
+        5.5,
+        2,
+        0.2,
+        3,
+        1,
+        1,
+        1,
+        0,
+    ]  # large, due now, new vendor, disputes, bank changed, no PO
     safe = [2.5, 60, 12, 0, 0, 0, 0, 1]
     result = client.infer("invoice_risk", {"features": [risky, safe]})
     assert [p.label for p in result.predictions] == ["risky", "ok"]
@@ -117,14 +131,20 @@ def test_wrong_input_name_is_named(client: TritonClient) -> None:
 
 
 def test_wrong_shape_is_named(client: TritonClient) -> None:
-    with pytest.raises(InputError, match=r"input 'features' has shape \[3\] but the model expects \[8\]") as err:
+    with pytest.raises(
+        InputError, match=r"input 'features' has shape \[3\] but the model expects \[8\]"
+    ) as err:
         client.infer("invoice_risk", {"features": [1.0, 2.0, 3.0]})
     assert err.value.input == "features"
 
 
 def test_non_numeric_value_for_fp32_is_named(client: TritonClient) -> None:
-    with pytest.raises(InputError, match="input 'features' item 1 has a value \"lots\" that is not a number; FP32"):
-        client.infer("invoice_risk", {"features": [[3, 10, 1, 0, 0, 0, 0, 1], [3, "lots", 1, 0, 0, 0, 0, 1]]})
+    with pytest.raises(
+        InputError, match="input 'features' item 1 has a value \"lots\" that is not a number; FP32"
+    ):
+        client.infer(
+            "invoice_risk", {"features": [[3, 10, 1, 0, 0, 0, 0, 1], [3, "lots", 1, 0, 0, 0, 0, 1]]}
+        )
 
 
 def test_unknown_output_and_model_are_permanent_errors(client: TritonClient) -> None:

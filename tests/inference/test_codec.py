@@ -11,14 +11,20 @@ from apps.inference.errors import InputError
 from apps.inference.spec import ModelSpec, TensorSpec, model_spec_from, parse_labels
 
 
-def _spec(*inputs: TensorSpec, outputs: tuple[TensorSpec, ...] = (), max_batch_size: int = 8,
-          labels: tuple[str, ...] = ()) -> ModelSpec:
+def _spec(
+    *inputs: TensorSpec,
+    outputs: tuple[TensorSpec, ...] = (),
+    max_batch_size: int = 8,
+    labels: tuple[str, ...] = (),
+) -> ModelSpec:
     return ModelSpec("m", ("1",), "python", inputs, outputs, max_batch_size, labels)
 
 
 def test_encode_names_the_input_and_the_bad_value() -> None:
     spec = TensorSpec("features", "FP32", (3,))
-    with pytest.raises(InputError, match=r"input 'features' item 1 has a value \"abc\" that is not a number; FP32") as err:
+    with pytest.raises(
+        InputError, match=r"input 'features' item 1 has a value \"abc\" that is not a number; FP32"
+    ) as err:
         codec.encode(spec, [[1, 2, 3], [1, "abc", 3]], model="m")
     assert err.value.input == "features"
 
@@ -110,12 +116,23 @@ def test_summarise_leaves_non_probability_outputs_alone() -> None:
 
 
 def test_grpc_and_http_documents_give_the_same_spec() -> None:
-    http_meta = {"name": "m", "versions": ["1"], "platform": "python",
-                 "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 4]}], "outputs": []}
+    http_meta = {
+        "name": "m",
+        "versions": ["1"],
+        "platform": "python",
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 4]}],
+        "outputs": [],
+    }
     grpc_meta = {**http_meta, "inputs": [{"name": "x", "datatype": "FP32", "shape": ["-1", "4"]}]}
-    http_config = {"name": "m", "max_batch_size": 8, "input": [{"name": "x", "optional": True}],
-                   "parameters": {"labels": {"string_value": "a, b"}}}
-    assert model_spec_from(http_meta, http_config) == model_spec_from(grpc_meta, {"config": http_config})
+    http_config = {
+        "name": "m",
+        "max_batch_size": 8,
+        "input": [{"name": "x", "optional": True}],
+        "parameters": {"labels": {"string_value": "a, b"}},
+    }
+    assert model_spec_from(http_meta, http_config) == model_spec_from(
+        grpc_meta, {"config": http_config}
+    )
     spec = model_spec_from(http_meta, http_config)
     assert spec.inputs[0].dims == (4,)
     assert spec.inputs[0].optional

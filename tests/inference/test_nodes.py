@@ -23,16 +23,26 @@ from apps.nodes.registry import registry
 Evaluate = Callable[[str, dict[str, Any]], Any]
 
 
-def _context(connection: Connection, evaluate: Evaluate, value: Any, *, as_callable: bool = False) -> NodeContext:
+def _context(
+    connection: Connection, evaluate: Evaluate, value: Any, *, as_callable: bool = False
+) -> NodeContext:
     servers = {"local": connection}
     triton_service = servers.get if as_callable else servers
-    return NodeContext(run_id="run-1", node_id="classify", attempt=1, inputs={"in": value},
-                       services={"triton": triton_service, "expressions": evaluate})
+    return NodeContext(
+        run_id="run-1",
+        node_id="classify",
+        attempt=1,
+        inputs={"in": value},
+        services={"triton": triton_service, "expressions": evaluate},
+    )
 
 
 def _config(**overrides: Any) -> TritonInferenceConfig:
-    fields = {"server": "local", "model": "ticket_urgency",
-              "inputs": {"text": 'input.subject + ". " + input.body'}}
+    fields = {
+        "server": "local",
+        "model": "ticket_urgency",
+        "inputs": {"text": 'input.subject + ". " + input.body'},
+    }
     return TritonInferenceConfig(**{**fields, **overrides})
 
 
@@ -59,9 +69,13 @@ def test_retry_delays_double_up_to_the_limit() -> None:
 
 
 @pytest.mark.parametrize("as_callable", [False, True])
-def test_execute_classifies_one_ticket(connection: Connection, cel_evaluate: Evaluate, as_callable: bool) -> None:
+def test_execute_classifies_one_ticket(
+    connection: Connection, cel_evaluate: Evaluate, as_callable: bool
+) -> None:
     ticket = {"subject": "Production outage", "body": "Nobody can log in, everything returns 500."}
-    result = TritonInference().execute(_context(connection, cel_evaluate, ticket, as_callable=as_callable), _config())
+    result = TritonInference().execute(
+        _context(connection, cel_evaluate, ticket, as_callable=as_callable), _config()
+    )
     out = result.ports["out"]
     assert out["label"] == "critical"
     assert out["confidence"] > 0.5
@@ -71,12 +85,21 @@ def test_execute_classifies_one_ticket(connection: Connection, cel_evaluate: Eva
     assert out["latency_ms"] > 0
 
 
-def test_execute_batches_a_list_and_keeps_the_order(connection: Connection, cel_evaluate: Evaluate) -> None:
-    tickets = ["Feature request: dark mode, no rush", "Site down, revenue impact, need help now"] * 40
+def test_execute_batches_a_list_and_keeps_the_order(
+    connection: Connection, cel_evaluate: Evaluate
+) -> None:
+    tickets = [
+        "Feature request: dark mode, no rush",
+        "Site down, revenue impact, need help now",
+    ] * 40
     config = _config(inputs={"text": "input.tickets.map(t, t.text)"}, outputs=["label"])
-    out = TritonInference().execute(
-        _context(connection, cel_evaluate, {"tickets": [{"text": t} for t in tickets]}), config
-    ).ports["out"]
+    out = (
+        TritonInference()
+        .execute(
+            _context(connection, cel_evaluate, {"tickets": [{"text": t} for t in tickets]}), config
+        )
+        .ports["out"]
+    )
     assert out["count"] == 80
     assert [item["label"] for item in out["items"]] == ["low", "critical"] * 40
     assert all(set(item["outputs"]) == {"label"} for item in out["items"])
@@ -85,18 +108,26 @@ def test_execute_batches_a_list_and_keeps_the_order(connection: Connection, cel_
 
 def test_unknown_server_is_a_config_error(connection: Connection, cel_evaluate: Evaluate) -> None:
     with pytest.raises(ConfigError, match="'elsewhere' is not a configured Triton server"):
-        TritonInference().execute(_context(connection, cel_evaluate, {}), _config(server="elsewhere"))
+        TritonInference().execute(
+            _context(connection, cel_evaluate, {}), _config(server="elsewhere")
+        )
 
 
 def test_failing_expression_names_the_input(connection: Connection, cel_evaluate: Evaluate) -> None:
     with pytest.raises(ExpressionError, match="input 'text'") as err:
-        TritonInference().execute(_context(connection, cel_evaluate, {"subject": "no body"}), _config())
+        TritonInference().execute(
+            _context(connection, cel_evaluate, {"subject": "no body"}), _config()
+        )
     assert err.value.input == "text"
     assert not err.value.retryable
 
 
-def test_value_that_does_not_fit_names_the_input(connection: Connection, cel_evaluate: Evaluate) -> None:
-    config = _config(model="invoice_risk", inputs={"features": "[1.0, 2.0, 'x', 4.0, 5.0, 6.0, 7.0, 8.0]"})
+def test_value_that_does_not_fit_names_the_input(
+    connection: Connection, cel_evaluate: Evaluate
+) -> None:
+    config = _config(
+        model="invoice_risk", inputs={"features": "[1.0, 2.0, 'x', 4.0, 5.0, 6.0, 7.0, 8.0]"}
+    )
     with pytest.raises(InputError, match="input 'features' has a value \"x\" that is not a number"):
         TritonInference().execute(_context(connection, cel_evaluate, {}), config)
 
@@ -112,7 +143,8 @@ def test_check_against_metadata(client: TritonClient) -> None:
     spec = client.model_spec("ticket_urgency")
     assert check_against_metadata(_config(outputs=["label"], version="1"), spec) == []
     problems = check_against_metadata(
-        _config(inputs={"textx": "input.body"}, outputs=["score"], version="7"), spec)
+        _config(inputs={"textx": "input.body"}, outputs=["score"], version="7"), spec
+    )
     assert problems == [
         "inputs.textx: model 'ticket_urgency' has no input 'textx' (its inputs: text)",
         "inputs: model 'ticket_urgency' requires input 'text', which has no expression",
