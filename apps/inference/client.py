@@ -241,6 +241,7 @@ class TritonClient:
         with self._lock:
             executor, self._executor = self._executor, None
             clients, self._raw_clients = self._raw_clients, []
+            self._local = threading.local()  # a later call opens fresh connections
         if executor:
             executor.shutdown(wait=True, cancel_futures=True)
         for raw in clients:
