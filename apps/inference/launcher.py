@@ -115,6 +115,8 @@ class TritonProcess:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+        if self.process.returncode == 0:  # keep the log of a server that failed
+            Path(self.log.name).unlink(missing_ok=True)
         return int(self.process.returncode)
 
     def __enter__(self) -> TritonProcess:
