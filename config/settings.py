@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 # Modules that register node types; imported in this order by NodesConfig.ready().
 WEFT_NODE_MODULES = [
     "apps.nodes.types.core",
+    "apps.inference.nodes",
 ]
 
 MIDDLEWARE = [
