@@ -95,14 +95,15 @@ export function removeElements(graph: Graph, selection: Partial<Selection>): Gra
   const keptEdges = graph.edges.filter((e) => !edges.has(e.id) && !nodes.has(e.source) && !nodes.has(e.target));
   const keptNodes = graph.nodes.filter((n) => !nodes.has(n.id));
   const keptNotes = graph.notes.filter((n) => !notes.has(n.id));
-  if (
-    keptEdges.length === graph.edges.length &&
-    keptNodes.length === graph.nodes.length &&
-    keptNotes.length === graph.notes.length
-  ) {
-    return graph;
-  }
-  return { nodes: keptNodes, edges: keptEdges, notes: keptNotes };
+  const sameEdges = keptEdges.length === graph.edges.length;
+  const sameNodes = keptNodes.length === graph.nodes.length;
+  const sameNotes = keptNotes.length === graph.notes.length;
+  if (sameEdges && sameNodes && sameNotes) return graph;
+  return {
+    nodes: sameNodes ? graph.nodes : keptNodes,
+    edges: sameEdges ? graph.edges : keptEdges,
+    notes: sameNotes ? graph.notes : keptNotes,
+  };
 }
 
 export function addNote(graph: Graph, position: Position, text = ""): { graph: Graph; note: GraphNote } {
