@@ -124,3 +124,22 @@ describe("autosave", () => {
     expect(patch).not.toHaveBeenCalled();
   });
 });
+
+describe("autosave during a drag", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("waits for the drag to end, then saves the final position once", async () => {
+    const patch = vi.fn<Patch>().mockResolvedValue(ok(2));
+    const { store } = setup(patch);
+    for (let i = 1; i <= 20; i++) {
+      store.getState().moveLive(new Map([["a", { x: 200 + i, y: 0 }]]));
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(patch).not.toHaveBeenCalled();
+    store.getState().moveEnd(new Map([["a", { x: 300, y: 0 }]]));
+    await vi.advanceTimersByTimeAsync(800);
+    expect(patch).toHaveBeenCalledTimes(1);
+    expect(patch.mock.calls[0][1].graph!.nodes[1].position).toEqual({ x: 300, y: 0 });
+  });
+});

@@ -25,7 +25,7 @@ export class Autosave {
 
   start(): this {
     this.unsubscribe = this.store.subscribe((s, prev) => {
-      if (s.graph !== prev.graph) this.changed();
+      if ((s.graph !== prev.graph || prev.dragging) && !s.dragging) this.changed();
     });
     return this;
   }

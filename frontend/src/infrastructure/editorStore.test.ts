@@ -146,3 +146,17 @@ describe("editor store", () => {
     expect(s.canUndo()).toBe(false);
   });
 });
+
+describe("problem index", () => {
+  it("keeps unchanged per-node problem lists so those nodes do not re-render", () => {
+    const store = loaded();
+    const p1 = { code: "x", message: "bad", severity: "error" as const, node_id: "a" };
+    const p2 = { code: "y", message: "worse", severity: "error" as const, node_id: "b" };
+    store.getState().setProblems([p1, p2]);
+    const before = store.getState().problemIndex;
+    store.getState().setProblems([{ ...p1 }, { ...p2, message: "changed" }]);
+    const after = store.getState().problemIndex;
+    expect(after.byNode.a).toBe(before.byNode.a);
+    expect(after.byNode.b).not.toBe(before.byNode.b);
+  });
+});

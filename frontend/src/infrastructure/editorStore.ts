@@ -108,6 +108,8 @@ export interface EditorState {
   run: RunOverlay | null;
 
   credentials: Credential[] | null;
+  /** A drag is in progress: saving and validating wait for it to end. */
+  dragging: boolean;
   focus: { id: string; seq: number } | null;
   /** Where a node added from the palette by keyboard or click goes (the view's centre). */
   placement: Position;
@@ -166,7 +168,29 @@ export interface EditorActions {
 
 export type EditorStore = StoreApi<EditorState & EditorActions>;
 
-export function indexProblems(problems: Problem[]): ProblemIndex {
+/**
+ * Keeps the previous per-node arrays when a node's problems did not change, so each
+ * validation answer re-renders only the nodes whose problems changed.
+ */
+export function indexProblems(problems: Problem[], previous?: ProblemIndex): ProblemIndex {
+  const next = buildProblemIndex(problems);
+  if (!previous) return next;
+  const keep = (cur: Record<string, Problem[]>, old: Record<string, Problem[]>) => {
+    for (const [id, list] of Object.entries(cur)) {
+      const before = old[id];
+      if (before && before.length === list.length && before.every((p, i) => sameProblem(p, list[i]))) cur[id] = before;
+    }
+  };
+  keep(next.byNode, previous.byNode);
+  keep(next.byEdge, previous.byEdge);
+  return next;
+}
+
+function sameProblem(a: Problem, b: Problem): boolean {
+  return a.code === b.code && a.message === b.message && a.severity === b.severity && a.node_id === b.node_id && a.edge_id === b.edge_id && a.field === b.field;
+}
+
+function buildProblemIndex(problems: Problem[]): ProblemIndex {
   const byNode: Record<string, Problem[]> = {};
   const byEdge: Record<string, Problem[]> = {};
   let errorCount = 0;
@@ -244,6 +268,7 @@ export function createEditorStore(initial: Partial<EditorState> = {}): EditorSto
       viewing: null,
       run: null,
       credentials: null,
+      dragging: false,
       focus: null,
       placement: { x: 0, y: 0 },
       toasts: [],
@@ -357,7 +382,7 @@ export function createEditorStore(initial: Partial<EditorState> = {}): EditorSto
         const s = get();
         if (!dragOrigin) dragOrigin = s.graph;
         const history = replace(s.history, moveElements(s.graph, positions));
-        set({ history, graph: history.present });
+        set({ history, graph: history.present, dragging: true });
       },
 
       moveEnd(positions) {
@@ -367,7 +392,7 @@ export function createEditorStore(initial: Partial<EditorState> = {}): EditorSto
         const from = dragOrigin ?? s.graph;
         dragOrigin = null;
         const history = commit(s.history, moved, { from });
-        set({ history, graph: history.present });
+        set({ history, graph: history.present, dragging: false });
       },
 
       renameNode(id, name) {
@@ -455,7 +480,7 @@ export function createEditorStore(initial: Partial<EditorState> = {}): EditorSto
       },
 
       setProblems(problems) {
-        set({ problems, problemIndex: indexProblems(problems) });
+        set({ problems, problemIndex: indexProblems(problems, get().problemIndex) });
       },
 
       setValidating(validating) {

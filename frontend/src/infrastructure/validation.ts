@@ -21,7 +21,7 @@ export class ValidationController {
 
   start(): this {
     this.unsubscribe = this.store.subscribe((s, prev) => {
-      if (s.graph !== prev.graph) this.schedule();
+      if ((s.graph !== prev.graph || prev.dragging) && !s.dragging) this.schedule();
     });
     return this;
   }

@@ -196,7 +196,8 @@ function CanvasInner() {
     setTimeout(() => void flow.fitView({ padding: 0.2, maxZoom: 1.2, duration: 300 }), 30);
   }, [actions, adapter, flow]);
 
-  const many = nodes.length > 150;
+  // Past a few hundred nodes, skip mounting the ones outside the view.
+  const many = nodes.length > 300;
   const empty = graph.nodes.length === 0 && graph.notes.length === 0;
 
   return (

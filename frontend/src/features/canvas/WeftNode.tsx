@@ -47,7 +47,11 @@ function WeftNodeView({ id, data, selected }: NodeProps<WeftFlowNode>) {
         </span>
         <span className="weft-node-titles">
           <span className="weft-node-name">{data.name || spec?.label || data.nodeType}</span>
-          <span className="weft-node-type">{spec ? spec.label : `Unknown type ${data.nodeType} v${data.version}`}</span>
+          {!spec ? (
+            <span className="weft-node-type">{`Unknown type ${data.nodeType} v${data.version}`}</span>
+          ) : data.name && data.name !== spec.label ? (
+            <span className="weft-node-type">{spec.label}</span>
+          ) : null}
         </span>
         {errors.length || warnings.length ? (
           <span className={`weft-node-badge ${errors.length ? "badge-error" : "badge-warning"}`} aria-label={`${errors.length + warnings.length} problems`}>

@@ -46,6 +46,7 @@ export class FlowAdapter {
   private nodeCache = new Map<string, NodeEntry>();
   private noteCache = new Map<string, NoteEntry>();
   private edgeCache = new Map<string, EdgeEntry>();
+  private lastEdges: Edge[] = [];
   /** Sizes the browser measured, kept so rebuilt node objects stay visible. */
   readonly measured = new Map<string, Measured>();
 
@@ -151,6 +152,9 @@ export class FlowAdapter {
       out.push(entry.out);
     }
     this.edgeCache = next;
-    return out;
+    // Moving a node changes no edge: hand xyflow the same array so it skips re-indexing them.
+    const same = out.length === this.lastEdges.length && out.every((e, i) => e === this.lastEdges[i]);
+    if (!same) this.lastEdges = out;
+    return this.lastEdges;
   }
 }

@@ -6,7 +6,7 @@ import { customizeValidator } from "@rjsf/validator-ajv8";
 import { memo, useCallback, useMemo } from "react";
 import { jsonEqual } from "../../core/diff";
 import { normalizeSchema } from "../../core/schema";
-import type { GraphNode, NodeTypeSpec, Problem } from "../../core/types";
+import type { NodeTypeSpec, Problem } from "../../core/types";
 import { useActions } from "../../infrastructure/context";
 import { buildUiSchema, problemsToErrorSchema } from "./schemaUi";
 import { JsonField, SmartTextareaWidget, SmartTextWidget } from "./widgets";
@@ -29,18 +29,17 @@ function prepare(spec: NodeTypeSpec) {
 }
 
 export interface ConfigFormProps {
-  node: GraphNode;
+  nodeId: string;
+  config: Record<string, unknown>;
   spec: NodeTypeSpec;
   problems: Problem[] | undefined;
   readOnly: boolean;
 }
 
-export const ConfigForm = memo(function ConfigForm({ node, spec, problems, readOnly }: ConfigFormProps) {
+export const ConfigForm = memo(function ConfigForm({ nodeId, config, spec, problems, readOnly }: ConfigFormProps) {
   const actions = useActions();
   const { schema, uiSchema } = prepare(spec);
   const extraErrors = useMemo(() => problemsToErrorSchema(problems ?? []) as ErrorSchema, [problems]);
-  const nodeId = node.id;
-  const config = node.config;
   const onChange = useCallback(
     (e: IChangeEvent) => {
       const next = (e.formData ?? {}) as Record<string, unknown>;
@@ -52,7 +51,7 @@ export const ConfigForm = memo(function ConfigForm({ node, spec, problems, readO
   if (!hasFields) return <p className="muted">This node has no settings.</p>;
   return (
     <Form
-      key={node.id}
+      key={nodeId}
       className="config-form"
       schema={schema}
       uiSchema={uiSchema}
@@ -65,7 +64,7 @@ export const ConfigForm = memo(function ConfigForm({ node, spec, problems, readO
       showErrorList={false}
       noHtml5Validate
       readonly={readOnly}
-      idPrefix={`cfg-${node.id}`}
+      idPrefix={`cfg-${nodeId}`}
     />
   );
 });

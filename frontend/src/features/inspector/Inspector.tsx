@@ -5,7 +5,7 @@
 import { useEffect, useState } from "react";
 import { typeKey } from "../../core/types";
 import { useActions, useEditor } from "../../infrastructure/context";
-import { displayedGraph, isEditable } from "../../infrastructure/editorStore";
+import { displayedGraph, isEditable, type EditorState } from "../../infrastructure/editorStore";
 import { Icon } from "../../ui/Icon";
 import { ConfigForm } from "./ConfigForm";
 import "./inspector.css";
@@ -31,11 +31,17 @@ function NameInput({ id, name, readOnly }: { id: string; name: string; readOnly:
 
 export function Inspector() {
   const selection = useEditor((s) => s.selection);
-  const graph = useEditor(displayedGraph);
+  const hasNodes = useEditor((s) => displayedGraph(s).nodes.length > 0);
   const editable = useEditor(isEditable);
   const nodeId = selection.nodes.length === 1 ? selection.nodes[0] : null;
-  const node = useEditor((s) => (nodeId ? displayedGraph(s).nodes.find((n) => n.id === nodeId) : undefined));
-  const spec = useEditor((s) => (node ? s.typeIndex[typeKey(node.type, node.version)] : undefined));
+  // Select the parts the form needs, not the node: moving a node must not re-render the form.
+  const find = (s: EditorState) => (nodeId ? displayedGraph(s).nodes.find((n) => n.id === nodeId) : undefined);
+  const name = useEditor((s) => find(s)?.name);
+  const nodeType = useEditor((s) => find(s)?.type);
+  const version = useEditor((s) => find(s)?.version);
+  const config = useEditor((s) => find(s)?.config);
+  const node = nodeId && nodeType !== undefined && version !== undefined ? { id: nodeId, type: nodeType, version, name: name ?? "", config: config ?? {} } : undefined;
+  const spec = useEditor((s) => (nodeType !== undefined && version !== undefined ? s.typeIndex[typeKey(nodeType, version)] : undefined));
   const problems = useEditor((s) => (nodeId && !s.viewing ? s.problemIndex.byNode[nodeId] : undefined));
   const actions = useActions();
 
@@ -63,7 +69,7 @@ export function Inspector() {
           <EdgeSummary edgeId={selection.edges[0]} />
         ) : (
           <p className="muted">
-            {graph.nodes.length ? "Select a node to see its settings." : "Add a node from the palette, then select it to see its settings."}
+            {hasNodes ? "Select a node to see its settings." : "Add a node from the palette, then select it to see its settings."}
           </p>
         )}
       </div>
@@ -98,7 +104,7 @@ export function Inspector() {
       ) : null}
       <h3 className="inspector-section">Settings</h3>
       {spec ? (
-        <ConfigForm node={node} spec={spec} problems={problems} readOnly={!editable} />
+        <ConfigForm nodeId={node.id} config={node.config} spec={spec} problems={problems} readOnly={!editable} />
       ) : (
         <p className="problem-error">
           The node type “{node.type}” version {node.version} is not installed on this server. Replace this node or remove it.
