@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.accounts",
     "apps.workflows",
+    "apps.editor",
     "apps.audit",
     # Last: imports every node module (below) once the models are loaded, then freezes.
     "apps.nodes",
