@@ -24,6 +24,7 @@ import { Toasts } from "./Toasts";
 import { useShortcuts } from "./useShortcuts";
 
 type Tab = "inspector" | "versions" | "runs";
+const TAB_LABEL: Record<Tab, string> = { inspector: "Inspector", versions: "Versions", runs: "Runs" };
 
 const navigate = (url: string) => window.location.assign(url);
 
@@ -93,12 +94,12 @@ function EditorLayout() {
         <aside className="editor-right">
           <div className="tabs" role="tablist" aria-label="Side panels">
             {(["inspector", "versions", "runs"] as Tab[]).map((t) => (
-              <button key={t} type="button" role="tab" aria-selected={tab === t} className={`tab${tab === t ? " is-active" : ""}`} onClick={() => setTab(t)}>
-                {t === "inspector" ? "Inspector" : t === "versions" ? "Versions" : "Runs"}
+              <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls="side-panel" className={`tab${tab === t ? " is-active" : ""}`} onClick={() => setTab(t)}>
+                {TAB_LABEL[t]}
               </button>
             ))}
           </div>
-          <div className="tab-body">
+          <div className="tab-body" role="tabpanel" id="side-panel" aria-labelledby={`tab-${tab}`}>
             {tab === "inspector" ? (
               <>
                 <Inspector />

@@ -51,6 +51,9 @@ function CanvasInner() {
   const adapter = useRef(new FlowAdapter()).current;
   const [measuredVersion, setMeasuredVersion] = useState(0);
   const wrapper = useRef<HTMLDivElement>(null);
+  // Fit the view to what the page opened with; on an empty canvas xyflow would otherwise
+  // fit (and zoom) to the first node dropped, moving it away from where it was dropped.
+  const [fitOnOpen] = useState(() => graph.nodes.length + graph.notes.length > 0);
 
   // measuredVersion is a dependency on purpose: new sizes must reach the node objects.
   // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -182,10 +185,16 @@ function CanvasInner() {
     void flow.fitView({ nodes: [{ id: focus.id }], duration: 300, maxZoom: 1.2, padding: 0.6 });
   }, [focus, flow]);
 
-  // Switching between the draft, a version and a past run: show the whole graph.
+  // Switching between the draft, a version and a past run: show the whole graph, once per
+  // switch (`flow` changes identity when the viewport initialises; that is no switch).
+  const fittedKey = useRef<string | null>(null);
   useEffect(() => {
+    if (fittedKey.current === viewingKey) return;
     const t = setTimeout(() => {
-      void flow.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 });
+      fittedKey.current = viewingKey;
+      // On an empty canvas xyflow would queue the fit until the first node appears and
+      // then move that node away from where it was dropped.
+      if (flow.getNodes().length) void flow.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 });
       rememberCentre();
     }, 50);
     return () => clearTimeout(t);
@@ -223,7 +232,7 @@ function CanvasInner() {
         onlyRenderVisibleElements={many}
         minZoom={0.1}
         maxZoom={2}
-        fitView
+        fitView={fitOnOpen}
         fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
         defaultEdgeOptions={{ type: "weft" }}
         proOptions={{ hideAttribution: true }}
