@@ -2,8 +2,16 @@ import pytest
 
 from apps.accounts.services import token_create
 from tests.e2e.editor import Editor
+from tests.fixtures.live import ARTIFACTS
 
 EMPTY_GRAPH = {"nodes": [], "edges": [], "notes": []}
+
+
+def spaced(graph: dict, *, dx: int = 300) -> dict:
+    """The graph with its nodes in a row `dx` apart (graph_of's 200 overlaps 220-wide nodes)."""
+    for i, node in enumerate(graph["nodes"]):
+        node["position"] = {"x": i * dx, "y": 0}
+    return graph
 
 
 @pytest.fixture
@@ -32,3 +40,20 @@ def _wide_viewport(page):
     # The editor has three columns; leave the canvas room to work with.
     page.set_viewport_size({"width": 1440, "height": 900})
     page.set_default_timeout(10_000)
+
+
+@pytest.fixture
+def screenshot(page, request):
+    """screenshot("step") saves test-artifacts/<test>/<nn>-<step>.png of the test's page;
+    screenshot("step", of=other_page) does the same for a second tab. Returns the path."""
+    folder = ARTIFACTS / request.node.name.replace("/", "_")
+    folder.mkdir(parents=True, exist_ok=True)
+    counter = {"n": 0}
+
+    def take(step: str, *, of=None):
+        counter["n"] += 1
+        path = folder / f"{counter['n']:02d}-{step}.png"
+        (of or page).screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
