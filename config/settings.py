@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.workflows",
     "apps.audit",
+    "apps.console",
     # Last: imports every node module (below) once the models are loaded, then freezes.
     "apps.nodes",
 ]

@@ -2,6 +2,7 @@ pytest_plugins = [
     "tests.fixtures.accounts",
     "tests.fixtures.workflows",
     "tests.fixtures.audit",
+    "tests.fixtures.console",
 ]
 
 
