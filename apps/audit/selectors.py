@@ -82,12 +82,22 @@ def event_queryset(*, filters: EventFilter) -> QuerySet[AuditEvent]:
     if f.run_id:
         qs = qs.filter(run_id=f.run_id)
     if f.since:
-        qs = qs.filter(at__gte=f.since)
+        first = _first_seq_at_or_after(f.since)
+        qs = qs.filter(seq__gte=first) if first is not None else qs.none()
     if f.until:
-        qs = qs.filter(at__lt=f.until)
+        first = _first_seq_at_or_after(f.until)
+        if first is not None:
+            qs = qs.filter(seq__lt=first)
     if f.q:
         qs = qs.filter(RawSQL(SEARCH_SQL, [f.q], output_field=BooleanField()))
     return qs
+
+
+def _first_seq_at_or_after(when: datetime) -> int | None:
+    """Event times never decrease along seq, so the events at or after `when` are
+    exactly those from this seq on: one probe of the (at, seq) index."""
+    return (AuditEvent.objects.filter(at__gte=when).order_by("at", "seq")
+            .values_list("seq", flat=True).first())
 
 
 @dataclass

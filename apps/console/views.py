@@ -13,7 +13,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts import selectors as account_selectors
 from apps.accounts import services as account_services
@@ -139,12 +139,11 @@ def _users_page(request, form, created=None, password=None, status=200):
     }, status=status)
 
 
+@require_http_methods(["GET", "POST"])
 @admin_required
 def users(request):
     if request.method == "GET":
         return _users_page(request, UserCreateForm())
-    if request.method != "POST":
-        return render(request, "console/forbidden.html", status=405)
     form = UserCreateForm(request.POST)
     if not form.is_valid():
         return _users_page(request, form, status=400)

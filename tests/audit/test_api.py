@@ -79,3 +79,25 @@ def test_verify_reports_and_records(admin_client, record_event, audit_since):
     recorded = audit_since(action="audit.verify")
     assert [e.data["ok"] for e in recorded] == [True, False]
     assert recorded[1].data["failure"]["seq"] == victim.seq
+
+
+def test_time_ranges(admin_client, record_event, monkeypatch):
+    first, second, third = (record_event(action="clock.tick") for _ in range(3))
+    found = admin_client.get("/api/audit/events/", {
+        "action": "clock.tick", "since": second.at.isoformat(),
+        "until": third.at.isoformat()}).json()["results"]
+    assert [e["seq"] for e in found] == [second.seq]
+    assert admin_client.get("/api/audit/events/", {
+        "action": "clock.tick", "until": first.at.isoformat()}).json()["results"] == []
+
+
+def test_event_times_never_go_backwards(record_event, monkeypatch):
+    from datetime import timedelta
+
+    from apps.audit import services
+
+    first = record_event()
+    earlier = first.at - timedelta(minutes=5)
+    monkeypatch.setattr(services.timezone, "now", lambda: earlier)  # the clock jumps back
+    second = record_event()
+    assert second.at == first.at

@@ -125,3 +125,35 @@ def test_operations_says_when_the_broker_is_down(settings):
 
     depths = queue_depths(broker_url="redis://127.0.0.1:1/0")
     assert depths.error.startswith("broker unreachable")
+
+
+@pytest.mark.slow
+def test_operations_lists_a_live_worker_and_its_queues(admin_browser, tmp_path):
+    """A real Celery worker (solo pool) consuming the maintenance queue."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from apps.console.selectors import workers_alive
+
+    name = f"weft-test-{os.getpid()}@localhost"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "-P", "solo",
+         "-Q", "maintenance", "-n", name, "--without-gossip", "--without-mingle",
+         "--without-heartbeat", "-l", "WARNING"],
+        env={**os.environ, "WEFT_LOG_LEVEL": "WARNING"}, stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "worker.log", "w"))  # noqa: SIM115
+    try:
+        deadline = time.monotonic() + 60
+        while not any(w.name == name for w in workers_alive(timeout=0.5).alive):
+            assert worker.poll() is None, (tmp_path / "worker.log").read_text()
+            assert time.monotonic() < deadline, "the worker did not answer in 60 s"
+        page = admin_browser.get("/console/operations/")
+        (alive,) = [w for w in page.context["workers"].alive if w.name == name]
+        assert alive.queues == ["maintenance"]
+        assert name.encode() in page.content
+        assert b"No workers answered" not in page.content
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
