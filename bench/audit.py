@@ -163,14 +163,16 @@ def main() -> int:
         with connection.cursor() as cursor:
             cursor.execute("SELECT max(seq), min(at), max(at) FROM audit_event")
             top, first_at, last_at = cursor.fetchone()
+            cursor.execute("SELECT target_type, target_id FROM audit_event WHERE seq = %s",
+                           [top // 2])
+            some_type, some_id = cursor.fetchone()
         middle = first_at + (last_at - first_at) / 2
         cases = {
             "no filter, first page": (EventFilter(), None),
             "action=workflow.publish": (EventFilter(action="workflow.publish"), None),
             "action prefix approval.": (EventFilter(action="approval."), None),
             "actor user17 (by label)": (EventFilter(actor="user17"), None),
-            "target type+id": (EventFilter(target_type="workflow",
-                                           target_id=f"{1:08x}-0000-4000-8000-{1:012x}"), None),
+            "target type+id": (EventFilter(target_type=some_type, target_id=some_id), None),
             "time range (middle 10% of the log)": (EventFilter(
                 since=middle, until=middle + (last_at - first_at) / 10), None),
             "search q=refund": (EventFilter(q="refund"), None),

@@ -47,10 +47,10 @@ class VerifyResult:
 
     def summary(self) -> str:
         if self.ok:
-            return (f"chain valid: {self.count} event(s), last #{self.last_seq}, "
+            return (f"Chain valid: {self.count} event(s), last #{self.last_seq}, "
                     f"verified in {self.seconds:.2f} s")
         assert self.failure is not None
-        return (f"chain broken at event #{self.failure.seq} ({self.failure.kind}): "
+        return (f"Chain broken at event #{self.failure.seq} ({self.failure.kind}): "
                 f"{self.failure.detail}; {self.count} event(s) before it verified")
 
 

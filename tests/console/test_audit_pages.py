@@ -136,7 +136,7 @@ def test_event_detail_shows_payload_and_checks_hashes(admin_browser, record_even
 def test_verify_button_runs_and_records_the_verification(admin_browser, audit_since):
     response = admin_browser.post("/console/audit/verify/", follow=True)
     assert response.status_code == 200
-    assert "chain valid" in " ".join(str(m) for m in response.context["messages"])
+    assert "Chain valid" in " ".join(str(m) for m in response.context["messages"])
     (event,) = audit_since(action="audit.verify")
     assert event.data["ok"] is True
     assert event.user_id == admin_browser.user.pk

@@ -28,8 +28,7 @@ CREATE INDEX audit_event_action_seq ON audit_event (action, seq);
 CREATE INDEX audit_event_user_seq ON audit_event (user_id, seq) WHERE user_id IS NOT NULL;
 CREATE INDEX audit_event_actor_label_seq ON audit_event (actor_label, seq);
 CREATE INDEX audit_event_target_seq ON audit_event (target_type, target_id, seq);
--- Times never decrease along seq (services._now_after): a time range is a seq range.
-CREATE INDEX audit_event_at_seq ON audit_event (at, seq);
+CREATE INDEX audit_event_at ON audit_event (at);
 CREATE INDEX audit_event_request ON audit_event (request_id) WHERE request_id <> '';
 CREATE INDEX audit_event_run_seq ON audit_event (run_id, seq) WHERE run_id <> '';
 -- Free-text search over the payload's strings and numbers (see selectors.SEARCH_SQL).
