@@ -81,6 +81,7 @@ def postgres_up() -> str:
 
 
 def _pg_bin(name: str) -> Path:
+    _runtime_dir()
     import pgserver
 
     return Path(pgserver.__file__).parent / "pginstall" / "bin" / name

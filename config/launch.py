@@ -37,7 +37,7 @@ def processes() -> dict[str, list[str]]:
     concurrency = os.environ.get("WEFT_WORKER_CONCURRENCY", "2")
     procs = {
         "web": [PY, "-m", "uvicorn", "config.asgi:application", "--host", host, "--port", port,
-                "--workers", os.environ.get("WEFT_WEB_WORKERS", "1"), "--no-access-log"],
+                "--workers", os.environ.get("WEFT_WEB_WORKERS", "1"), "--no-access-log", "--lifespan", "off"],
         "worker": [PY, "-m", "celery", "-A", "celery_worker", "worker", "--loglevel", "INFO",
                    "-Q", "default,io,inference,maintenance", "--concurrency", concurrency,
                    "--without-gossip", "--without-mingle"],
@@ -48,6 +48,8 @@ def processes() -> dict[str, list[str]]:
 
 
 def main() -> int:
+    ours = {"postgres": not os.environ.get("DATABASE_URL"),
+            "redis": not os.environ.get("REDIS_URL")}
     urls = embedded.up()
     os.environ.setdefault("DATABASE_URL", urls["database_url"])
     os.environ.setdefault("REDIS_URL", urls["redis_url"])
@@ -92,7 +94,10 @@ def main() -> int:
             proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
-    embedded.down()
+    if ours["postgres"]:
+        embedded.postgres_down()
+    if ours["redis"]:
+        embedded.redis_down()
     print("Weft stopped.")
     return code
 

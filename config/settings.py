@@ -71,10 +71,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "apps.core",
     "apps.accounts",
     "apps.workflows",
+    "apps.editor",
     "apps.audit",
     "apps.console",
     # Last: imports every node module (below) once the models are loaded, then freezes.
@@ -84,6 +86,7 @@ INSTALLED_APPS = [
 # Modules that register node types; imported in this order by NodesConfig.ready().
 WEFT_NODE_MODULES = [
     "apps.nodes.types.core",
+    "apps.inference.nodes",
 ]
 
 MIDDLEWARE = [
@@ -127,6 +130,9 @@ if not DATABASE_URL:
     DATABASE_URL = f"postgresql://postgres:@/postgres?host={embedded.PG_DIR}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# A unix-socket URL (`...@/db?host=/path`) parses into OPTIONS; keep it in HOST.
+if "host" in DATABASES["default"].get("OPTIONS", {}):
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 # A small psycopg pool per process: CONN_MAX_AGE>0 leaks connections under ASGI.
 if env_bool("WEFT_DB_POOL", True):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -178,6 +184,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Hashers accepted for existing passwords besides Django's defaults (new ones
+# always use the first default): e.g. when importing users from another system.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    *env_list("WEFT_EXTRA_PASSWORD_HASHERS", ""),
+]
 AUTHENTICATION_BACKENDS = ["apps.accounts.backends.UsernameOrEmailBackend"]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -214,6 +230,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI assets served from our own static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Largest request body (graphs, imports, webhook payloads).

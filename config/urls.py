@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.accounts import views as account_views
+from apps.console import views as console_views
 from apps.core import views as core_views
 
 urlpatterns = [
@@ -13,5 +14,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("config.api_urls")),
+    path("console/", console_views.home, name="console"),
     path("console/", include("apps.console.urls")),
+    path("", include("apps.editor.urls")),
 ]

@@ -41,7 +41,10 @@ def user_set_roles(*, user, roles: list[str] | set[str]) -> None:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
     before = sorted(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
     keep = user.groups.exclude(name__in=ROLES)
-    user.groups.set([*keep, *Group.objects.filter(name__in=roles)])
+    # get_or_create: the groups come from a migration, but a flushed database
+    # (transactional tests) or a hand-deleted group must not drop roles silently.
+    groups = [Group.objects.get_or_create(name=role)[0] for role in sorted(set(roles))]
+    user.groups.set([*keep, *groups])
     user.__dict__.pop("_weft_roles", None)
     if before != sorted(set(roles)):
         audit_record(action="user.roles_change", target=user,

@@ -1,3 +1,4 @@
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from apps.accounts.services import first_admin_ensure
@@ -7,8 +8,13 @@ class Command(BaseCommand):
     help = "Create the first admin if there is none (WEFT_ADMIN_EMAIL / WEFT_ADMIN_PASSWORD)."
 
     def handle(self, *args, **options):
+        existed = get_user_model().objects.filter(groups__name="admin", is_active=True).exists()
         user, generated = first_admin_ensure()
-        if generated:
+        if not existed and not generated:
+            self.stdout.write(self.style.SUCCESS(
+                f"First admin created: {user.username} ({user.email}), with the password "
+                "from WEFT_ADMIN_PASSWORD."))
+        elif generated:
             self.stdout.write(self.style.SUCCESS(
                 "\n  First admin created. Sign in at http://127.0.0.1:8000/login/ with\n"
                 f"    username: {user.username}   (or {user.email})\n"
