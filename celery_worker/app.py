@@ -16,6 +16,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "io", "inference", "maintenance")
 app.conf.task_queues = [Queue(name) for name in QUEUES]
 app.conf.task_default_queue = "default"
+app.conf.task_routes = {"audit.*": {"queue": "maintenance"}}
 app.conf.beat_schedule = {
     "audit-verify-chain": {
         "task": "audit.verify_chain",

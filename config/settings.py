@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "apps.workflows",
     "apps.editor",
     "apps.audit",
+    "apps.console",
     # Last: imports every node module (below) once the models are loaded, then freezes.
     "apps.nodes",
 ]
