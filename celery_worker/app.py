@@ -16,5 +16,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "io", "inference", "maintenance")
 app.conf.task_queues = [Queue(name) for name in QUEUES]
 app.conf.task_default_queue = "default"
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    "runs-sweep": {"task": "runs.sweep", "schedule": 1.0,
+                   "options": {"queue": "maintenance", "expires": 5}},
+}
 app.autodiscover_tasks()

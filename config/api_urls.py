@@ -4,6 +4,7 @@ from django.urls import path
 
 from apps.accounts import apis as accounts
 from apps.nodes import apis as nodes
+from apps.runs import apis as runs
 from apps.workflows import apis as workflows
 
 urlpatterns = [
@@ -31,4 +32,13 @@ urlpatterns = [
          workflows.WorkflowVersionRestoreApi.as_view(), name="workflow-version-restore"),
     path("workflows/<uuid:workflow_id>/export/", workflows.WorkflowExportApi.as_view(),
          name="workflow-export"),
+    path("workflows/<uuid:workflow_id>/runs/", runs.WorkflowRunStartApi.as_view(),
+         name="workflow-runs"),
+    path("workflows/<uuid:workflow_id>/runtime/", runs.WorkflowRuntimeApi.as_view(),
+         name="workflow-runtime"),
+    path("runs/", runs.RunListApi.as_view(), name="runs"),
+    path("runs/<uuid:run_id>/", runs.RunDetailApi.as_view(), name="run-detail"),
+    path("runs/<uuid:run_id>/cancel/", runs.RunCancelApi.as_view(), name="run-cancel"),
+    path("runs/<uuid:run_id>/retry/", runs.RunRetryApi.as_view(), name="run-retry"),
+    path("engine/pause/", runs.EngineSwitchApi.as_view(), name="engine-pause"),
 ]

@@ -1,6 +1,7 @@
 pytest_plugins = [
     "tests.fixtures.accounts",
     "tests.fixtures.workflows",
+    "tests.fixtures.runs",
 ]
 
 
