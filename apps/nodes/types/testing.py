@@ -116,3 +116,28 @@ class TestSleep(NodeType):
         while time.monotonic() < deadline and not context.should_stop():
             time.sleep(0.02)
         return Outputs({"out": context.inputs.get("in")})
+
+
+@registry.register
+class TestCrash(NodeType):
+    """Not pure: kills its own worker process, every time."""
+
+    type = "test.crash"
+
+    def execute(self, context: NodeContext, config: NodeConfig) -> Outputs:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+        raise AssertionError("unreachable")
+
+
+@registry.register
+class TestItems(NodeType):
+    """Pure: outputs the list [0, 1, ..., input.count - 1]."""
+
+    type = "test.items"
+    pure = True
+
+    def execute(self, context: NodeContext, config: NodeConfig) -> Outputs:
+        value = context.inputs.get("in") or {}
+        return Outputs({"out": list(range(int(value.get("count", 0))))})
