@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "apps.editor",
     "apps.audit",
     "apps.console",
+    "apps.runs",
     # Last: imports every node module (below) once the models are loaded, then freezes.
     "apps.nodes",
 ]
@@ -87,7 +88,10 @@ INSTALLED_APPS = [
 WEFT_NODE_MODULES = [
     "apps.nodes.types.core",
     "apps.inference.nodes",
+    "apps.nodes.types.engine",
 ]
+if env_bool("WEFT_TEST_NODES", False):  # node types for the engine's tests and bench only
+    WEFT_NODE_MODULES.append("apps.nodes.types.testing")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -285,3 +289,14 @@ WEFT_AUDIT_VERIFY_EVERY = env_int("WEFT_AUDIT_VERIFY_EVERY", 3600)
 
 WEFT_FIRST_ADMIN_EMAIL = env("WEFT_ADMIN_EMAIL", "admin@weft.local")
 WEFT_FIRST_ADMIN_PASSWORD = env("WEFT_ADMIN_PASSWORD", "")
+
+# --- Engine (apps.runs) -------------------------------------------------------------
+
+WEFT_MAX_DELIVERIES = env_int("WEFT_MAX_DELIVERIES", 3)  # then the node is quarantined
+WEFT_RUN_TIMEOUT_S = env_int("WEFT_RUN_TIMEOUT_S", 24 * 3600)
+WEFT_REQUEUE_AFTER_S = env_int("WEFT_REQUEUE_AFTER_S", 120)  # queued this long: send again
+WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
+WEFT_METRICS_TOKEN = env("WEFT_METRICS_TOKEN")
+# Prometheus multiprocess mode: web and worker processes each write their own files.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ pytest_plugins = [
     "tests.fixtures.live",
     "tests.fixtures.audit",
     "tests.fixtures.console",
+    "tests.fixtures.runs",
 ]
 
 
