@@ -630,9 +630,15 @@ def _bind(run: Run) -> None:
 _limit_cache = _TtlCache(1.0)
 
 
-def _concurrency_limit(workflow_id) -> int | None:
+def _runtime_settings(workflow_id) -> dict[str, Any] | None:
+    """Concurrency limit and run timeout; may lag a second behind another process's change."""
     return _limit_cache.get(workflow_id, lambda: WorkflowRuntime.objects.filter(
-        workflow_id=workflow_id).values_list("max_concurrency", flat=True).first())
+        workflow_id=workflow_id).values("max_concurrency", "run_timeout_s").first())
+
+
+def _concurrency_limit(workflow_id) -> int | None:
+    runtime = _runtime_settings(workflow_id)
+    return runtime["max_concurrency"] if runtime else None
 
 
 def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
@@ -664,8 +670,7 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
     with transaction.atomic():
         limit = None
         if parent_node_run is None:
-            runtime = WorkflowRuntime.objects.filter(workflow_id=workflow.pk).values(
-                "max_concurrency", "run_timeout_s").first()
+            runtime = _runtime_settings(workflow.pk)
             limit = runtime and runtime["max_concurrency"]
             timeout = (runtime and runtime["run_timeout_s"]) or settings.WEFT_RUN_TIMEOUT_S
         else:
