@@ -3,6 +3,7 @@
 from django.urls import path
 
 from apps.accounts import apis as accounts
+from apps.audit import apis as audit
 from apps.nodes import apis as nodes
 from apps.runs import apis as runs
 from apps.workflows import apis as workflows
@@ -32,6 +33,10 @@ urlpatterns = [
          workflows.WorkflowVersionRestoreApi.as_view(), name="workflow-version-restore"),
     path("workflows/<uuid:workflow_id>/export/", workflows.WorkflowExportApi.as_view(),
          name="workflow-export"),
+    path("audit/events/", audit.AuditEventListApi.as_view(), name="audit-events"),
+    path("audit/events/<int:seq>/", audit.AuditEventDetailApi.as_view(),
+         name="audit-event-detail"),
+    path("audit/verify/", audit.AuditVerifyApi.as_view(), name="audit-verify"),
     path("workflows/<uuid:workflow_id>/runs/", runs.WorkflowRunStartApi.as_view(),
          name="workflow-runs"),
     path("workflows/<uuid:workflow_id>/runtime/", runs.WorkflowRuntimeApi.as_view(),

@@ -71,10 +71,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "apps.core",
     "apps.accounts",
     "apps.workflows",
+    "apps.editor",
+    "apps.audit",
+    "apps.console",
     "apps.runs",
     # Last: imports every node module (below) once the models are loaded, then freezes.
     "apps.nodes",
@@ -83,6 +87,7 @@ INSTALLED_APPS = [
 # Modules that register node types; imported in this order by NodesConfig.ready().
 WEFT_NODE_MODULES = [
     "apps.nodes.types.core",
+    "apps.inference.nodes",
     "apps.nodes.types.engine",
 ]
 if env_bool("WEFT_TEST_NODES", False):  # node types for the engine's tests and bench only
@@ -96,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "apps.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -128,6 +134,9 @@ if not DATABASE_URL:
     DATABASE_URL = f"postgresql://postgres:@/postgres?host={embedded.PG_DIR}"
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# A unix-socket URL (`...@/db?host=/path`) parses into OPTIONS; keep it in HOST.
+if "host" in DATABASES["default"].get("OPTIONS", {}):
+    DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 # A small psycopg pool per process: CONN_MAX_AGE>0 leaks connections under ASGI.
 if env_bool("WEFT_DB_POOL", True):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
@@ -179,6 +188,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Hashers accepted for existing passwords besides Django's defaults (new ones
+# always use the first default): e.g. when importing users from another system.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    *env_list("WEFT_EXTRA_PASSWORD_HASHERS", ""),
+]
 AUTHENTICATION_BACKENDS = ["apps.accounts.backends.UsernameOrEmailBackend"]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
@@ -215,6 +234,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI assets served from our own static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Largest request body (graphs, imports, webhook payloads).
@@ -258,6 +281,11 @@ LOGGING = {
         "celery": {"level": "WARNING"},
     },
 }
+
+# Payload keys the audit log redacts besides secrets (personal data), e.g. "email,ip".
+WEFT_AUDIT_REDACT_FIELDS = env_list("WEFT_AUDIT_REDACT_FIELDS", "")
+# How often the scheduler verifies the audit chain (seconds).
+WEFT_AUDIT_VERIFY_EVERY = env_int("WEFT_AUDIT_VERIFY_EVERY", 3600)
 
 WEFT_FIRST_ADMIN_EMAIL = env("WEFT_ADMIN_EMAIL", "admin@weft.local")
 WEFT_FIRST_ADMIN_PASSWORD = env("WEFT_ADMIN_PASSWORD", "")

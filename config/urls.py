@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("config.api_urls")),
+    path("", include("apps.editor.urls")),
+    path("console/", include("apps.console.urls")),
     path("hooks/<str:secret>/", runs_apis.webhook, name="webhook"),
     path("metrics", runs_apis.metrics_view, name="metrics"),
 ]

@@ -1,6 +1,9 @@
 pytest_plugins = [
     "tests.fixtures.accounts",
     "tests.fixtures.workflows",
+    "tests.fixtures.live",
+    "tests.fixtures.audit",
+    "tests.fixtures.console",
     "tests.fixtures.runs",
 ]
 

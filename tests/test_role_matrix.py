@@ -34,6 +34,9 @@ MATRIX = {
     "workflow-version-detail": {"get": VIEWERS},
     "workflow-version-restore": {"post": EDITORS},
     "workflow-export": {"get": VIEWERS},
+    "audit-events": {"get": ADMINS},
+    "audit-event-detail": {"get": ADMINS},
+    "audit-verify": {"post": ADMINS},
     "workflow-runs": {"post": EDITORS},
     "workflow-runtime": {"get": EDITORS, "patch": EDITORS},
     "runs": {"get": VIEWERS},
@@ -87,6 +90,7 @@ def _kwargs(name, world, client):
         "run_id": world["run"].pk,
         "number": 1,
         "user_id": world["target"].pk,
+        "seq": 1,
         "token_id": ApiToken.objects.filter(user=getattr(client, "user", None)).values_list(
             "pk", flat=True).first() or 1,
     }
@@ -97,7 +101,7 @@ def _path(name, kwargs):
     from django.urls.exceptions import NoReverseMatch
 
     for keys in (["workflow_id", "number"], ["workflow_id"], ["run_id"], ["user_id"],
-                 ["token_id"], []):
+                 ["token_id"], ["seq"], []):
         try:
             return reverse(name, kwargs={k: kwargs[k] for k in keys})
         except NoReverseMatch:

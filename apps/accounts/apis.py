@@ -13,7 +13,8 @@ from apps.accounts import selectors, services
 from apps.accounts.models import ApiToken
 from apps.accounts.permissions import IsAdmin
 from apps.accounts.roles import ADMIN, ROLES, has_role, roles_of
-from apps.core.pagination import Pagination
+from apps.audit.services import audit_record
+from apps.core.pagination import paginated_response
 from apps.core.serializers import StrictSerializer
 
 
@@ -76,9 +77,8 @@ class TokenListApi(APIView):
     def get(self, request):
         include_all = request.query_params.get("all") == "1" and has_role(request.user, ADMIN)
         qs = selectors.token_list(user=request.user, include_all=include_all)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(TokenOutputSerializer(page, many=True).data)
+        return paginated_response(request=request, view=self, queryset=qs,
+                                  serializer_class=TokenOutputSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: TokenOutputSerializer})
     def post(self, request):
@@ -146,9 +146,8 @@ class UserListApi(APIView):
     @extend_schema(responses=UserOutputSerializer(many=True))
     def get(self, request):
         qs = selectors.user_list(search=request.query_params.get("search", ""))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(UserOutputSerializer(page, many=True).data)
+        return paginated_response(request=request, view=self, queryset=qs,
+                                  serializer_class=UserOutputSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: UserOutputSerializer})
     def post(self, request):
@@ -183,5 +182,6 @@ class UserDetailApi(APIView):
         elif data.validated_data.get("is_active") is True and not user.is_active:
             user.is_active = True
             user.save(update_fields=["is_active"])
+            audit_record(action="user.reactivate", target=user, request=request)
         user = selectors.user_list().get(pk=user.pk)
         return Response(UserOutputSerializer(user).data)

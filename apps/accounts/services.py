@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.accounts.models import ApiToken, hash_token
 from apps.accounts.roles import ADMIN, ROLES
+from apps.audit.services import audit_record
 
 User = get_user_model()
 
@@ -21,6 +22,7 @@ def token_create(*, user, name: str) -> tuple[ApiToken, str]:
     raw = "weft_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw),
                                     prefix=raw[:12])
+    audit_record(action="token.create", actor=user, target=token, data={"name": name})
     return token, raw
 
 
@@ -28,6 +30,7 @@ def token_revoke(*, token: ApiToken) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        audit_record(action="token.revoke", target=token, data={"owner": token.user.username})
     return token
 
 
@@ -36,9 +39,16 @@ def user_set_roles(*, user, roles: list[str] | set[str]) -> None:
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
+    before = sorted(user.groups.filter(name__in=ROLES).values_list("name", flat=True))
     keep = user.groups.exclude(name__in=ROLES)
-    user.groups.set([*keep, *Group.objects.filter(name__in=roles)])
+    # get_or_create: the groups come from a migration, but a flushed database
+    # (transactional tests) or a hand-deleted group must not drop roles silently.
+    groups = [Group.objects.get_or_create(name=role)[0] for role in sorted(set(roles))]
+    user.groups.set([*keep, *groups])
     user.__dict__.pop("_weft_roles", None)
+    if before != sorted(set(roles)):
+        audit_record(action="user.roles_change", target=user,
+                     data={"from": before, "to": sorted(set(roles))})
 
 
 @transaction.atomic
@@ -50,6 +60,7 @@ def user_create(*, username: str, email: str = "", password: str | None = None,
     else:
         user.set_unusable_password()
     user.save()
+    audit_record(action="user.create", target=user, data={"email": email, "roles": sorted(roles)})
     user_set_roles(user=user, roles=roles)
     return user
 
@@ -58,6 +69,7 @@ def user_deactivate(*, user) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
     ApiToken.objects.filter(user=user, revoked_at=None).update(revoked_at=timezone.now())
+    audit_record(action="user.deactivate", target=user)
 
 
 def first_admin_ensure() -> tuple[User, str | None]:

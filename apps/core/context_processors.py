@@ -3,4 +3,4 @@ from apps.accounts.roles import roles_of
 
 def roles(request):
     user = getattr(request, "user", None)
-    return {"user_roles": roles_of(user) if user is not None else set()}
+    return {"user_roles": sorted(roles_of(user)) if user is not None else []}

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsEditor, IsViewer, ReadViewerWriteEditor
-from apps.core.pagination import Pagination
+from apps.core.pagination import paginated_response
 from apps.core.serializers import StrictSerializer
 from apps.workflows import selectors, services
 from apps.workflows.graph import ERROR
@@ -82,9 +82,8 @@ class WorkflowListApi(APIView):
                    responses=WorkflowOutputSerializer(many=True))
     def get(self, request):
         qs = selectors.workflow_list(search=request.query_params.get("search", "").strip())
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(WorkflowOutputSerializer(page, many=True).data)
+        return paginated_response(request=request, view=self, queryset=qs,
+                                  serializer_class=WorkflowOutputSerializer)
 
     @extend_schema(request=InputSerializer, responses={201: WorkflowDetailOutputSerializer})
     def post(self, request):
@@ -169,10 +168,9 @@ class WorkflowVersionListApi(APIView):
     @extend_schema(responses=VersionOutputSerializer(many=True))
     def get(self, request, workflow_id):
         workflow = selectors.workflow_get(workflow_id=workflow_id)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(selectors.workflow_version_list(workflow=workflow),
-                                           request, view=self)
-        return paginator.get_paginated_response(VersionOutputSerializer(page, many=True).data)
+        versions = selectors.workflow_version_list(workflow=workflow)
+        return paginated_response(request=request, view=self, queryset=versions,
+                                  serializer_class=VersionOutputSerializer)
 
 
 class WorkflowVersionDetailApi(APIView):

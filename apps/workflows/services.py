@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.audit.services import audit_record
 from apps.core.errors import Conflict, Unprocessable
 from apps.nodes.registry import registry
 from apps.workflows.graph import ERROR, Problem, empty_graph, errors_only, validate_graph
@@ -43,8 +44,10 @@ def workflow_create(*, user, name: str, description: str = "",
                     graph: dict[str, Any] | None = None) -> Workflow:
     graph = empty_graph() if graph is None else graph
     _check_draft(graph)
-    return Workflow.objects.create(name=name, description=description, owner=user,
-                                   graph=graph, updated_by=user)
+    workflow = Workflow.objects.create(name=name, description=description, owner=user,
+                                       graph=graph, updated_by=user)
+    audit_record(action="workflow.create", actor=user, target=workflow, data={"name": name})
+    return workflow
 
 
 def workflow_update(*, workflow: Workflow, user, revision: int | None = None,
@@ -79,12 +82,16 @@ def workflow_update(*, workflow: Workflow, user, revision: int | None = None,
             updated_by=current.updated_by.username if current.updated_by else None,
         )
     workflow.refresh_from_db()
+    audit_record(action="workflow.update", actor=user, target=workflow,
+                 data={"changed": sorted(set(changes) - {"updated_at", "updated_by"}),
+                       "revision": workflow.revision})
     return workflow
 
 
 def workflow_delete(*, workflow: Workflow, user) -> None:
     Workflow.objects.filter(pk=workflow.pk).update(deleted_at=timezone.now(), updated_by=user,
                                                    is_active=False)
+    audit_record(action="workflow.delete", actor=user, target=workflow)
 
 
 @transaction.atomic
@@ -98,8 +105,11 @@ def workflow_publish(*, workflow: Workflow, user, note: str = "") -> WorkflowVer
             f"First: {problems[0].message}",
             code="invalid_graph", problems=_problems_body(problems))
     last = locked.versions.order_by("-number").values_list("number", flat=True).first() or 0
-    return WorkflowVersion.objects.create(workflow=locked, number=last + 1, graph=locked.graph,
-                                          note=note, created_by=user)
+    version = WorkflowVersion.objects.create(workflow=locked, number=last + 1,
+                                             graph=locked.graph, note=note, created_by=user)
+    audit_record(action="workflow.publish", actor=user, target=locked,
+                 data={"version": version.number, "note": note})
+    return version
 
 
 def workflow_version_restore(*, workflow: Workflow, version: WorkflowVersion,
@@ -108,10 +118,13 @@ def workflow_version_restore(*, workflow: Workflow, version: WorkflowVersion,
         graph=version.graph, revision=F("revision") + 1, updated_at=timezone.now(),
         updated_by=user)
     workflow.refresh_from_db()
+    audit_record(action="workflow.restore", actor=user, target=workflow,
+                 data={"version": version.number, "revision": workflow.revision})
     return workflow
 
 
 def workflow_export(*, workflow: Workflow) -> dict[str, Any]:
+    audit_record(action="workflow.export", target=workflow)
     return {
         "weft_export": EXPORT_FORMAT,
         "name": workflow.name,
@@ -127,6 +140,9 @@ def workflow_import(*, user, document: dict[str, Any]) -> Workflow:
         raise Unprocessable(
             f"The imported graph has {len(problems)} problem(s). First: {problems[0].message}",
             code="invalid_graph", problems=_problems_body(problems))
-    return Workflow.objects.create(name=document["name"],
-                                   description=document.get("description", ""),
-                                   owner=user, graph=document["graph"], updated_by=user)
+    workflow = Workflow.objects.create(name=document["name"],
+                                       description=document.get("description", ""),
+                                       owner=user, graph=document["graph"], updated_by=user)
+    audit_record(action="workflow.import", actor=user, target=workflow,
+                 data={"name": workflow.name, "nodes": len(document["graph"].get("nodes", []))})
+    return workflow

@@ -38,3 +38,12 @@ def test_openapi_schema_and_docs_are_served(admin_client):
     schema = admin_client.get("/api/schema/")
     assert schema.status_code == 200
     assert b"/api/workflows/{workflow_id}/publish/" in schema.content
+
+
+@pytest.mark.django_db
+def test_api_docs_page_uses_local_assets(admin_client):
+    client = admin_client
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    assert b"cdn.jsdelivr" not in response.content
+    assert b"/static/drf_spectacular_sidecar/" in response.content

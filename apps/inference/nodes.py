@@ -1,0 +1,188 @@
+"""The `inference.triton` node type: call a model served by Triton.
+
+The engine provides two services in `context.services`:
+- "triton": server name -> an object with `url`, `protocol`, `headers` (and
+  optionally `models`): a callable or a mapping;
+- "expressions": `evaluate(expression, data) -> value`, CEL over
+  {"input", "nodes", "run", "vars"}.
+Failures raise `InferenceError`s; `retryable` and the config's retry fields
+tell the engine whether to try again and when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import cel
+from pydantic import Field
+
+from apps.inference.client import Connection, shared_client
+from apps.inference.errors import ConfigError, InputError
+from apps.inference.spec import ModelSpec
+from apps.nodes.base import NodeConfig, NodeContext, NodeType, Outputs, Port
+from apps.nodes.registry import registry
+
+Evaluate = Callable[[str, Mapping[str, Any]], Any]
+
+
+class TritonInferenceConfig(NodeConfig):
+    server: str = Field(
+        min_length=1, title="Server", description="A configured Triton server, by name."
+    )
+    model: str = Field(min_length=1, title="Model")
+    version: str = Field("", pattern=r"^[0-9]*$", title="Version", description="Empty: the latest.")
+    inputs: dict[str, str] = Field(
+        default_factory=dict,
+        title="Inputs",
+        description="For each model input, a CEL expression giving its value. A list where the "
+        "model takes one item is sent as a batch and gives one result per item.",
+        json_schema_extra={"x-weft-widget": "cel"},
+    )
+    outputs: list[str] = Field(
+        default_factory=list, title="Outputs to keep", description="Empty: all of them."
+    )
+    timeout_s: float = Field(10.0, gt=0, le=300, title="Timeout (s)", description="Per request.")
+    max_attempts: int = Field(
+        3,
+        ge=1,
+        le=10,
+        title="Attempts",
+        description="Tries in all when the server is unavailable or slow.",
+    )
+    backoff_s: float = Field(
+        1.0,
+        ge=0,
+        le=300,
+        title="Backoff (s)",
+        description="Wait before the second try; doubles after each try.",
+    )
+    backoff_max_s: float = Field(60.0, ge=0, le=3600, title="Longest wait (s)")
+
+    def retry_delay_s(self, attempt: int) -> float | None:
+        """Seconds to wait after failed try number `attempt` (1-based); None: no more tries."""
+        if attempt >= self.max_attempts:
+            return None
+        return min(self.backoff_s * 2 ** (attempt - 1), self.backoff_max_s)
+
+
+class ExpressionError(InputError):
+    code = "expression_error"
+
+
+@registry.register
+class TritonInference(NodeType):
+    type = "inference.triton"
+    version = 1
+    category = "ai"
+    label = "Model inference"
+    description = (
+        "Sends values to a model served by Triton and returns its outputs, with the "
+        "label and confidence of a classifier; lists are batched."
+    )
+    icon = "cpu"
+    queue = "inference"
+    inputs = (Port("in"),)
+    outputs = (Port("out"), Port("error", label="On error"))
+    Config = TritonInferenceConfig
+
+    def check(self, config: TritonInferenceConfig) -> list[str]:  # type: ignore[override]
+        return check_expressions(config)
+
+    def execute(self, context: NodeContext, config: TritonInferenceConfig) -> Outputs:  # type: ignore[override]
+        connection = resolve_server(context.services, config.server)
+        values = evaluate_inputs(context, config)
+        client = shared_client(connection, timeout_s=config.timeout_s)
+        result = client.infer(config.model, values, version=config.version, outputs=config.outputs)
+        return Outputs({"out": result.as_output()})
+
+
+def expression_data(context: NodeContext) -> dict[str, Any]:
+    return {
+        "input": context.inputs.get("in"),
+        "nodes": context.nodes,
+        "run": context.run,
+        "vars": context.vars,
+    }
+
+
+def _evaluator(services: Mapping[str, Any]) -> Evaluate:
+    evaluate = services.get("expressions")
+    evaluate = getattr(evaluate, "evaluate", evaluate)
+    if not callable(evaluate):
+        raise ConfigError("no expression evaluator is available to this node")
+    return evaluate
+
+
+def evaluate_inputs(context: NodeContext, config: TritonInferenceConfig) -> dict[str, Any]:
+    evaluate, data = _evaluator(context.services), expression_data(context)
+    values = {}
+    for name, expression in config.inputs.items():
+        try:
+            values[name] = evaluate(expression, data)
+        except Exception as exc:  # noqa: BLE001 - any failure of an expression is the user's to fix
+            raise ExpressionError(
+                f"input {name!r}: the expression {expression!r} failed: "
+                f"{type(exc).__name__}: {exc}",
+                model=config.model,
+                input=name,
+            ) from exc
+    return values
+
+
+def resolve_server(services: Mapping[str, Any], name: str) -> Connection:
+    servers = services.get("triton")
+    try:
+        if callable(servers):
+            server = servers(name)
+        elif isinstance(servers, Mapping):
+            server = servers[name]
+        else:
+            raise ConfigError("no Triton servers are available to this node")
+    except LookupError:
+        server = None
+    if server is None:
+        raise ConfigError(f"server {name!r} is not a configured Triton server")
+    return Connection.of(server)
+
+
+def check_expressions(config: TritonInferenceConfig) -> list[str]:
+    problems = []
+    for name, expression in config.inputs.items():
+        if not expression.strip():
+            problems.append(f"inputs.{name}: the expression is empty")
+            continue
+        try:
+            cel.compile(expression)
+        except Exception as exc:  # noqa: BLE001 - the parser's message is the useful part
+            problems.append(f"inputs.{name}: {exc}")
+    return problems
+
+
+def check_against_metadata(config: TritonInferenceConfig, metadata: ModelSpec) -> list[str]:
+    """Publish-time problems of a config against the model's metadata; each names the field."""
+    problems = []
+    known_inputs = ", ".join(metadata.input_names)
+    for name in config.inputs:
+        if metadata.input(name) is None:
+            problems.append(
+                f"inputs.{name}: model {metadata.name!r} has no input {name!r} "
+                f"(its inputs: {known_inputs})"
+            )
+    for name in metadata.required_inputs:
+        if name not in config.inputs:
+            problems.append(
+                f"inputs: model {metadata.name!r} requires input {name!r}, which has no expression"
+            )
+    for name in config.outputs:
+        if metadata.output(name) is None:
+            problems.append(
+                f"outputs: model {metadata.name!r} has no output {name!r} "
+                f"(its outputs: {', '.join(metadata.output_names)})"
+            )
+    if config.version and metadata.versions and config.version not in metadata.versions:
+        problems.append(
+            f"version: model {metadata.name!r} has no version {config.version} "
+            f"(it has: {', '.join(metadata.versions)})"
+        )
+    return problems

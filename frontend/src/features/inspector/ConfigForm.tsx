@@ -1,0 +1,70 @@
+/** A node's config form, generated from its type's JSON Schema with rjsf. */
+import Form from "@rjsf/core";
+import type { IChangeEvent } from "@rjsf/core";
+import type { ErrorSchema, RegistryFieldsType, RegistryWidgetsType, RJSFSchema } from "@rjsf/utils";
+import { customizeValidator } from "@rjsf/validator-ajv8";
+import { memo, useCallback, useMemo } from "react";
+import { jsonEqual } from "../../core/diff";
+import { normalizeSchema } from "../../core/schema";
+import type { NodeTypeSpec, Problem } from "../../core/types";
+import { useActions } from "../../infrastructure/context";
+import { buildUiSchema, problemsToErrorSchema } from "./schemaUi";
+import { JsonField, SmartTextareaWidget, SmartTextWidget } from "./widgets";
+
+// `cel` is our format; the server checks it, the form only needs to accept it.
+const validator = customizeValidator({ customFormats: { cel: () => true }, ajvOptionsOverrides: { strict: false } });
+const widgets: RegistryWidgetsType = { TextWidget: SmartTextWidget, TextareaWidget: SmartTextareaWidget };
+const fields: RegistryFieldsType = { json: JsonField };
+
+const prepared = new WeakMap<NodeTypeSpec, { schema: RJSFSchema; uiSchema: Record<string, unknown> }>();
+function prepare(spec: NodeTypeSpec) {
+  let p = prepared.get(spec);
+  if (!p) {
+    const schema = normalizeSchema(spec.config_schema) as RJSFSchema;
+    // The node's name is edited above the form; the title would only repeat the type.
+    p = { schema: { ...schema, title: undefined, description: undefined }, uiSchema: buildUiSchema(schema) };
+    prepared.set(spec, p);
+  }
+  return p;
+}
+
+export interface ConfigFormProps {
+  nodeId: string;
+  config: Record<string, unknown>;
+  spec: NodeTypeSpec;
+  problems: Problem[] | undefined;
+  readOnly: boolean;
+}
+
+export const ConfigForm = memo(function ConfigForm({ nodeId, config, spec, problems, readOnly }: ConfigFormProps) {
+  const actions = useActions();
+  const { schema, uiSchema } = prepare(spec);
+  const extraErrors = useMemo(() => problemsToErrorSchema(problems ?? []) as ErrorSchema, [problems]);
+  const onChange = useCallback(
+    (e: IChangeEvent) => {
+      const next = (e.formData ?? {}) as Record<string, unknown>;
+      if (!jsonEqual(next, config)) actions.setNodeConfig(nodeId, next);
+    },
+    [actions, nodeId, config],
+  );
+  const hasFields = Object.keys((schema.properties as object | undefined) ?? {}).length > 0;
+  if (!hasFields) return <p className="muted">This node has no settings.</p>;
+  return (
+    <Form
+      key={nodeId}
+      className="config-form"
+      schema={schema}
+      uiSchema={uiSchema}
+      formData={config}
+      validator={validator}
+      widgets={widgets}
+      fields={fields}
+      onChange={onChange}
+      extraErrors={extraErrors}
+      showErrorList={false}
+      noHtml5Validate
+      readonly={readOnly}
+      idPrefix={`cfg-${nodeId}`}
+    />
+  );
+});

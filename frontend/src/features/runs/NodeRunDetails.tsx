@@ -1,0 +1,59 @@
+/** The selected node's inputs, outputs and error in the run being shown. */
+import { useEffect, useState } from "react";
+import { errorMessage, type NodeRunRecord } from "../../infrastructure/api";
+import { useEditor, useServices } from "../../infrastructure/context";
+import { formatDuration } from "../../ui/format";
+
+function Json({ value }: { value: unknown }) {
+  if (value === undefined || value === null) return <p className="muted small">—</p>;
+  return <pre className="json-view">{JSON.stringify(value, null, 2)}</pre>;
+}
+
+export function NodeRunDetails() {
+  const { runs } = useServices();
+  const run = useEditor((s) => s.run);
+  const nodeId = useEditor((s) => (s.selection.nodes.length === 1 ? s.selection.nodes[0] : null));
+  const status = useEditor((s) => (nodeId ? s.run?.nodes[nodeId]?.status : undefined));
+  const [error, setError] = useState<string | null>(null);
+  const runId = run?.runId;
+  // Inputs and outputs are not sent over the socket: read the run when the node changes state.
+  useEffect(() => {
+    if (!runId || !nodeId) return;
+    runs.refresh().then(
+      () => setError(null),
+      (err) => setError(errorMessage(err)),
+    );
+  }, [runs, runId, nodeId, status]);
+  if (!run || !nodeId) return null;
+  const records: NodeRunRecord[] = (run.detail?.node_runs ?? []).filter((r) => r.node_id === nodeId).sort((a, b) => b.attempt - a.attempt);
+  const latest = records[0];
+  return (
+    <section className="node-run" aria-label="This node in the run">
+      <h3 className="inspector-section">In this run</h3>
+      {error ? <p className="problem-error">{error}</p> : null}
+      {!latest ? (
+        <p className="muted">{status ? `Status: ${status}.` : "This node has not run."}</p>
+      ) : (
+        <>
+          <p>
+            <span className={`pill run-pill-${latest.status}`}>{latest.status}</span>{" "}
+            <span className="muted small">
+              attempt {latest.attempt}
+              {latest.finished_at ? ` · ${formatDuration(latest.started_at, latest.finished_at)}` : ""}
+            </span>
+          </p>
+          {latest.error ? (
+            <div className="run-error" role="alert">
+              <strong>{latest.error.type}</strong>: {latest.error.message}
+            </div>
+          ) : null}
+          <h4>Inputs</h4>
+          <Json value={latest.inputs} />
+          <h4>Outputs</h4>
+          <Json value={latest.outputs} />
+          {records.length > 1 ? <p className="muted small">{records.length - 1} earlier attempt(s) failed and were retried.</p> : null}
+        </>
+      )}
+    </section>
+  );
+}

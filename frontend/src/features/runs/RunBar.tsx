@@ -1,0 +1,33 @@
+/** The strip above the canvas while a run is shown: its status, and a way back to editing. */
+import { useEditor, useServices } from "../../infrastructure/context";
+
+export function RunBar() {
+  const { runs } = useServices();
+  const run = useEditor((s) => s.run);
+  const viewing = useEditor((s) => s.viewing);
+  if (!run) return null;
+  const counts: Record<string, number> = {};
+  for (const n of Object.values(run.nodes)) counts[n.status] = (counts[n.status] ?? 0) + 1;
+  const err = run.error && typeof run.error === "object" ? (run.error as { message?: string }).message : typeof run.error === "string" ? run.error : null;
+  return (
+    <div className={`run-bar run-bar-${run.status}`} role="status" aria-live="polite">
+      <span className={`pill run-pill-${run.status}`}>{run.status}</span>
+      <span>
+        Run <code>{run.runId.slice(0, 8)}</code>
+        {run.version ? ` of version ${run.version}` : ""}
+        {viewing?.kind === "run" ? " (read-only)" : ""}
+      </span>
+      <span className="muted small">
+        {Object.entries(counts)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(" · ")}
+      </span>
+      {err ? <span className="problem-error small">{err}</span> : null}
+      <span className="spacer" />
+      <span className="muted small">Click a node to see its inputs and outputs.</span>
+      <button type="button" className="btn btn-default btn-small" onClick={() => runs.close()}>
+        {viewing?.kind === "run" ? "Back to editing" : "Clear run"}
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,235 @@
+/**
+ * The REST client: JSON in and out, the Django session cookie for auth, and the CSRF
+ * token from the `csrftoken` cookie on every unsafe method. Errors become ApiError with
+ * the server's machine code and message.
+ */
+import type { Graph, NodeRunStatus, NodeTypeSpec, Problem, RunStatus } from "../core/types";
+
+export interface Paginated<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export interface WorkflowSummary {
+  id: string;
+  name: string;
+  description: string;
+  is_active: boolean;
+  revision: number;
+  latest_version: number | null;
+  owner: { id: number | string; username: string } | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WorkflowDetail extends WorkflowSummary {
+  graph: Graph;
+}
+
+export interface ValidationResult {
+  valid: boolean;
+  problems: Problem[];
+}
+
+export interface VersionSummary {
+  number: number;
+  note: string;
+  created_by: string | { username: string } | null;
+  created_at: string;
+}
+
+export interface VersionDetail extends VersionSummary {
+  graph: Graph;
+}
+
+export interface ExportDocument {
+  weft_export: 1;
+  name: string;
+  description: string;
+  graph: Graph;
+}
+
+export type ExpressionCheck = { valid: true } | { valid: false; error: { message: string; position: number | null } };
+
+export interface Credential {
+  id: string | number;
+  name: string;
+  kind: string;
+}
+
+export interface RunSummary {
+  id: string;
+  workflow: string;
+  version: number | null;
+  status: RunStatus;
+  trigger: string;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  error: unknown;
+}
+
+export interface NodeRunRecord {
+  node_id: string;
+  status: NodeRunStatus;
+  attempt: number;
+  inputs: unknown;
+  outputs: unknown;
+  error: { type: string; message: string } | null;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+export interface RunDetail extends RunSummary {
+  node_runs: NodeRunRecord[];
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly body: Record<string, unknown>;
+
+  constructor(status: number, body: Record<string, unknown>, fallback: string) {
+    const detail = typeof body.detail === "string" ? body.detail : fallback;
+    super(detail);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = typeof body.code === "string" ? body.code : status === 0 ? "network_error" : `http_${status}`;
+    this.detail = detail;
+    this.body = body;
+  }
+
+  /** The server could not be reached (offline, restarting, proxy error). */
+  get isNetwork(): boolean {
+    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
+  }
+
+  get fieldErrors(): Record<string, string[]> {
+    const errors = this.body.errors;
+    return errors && typeof errors === "object" ? (errors as Record<string, string[]>) : {};
+  }
+
+  get problems(): Problem[] {
+    return Array.isArray(this.body.problems) ? (this.body.problems as Problem[]) : [];
+  }
+}
+
+/** Human text for any error, for toasts and dialogs. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof ApiError) {
+    const fields = Object.entries(err.fieldErrors)
+      .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : String(v)}`)
+      .join("; ");
+    return fields ? `${err.detail} (${fields})` : err.detail;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function readCookie(name: string, cookieString?: string): string | null {
+  const source = cookieString ?? (typeof document !== "undefined" ? document.cookie : "");
+  for (const part of source.split(";")) {
+    const [k, ...rest] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
+type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fetch(i, init)) {
+  const root = base.replace(/\/$/, "");
+
+  async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (UNSAFE.has(method)) {
+      const token = readCookie("csrftoken");
+      if (token) headers["X-CSRFToken"] = token;
+    }
+    let response: Response;
+    try {
+      response = await fetchImpl(`${root}${path}`, {
+        method,
+        headers,
+        credentials: "same-origin",
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
+    } catch (err) {
+      if (err instanceof DOMException && err.name === "AbortError") throw err;
+      throw new ApiError(0, {}, "The server cannot be reached. Check your connection.");
+    }
+    if (response.status === 204) return undefined as T;
+    const text = await response.text();
+    let data: unknown = undefined;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = { detail: text.slice(0, 200) };
+      }
+    }
+    if (!response.ok) {
+      const errBody = data && typeof data === "object" ? (data as Record<string, unknown>) : {};
+      const err = new ApiError(response.status, errBody, `${method} ${path} failed with HTTP ${response.status}.`);
+      if (response.status === 401 || err.code === "not_authenticated") redirectToLogin();
+      throw err;
+    }
+    return data as T;
+  }
+
+  const q = (params: Record<string, string | number | undefined | null>) => {
+    const s = new URLSearchParams();
+    for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") s.set(k, String(v));
+    const str = s.toString();
+    return str ? `?${str}` : "";
+  };
+  const id = encodeURIComponent;
+
+  return {
+    request,
+    nodeTypes: () => request<NodeTypeSpec[]>("GET", "/node-types/"),
+    listWorkflows: (params: { search?: string; page?: number } = {}) =>
+      request<Paginated<WorkflowSummary>>("GET", `/workflows/${q(params)}`),
+    createWorkflow: (body: { name: string; description?: string; graph?: Graph }) =>
+      request<WorkflowDetail>("POST", "/workflows/", body),
+    getWorkflow: (wf: string) => request<WorkflowDetail>("GET", `/workflows/${id(wf)}/`),
+    patchWorkflow: (wf: string, body: { name?: string; description?: string; graph?: Graph; revision?: number }) =>
+      request<WorkflowDetail>("PATCH", `/workflows/${id(wf)}/`, body),
+    deleteWorkflow: (wf: string) => request<void>("DELETE", `/workflows/${id(wf)}/`),
+    validate: (wf: string, graph: Graph, signal?: AbortSignal) =>
+      request<ValidationResult>("POST", `/workflows/${id(wf)}/validate/`, { graph }, signal),
+    publish: (wf: string, note: string) => request<VersionSummary>("POST", `/workflows/${id(wf)}/publish/`, { note }),
+    listVersions: (wf: string, page = 1) =>
+      request<Paginated<VersionSummary>>("GET", `/workflows/${id(wf)}/versions/${q({ page: page > 1 ? page : undefined })}`),
+    getVersion: (wf: string, n: number) => request<VersionDetail>("GET", `/workflows/${id(wf)}/versions/${n}/`),
+    restoreVersion: (wf: string, n: number) => request<WorkflowDetail>("POST", `/workflows/${id(wf)}/versions/${n}/restore/`),
+    exportWorkflow: (wf: string) => request<ExportDocument>("GET", `/workflows/${id(wf)}/export/`),
+    importWorkflow: (doc: unknown) => request<WorkflowDetail>("POST", "/workflows/import/", doc),
+    checkExpression: (expression: string, template: boolean, signal?: AbortSignal) =>
+      request<ExpressionCheck>("POST", "/expressions/check/", { expression, template }, signal),
+    listCredentials: () => request<Paginated<Credential> | Credential[]>("GET", "/credentials/"),
+    startRun: (wf: string, input: unknown) => request<RunSummary>("POST", `/workflows/${id(wf)}/runs/`, { input }),
+    listRuns: (wf: string, page = 1) =>
+      request<Paginated<RunSummary>>("GET", `/runs/${q({ workflow: wf, page: page > 1 ? page : undefined })}`),
+    getRun: (runId: string) => request<RunDetail>("GET", `/runs/${id(runId)}/`),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;
+
+function redirectToLogin() {
+  if (typeof window === "undefined" || !window.location) return;
+  const next = encodeURIComponent(window.location.pathname + window.location.search);
+  window.location.assign(`/login/?next=${next}`);
+}
+
+/** Results of a list endpoint that may or may not be paginated. */
+export function resultsOf<T>(data: Paginated<T> | T[]): T[] {
+  return Array.isArray(data) ? data : data.results;
+}

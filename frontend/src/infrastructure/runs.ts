@@ -1,0 +1,100 @@
+/**
+ * Test runs and past runs on the canvas: starts a run, follows it over the WebSocket
+ * and keeps the per-node statuses in the store's run overlay.
+ */
+import { TERMINAL_RUN_STATUSES } from "../core/types";
+import type { Api, RunDetail } from "./api";
+import { nodeStatesFrom, type EditorStore, type RunOverlay } from "./editorStore";
+import { RunSocket, type RunEvent, type SocketFactory } from "./ws";
+
+export class RunController {
+  private socket: RunSocket | null = null;
+
+  constructor(
+    private readonly store: EditorStore,
+    private readonly api: Pick<Api, "startRun" | "getRun" | "getVersion">,
+    private readonly socketFactory?: SocketFactory,
+  ) {}
+
+  /** Starts a test run of the published version; errors (not published...) propagate. */
+  async startTestRun(input: unknown): Promise<void> {
+    const s = this.store.getState();
+    if (!s.workflowId) return;
+    const run = await this.api.startRun(s.workflowId, input);
+    this.store.getState().view(null);
+    this.follow({ runId: run.id, status: run.status, version: run.version, live: true, nodes: {}, detail: null, error: run.error });
+  }
+
+  /** Opens a past run on the canvas, showing the graph of the version it ran. */
+  async openRun(runId: string): Promise<void> {
+    const detail = await this.api.getRun(runId);
+    const s = this.store.getState();
+    if (detail.version !== null && detail.version !== undefined && s.workflowId) {
+      const version = await this.api.getVersion(s.workflowId, detail.version);
+      this.store.getState().view({ kind: "run", runId, version: detail.version, graph: version.graph });
+    } else {
+      this.store.getState().view(null);
+    }
+    this.follow(overlayFrom(detail, false));
+  }
+
+  private follow(overlay: RunOverlay) {
+    this.socket?.close();
+    this.socket = null;
+    this.store.getState().setRun(overlay);
+    if (TERMINAL_RUN_STATUSES.includes(overlay.status) && overlay.detail) return;
+    this.socket = new RunSocket(overlay.runId, { onEvent: (e) => this.onEvent(e), factory: this.socketFactory });
+  }
+
+  onEvent(event: RunEvent) {
+    const store = this.store.getState();
+    const run = store.run;
+    if (!run) return;
+    if (event.event === "snapshot") {
+      if (event.run.id !== run.runId) return;
+      store.setRun({ ...overlayFrom(event.run, run.live) });
+    } else if (event.event === "node") {
+      if (event.run_id !== run.runId) return;
+      store.updateRun((r) => ({
+        ...r,
+        nodes: { ...r.nodes, [event.node_id]: { status: event.status, attempt: event.attempt, error: event.error ?? null } },
+      }));
+    } else if (event.event === "run") {
+      if (event.run_id !== run.runId) return;
+      store.updateRun((r) => ({ ...r, status: event.status, error: event.error ?? r.error }));
+      if (TERMINAL_RUN_STATUSES.includes(event.status)) void this.refresh();
+    }
+  }
+
+  /** Re-reads the run (inputs and outputs are not sent over the socket). */
+  async refresh(): Promise<RunDetail | null> {
+    const run = this.store.getState().run;
+    if (!run) return null;
+    const detail = await this.api.getRun(run.runId);
+    const current = this.store.getState().run;
+    if (current && current.runId === detail.id) {
+      this.store.getState().setRun({ ...overlayFrom(detail, current.live) });
+    }
+    return detail;
+  }
+
+  close() {
+    this.socket?.close();
+    this.socket = null;
+    const s = this.store.getState();
+    s.setRun(null);
+    if (s.viewing?.kind === "run") s.view(null);
+  }
+}
+
+export function overlayFrom(detail: RunDetail, live: boolean): RunOverlay {
+  return {
+    runId: detail.id,
+    status: detail.status,
+    version: detail.version,
+    error: detail.error,
+    live,
+    nodes: nodeStatesFrom(detail.node_runs ?? []),
+    detail,
+  };
+}

@@ -1,0 +1,24 @@
+import { defineConfig } from "vitest/config";
+import react from "@vitejs/plugin-react";
+import { fileURLToPath } from "node:url";
+
+// The build is served by Django from static/dist/ (see apps/editor/templatetags/vite.py,
+// which reads .vite/manifest.json to find the hashed file names).
+export default defineConfig({
+  plugins: [react()],
+  base: "/static/dist/",
+  build: {
+    outDir: fileURLToPath(new URL("../static/dist", import.meta.url)),
+    emptyOutDir: true,
+    manifest: true,
+    sourcemap: true,
+    chunkSizeWarningLimit: 1500,
+    rollupOptions: {
+      input: "src/main.tsx",
+    },
+  },
+  test: {
+    environment: "node",
+    include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
+  },
+});
