@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from apps.audit.services import audit_record
 from apps.core.context import run_id_var, trace_id_var
 from apps.core.errors import Unprocessable
 from apps.nodes.base import ExecutionPolicy, NodeContext, NodeType, Outputs, Wait
@@ -684,6 +685,13 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
         step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
         _begin(step)
         _flush(step)
+        if run.started_by_id or token is not None:
+            # People's starts are audited; webhook, schedule and child runs are only in
+            # the runs table (their volume would serialise on the audit chain).
+            audit_record(action="run.start", actor=token or user, target=run,
+                         run_id=str(run.pk), data={"workflow": str(workflow.pk),
+                                                   "version": version.number,
+                                                   "trigger": trigger})
     return run
 
 
@@ -1053,6 +1061,8 @@ def run_cancel(*, run: Run, user=None) -> Run:
             raise Unprocessable(f"The run has already {locked.status}.", code="run_finished",
                                 status_code=409)
         _cancel_locked(locked)
+        audit_record(action="run.cancel", actor=user, target=locked, run_id=str(run.pk),
+                     data={"status_before": locked.status})
     return Run.objects.get(pk=run.pk)
 
 
@@ -1101,6 +1111,8 @@ def run_retry(*, run: Run, user=None) -> Run:
         _pump(step)
         _settle(step)
         _flush(step)
+        audit_record(action="run.retry", actor=user, target=locked, run_id=str(run.pk),
+                     data={"nodes": sorted(r.node_id for r in step.new if r.attempt > 1)})
     return Run.objects.get(pk=run.pk)
 
 
@@ -1111,6 +1123,8 @@ def engine_pause(*, workflow: Workflow | None = None, user=None, reason: str = "
     switch, _ = EngineSwitch.objects.update_or_create(
         workflow=workflow, defaults={"paused": True, "reason": reason, "changed_by": user})
     _switch_cache.clear()
+    audit_record(action="engine.pause", actor=user, target=workflow,
+                 data={"scope": str(workflow.pk) if workflow else "all", "reason": reason})
     return switch
 
 
@@ -1118,6 +1132,8 @@ def engine_resume(*, workflow: Workflow | None = None, user=None) -> EngineSwitc
     switch, _ = EngineSwitch.objects.update_or_create(
         workflow=workflow, defaults={"paused": False, "reason": "", "changed_by": user})
     _switch_cache.clear()
+    audit_record(action="engine.resume", actor=user, target=workflow,
+                 data={"scope": str(workflow.pk) if workflow else "all"})
     runs_resume_paused()
     return switch
 
