@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from apps.audit.services import audit_record
 from apps.core.context import run_id_var, trace_id_var
 from apps.core.errors import Unprocessable
 from apps.nodes.base import ExecutionPolicy, NodeContext, NodeType, Outputs, Wait
@@ -630,9 +631,15 @@ def _bind(run: Run) -> None:
 _limit_cache = _TtlCache(1.0)
 
 
-def _concurrency_limit(workflow_id) -> int | None:
+def _runtime_settings(workflow_id) -> dict[str, Any] | None:
+    """Concurrency limit and run timeout; may lag a second behind another process's change."""
     return _limit_cache.get(workflow_id, lambda: WorkflowRuntime.objects.filter(
-        workflow_id=workflow_id).values_list("max_concurrency", flat=True).first())
+        workflow_id=workflow_id).values("max_concurrency", "run_timeout_s").first())
+
+
+def _concurrency_limit(workflow_id) -> int | None:
+    runtime = _runtime_settings(workflow_id)
+    return runtime["max_concurrency"] if runtime else None
 
 
 def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
@@ -664,8 +671,7 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
     with transaction.atomic():
         limit = None
         if parent_node_run is None:
-            runtime = WorkflowRuntime.objects.filter(workflow_id=workflow.pk).values(
-                "max_concurrency", "run_timeout_s").first()
+            runtime = _runtime_settings(workflow.pk)
             limit = runtime and runtime["max_concurrency"]
             timeout = (runtime and runtime["run_timeout_s"]) or settings.WEFT_RUN_TIMEOUT_S
         else:
@@ -679,6 +685,13 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
         step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
         _begin(step)
         _flush(step)
+        if run.started_by_id or token is not None:
+            # People's starts are audited; webhook, schedule and child runs are only in
+            # the runs table (their volume would serialise on the audit chain).
+            audit_record(action="run.start", actor=token or user, target=run,
+                         run_id=str(run.pk), data={"workflow": str(workflow.pk),
+                                                   "version": version.number,
+                                                   "trigger": trigger})
     return run
 
 
@@ -1048,6 +1061,8 @@ def run_cancel(*, run: Run, user=None) -> Run:
             raise Unprocessable(f"The run has already {locked.status}.", code="run_finished",
                                 status_code=409)
         _cancel_locked(locked)
+        audit_record(action="run.cancel", actor=user, target=locked, run_id=str(run.pk),
+                     data={"status_before": locked.status})
     return Run.objects.get(pk=run.pk)
 
 
@@ -1096,6 +1111,8 @@ def run_retry(*, run: Run, user=None) -> Run:
         _pump(step)
         _settle(step)
         _flush(step)
+        audit_record(action="run.retry", actor=user, target=locked, run_id=str(run.pk),
+                     data={"nodes": sorted(r.node_id for r in step.new if r.attempt > 1)})
     return Run.objects.get(pk=run.pk)
 
 
@@ -1106,6 +1123,8 @@ def engine_pause(*, workflow: Workflow | None = None, user=None, reason: str = "
     switch, _ = EngineSwitch.objects.update_or_create(
         workflow=workflow, defaults={"paused": True, "reason": reason, "changed_by": user})
     _switch_cache.clear()
+    audit_record(action="engine.pause", actor=user, target=workflow,
+                 data={"scope": str(workflow.pk) if workflow else "all", "reason": reason})
     return switch
 
 
@@ -1113,6 +1132,8 @@ def engine_resume(*, workflow: Workflow | None = None, user=None) -> EngineSwitc
     switch, _ = EngineSwitch.objects.update_or_create(
         workflow=workflow, defaults={"paused": False, "reason": "", "changed_by": user})
     _switch_cache.clear()
+    audit_record(action="engine.resume", actor=user, target=workflow,
+                 data={"scope": str(workflow.pk) if workflow else "all"})
     runs_resume_paused()
     return switch
 

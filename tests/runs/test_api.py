@@ -168,3 +168,18 @@ def test_unpublished_changes_do_not_affect_runs(editor_client, publish):
     workflow_publish(workflow=workflow, user=workflow.owner)
     run = editor_client.post(f"/api/workflows/{workflow.pk}/runs/", {}, format="json").data
     assert run["version"] == 2
+
+
+def test_starts_cancels_retries_and_the_kill_switch_are_audited(editor_client, admin_client,
+                                                                publish):
+    from apps.audit.models import AuditEvent
+
+    workflow = publish(flow(("start", "trigger.manual"), ("boom", "test.fail"),
+                            edges=[("start", "boom")]))
+    run = editor_client.post(f"/api/workflows/{workflow.pk}/runs/", {}, format="json").data
+    editor_client.post(f"/api/runs/{run['id']}/retry/")
+    admin_client.put("/api/engine/pause/", {"paused": True, "reason": "drill"}, format="json")
+    admin_client.put("/api/engine/pause/", {"paused": False}, format="json")
+    actions = list(AuditEvent.objects.order_by("seq").values_list("action", flat=True))
+    for action in ("run.start", "run.retry", "engine.pause", "engine.resume"):
+        assert action in actions
