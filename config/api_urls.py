@@ -3,6 +3,8 @@
 from django.urls import path
 
 from apps.accounts import apis as accounts
+from apps.credentials import apis as credentials
+from apps.expressions import apis as expressions
 from apps.nodes import apis as nodes
 from apps.workflows import apis as workflows
 
@@ -31,4 +33,9 @@ urlpatterns = [
          workflows.WorkflowVersionRestoreApi.as_view(), name="workflow-version-restore"),
     path("workflows/<uuid:workflow_id>/export/", workflows.WorkflowExportApi.as_view(),
          name="workflow-export"),
+    path("expressions/check/", expressions.ExpressionCheckApi.as_view(),
+         name="expression-check"),
+    path("credentials/", credentials.CredentialListApi.as_view(), name="credentials"),
+    path("credentials/<uuid:credential_id>/", credentials.CredentialDetailApi.as_view(),
+         name="credential-detail"),
 ]

@@ -34,6 +34,9 @@ MATRIX = {
     "workflow-version-detail": {"get": VIEWERS},
     "workflow-version-restore": {"post": EDITORS},
     "workflow-export": {"get": VIEWERS},
+    "expression-check": {"post": VIEWERS},
+    "credentials": {"get": VIEWERS, "post": ADMINS},
+    "credential-detail": {"get": VIEWERS, "patch": ADMINS, "delete": ADMINS},
 }
 
 
@@ -79,6 +82,7 @@ def _kwargs(name, world, client):
         "user_id": world["target"].pk,
         "token_id": ApiToken.objects.filter(user=getattr(client, "user", None)).values_list(
             "pk", flat=True).first() or 1,
+        "credential_id": "00000000-0000-4000-8000-000000000001",
     }
 
 
@@ -86,7 +90,8 @@ def _path(name, kwargs):
     from django.urls import reverse
     from django.urls.exceptions import NoReverseMatch
 
-    for keys in (["workflow_id", "number"], ["workflow_id"], ["user_id"], ["token_id"], []):
+    for keys in (["workflow_id", "number"], ["workflow_id"], ["user_id"], ["token_id"],
+                 ["credential_id"], []):
         try:
             return reverse(name, kwargs={k: kwargs[k] for k in keys})
         except NoReverseMatch:
