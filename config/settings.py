@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.expressions",
     "apps.credentials",
+    "apps.console",
+    "apps.runs",
     # Last: imports every node module (below) once the models are loaded, then freezes.
     "apps.nodes",
 ]
@@ -91,7 +93,10 @@ WEFT_NODE_MODULES = [
     "apps.nodes.types.data",
     "apps.nodes.types.control",
     "apps.nodes.types.http",
+    "apps.nodes.types.engine",
 ]
+if env_bool("WEFT_TEST_NODES", False):  # node types for the engine's tests and bench only
+    WEFT_NODE_MODULES.append("apps.nodes.types.testing")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -317,3 +322,14 @@ WEFT_HTTP_ALLOW_HOSTS = env_list("WEFT_HTTP_ALLOW_HOSTS", "")
 
 WEFT_FIRST_ADMIN_EMAIL = env("WEFT_ADMIN_EMAIL", "admin@weft.local")
 WEFT_FIRST_ADMIN_PASSWORD = env("WEFT_ADMIN_PASSWORD", "")
+
+# --- Engine (apps.runs) -------------------------------------------------------------
+
+WEFT_MAX_DELIVERIES = env_int("WEFT_MAX_DELIVERIES", 3)  # then the node is quarantined
+WEFT_RUN_TIMEOUT_S = env_int("WEFT_RUN_TIMEOUT_S", 24 * 3600)
+WEFT_REQUEUE_AFTER_S = env_int("WEFT_REQUEUE_AFTER_S", 120)  # queued this long: send again
+WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
+WEFT_METRICS_TOKEN = env("WEFT_METRICS_TOKEN")
+# Prometheus multiprocess mode: web and worker processes each write their own files.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,8 @@ pytest_plugins = [
     "tests.fixtures.live",
     "tests.fixtures.audit",
     "tests.fixtures.credentials",
+    "tests.fixtures.console",
+    "tests.fixtures.runs",
 ]
 
 

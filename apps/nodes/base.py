@@ -7,11 +7,12 @@ gets back a `NodeResult`: outputs per port, or a `Wait` for a timer or approval.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class NodeConfig(BaseModel):
@@ -22,6 +23,27 @@ class NodeConfig(BaseModel):
 
 class EmptyConfig(NodeConfig):
     pass
+
+
+class ExecutionPolicy(BaseModel):
+    """How the engine treats a node that fails or runs long. A node type opts in by
+    giving its config a field `policy: ExecutionPolicy = Field(default_factory=ExecutionPolicy)`;
+    `on_error="error_port"` needs an output port named `error` on the type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retries: int = Field(0, ge=0, le=10, title="Retries",
+                         description="Extra attempts after a failure.")
+    backoff_s: float = Field(1.0, ge=0, le=3600, title="First retry delay (s)",
+                             description="Doubles with every attempt, with jitter.")
+    backoff_max_s: float = Field(300.0, ge=0, le=86400, title="Longest retry delay (s)")
+    timeout_s: float | None = Field(None, gt=0, le=86400, title="Timeout (s)",
+                                    description="Per attempt; empty means no limit.")
+    on_error: Literal["fail", "error_port", "default_output"] = Field(
+        "fail", title="On error",
+        description="Fail the run, continue through the 'error' output port, or "
+                    "continue with the default output.")
+    default_output: Any = Field(None, title="Default output")
 
 
 @dataclass(frozen=True)
@@ -58,6 +80,9 @@ class NodeContext:
     trace_id: str = ""
     credentials: Any = None
     services: dict[str, Any] = field(default_factory=dict)
+    # Long-running nodes call this now and then and stop when it answers True
+    # (the run was cancelled or its workflow paused).
+    should_stop: Callable[[], bool] = lambda: False
 
 
 @dataclass
