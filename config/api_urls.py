@@ -4,6 +4,8 @@ from django.urls import path
 
 from apps.accounts import apis as accounts
 from apps.audit import apis as audit
+from apps.credentials import apis as credentials
+from apps.expressions import apis as expressions
 from apps.nodes import apis as nodes
 from apps.runs import apis as runs
 from apps.workflows import apis as workflows
@@ -33,6 +35,11 @@ urlpatterns = [
          workflows.WorkflowVersionRestoreApi.as_view(), name="workflow-version-restore"),
     path("workflows/<uuid:workflow_id>/export/", workflows.WorkflowExportApi.as_view(),
          name="workflow-export"),
+    path("expressions/check/", expressions.ExpressionCheckApi.as_view(),
+         name="expression-check"),
+    path("credentials/", credentials.CredentialListApi.as_view(), name="credentials"),
+    path("credentials/<uuid:credential_id>/", credentials.CredentialDetailApi.as_view(),
+         name="credential-detail"),
     path("audit/events/", audit.AuditEventListApi.as_view(), name="audit-events"),
     path("audit/events/<int:seq>/", audit.AuditEventDetailApi.as_view(),
          name="audit-event-detail"),

@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "apps.workflows",
     "apps.editor",
     "apps.audit",
+    "apps.expressions",
+    "apps.credentials",
     "apps.console",
     "apps.runs",
     # Last: imports every node module (below) once the models are loaded, then freezes.
@@ -88,6 +90,9 @@ INSTALLED_APPS = [
 WEFT_NODE_MODULES = [
     "apps.nodes.types.core",
     "apps.inference.nodes",
+    "apps.nodes.types.data",
+    "apps.nodes.types.control",
+    "apps.nodes.types.http",
     "apps.nodes.types.engine",
 ]
 if env_bool("WEFT_TEST_NODES", False):  # node types for the engine's tests and bench only
@@ -286,6 +291,34 @@ LOGGING = {
 WEFT_AUDIT_REDACT_FIELDS = env_list("WEFT_AUDIT_REDACT_FIELDS", "")
 # How often the scheduler verifies the audit chain (seconds).
 WEFT_AUDIT_VERIFY_EVERY = env_int("WEFT_AUDIT_VERIFY_EVERY", 3600)
+
+# --- Credentials and outbound HTTP ------------------------------------------------------
+
+
+def _credentials_keys() -> list[str]:
+    """Fernet keys for credential secrets, newest first (comma-separated in
+    WEFT_CREDENTIALS_KEY; see `manage.py weft_rotate_credentials`)."""
+    keys = env_list("WEFT_CREDENTIALS_KEY", "")
+    if keys:
+        return keys
+    if PRODUCTION:
+        raise ImproperlyConfigured("WEFT_CREDENTIALS_KEY must be set when WEFT_ENV=production "
+                                   "(generate one with: python -c 'from cryptography.fernet "
+                                   "import Fernet; print(Fernet.generate_key().decode())').")
+    key_file = VAR_DIR / "credentials_key"
+    if not key_file.exists():
+        from cryptography.fernet import Fernet
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(Fernet.generate_key().decode())
+        key_file.chmod(0o600)
+    return [key_file.read_text().strip()]
+
+
+WEFT_CREDENTIALS_KEYS = _credentials_keys()
+# Hosts the HTTP node may reach although they resolve to private, loopback or other
+# non-public addresses: CIDRs ("10.1.0.0/16") or host names ("billing.internal").
+WEFT_HTTP_ALLOW_HOSTS = env_list("WEFT_HTTP_ALLOW_HOSTS", "")
 
 WEFT_FIRST_ADMIN_EMAIL = env("WEFT_ADMIN_EMAIL", "admin@weft.local")
 WEFT_FIRST_ADMIN_PASSWORD = env("WEFT_ADMIN_PASSWORD", "")

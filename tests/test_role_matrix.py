@@ -34,6 +34,9 @@ MATRIX = {
     "workflow-version-detail": {"get": VIEWERS},
     "workflow-version-restore": {"post": EDITORS},
     "workflow-export": {"get": VIEWERS},
+    "expression-check": {"post": VIEWERS},
+    "credentials": {"get": VIEWERS, "post": ADMINS},
+    "credential-detail": {"get": VIEWERS, "patch": ADMINS, "delete": ADMINS},
     "audit-events": {"get": ADMINS},
     "audit-event-detail": {"get": ADMINS},
     "audit-verify": {"post": ADMINS},
@@ -93,6 +96,7 @@ def _kwargs(name, world, client):
         "seq": 1,
         "token_id": ApiToken.objects.filter(user=getattr(client, "user", None)).values_list(
             "pk", flat=True).first() or 1,
+        "credential_id": "00000000-0000-4000-8000-000000000001",
     }
 
 
@@ -101,7 +105,7 @@ def _path(name, kwargs):
     from django.urls.exceptions import NoReverseMatch
 
     for keys in (["workflow_id", "number"], ["workflow_id"], ["run_id"], ["user_id"],
-                 ["token_id"], ["seq"], []):
+                 ["token_id"], ["seq"], ["credential_id"], []):
         try:
             return reverse(name, kwargs={k: kwargs[k] for k in keys})
         except NoReverseMatch:

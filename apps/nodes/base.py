@@ -106,6 +106,28 @@ class Wait:
 NodeResult = Outputs | Wait
 
 
+class NodeError(Exception):
+    """A node's own failure, raised from `execute`. `type` is a short machine name
+    ("http_status", "expression", "stopped"); `retryable` tells the engine whether
+    the node's retry policy applies (a 503 is worth retrying, a bad expression is not).
+    `details` is JSON-friendly extra context stored with the error (never secrets)."""
+
+    def __init__(self, type: str, message: str, *, retryable: bool = False,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.type = type
+        self.message = message
+        self.retryable = retryable
+        self.details = details or {}
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type, "message": self.message,
+                                "retryable": self.retryable}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
 class NodeType:
     """Subclass, set the class attributes and register with `@registry.register`."""
 
@@ -158,8 +180,12 @@ class NodeType:
         }
 
     def check(self, config: NodeConfig) -> list[str]:
-        """Extra checks beyond the schema (e.g. CEL syntax); messages name the field."""
-        return []
+        """Extra checks beyond the schema; messages name the field. By default every
+        CEL and template field (see apps.expressions.fields) is checked; override
+        and extend `super().check(config)` for more."""
+        from apps.expressions.fields import expression_problems
+
+        return expression_problems(config)
 
     def execute(self, context: NodeContext, config: NodeConfig) -> NodeResult:
         raise NotImplementedError

@@ -33,7 +33,7 @@ from django.utils import timezone
 from apps.audit.services import audit_record
 from apps.core.context import run_id_var, trace_id_var
 from apps.core.errors import Unprocessable
-from apps.nodes.base import ExecutionPolicy, NodeContext, NodeType, Outputs, Wait
+from apps.nodes.base import ExecutionPolicy, NodeContext, NodeError, NodeType, Outputs, Wait
 from apps.nodes.registry import registry
 from apps.runs import events, metrics, scheduler
 from apps.runs.models import (
@@ -317,6 +317,8 @@ def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs |
         result = compiled.instances[node_id].execute(context, compiled.configs[node_id])
     except NodeFailure:
         raise
+    except NodeError as exc:  # a node's declared failure: its type and whether to retry
+        raise NodeFailure(exc.type, exc.message, exc.retryable) from exc
     except SoftTimeLimitExceeded as exc:
         raise NodeFailure("timeout", "The node ran past its timeout of "
                           f"{_policy(compiled.configs[node_id]).timeout_s} s.") from exc
