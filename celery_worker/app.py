@@ -23,5 +23,7 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("WEFT_AUDIT_VERIFY_EVERY", 3600)),
         "options": {"queue": "maintenance"},
     },
+    "runs-sweep": {"task": "runs.sweep", "schedule": 1.0,
+                   "options": {"queue": "maintenance", "expires": 5}},
 }
 app.autodiscover_tasks()

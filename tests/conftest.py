@@ -3,7 +3,9 @@ pytest_plugins = [
     "tests.fixtures.workflows",
     "tests.fixtures.live",
     "tests.fixtures.audit",
+    "tests.fixtures.credentials",
     "tests.fixtures.console",
+    "tests.fixtures.runs",
 ]
 
 

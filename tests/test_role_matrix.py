@@ -34,9 +34,19 @@ MATRIX = {
     "workflow-version-detail": {"get": VIEWERS},
     "workflow-version-restore": {"post": EDITORS},
     "workflow-export": {"get": VIEWERS},
+    "expression-check": {"post": VIEWERS},
+    "credentials": {"get": VIEWERS, "post": ADMINS},
+    "credential-detail": {"get": VIEWERS, "patch": ADMINS, "delete": ADMINS},
     "audit-events": {"get": ADMINS},
     "audit-event-detail": {"get": ADMINS},
     "audit-verify": {"post": ADMINS},
+    "workflow-runs": {"post": EDITORS},
+    "workflow-runtime": {"get": EDITORS, "patch": EDITORS},
+    "runs": {"get": VIEWERS},
+    "run-detail": {"get": VIEWERS},
+    "run-cancel": {"post": EDITORS},
+    "run-retry": {"post": EDITORS},
+    "engine-pause": {"get": ADMINS, "put": ADMINS},
 }
 
 
@@ -69,7 +79,9 @@ def world(db, create_user, create_workflow, client_for, api_client):
 
     workflow_publish(workflow=workflow, user=owner)
     target = create_user(username="target")
-    return {"workflow": workflow, "target": target}
+    from apps.runs.services import run_start
+
+    return {"workflow": workflow, "target": target, "run": run_start(workflow=workflow)}
 
 
 def _kwargs(name, world, client):
@@ -78,11 +90,13 @@ def _kwargs(name, world, client):
     workflow = world["workflow"]
     return {
         "workflow_id": workflow.pk,
+        "run_id": world["run"].pk,
         "number": 1,
         "user_id": world["target"].pk,
         "seq": 1,
         "token_id": ApiToken.objects.filter(user=getattr(client, "user", None)).values_list(
             "pk", flat=True).first() or 1,
+        "credential_id": "00000000-0000-4000-8000-000000000001",
     }
 
 
@@ -90,8 +104,8 @@ def _path(name, kwargs):
     from django.urls import reverse
     from django.urls.exceptions import NoReverseMatch
 
-    for keys in (["workflow_id", "number"], ["workflow_id"], ["user_id"], ["token_id"], ["seq"],
-                 []):
+    for keys in (["workflow_id", "number"], ["workflow_id"], ["run_id"], ["user_id"],
+                 ["token_id"], ["seq"], ["credential_id"], []):
         try:
             return reverse(name, kwargs={k: kwargs[k] for k in keys})
         except NoReverseMatch:

@@ -5,6 +5,7 @@ from apps.console import views
 app_name = "console"
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("audit/", views.audit_list, name="audit"),
     path("audit/verify/", views.audit_verify, name="audit-verify"),
     path("audit/export.<str:fmt>", views.audit_export, name="audit-export"),
@@ -15,4 +16,5 @@ urlpatterns = [
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
     path("operations/", views.operations, name="operations"),
+    path("operations/kill-switch/", views.kill_switch, name="kill-switch"),
 ]

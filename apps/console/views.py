@@ -9,6 +9,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,6 +28,8 @@ from apps.audit.models import AuditEvent
 from apps.audit.services import audit_chain_verify_and_record, audit_record
 from apps.console import selectors as ops
 from apps.console.forms import UserCreateForm, UserRolesForm
+from apps.runs import services as run_services
+from apps.workflows import selectors as workflow_selectors
 
 User = get_user_model()
 LIST_LIMIT = 200  # rows on the users and tokens pages; search narrows the list
@@ -228,4 +231,30 @@ def operations(request):
     return render(request, "console/operations.html", {
         "section": "operations", "depths": ops.queue_depths(), "workers": ops.workers_alive(),
         "last_verification": selectors.last_verification(),
+        "switch": ops.kill_switch(), "failing": ops.runs_failing(),
+        "workflows": workflow_selectors.workflow_list().values("id", "name")[:LIST_LIMIT],
     })
+
+
+@require_POST
+@admin_required
+def kill_switch(request):
+    """Pause or resume new work: all workflows, or one (`workflow` = its id)."""
+    workflow_id = request.POST.get("workflow", "").strip()
+    workflow = None
+    if workflow_id:
+        try:
+            workflow = workflow_selectors.workflow_get(workflow_id=workflow_id)
+        except (Http404, ValidationError):
+            messages.error(request, "No such workflow.")
+            return redirect("console:operations")
+    scope = f"workflow {workflow.name}" if workflow else "all workflows"
+    if request.POST.get("paused") == "1":
+        reason = request.POST.get("reason", "").strip()[:500]
+        run_services.engine_pause(workflow=workflow, user=request.user, reason=reason)
+        messages.success(request, f"Paused {scope}: no new runs start and runs in flight "
+                                  "stop dispatching nodes.")
+    else:
+        run_services.engine_resume(workflow=workflow, user=request.user)
+        messages.success(request, f"Resumed {scope}; paused runs go on.")
+    return redirect("console:operations")
