@@ -16,7 +16,7 @@ from apps.audit.models import AuditEvent
 from apps.core.errors import Unprocessable
 
 
-class EventOutputSerializer(serializers.Serializer):
+class AuditEventOutputSerializer(serializers.Serializer):
     seq = serializers.IntegerField()
     at = serializers.DateTimeField()
     actor_type = serializers.CharField()
@@ -34,6 +34,23 @@ class EventOutputSerializer(serializers.Serializer):
     hash = serializers.CharField()
 
 
+class AuditEventPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="older events (keyset: before=)")
+    previous = serializers.URLField(allow_null=True, help_text="newer events (keyset: after=)")
+    results = AuditEventOutputSerializer(many=True)
+
+
+class AuditVerifyOutputSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    count = serializers.IntegerField()
+    last_seq = serializers.IntegerField()
+    last_hash = serializers.CharField()
+    seconds = serializers.FloatField()
+    failure = serializers.DictField(allow_null=True, help_text="seq, kind (gap|hash|link), detail")
+    summary = serializers.CharField()
+    event = serializers.IntegerField(help_text="seq of the audit.verify event recorded")
+
+
 FILTER_PARAMETERS = [OpenApiParameter(name, str) for name in TEXT_FIELDS] + [
     OpenApiParameter("since", str, description="ISO 8601; UTC when no offset is given"),
     OpenApiParameter("until", str, description="ISO 8601, exclusive"),
@@ -48,7 +65,8 @@ class AuditEventListApi(APIView):
 
     permission_classes = [IsAdmin]
 
-    @extend_schema(parameters=FILTER_PARAMETERS, responses=EventOutputSerializer(many=True))
+    @extend_schema(operation_id="audit_events_list", parameters=FILTER_PARAMETERS,
+                   responses=AuditEventPageOutputSerializer)
     def get(self, request):
         params = request.query_params
         filters = parse_filters(params)
@@ -76,7 +94,7 @@ class AuditEventListApi(APIView):
 class AuditEventDetailApi(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses=EventOutputSerializer)
+    @extend_schema(responses=AuditEventOutputSerializer)
     def get(self, request, seq: int):
         try:
             return Response(event_as_dict(selectors.event_get(seq=seq)))
@@ -89,17 +107,7 @@ class AuditVerifyApi(APIView):
 
     permission_classes = [IsAdmin]
 
-    class OutputSerializer(serializers.Serializer):
-        ok = serializers.BooleanField()
-        count = serializers.IntegerField()
-        last_seq = serializers.IntegerField()
-        last_hash = serializers.CharField()
-        seconds = serializers.FloatField()
-        failure = serializers.DictField(allow_null=True)
-        summary = serializers.CharField()
-        event = serializers.IntegerField()
-
-    @extend_schema(request=None, responses=OutputSerializer)
+    @extend_schema(request=None, responses=AuditVerifyOutputSerializer)
     def post(self, request):
         result, event = services.audit_chain_verify_and_record(request=request)
         return Response({**result.as_dict(), "summary": result.summary(), "event": event.seq})

@@ -5,7 +5,6 @@ from apps.console import views
 app_name = "console"
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("audit/", views.audit_list, name="audit"),
     path("audit/verify/", views.audit_verify, name="audit-verify"),
     path("audit/export.<str:fmt>", views.audit_export, name="audit-export"),

@@ -29,6 +29,7 @@ from apps.console import selectors as ops
 from apps.console.forms import UserCreateForm, UserRolesForm
 
 User = get_user_model()
+LIST_LIMIT = 200  # rows on the users and tokens pages; search narrows the list
 
 
 def admin_required(view):
@@ -130,11 +131,12 @@ def audit_verify(request):
 
 def _users_page(request, form, created=None, password=None, status=200):
     users = account_selectors.user_list(search=request.GET.get("search", "").strip())
+    total = users.count()
     rows = [{"user": u, "roles": sorted(g.name for g in u.groups.all() if g.name in ROLES)}
-            for u in users]
+            for u in users[:LIST_LIMIT]]
     return render(request, "console/users.html", {
         "section": "users", "rows": rows, "form": form, "roles": ROLES,
-        "created": created, "password": password,
+        "created": created, "password": password, "total": total, "limit": LIST_LIMIT,
         "search": request.GET.get("search", ""),
     }, status=status)
 
@@ -204,7 +206,8 @@ def tokens(request):
     if show == "active":
         qs = qs.filter(revoked_at__isnull=True)
     return render(request, "console/tokens.html", {
-        "section": "tokens", "tokens": qs[:500], "show": show,
+        "section": "tokens", "tokens": qs[:LIST_LIMIT], "show": show, "total": qs.count(),
+        "limit": LIST_LIMIT,
     })
 
 
