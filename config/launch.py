@@ -48,8 +48,9 @@ def processes() -> dict[str, list[str]]:
 
 
 def main() -> int:
-    ours = {"postgres": not os.environ.get("DATABASE_URL"),
-            "redis": not os.environ.get("REDIS_URL")}
+    # Stop on exit only what this launcher started itself.
+    ours = {"postgres": not os.environ.get("DATABASE_URL") and not embedded.postgres_running(),
+            "redis": not os.environ.get("REDIS_URL") and not embedded.redis_running()}
     urls = embedded.up()
     os.environ.setdefault("DATABASE_URL", urls["database_url"])
     os.environ.setdefault("REDIS_URL", urls["redis_url"])
