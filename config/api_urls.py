@@ -3,6 +3,7 @@
 from django.urls import path
 
 from apps.accounts import apis as accounts
+from apps.inference import apis as inference
 from apps.nodes import apis as nodes
 from apps.workflows import apis as workflows
 
@@ -31,4 +32,14 @@ urlpatterns = [
          workflows.WorkflowVersionRestoreApi.as_view(), name="workflow-version-restore"),
     path("workflows/<uuid:workflow_id>/export/", workflows.WorkflowExportApi.as_view(),
          name="workflow-export"),
+    path("inference/servers/", inference.TritonServerListApi.as_view(),
+         name="triton-servers"),
+    path("inference/servers/<int:server_id>/", inference.TritonServerDetailApi.as_view(),
+         name="triton-server-detail"),
+    path("inference/servers/<int:server_id>/models/", inference.TritonModelListApi.as_view(),
+         name="triton-models"),
+    path("inference/servers/<int:server_id>/models/<str:model>/",
+         inference.TritonModelDetailApi.as_view(), name="triton-model-detail"),
+    path("inference/servers/<int:server_id>/models/<str:model>/infer/",
+         inference.TritonModelInferApi.as_view(), name="triton-model-infer"),
 ]

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.workflows",
     "apps.audit",
+    "apps.inference",
     # Last: imports every node module (below) once the models are loaded, then freezes.
     "apps.nodes",
 ]

@@ -3,6 +3,7 @@ pytest_plugins = [
     "tests.fixtures.workflows",
     "tests.fixtures.live",
     "tests.fixtures.audit",
+    "tests.fixtures.inference",
 ]
 
 

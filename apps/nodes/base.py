@@ -81,6 +81,16 @@ class Wait:
 NodeResult = Outputs | Wait
 
 
+@dataclass(frozen=True)
+class EnvironmentProblem:
+    """A node config that is valid on its own but does not fit the world it will
+    run in (a model without that input, a server that cannot be reached)."""
+
+    message: str
+    code: str = "environment_mismatch"
+    field: str | None = None  # e.g. "config.inputs.text"
+
+
 class NodeType:
     """Subclass, set the class attributes and register with `@registry.register`."""
 
@@ -134,6 +144,12 @@ class NodeType:
 
     def check(self, config: NodeConfig) -> list[str]:
         """Extra checks beyond the schema (e.g. CEL syntax); messages name the field."""
+        return []
+
+    @classmethod
+    def check_environment(cls, config: NodeConfig) -> list[EnvironmentProblem]:
+        """Publish-time checks against the outside world; may do I/O (unlike `check`).
+        Called only for configs that passed the pure validation."""
         return []
 
     def execute(self, context: NodeContext, config: NodeConfig) -> NodeResult:
