@@ -6,6 +6,7 @@ from apps.accounts import apis as accounts
 from apps.audit import apis as audit
 from apps.credentials import apis as credentials
 from apps.expressions import apis as expressions
+from apps.inference import apis as inference
 from apps.nodes import apis as nodes
 from apps.runs import apis as runs
 from apps.workflows import apis as workflows
@@ -53,4 +54,14 @@ urlpatterns = [
     path("runs/<uuid:run_id>/cancel/", runs.RunCancelApi.as_view(), name="run-cancel"),
     path("runs/<uuid:run_id>/retry/", runs.RunRetryApi.as_view(), name="run-retry"),
     path("engine/pause/", runs.EngineSwitchApi.as_view(), name="engine-pause"),
+    path("inference/servers/", inference.TritonServerListApi.as_view(),
+         name="triton-servers"),
+    path("inference/servers/<int:server_id>/", inference.TritonServerDetailApi.as_view(),
+         name="triton-server-detail"),
+    path("inference/servers/<int:server_id>/models/", inference.TritonModelListApi.as_view(),
+         name="triton-models"),
+    path("inference/servers/<int:server_id>/models/<str:model>/",
+         inference.TritonModelDetailApi.as_view(), name="triton-model-detail"),
+    path("inference/servers/<int:server_id>/models/<str:model>/infer/",
+         inference.TritonModelInferApi.as_view(), name="triton-model-infer"),
 ]

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "apps.credentials",
     "apps.console",
     "apps.runs",
+    "apps.inference",
     # Last: imports every node module (below) once the models are loaded, then freezes.
     "apps.nodes",
 ]

@@ -47,6 +47,13 @@ MATRIX = {
     "run-cancel": {"post": EDITORS},
     "run-retry": {"post": EDITORS},
     "engine-pause": {"get": ADMINS, "put": ADMINS},
+    "triton-servers": {"get": VIEWERS, "post": ADMINS},
+    "triton-server-detail": {"get": VIEWERS, "patch": ADMINS, "delete": ADMINS},
+    # These call Triton: the server below is down, so allowed roles get 503 (fast),
+    # the others 401/403 before any call is made.
+    "triton-models": {"get": VIEWERS},
+    "triton-model-detail": {"get": VIEWERS},
+    "triton-model-infer": {"post": EDITORS},
 }
 
 
@@ -72,7 +79,7 @@ CASES = [(name, method, role) for name, methods in MATRIX.items() for method in 
 
 
 @pytest.fixture
-def world(db, create_user, create_workflow, client_for, api_client):
+def world(db, create_user, create_workflow, client_for, api_client, create_triton_server):
     owner = create_user(username="owner", roles=[EDITOR])
     workflow = create_workflow(user=owner)
     from apps.workflows.services import workflow_publish
@@ -80,8 +87,11 @@ def world(db, create_user, create_workflow, client_for, api_client):
     workflow_publish(workflow=workflow, user=owner)
     target = create_user(username="target")
     from apps.runs.services import run_start
+    from tests.fixtures.live import free_port
 
-    return {"workflow": workflow, "target": target, "run": run_start(workflow=workflow)}
+    server = create_triton_server(url=f"127.0.0.1:{free_port()}")  # nothing listens there
+    return {"workflow": workflow, "target": target, "run": run_start(workflow=workflow),
+            "server": server}
 
 
 def _kwargs(name, world, client):
@@ -94,6 +104,8 @@ def _kwargs(name, world, client):
         "number": 1,
         "user_id": world["target"].pk,
         "seq": 1,
+        "server_id": world["server"].pk,
+        "model": "echo",
         "token_id": ApiToken.objects.filter(user=getattr(client, "user", None)).values_list(
             "pk", flat=True).first() or 1,
         "credential_id": "00000000-0000-4000-8000-000000000001",
@@ -105,7 +117,8 @@ def _path(name, kwargs):
     from django.urls.exceptions import NoReverseMatch
 
     for keys in (["workflow_id", "number"], ["workflow_id"], ["run_id"], ["user_id"],
-                 ["token_id"], ["seq"], ["credential_id"], []):
+                 ["token_id"], ["seq"], ["credential_id"], ["server_id", "model"],
+                 ["server_id"], []):
         try:
             return reverse(name, kwargs={k: kwargs[k] for k in keys})
         except NoReverseMatch:

@@ -126,6 +126,14 @@ class NodeError(Exception):
         if self.details:
             body["details"] = self.details
         return body
+@dataclass(frozen=True)
+class EnvironmentProblem:
+    """A node config that is valid on its own but does not fit the world it will
+    run in (a model without that input, a server that cannot be reached)."""
+
+    message: str
+    code: str = "environment_mismatch"
+    field: str | None = None  # e.g. "config.inputs.text"
 
 
 class NodeType:
@@ -186,6 +194,12 @@ class NodeType:
         from apps.expressions.fields import expression_problems
 
         return expression_problems(config)
+
+    @classmethod
+    def check_environment(cls, config: NodeConfig) -> list[EnvironmentProblem]:
+        """Publish-time checks against the outside world; may do I/O (unlike `check`).
+        Called only for configs that passed the pure validation."""
+        return []
 
     def execute(self, context: NodeContext, config: NodeConfig) -> NodeResult:
         raise NotImplementedError
