@@ -1,34 +1,21 @@
-"""What the engine hands every node in `NodeContext.services`, built in one place so
-other parts plug in here: "expressions" (CEL), later "credentials" and "triton"."""
+"""What the engine hands every node in `NodeContext.services`, built in one place:
+CEL expressions, stored credentials, Triton connections and the inference audit."""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import import_module
 from typing import Any
-
-
-def _optional(module: str, attribute: str) -> Any:
-    try:
-        return getattr(import_module(module), attribute)
-    except (ImportError, AttributeError):
-        return None
 
 
 @lru_cache(maxsize=1)
 def node_services() -> dict[str, Any]:
-    from apps.runs import expressions
+    from apps.credentials.services import credential_resolve
+    from apps.expressions.services import expression_evaluate
+    from apps.inference.services import inference_node_record, triton_resolve
 
-    services: dict[str, Any] = {
-        # The expressions service when it is installed, else the engine's CEL wrapper.
-        "expressions": _optional("apps.expressions.services", "expression_evaluate")
-        or expressions.evaluate,
+    return {
+        "expressions": expression_evaluate,
+        "credentials": credential_resolve,
+        "triton": triton_resolve,
+        "inference_record": inference_node_record,
     }
-    for name, (module, attribute) in {
-        "credentials": ("apps.credentials.services", "credential_resolve"),
-        "triton": ("apps.inference.services", "triton_client"),
-    }.items():
-        found = _optional(module, attribute)
-        if found is not None:
-            services[name] = found
-    return services

@@ -4,17 +4,15 @@ server row by name, `inference_node_record` audits each call as the model."""
 from __future__ import annotations
 
 from apps.inference.nodes import TritonInference, TritonInferenceConfig
-from apps.inference.services import inference_node_record, triton_resolve
 from apps.nodes.base import NodeContext
+from apps.runs.node_services import node_services
 
 
-def test_the_node_runs_through_the_engine_services(registered_server, cel_evaluate,
-                                                   audit_since):
+def test_the_node_runs_through_the_engine_services(registered_server, audit_since):
     context = NodeContext(
         run_id="run-7", node_id="classify", attempt=1,
         inputs={"in": {"subject": "Everything is down", "body": "All customers affected"}},
-        services={"triton": triton_resolve, "expressions": cel_evaluate,
-                  "inference_record": inference_node_record})
+        services=node_services())  # exactly what the engine hands every node
     config = TritonInferenceConfig(server=registered_server.name, model="ticket_urgency",
                                    inputs={"text": 'input.subject + ". " + input.body'})
     out = TritonInference().execute(context, config).ports["out"]
