@@ -9,6 +9,8 @@ PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo var/tools/bin/uv)
 FRONTEND := frontend
 export UV_LINK_MODE ?= copy
+# Use the machine's Python (3.11+); never download one.
+export UV_PYTHON_DOWNLOADS ?= never
 
 .PHONY: run test deps frontend chromium services services-down lint e2e bench clean help
 
@@ -20,7 +22,7 @@ var/tools/bin/uv:
 	$(PYTHON) -m pip install --quiet --target var/tools uv
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python "$$(command -v $(PYTHON))"
+	$(UV) sync --frozen
 	touch $@
 
 deps: $(VENV)/.synced

@@ -16,11 +16,14 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "io", "inference", "maintenance")
 app.conf.task_queues = [Queue(name) for name in QUEUES]
 app.conf.task_default_queue = "default"
+app.conf.task_routes = {"audit.*": {"queue": "maintenance"}}
 app.conf.beat_schedule = {
     "audit-verify-chain": {
         "task": "audit.verify_chain",
         "schedule": float(os.environ.get("WEFT_AUDIT_VERIFY_EVERY", 3600)),
         "options": {"queue": "maintenance"},
     },
+    "runs-sweep": {"task": "runs.sweep", "schedule": 1.0,
+                   "options": {"queue": "maintenance", "expires": 5}},
 }
 app.autodiscover_tasks()

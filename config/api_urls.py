@@ -3,7 +3,12 @@
 from django.urls import path
 
 from apps.accounts import apis as accounts
+from apps.audit import apis as audit
+from apps.credentials import apis as credentials
+from apps.expressions import apis as expressions
+from apps.inference import apis as inference
 from apps.nodes import apis as nodes
+from apps.runs import apis as runs
 from apps.workflows import apis as workflows
 
 urlpatterns = [
@@ -31,4 +36,32 @@ urlpatterns = [
          workflows.WorkflowVersionRestoreApi.as_view(), name="workflow-version-restore"),
     path("workflows/<uuid:workflow_id>/export/", workflows.WorkflowExportApi.as_view(),
          name="workflow-export"),
+    path("expressions/check/", expressions.ExpressionCheckApi.as_view(),
+         name="expression-check"),
+    path("credentials/", credentials.CredentialListApi.as_view(), name="credentials"),
+    path("credentials/<uuid:credential_id>/", credentials.CredentialDetailApi.as_view(),
+         name="credential-detail"),
+    path("audit/events/", audit.AuditEventListApi.as_view(), name="audit-events"),
+    path("audit/events/<int:seq>/", audit.AuditEventDetailApi.as_view(),
+         name="audit-event-detail"),
+    path("audit/verify/", audit.AuditVerifyApi.as_view(), name="audit-verify"),
+    path("workflows/<uuid:workflow_id>/runs/", runs.WorkflowRunStartApi.as_view(),
+         name="workflow-runs"),
+    path("workflows/<uuid:workflow_id>/runtime/", runs.WorkflowRuntimeApi.as_view(),
+         name="workflow-runtime"),
+    path("runs/", runs.RunListApi.as_view(), name="runs"),
+    path("runs/<uuid:run_id>/", runs.RunDetailApi.as_view(), name="run-detail"),
+    path("runs/<uuid:run_id>/cancel/", runs.RunCancelApi.as_view(), name="run-cancel"),
+    path("runs/<uuid:run_id>/retry/", runs.RunRetryApi.as_view(), name="run-retry"),
+    path("engine/pause/", runs.EngineSwitchApi.as_view(), name="engine-pause"),
+    path("inference/servers/", inference.TritonServerListApi.as_view(),
+         name="triton-servers"),
+    path("inference/servers/<int:server_id>/", inference.TritonServerDetailApi.as_view(),
+         name="triton-server-detail"),
+    path("inference/servers/<int:server_id>/models/", inference.TritonModelListApi.as_view(),
+         name="triton-models"),
+    path("inference/servers/<int:server_id>/models/<str:model>/",
+         inference.TritonModelDetailApi.as_view(), name="triton-model-detail"),
+    path("inference/servers/<int:server_id>/models/<str:model>/infer/",
+         inference.TritonModelInferApi.as_view(), name="triton-model-infer"),
 ]

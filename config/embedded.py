@@ -66,10 +66,14 @@ def _postgres_answers(uri: str) -> bool:
     return True
 
 
-def postgres_up() -> str:
+def postgres_running() -> bool:
     known = read_state().get("database_url")
-    if known and (PG_DIR / "postmaster.pid").exists() and _postgres_answers(known):
-        return known
+    return bool(known and (PG_DIR / "postmaster.pid").exists() and _postgres_answers(known))
+
+
+def postgres_up() -> str:
+    if postgres_running():
+        return read_state()["database_url"]
     _runtime_dir()
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     import pgserver
@@ -158,6 +162,11 @@ def stop_redis(port: int) -> None:
     _, cli = _redis_binaries()
     subprocess.run([cli, "-p", str(port), "shutdown", "nosave"], check=False,
                    capture_output=True)
+
+
+def redis_running() -> bool:
+    port_file = REDIS_DIR / "port"
+    return port_file.exists() and _redis_ping(int(port_file.read_text()))
 
 
 def redis_up() -> str:

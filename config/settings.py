@@ -78,6 +78,11 @@ INSTALLED_APPS = [
     "apps.workflows",
     "apps.editor",
     "apps.audit",
+    "apps.expressions",
+    "apps.credentials",
+    "apps.console",
+    "apps.runs",
+    "apps.inference",
     # Last: imports every node module (below) once the models are loaded, then freezes.
     "apps.nodes",
 ]
@@ -86,7 +91,13 @@ INSTALLED_APPS = [
 WEFT_NODE_MODULES = [
     "apps.nodes.types.core",
     "apps.inference.nodes",
+    "apps.nodes.types.data",
+    "apps.nodes.types.control",
+    "apps.nodes.types.http",
+    "apps.nodes.types.engine",
 ]
+if env_bool("WEFT_TEST_NODES", False):  # node types for the engine's tests and bench only
+    WEFT_NODE_MODULES.append("apps.nodes.types.testing")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -216,7 +227,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "apps.core.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env("WEFT_LOGIN_RATE", "30/min")},
@@ -282,5 +293,44 @@ WEFT_AUDIT_REDACT_FIELDS = env_list("WEFT_AUDIT_REDACT_FIELDS", "")
 # How often the scheduler verifies the audit chain (seconds).
 WEFT_AUDIT_VERIFY_EVERY = env_int("WEFT_AUDIT_VERIFY_EVERY", 3600)
 
+# --- Credentials and outbound HTTP ------------------------------------------------------
+
+
+def _credentials_keys() -> list[str]:
+    """Fernet keys for credential secrets, newest first (comma-separated in
+    WEFT_CREDENTIALS_KEY; see `manage.py weft_rotate_credentials`)."""
+    keys = env_list("WEFT_CREDENTIALS_KEY", "")
+    if keys:
+        return keys
+    if PRODUCTION:
+        raise ImproperlyConfigured("WEFT_CREDENTIALS_KEY must be set when WEFT_ENV=production "
+                                   "(generate one with: python -c 'from cryptography.fernet "
+                                   "import Fernet; print(Fernet.generate_key().decode())').")
+    key_file = VAR_DIR / "credentials_key"
+    if not key_file.exists():
+        from cryptography.fernet import Fernet
+
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(Fernet.generate_key().decode())
+        key_file.chmod(0o600)
+    return [key_file.read_text().strip()]
+
+
+WEFT_CREDENTIALS_KEYS = _credentials_keys()
+# Hosts the HTTP node may reach although they resolve to private, loopback or other
+# non-public addresses: CIDRs ("10.1.0.0/16") or host names ("billing.internal").
+WEFT_HTTP_ALLOW_HOSTS = env_list("WEFT_HTTP_ALLOW_HOSTS", "")
+
 WEFT_FIRST_ADMIN_EMAIL = env("WEFT_ADMIN_EMAIL", "admin@weft.local")
 WEFT_FIRST_ADMIN_PASSWORD = env("WEFT_ADMIN_PASSWORD", "")
+
+# --- Engine (apps.runs) -------------------------------------------------------------
+
+WEFT_MAX_DELIVERIES = env_int("WEFT_MAX_DELIVERIES", 3)  # then the node is quarantined
+WEFT_RUN_TIMEOUT_S = env_int("WEFT_RUN_TIMEOUT_S", 24 * 3600)
+WEFT_REQUEUE_AFTER_S = env_int("WEFT_REQUEUE_AFTER_S", 120)  # queued this long: send again
+WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
+WEFT_METRICS_TOKEN = env("WEFT_METRICS_TOKEN")
+# Prometheus multiprocess mode: web and worker processes each write their own files.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

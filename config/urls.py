@@ -2,7 +2,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.accounts import views as account_views
+from apps.console import views as console_views
 from apps.core import views as core_views
+from apps.runs import apis as runs_apis
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -14,4 +16,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("config.api_urls")),
     path("", include("apps.editor.urls")),
+    path("console/", console_views.home, name="console"),
+    path("console/", include("apps.console.urls")),
+    path("hooks/<str:secret>/", runs_apis.webhook, name="webhook"),
+    path("metrics", runs_apis.metrics_view, name="metrics"),
 ]

@@ -1,3 +1,9 @@
 """WebSocket routes (Channels consumers); each app adds its own here."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from apps.runs.consumers import RunConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/runs/<uuid:run_id>/", RunConsumer.as_asgi()),
+]

@@ -3,6 +3,10 @@ pytest_plugins = [
     "tests.fixtures.workflows",
     "tests.fixtures.live",
     "tests.fixtures.audit",
+    "tests.fixtures.credentials",
+    "tests.fixtures.console",
+    "tests.fixtures.runs",
+    "tests.fixtures.inference",
 ]
 
 

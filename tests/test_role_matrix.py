@@ -34,6 +34,26 @@ MATRIX = {
     "workflow-version-detail": {"get": VIEWERS},
     "workflow-version-restore": {"post": EDITORS},
     "workflow-export": {"get": VIEWERS},
+    "expression-check": {"post": VIEWERS},
+    "credentials": {"get": VIEWERS, "post": ADMINS},
+    "credential-detail": {"get": VIEWERS, "patch": ADMINS, "delete": ADMINS},
+    "audit-events": {"get": ADMINS},
+    "audit-event-detail": {"get": ADMINS},
+    "audit-verify": {"post": ADMINS},
+    "workflow-runs": {"post": EDITORS},
+    "workflow-runtime": {"get": EDITORS, "patch": EDITORS},
+    "runs": {"get": VIEWERS},
+    "run-detail": {"get": VIEWERS},
+    "run-cancel": {"post": EDITORS},
+    "run-retry": {"post": EDITORS},
+    "engine-pause": {"get": ADMINS, "put": ADMINS},
+    "triton-servers": {"get": VIEWERS, "post": ADMINS},
+    "triton-server-detail": {"get": VIEWERS, "patch": ADMINS, "delete": ADMINS},
+    # These call Triton: the server below is down, so allowed roles get 503 (fast),
+    # the others 401/403 before any call is made.
+    "triton-models": {"get": VIEWERS},
+    "triton-model-detail": {"get": VIEWERS},
+    "triton-model-infer": {"post": EDITORS},
 }
 
 
@@ -59,14 +79,19 @@ CASES = [(name, method, role) for name, methods in MATRIX.items() for method in 
 
 
 @pytest.fixture
-def world(db, create_user, create_workflow, client_for, api_client):
+def world(db, create_user, create_workflow, client_for, api_client, create_triton_server):
     owner = create_user(username="owner", roles=[EDITOR])
     workflow = create_workflow(user=owner)
     from apps.workflows.services import workflow_publish
 
     workflow_publish(workflow=workflow, user=owner)
     target = create_user(username="target")
-    return {"workflow": workflow, "target": target}
+    from apps.runs.services import run_start
+    from tests.fixtures.live import free_port
+
+    server = create_triton_server(url=f"127.0.0.1:{free_port()}")  # nothing listens there
+    return {"workflow": workflow, "target": target, "run": run_start(workflow=workflow),
+            "server": server}
 
 
 def _kwargs(name, world, client):
@@ -75,10 +100,15 @@ def _kwargs(name, world, client):
     workflow = world["workflow"]
     return {
         "workflow_id": workflow.pk,
+        "run_id": world["run"].pk,
         "number": 1,
         "user_id": world["target"].pk,
+        "seq": 1,
+        "server_id": world["server"].pk,
+        "model": "echo",
         "token_id": ApiToken.objects.filter(user=getattr(client, "user", None)).values_list(
             "pk", flat=True).first() or 1,
+        "credential_id": "00000000-0000-4000-8000-000000000001",
     }
 
 
@@ -86,7 +116,9 @@ def _path(name, kwargs):
     from django.urls import reverse
     from django.urls.exceptions import NoReverseMatch
 
-    for keys in (["workflow_id", "number"], ["workflow_id"], ["user_id"], ["token_id"], []):
+    for keys in (["workflow_id", "number"], ["workflow_id"], ["run_id"], ["user_id"],
+                 ["token_id"], ["seq"], ["credential_id"], ["server_id", "model"],
+                 ["server_id"], []):
         try:
             return reverse(name, kwargs={k: kwargs[k] for k in keys})
         except NoReverseMatch:

@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -123,11 +124,19 @@ def _resolve(spec: EventSpec) -> dict[str, Any]:
     }
 
 
-def _chain_head(cursor) -> tuple[int, str]:
+def _chain_head(cursor) -> tuple[int, str, datetime | None]:
+    """Lock the chain; the last event's seq, hash and time."""
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
-    cursor.execute("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")
+    cursor.execute("SELECT seq, hash, at FROM audit_event ORDER BY seq DESC LIMIT 1")
     row = cursor.fetchone()
-    return (row[0], row[1]) if row else (0, chain.GENESIS)
+    return (row[0], row[1], row[2]) if row else (0, chain.GENESIS, None)
+
+
+def _now_after(last_at: datetime | None) -> datetime:
+    """Event times never go backwards along the chain, even when the clock does:
+    time-range filters then become seq ranges (selectors._seq_bounds)."""
+    now = timezone.now()
+    return last_at if last_at is not None and last_at > now else now
 
 
 def _link(resolved: dict[str, Any], seq: int, prev_hash: str, at) -> dict[str, Any]:
@@ -153,8 +162,8 @@ def audit_record(*, action: str, actor: Any = None, target: Any = None,
     resolved = _resolve(EventSpec(action=action, actor=actor, target=target, data=data,
                                   request=request, run_id=run_id, request_id=request_id))
     with transaction.atomic(), connection.cursor() as cursor:
-        seq, prev_hash = _chain_head(cursor)
-        row = _link(resolved, seq + 1, prev_hash, timezone.now())
+        seq, prev_hash, last_at = _chain_head(cursor)
+        row = _link(resolved, seq + 1, prev_hash, _now_after(last_at))
         event = AuditEvent(**row)
         event.save(force_insert=True)
     return event
@@ -167,8 +176,8 @@ def audit_record_many(events: Iterable[EventSpec], *, batch_size: int = 5000) ->
     if not resolved:
         return 0
     with transaction.atomic(), connection.cursor() as cursor:
-        seq, prev_hash = _chain_head(cursor)
-        at = timezone.now()
+        seq, prev_hash, last_at = _chain_head(cursor)
+        at = _now_after(last_at)
         raw = cursor.cursor  # the psycopg cursor, for COPY
         for start in range(0, len(resolved), batch_size):
             with raw.copy(f"COPY audit_event ({', '.join(COLUMNS)}) FROM STDIN") as copy:

@@ -13,13 +13,15 @@ from dataclasses import asdict, dataclass
 
 from django.db import connection
 
-from apps.audit.chain import GENESIS, canonical_json, canonical_time
+from apps.audit.chain import GENESIS, canonical_json
 
 GAP, LINK, HASH = "gap", "link", "hash"
 
 _SELECT = (
-    "SELECT seq, at, actor_type, actor_id, actor_label, user_id, action, target_type, "
-    "target_id, target_label, request_id, run_id, data::text, prev_hash, hash "
+    # `at` is formatted by PostgreSQL exactly as chain.canonical_time does (faster).
+    "SELECT seq, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+    "actor_type, actor_id, actor_label, user_id, action, target_type, target_id, "
+    "target_label, request_id, run_id, data::text, prev_hash, hash "
     "FROM audit_event WHERE seq > %s ORDER BY seq LIMIT %s"
 )
 
@@ -45,10 +47,10 @@ class VerifyResult:
 
     def summary(self) -> str:
         if self.ok:
-            return (f"chain valid: {self.count} event(s), last #{self.last_seq}, "
+            return (f"Chain valid: {self.count} event(s), last #{self.last_seq}, "
                     f"verified in {self.seconds:.2f} s")
         assert self.failure is not None
-        return (f"chain broken at event #{self.failure.seq} ({self.failure.kind}): "
+        return (f"Chain broken at event #{self.failure.seq} ({self.failure.kind}): "
                 f"{self.failure.detail}; {self.count} event(s) before it verified")
 
 
@@ -56,7 +58,7 @@ def chain_verify(*, batch_size: int = 20_000,
                  progress: Callable[[int], None] | None = None) -> VerifyResult:
     started = time.perf_counter()
     expected, prev_hash, count = 1, GENESIS, 0
-    sha256, dumps, loads, ctime = hashlib.sha256, canonical_json, json.loads, canonical_time
+    sha256, dumps, loads = hashlib.sha256, canonical_json, json.loads
 
     def result(failure: Failure | None = None) -> VerifyResult:
         return VerifyResult(ok=failure is None, count=count, last_seq=expected - 1,
@@ -80,7 +82,6 @@ def chain_verify(*, batch_size: int = 20_000,
                     return result(Failure(seq, LINK, f"prev_hash {stored_prev[:12]}… does not "
                                           f"match the hash of #{seq - 1} ({prev_hash[:12]}…)"))
                 content = list(row[:13])
-                content[1] = ctime(content[1])
                 content[12] = loads(content[12])
                 computed = sha256((prev_hash + dumps(content)).encode()).hexdigest()
                 if computed != stored_hash:

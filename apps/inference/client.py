@@ -14,6 +14,7 @@ that says whether trying again may help. No Django here.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -32,6 +33,7 @@ from apps.inference.errors import (
     InputError,
     ModelNotFound,
     OutputError,
+    ServerUnavailable,
     from_exception,
 )
 from apps.inference.spec import ModelSpec, TensorSpec, model_spec_from
@@ -63,6 +65,10 @@ class Connection:
     protocol: Transport = "http"
     headers: tuple[tuple[str, str], ...] = ()
     models: tuple[str, ...] = ()  # what the server is configured to serve: the fallback for listing
+    # TLS (an https:// or grpcs:// url): check the server's certificate, against ca_path if given.
+    # gRPC always checks it; verify=False applies to HTTP only.
+    verify: bool = True
+    ca_path: str = ""
 
     @classmethod
     def create(
@@ -71,10 +77,20 @@ class Connection:
         protocol: str = "http",
         headers: Mapping[str, str] | None = None,
         models: Iterable[str] = (),
+        *,
+        verify: bool = True,
+        ca_path: str = "",
     ) -> Connection:
         if protocol not in ("http", "grpc"):
             raise ValueError(f"protocol must be 'http' or 'grpc', not {protocol!r}")
-        return cls(url, protocol, tuple(sorted((headers or {}).items())), tuple(models))  # type: ignore[arg-type]
+        return cls(
+            url,
+            protocol,  # type: ignore[arg-type]
+            tuple(sorted((headers or {}).items())),
+            tuple(models),
+            verify=verify,
+            ca_path=ca_path,
+        )
 
     @classmethod
     def of(cls, server: ServerLike | Connection) -> Connection:
@@ -85,6 +101,8 @@ class Connection:
             server.protocol,
             dict(server.headers or {}),
             getattr(server, "models", ()) or (),
+            verify=bool(getattr(server, "verify", True)),
+            ca_path=str(getattr(server, "ca_path", "") or ""),
         )
 
     @property
@@ -94,7 +112,7 @@ class Connection:
 
     @property
     def ssl(self) -> bool:
-        return self.url.startswith("https://")
+        return self.url.startswith(("https://", "grpcs://"))
 
     @property
     def header_dict(self) -> dict[str, str]:
@@ -203,14 +221,21 @@ class TritonClient:
         """This thread's tritonclient client (the HTTP one is not thread-safe)."""
         raw = getattr(self._local, "client", None)
         if raw is None:
+            connection = self.connection
             if self._grpc:
                 raw = grpcclient.InferenceServerClient(
-                    self.connection.address, ssl=self.connection.ssl
+                    connection.address,
+                    ssl=connection.ssl,
+                    root_certificates=(connection.ca_path or None) if connection.ssl else None,
                 )
             else:
                 raw = httpclient.InferenceServerClient(
-                    self.connection.address,
-                    ssl=self.connection.ssl,
+                    connection.address,
+                    ssl=connection.ssl,
+                    ssl_context_factory=_ssl_context_factory(connection)
+                    if connection.ssl
+                    else None,
+                    insecure=connection.ssl and not connection.verify,
                     concurrency=1,
                     connection_timeout=self.timeout_s,
                     network_timeout=self.timeout_s,
@@ -260,6 +285,11 @@ class TritonClient:
             return bool(self._call("", "is_server_ready"))
         except InferenceError:
             return False
+
+    def ensure_ready(self) -> None:
+        """Raise ServerUnavailable (with the reason) unless the server answers and is ready."""
+        if not self._call("", "is_server_ready"):
+            raise ServerUnavailable(f"Triton at {self.connection.url} is up but not ready")
 
     def list_models(self) -> list[ModelStatus]:
         """Models from the repository index, plus the configured ones (the index can
@@ -370,6 +400,14 @@ class TritonClient:
             infer_input.set_data_from_numpy(tensor)
             infer_inputs.append(infer_input)
         return infer_inputs
+
+
+def _ssl_context_factory(connection: Connection) -> Callable[[], Any]:
+    import gevent.ssl
+
+    if not connection.verify:
+        return gevent.ssl._create_unverified_context
+    return functools.partial(gevent.ssl.create_default_context, cafile=connection.ca_path or None)
 
 
 # -- clients shared within a process --------------------------------------------

@@ -58,6 +58,26 @@ class TritonProcess:
         access_token: str = "",
         ready_timeout_s: float = 120.0,
     ) -> TritonProcess:
+        triton = cls.spawn(
+            http_port=http_port,
+            grpc_port=grpc_port,
+            metrics_port=metrics_port,
+            access_token=access_token,
+        )
+        triton.wait_ready(ready_timeout_s)
+        return triton
+
+    @classmethod
+    def spawn(
+        cls,
+        *,
+        http_port: int = 0,
+        grpc_port: int = 0,
+        metrics_port: int = 0,
+        access_token: str = "",
+    ) -> TritonProcess:
+        """Start the server without waiting (call `wait_ready` later): `make run`
+        migrates the database meanwhile."""
         token = access_token or secrets.token_urlsafe(24)
         log = tempfile.NamedTemporaryFile(prefix="weft-triton-", suffix=".log", delete=False)  # noqa: SIM115
         ports = [http_port or free_port(), grpc_port or free_port(), metrics_port or free_port()]
@@ -74,9 +94,7 @@ class TritonProcess:
         ]
         env = {**os.environ, TOKEN_ENV: token}
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        triton = cls(ports[0], ports[1], ports[2], token, process, log)
-        triton.wait_ready(ready_timeout_s)
-        return triton
+        return cls(ports[0], ports[1], ports[2], token, process, log)
 
     def connection(self, protocol: str = "http") -> Connection:
         port = self.grpc_port if protocol == "grpc" else self.http_port

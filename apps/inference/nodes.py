@@ -4,7 +4,10 @@ The engine provides two services in `context.services`:
 - "triton": server name -> an object with `url`, `protocol`, `headers` (and
   optionally `models`): a callable or a mapping;
 - "expressions": `evaluate(expression, data) -> value`, CEL over
-  {"input", "nodes", "run", "vars"}.
+  {"input", "nodes", "run", "vars"};
+- optionally "inference_record": called with `server=`, `result=`, `run_id=`,
+  `node_id=` after each successful call (apps.inference.services.inference_call_record
+  writes the `inference.call` audit event).
 Failures raise `InferenceError`s; `retryable` and the config's retry fields
 tell the engine whether to try again and when.
 """
@@ -20,7 +23,14 @@ from pydantic import Field
 from apps.inference.client import Connection, shared_client
 from apps.inference.errors import ConfigError, InputError
 from apps.inference.spec import ModelSpec
-from apps.nodes.base import NodeConfig, NodeContext, NodeType, Outputs, Port
+from apps.nodes.base import (
+    EnvironmentProblem,
+    NodeConfig,
+    NodeContext,
+    NodeType,
+    Outputs,
+    Port,
+)
 from apps.nodes.registry import registry
 
 Evaluate = Callable[[str, Mapping[str, Any]], Any]
@@ -89,11 +99,23 @@ class TritonInference(NodeType):
     def check(self, config: TritonInferenceConfig) -> list[str]:  # type: ignore[override]
         return check_expressions(config)
 
+    @classmethod
+    def check_environment(cls, config: TritonInferenceConfig) -> list[EnvironmentProblem]:  # type: ignore[override]
+        """At publish: the server exists and answers, and the model's metadata fits."""
+        from apps.inference.selectors import triton_node_problems  # Django: the server rows
+
+        return triton_node_problems(
+            server_name=config.server, model=config.model, version=config.version, config=config
+        )
+
     def execute(self, context: NodeContext, config: TritonInferenceConfig) -> Outputs:  # type: ignore[override]
         connection = resolve_server(context.services, config.server)
         values = evaluate_inputs(context, config)
         client = shared_client(connection, timeout_s=config.timeout_s)
         result = client.infer(config.model, values, version=config.version, outputs=config.outputs)
+        record = context.services.get("inference_record")
+        if callable(record):
+            record(server=config.server, result=result, run_id=context.run_id, node_id=context.node_id)
         return Outputs({"out": result.as_output()})
 
 

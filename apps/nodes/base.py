@@ -7,11 +7,12 @@ gets back a `NodeResult`: outputs per port, or a `Wait` for a timer or approval.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class NodeConfig(BaseModel):
@@ -22,6 +23,27 @@ class NodeConfig(BaseModel):
 
 class EmptyConfig(NodeConfig):
     pass
+
+
+class ExecutionPolicy(BaseModel):
+    """How the engine treats a node that fails or runs long. A node type opts in by
+    giving its config a field `policy: ExecutionPolicy = Field(default_factory=ExecutionPolicy)`;
+    `on_error="error_port"` needs an output port named `error` on the type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    retries: int = Field(0, ge=0, le=10, title="Retries",
+                         description="Extra attempts after a failure.")
+    backoff_s: float = Field(1.0, ge=0, le=3600, title="First retry delay (s)",
+                             description="Doubles with every attempt, with jitter.")
+    backoff_max_s: float = Field(300.0, ge=0, le=86400, title="Longest retry delay (s)")
+    timeout_s: float | None = Field(None, gt=0, le=86400, title="Timeout (s)",
+                                    description="Per attempt; empty means no limit.")
+    on_error: Literal["fail", "error_port", "default_output"] = Field(
+        "fail", title="On error",
+        description="Fail the run, continue through the 'error' output port, or "
+                    "continue with the default output.")
+    default_output: Any = Field(None, title="Default output")
 
 
 @dataclass(frozen=True)
@@ -58,6 +80,9 @@ class NodeContext:
     trace_id: str = ""
     credentials: Any = None
     services: dict[str, Any] = field(default_factory=dict)
+    # Long-running nodes call this now and then and stop when it answers True
+    # (the run was cancelled or its workflow paused).
+    should_stop: Callable[[], bool] = lambda: False
 
 
 @dataclass
@@ -79,6 +104,36 @@ class Wait:
 
 
 NodeResult = Outputs | Wait
+
+
+class NodeError(Exception):
+    """A node's own failure, raised from `execute`. `type` is a short machine name
+    ("http_status", "expression", "stopped"); `retryable` tells the engine whether
+    the node's retry policy applies (a 503 is worth retrying, a bad expression is not).
+    `details` is JSON-friendly extra context stored with the error (never secrets)."""
+
+    def __init__(self, type: str, message: str, *, retryable: bool = False,
+                 details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.type = type
+        self.message = message
+        self.retryable = retryable
+        self.details = details or {}
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type, "message": self.message,
+                                "retryable": self.retryable}
+        if self.details:
+            body["details"] = self.details
+        return body
+@dataclass(frozen=True)
+class EnvironmentProblem:
+    """A node config that is valid on its own but does not fit the world it will
+    run in (a model without that input, a server that cannot be reached)."""
+
+    message: str
+    code: str = "environment_mismatch"
+    field: str | None = None  # e.g. "config.inputs.text"
 
 
 class NodeType:
@@ -133,7 +188,17 @@ class NodeType:
         }
 
     def check(self, config: NodeConfig) -> list[str]:
-        """Extra checks beyond the schema (e.g. CEL syntax); messages name the field."""
+        """Extra checks beyond the schema; messages name the field. By default every
+        CEL and template field (see apps.expressions.fields) is checked; override
+        and extend `super().check(config)` for more."""
+        from apps.expressions.fields import expression_problems
+
+        return expression_problems(config)
+
+    @classmethod
+    def check_environment(cls, config: NodeConfig) -> list[EnvironmentProblem]:
+        """Publish-time checks against the outside world; may do I/O (unlike `check`).
+        Called only for configs that passed the pure validation."""
         return []
 
     def execute(self, context: NodeContext, config: NodeConfig) -> NodeResult:

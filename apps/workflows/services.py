@@ -28,6 +28,23 @@ def graph_validate(*, graph: Any) -> list[Problem]:
     return validate_graph(graph, registry)
 
 
+def graph_environment_problems(*, graph: dict[str, Any]) -> list[Problem]:
+    """What each node type's `check_environment` says about its node (servers,
+    models: may do I/O). Only for a graph that passed `validate_graph`."""
+    problems = []
+    for node in graph.get("nodes", []):
+        if node.get("disabled"):
+            continue
+        node_type = registry.get(node["type"], node.get("version", 1))
+        if node_type is None:
+            continue
+        config = node_type.Config.model_validate(node.get("config", {}))
+        for found in node_type.check_environment(config):
+            problems.append(Problem(code=found.code, message=f"Node {node['id']!r}: "
+                                    f"{found.message}", node_id=node["id"], field=found.field))
+    return problems
+
+
 def _problems_body(problems: list[Problem]) -> list[dict[str, Any]]:
     return [p.as_dict() for p in problems]
 
@@ -99,6 +116,8 @@ def workflow_publish(*, workflow: Workflow, user, note: str = "") -> WorkflowVer
     """Freeze the draft as the next version; refuses a graph with errors."""
     locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
     problems = errors_only(graph_validate(graph=locked.graph))
+    if not problems:
+        problems = graph_environment_problems(graph=locked.graph)
     if problems:
         raise Unprocessable(
             f"The workflow has {len(problems)} problem(s); fix them before publishing. "

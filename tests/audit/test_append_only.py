@@ -78,7 +78,7 @@ def test_a_deleted_event_is_a_gap():
 def test_audit_verify_passes_on_an_intact_chain(capsys):
     _three()
     call_command("audit_verify", "--batch-size", "2")
-    assert "chain valid" in capsys.readouterr().out
+    assert "Chain valid" in capsys.readouterr().out
 
 
 def test_verification_is_recorded(audit_since):

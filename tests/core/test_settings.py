@@ -20,7 +20,8 @@ def test_production_refuses_to_start_without_a_secret_key():
 
 
 def test_production_starts_with_a_secret_key_and_debug_off():
-    env = {"WEFT_ENV": "production", "WEFT_SECRET_KEY": "x" * 50}
+    env = {"WEFT_ENV": "production", "WEFT_SECRET_KEY": "x" * 50,
+           "WEFT_CREDENTIALS_KEY": "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="}
     result = _start(env)
     assert result.returncode == 0, result.stderr
     check = subprocess.run(

@@ -18,7 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # without pytest-django (which adds it), make `apps` importable
     sys.path.insert(0, str(ROOT))
 
-from apps.inference.client import Connection, TritonClient, close_shared_clients  # noqa: E402
+from apps.inference.client import (  # noqa: E402
+    Connection,
+    TritonClient,
+    auth_headers,
+    close_shared_clients,
+)
 from apps.inference.launcher import TritonProcess  # noqa: E402
 
 
@@ -55,3 +60,16 @@ def cel_evaluate() -> Callable[[str, dict[str, Any]], Any]:
         return cel.evaluate(expression, data)
 
     return evaluate
+
+
+@pytest.fixture
+def registered_server(triton: TritonProcess, protocol: str, create_triton_server: Any) -> Any:
+    """The session's server as a TritonServer row (Django tests), over `protocol`."""
+    port = triton.grpc_port if protocol == "grpc" else triton.http_port
+    return create_triton_server(
+        name=f"local-{protocol}",
+        url=f"127.0.0.1:{port}",
+        protocol=protocol,
+        secret_headers=auth_headers(protocol, triton.access_token),
+        model_names=list(triton.models),
+    )

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from apps.console import views
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("audit/", views.audit_list, name="audit"),
+    path("audit/verify/", views.audit_verify, name="audit-verify"),
+    path("audit/export.<str:fmt>", views.audit_export, name="audit-export"),
+    path("audit/<int:seq>/", views.audit_detail, name="audit-detail"),
+    path("users/", views.users, name="users"),
+    path("users/<int:user_id>/roles/", views.user_roles, name="user-roles"),
+    path("users/<int:user_id>/active/", views.user_active, name="user-active"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+    path("operations/", views.operations, name="operations"),
+    path("operations/kill-switch/", views.kill_switch, name="kill-switch"),
+]

@@ -1,0 +1,62 @@
+"""The shape of each credential kind's secret, checked on create and update."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+
+
+class _Secret(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BearerSecret(_Secret):
+    token: str = Field(min_length=1, max_length=8192)
+
+
+class BasicSecret(_Secret):
+    username: str = Field(min_length=1, max_length=500)
+    password: str = Field(max_length=8192)
+
+
+class ApiKeySecret(_Secret):
+    header: str = Field("X-API-Key", pattern=HEADER_NAME.pattern)
+    value: str = Field(min_length=1, max_length=8192)
+
+
+class GenericSecret(_Secret):
+    model_config = ConfigDict(extra="allow")
+
+
+SCHEMAS: dict[str, type[_Secret]] = {
+    "bearer": BearerSecret,
+    "basic": BasicSecret,
+    "api_key": ApiKeySecret,
+    "secret": GenericSecret,
+}
+
+MAX_GENERIC_KEYS = 50
+
+
+def validate_secret(kind: str, secret: Any) -> dict[str, Any]:
+    """The cleaned secret, or ValueError with {field: [messages]} (messages never echo values)."""
+    if not isinstance(secret, dict):
+        raise ValueError({"secret": ["Must be an object."]})
+    if kind == "secret":
+        if not secret or len(secret) > MAX_GENERIC_KEYS or not all(
+                isinstance(k, str) and 0 < len(k) <= 100 and isinstance(v, str) and len(v) <= 8192
+                for k, v in secret.items()):
+            raise ValueError({"secret": [f"Give 1 to {MAX_GENERIC_KEYS} string values by name."]})
+        return dict(secret)
+    try:
+        return SCHEMAS[kind].model_validate(secret).model_dump()
+    except ValidationError as exc:
+        errors: dict[str, list[str]] = {}
+        for err in exc.errors():
+            field = "secret." + ".".join(str(p) for p in err["loc"]) if err["loc"] else "secret"
+            errors.setdefault(field, []).append(err["msg"])
+        raise ValueError(errors) from None

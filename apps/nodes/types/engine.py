@@ -1,0 +1,232 @@
+"""Engine-shaped node types: the webhook, schedule and error triggers, and the
+control nodes the engine carries out itself (sub-workflow, respond, map).
+
+Like every node type they hold no storage: a sub-workflow or a map answers with a
+`Wait` naming what it waits for, and the engine starts and tracks the child runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from pydantic import Field, field_validator
+
+from apps.nodes.base import (
+    ExecutionPolicy,
+    NodeConfig,
+    NodeContext,
+    NodeType,
+    Outputs,
+    Port,
+    Wait,
+)
+from apps.nodes.registry import registry
+
+
+def _cel_problem(context_name: str, expression: str) -> list[str]:
+    if not expression:
+        return []
+    from apps.runs.expressions import check
+
+    problem = check(expression)
+    return [f"field {context_name!r}: invalid expression: {problem}"] if problem else []
+
+
+def _evaluate(context: NodeContext, expression: str, default: Any) -> Any:
+    if not expression:
+        return default
+    data = {"input": context.run.get("input"), "nodes": context.nodes, "vars": context.vars,
+            "run": context.run, "item": default}
+    return context.services["expressions"](expression, data)
+
+
+class WebhookTriggerConfig(NodeConfig):
+    mode: Literal["async", "respond"] = Field(
+        "async", title="Answer",
+        description="async: answer 202 with the run id at once; respond: wait for a "
+                    "'Respond to webhook' node and answer with its body.")
+    respond_timeout_s: float = Field(10.0, gt=0, le=120, title="Respond timeout (s)")
+    signature_header: str = Field(
+        "", max_length=100, title="Signature header",
+        description="When set, requests must carry the HMAC-SHA256 of the body (hex, "
+                    "optionally prefixed 'sha256=') signed with the workflow's signing key.")
+
+
+@registry.register
+class WebhookTrigger(NodeType):
+    type = "trigger.webhook"
+    category = "trigger"
+    label = "Webhook"
+    description = "Starts a run when JSON is POSTed to the workflow's secret URL."
+    icon = "webhook"
+    is_trigger = True
+    pure = True
+    inputs = ()
+    outputs = (Port("out"),)
+    Config = WebhookTriggerConfig
+
+    def execute(self, context: NodeContext, config: WebhookTriggerConfig) -> Outputs:
+        return Outputs({"out": context.run.get("input", {})})
+
+
+class ScheduleTriggerConfig(NodeConfig):
+    cron: str = Field("0 * * * *", title="Cron expression",
+                      description="Five fields: minute hour day-of-month month day-of-week.")
+    timezone: str = Field("UTC", title="Time zone")
+    input: dict[str, Any] = Field(default_factory=dict, title="Input")
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if not croniter.is_valid(value) or len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a five-field cron expression")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def next_after(self, moment: datetime) -> datetime:
+        local = moment.astimezone(ZoneInfo(self.timezone))
+        return croniter(self.cron, local).get_next(datetime)
+
+
+@registry.register
+class ScheduleTrigger(NodeType):
+    type = "trigger.schedule"
+    category = "trigger"
+    label = "Schedule"
+    description = "Starts a run on a cron schedule, in a time zone."
+    icon = "clock"
+    is_trigger = True
+    pure = True
+    inputs = ()
+    outputs = (Port("out"),)
+    Config = ScheduleTriggerConfig
+
+    def execute(self, context: NodeContext, config: ScheduleTriggerConfig) -> Outputs:
+        return Outputs({"out": context.run.get("input", {})})
+
+
+class ErrorTriggerConfig(NodeConfig):
+    workflows: list[uuid.UUID] = Field(
+        default_factory=list, title="Workflows",
+        description="Start when a run of one of these fails; empty means any workflow.")
+
+
+@registry.register
+class ErrorTrigger(NodeType):
+    type = "trigger.error"
+    category = "trigger"
+    label = "Error trigger"
+    description = "Starts when a run of another workflow fails, with its error summary."
+    icon = "alert-triangle"
+    is_trigger = True
+    pure = True
+    inputs = ()
+    outputs = (Port("out"),)
+    Config = ErrorTriggerConfig
+
+    def execute(self, context: NodeContext, config: ErrorTriggerConfig) -> Outputs:
+        return Outputs({"out": context.run.get("input", {})})
+
+
+class SubWorkflowConfig(NodeConfig):
+    workflow_id: uuid.UUID = Field(title="Workflow",
+                                   description="A published workflow to call.")
+    input: str = Field("", title="Input expression",
+                       description="CEL giving the child run's input; empty passes this "
+                                   "node's input.")
+    policy: ExecutionPolicy = Field(default_factory=ExecutionPolicy)
+
+
+def _as_input(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {"value": value}
+
+
+@registry.register
+class SubWorkflow(NodeType):
+    type = "flow.subworkflow"
+    category = "control"
+    label = "Sub-workflow"
+    description = "Runs a published workflow and waits for its result."
+    icon = "layers"
+    inputs = (Port("in"),)
+    outputs = (Port("out"), Port("error", required=False))
+    Config = SubWorkflowConfig
+
+    def check(self, config: SubWorkflowConfig) -> list[str]:
+        return _cel_problem("input", config.input)
+
+    def execute(self, context: NodeContext, config: SubWorkflowConfig) -> Wait:
+        value = _evaluate(context, config.input, context.inputs.get("in"))
+        return Wait(kind="subworkflow", payload={"workflow_id": str(config.workflow_id),
+                                                 "input": _as_input(value)})
+
+
+class RespondConfig(NodeConfig):
+    status: int = Field(200, ge=100, le=599, title="Status code")
+    body: str = Field("", title="Body expression",
+                      description="CEL giving the response body; empty sends this node's "
+                                  "input.")
+    headers: dict[str, str] = Field(default_factory=dict, title="Headers")
+
+
+@registry.register
+class RespondToWebhook(NodeType):
+    type = "flow.respond"
+    category = "control"
+    label = "Respond to webhook"
+    description = "Sets the answer of a webhook that waits for one."
+    icon = "corner-down-left"
+    pure = True
+    responds = True  # the engine keeps the output as the run's response
+    inputs = (Port("in"),)
+    outputs = (Port("out"),)
+    Config = RespondConfig
+
+    def check(self, config: RespondConfig) -> list[str]:
+        return _cel_problem("body", config.body)
+
+    def execute(self, context: NodeContext, config: RespondConfig) -> Outputs:
+        body = _evaluate(context, config.body, context.inputs.get("in"))
+        return Outputs({"out": {"status": config.status, "body": body,
+                                "headers": config.headers}})
+
+
+class MapConfig(NodeConfig):
+    workflow_id: uuid.UUID = Field(title="Workflow",
+                                   description="A published workflow run once per item.")
+    concurrency: int = Field(4, ge=1, le=64, title="Chunks at once")
+    chunk_size: int = Field(100, ge=1, le=1000, title="Items per chunk")
+    policy: ExecutionPolicy = Field(default_factory=ExecutionPolicy)
+
+
+@registry.register
+class MapOverList(NodeType):
+    type = "flow.map"
+    category = "control"
+    label = "Map over list"
+    description = ("Runs each item of the input list through a published workflow, a chunk "
+                   "at a time; the output lists the results in the items' order.")
+    icon = "repeat"
+    # The list stays in the database: the engine splits it into item rows there,
+    # so neither this node nor a task ever holds the whole list.
+    inputs_by_reference = True
+    inputs = (Port("in"),)
+    outputs = (Port("out"), Port("error", required=False))
+    Config = MapConfig
+
+    def execute(self, context: NodeContext, config: MapConfig) -> Wait:
+        return Wait(kind="map", payload={"workflow_id": str(config.workflow_id),
+                                         "concurrency": config.concurrency,
+                                         "chunk_size": config.chunk_size})

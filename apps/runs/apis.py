@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.permissions import IsAdmin, IsEditor, IsViewer
+from apps.core.errors import Unprocessable
+from apps.core.pagination import Pagination
+from apps.core.serializers import StrictSerializer
+from apps.runs import metrics, selectors, services, triggers
+from apps.runs.models import RunStatus
+from apps.workflows.selectors import workflow_get
+
+
+class RunOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    workflow = serializers.UUIDField()
+    version = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    trigger = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    error = serializers.JSONField(allow_null=True)
+
+
+class NodeRunOutputSerializer(serializers.Serializer):
+    node_id = serializers.CharField()
+    status = serializers.CharField()
+    attempt = serializers.IntegerField()
+    inputs = serializers.JSONField()
+    outputs = serializers.JSONField(allow_null=True)
+    error = serializers.JSONField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class RunDetailOutputSerializer(RunOutputSerializer):
+    input = serializers.JSONField()
+    trace_id = serializers.CharField()
+    parent_run = serializers.UUIDField(allow_null=True)
+    node_runs = NodeRunOutputSerializer(many=True)
+
+
+def _detail(run_id) -> dict:
+    return selectors.run_detail(run=selectors.run_get(run_id=run_id))
+
+
+class WorkflowRunStartApi(APIView):
+    """Start a run of the workflow's latest published version."""
+
+    permission_classes = [IsEditor]
+
+    class InputSerializer(StrictSerializer):
+        input = serializers.DictField(required=False, default=dict)
+
+    @extend_schema(request=InputSerializer, responses={201: RunDetailOutputSerializer})
+    def post(self, request, workflow_id):
+        workflow = workflow_get(workflow_id=workflow_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        token = getattr(request, "api_token", None)
+        run = services.run_start(workflow=workflow, input=data.validated_data["input"],
+                                 trigger="manual", user=request.user, token=token,
+                                 trace_id=triggers.trace_id_from(
+                                     request.headers.get("traceparent", "")))
+        return Response(_detail(run.pk), status=status.HTTP_201_CREATED)
+
+
+class RunListApi(APIView):
+    permission_classes = [IsViewer]
+
+    class FilterSerializer(serializers.Serializer):
+        workflow = serializers.UUIDField(required=False)
+        status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
+        created_after = serializers.DateTimeField(required=False)
+        created_before = serializers.DateTimeField(required=False)
+
+    @extend_schema(parameters=[OpenApiParameter(n, str) for n in (
+        "workflow", "status", "created_after", "created_before")],
+        responses=RunOutputSerializer(many=True))
+    def get(self, request):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.run_list(**filters.validated_data)
+        paginator = Pagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response([selectors.run_summary(run=r) for r in page])
+
+
+class RunDetailApi(APIView):
+    permission_classes = [IsViewer]
+
+    @extend_schema(responses=RunDetailOutputSerializer)
+    def get(self, request, run_id):
+        return Response(_detail(run_id))
+
+
+class RunCancelApi(APIView):
+    permission_classes = [IsEditor]
+
+    @extend_schema(request=None, responses=RunDetailOutputSerializer)
+    def post(self, request, run_id):
+        run = selectors.run_get(run_id=run_id)
+        services.run_cancel(run=run, user=request.user)
+        return Response(_detail(run_id))
+
+
+class RunRetryApi(APIView):
+    permission_classes = [IsEditor]
+
+    @extend_schema(request=None, responses=RunDetailOutputSerializer)
+    def post(self, request, run_id):
+        run = selectors.run_get(run_id=run_id)
+        services.run_retry(run=run, user=request.user)
+        return Response(_detail(run_id))
+
+
+class EngineSwitchApi(APIView):
+    """The kill switch (admins): pause every workflow or one; resume lets paused runs go on."""
+
+    permission_classes = [IsAdmin]
+
+    class InputSerializer(StrictSerializer):
+        paused = serializers.BooleanField()
+        workflow = serializers.UUIDField(required=False, allow_null=True)
+        reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                       max_length=500)
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        return Response(selectors.engine_switches())
+
+    @extend_schema(request=InputSerializer, responses={200: dict})
+    def put(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        workflow_id = data.validated_data.get("workflow")
+        workflow = workflow_get(workflow_id=workflow_id) if workflow_id else None
+        if data.validated_data["paused"]:
+            services.engine_pause(workflow=workflow, user=request.user,
+                                  reason=data.validated_data["reason"])
+        else:
+            services.engine_resume(workflow=workflow, user=request.user)
+        return Response(selectors.engine_switches())
+
+
+class WorkflowRuntimeApi(APIView):
+    """A workflow's engine settings: webhook address and signing key, concurrency limit,
+    run timeout. Editors only: the address and key are secrets."""
+
+    permission_classes = [IsEditor]
+
+    class InputSerializer(StrictSerializer):
+        max_concurrency = serializers.IntegerField(required=False, allow_null=True,
+                                                   min_value=1, max_value=10000)
+        run_timeout_s = serializers.IntegerField(required=False, allow_null=True,
+                                                 min_value=1, max_value=30 * 86400)
+        rotate_secrets = serializers.BooleanField(required=False, default=False)
+
+    @staticmethod
+    def _body(request, runtime) -> dict:
+        return {"webhook_url": request.build_absolute_uri(f"/hooks/{runtime.webhook_secret}/"),
+                "signing_key": runtime.signing_key,
+                "max_concurrency": runtime.max_concurrency,
+                "run_timeout_s": runtime.run_timeout_s}
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, workflow_id):
+        workflow = workflow_get(workflow_id=workflow_id)
+        return Response(self._body(request, triggers.workflow_runtime_get(workflow=workflow)))
+
+    @extend_schema(request=InputSerializer, responses={200: dict})
+    def patch(self, request, workflow_id):
+        workflow = workflow_get(workflow_id=workflow_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        runtime = triggers.workflow_runtime_update(workflow=workflow, **data.validated_data)
+        return Response(self._body(request, runtime))
+
+
+# --- Outside /api: the webhook receiver and the metrics endpoint -------------------------
+
+def _error(status_code: int, code: str, detail: str, **extra) -> JsonResponse:
+    return JsonResponse({"code": code, "detail": detail, **extra}, status=status_code)
+
+
+@csrf_exempt
+@require_POST
+def webhook(request, secret: str):
+    """POST JSON to /hooks/<secret>/: 202 with the run id, or the respond node's answer."""
+    limit = settings.WEFT_WEBHOOK_MAX_BYTES
+    try:
+        declared = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return _error(413, "too_large", f"The body is over the limit of {limit} bytes.")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return _error(413, "too_large", f"The body is over the limit of {limit} bytes.")
+    if len(body) > limit:
+        return _error(413, "too_large", f"The body is over the limit of {limit} bytes.")
+    try:
+        run, trigger = triggers.webhook_receive(secret=secret, body=body,
+                                                headers={k.lower(): v for k, v in
+                                                         request.headers.items()})
+    except Unprocessable as exc:
+        return _error(exc.status_code, exc.get_codes(), str(exc.detail), **exc.extra)
+    if trigger["mode"] == "respond":
+        status_code, payload, headers = triggers.webhook_wait_response(
+            run=run, timeout=trigger["timeout"])
+        response = JsonResponse(payload, status=status_code, safe=False)
+        for name, value in headers.items():
+            response[name] = value
+    else:
+        response = JsonResponse({"run_id": str(run.pk), "status": run.status}, status=202)
+    response["X-Weft-Run-Id"] = str(run.pk)
+    response["traceparent"] = f"00-{run.trace_id}-{run.pk.hex[:16]}-01"
+    return response
+
+
+def metrics_view(request):
+    token = settings.WEFT_METRICS_TOKEN
+    if token and request.headers.get("Authorization", "") != f"Bearer {token}":
+        return HttpResponse(status=401)
+    body, content_type = metrics.render()
+    return HttpResponse(body, content_type=content_type)

@@ -1,0 +1,44 @@
+"""The live view of one run: authenticate, join the run's group, forward events."""
+
+from __future__ import annotations
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from apps.accounts.roles import VIEWER, has_role
+from apps.runs import events, selectors
+from apps.runs.models import Run
+
+
+@database_sync_to_async
+def _snapshot(user, run_id):
+    if not has_role(user, VIEWER):
+        return None
+    run = Run.objects.filter(pk=run_id, workflow__deleted_at__isnull=True).first()
+    if run is None:
+        return None
+    return selectors.run_detail(run=selectors.run_get(run_id=run_id))
+
+
+class RunConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        run_id = self.scope["url_route"]["kwargs"]["run_id"]
+        self.group = events.run_group(str(run_id))
+        # Join first, then read: no event committed after the snapshot can be missed.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        snapshot = await _snapshot(user, run_id) if user and user.is_authenticated else None
+        if snapshot is None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.close(code=4403)
+            return
+        await self.accept()
+        await self.send_json({"event": "snapshot", "run": snapshot})
+
+    async def disconnect(self, code):
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def run_events(self, message):
+        for event in message["events"]:
+            await self.send_json(event)

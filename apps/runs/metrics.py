@@ -1,0 +1,58 @@
+"""Prometheus metrics. Web and workers are separate processes, so counters and
+histograms use prometheus-client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR,
+set in the settings): each process writes its own file and `/metrics` sums them.
+Queue depths are read from Redis (the broker's list lengths) and runs in flight
+from PostgreSQL when scraped."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+RUNS_STARTED = Counter("weft_runs_started_total", "Runs started.", ["workflow", "trigger"])
+RUNS_FINISHED = Counter("weft_runs_finished_total", "Runs finished.", ["workflow", "status"])
+NODE_DURATION = Histogram("weft_node_duration_seconds", "Time in a node type's code.",
+                          ["node_type"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                  0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+RETRIES = Counter("weft_node_retries_total", "Node attempts scheduled after a failure.",
+                  ["node_type"])
+QUARANTINED = Counter("weft_deliveries_quarantined_total",
+                      "Nodes failed because their deliveries kept killing workers.",
+                      ["node_type"])
+
+
+class _LiveCollector:
+    """Read at scrape time: queue depths (Redis) and runs by status (PostgreSQL)."""
+
+    def collect(self):
+        from apps.runs import selectors
+
+        depth = GaugeMetricFamily("weft_queue_depth", "Messages waiting in a Celery queue.",
+                                  labels=["queue"])
+        for queue, length in selectors.queue_depths().items():
+            depth.add_metric([queue], length)
+        yield depth
+        active = GaugeMetricFamily("weft_runs_active", "Runs not finished, by status.",
+                                   labels=["status"])
+        for status, count in selectors.runs_active_counts().items():
+            active.add_metric([status], count)
+        yield active
+
+
+def render() -> tuple[bytes, str]:
+    import os
+
+    from prometheus_client import CONTENT_TYPE_LATEST
+    from prometheus_client import REGISTRY as DEFAULT
+
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = DEFAULT
+    body = generate_latest(registry)
+    live = CollectorRegistry()
+    live.register(_LiveCollector())
+    return body + generate_latest(live), CONTENT_TYPE_LATEST

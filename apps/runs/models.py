@@ -1,0 +1,167 @@
+"""Run state lives here, in PostgreSQL (DESIGN.md contract 3).
+
+Only `apps.runs.services` writes a status, through its transition tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    WAITING = "waiting"
+    PAUSED = "paused"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class NodeStatus(models.TextChoices):
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    WAITING = "waiting"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
+
+
+class Run(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workflow = models.ForeignKey("workflows.Workflow", on_delete=models.PROTECT,
+                                 related_name="runs")
+    version = models.ForeignKey("workflows.WorkflowVersion", on_delete=models.PROTECT,
+                                related_name="runs")
+    trigger = models.CharField(max_length=20, default="manual")
+    input = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices,
+                              default=RunStatus.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    # Who or what started it: a user (maybe through a token), or a trigger.
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    started_by_token = models.ForeignKey("accounts.ApiToken", on_delete=models.SET_NULL,
+                                         null=True, blank=True, related_name="+")
+    trigger_ref = models.CharField(max_length=200, blank=True, default="")
+    trace_id = models.CharField(max_length=32, db_index=True)
+    parent_run = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True,
+                                   related_name="children")
+    parent_node_run = models.ForeignKey("runs.NodeRun", on_delete=models.CASCADE, null=True,
+                                        blank=True, related_name="child_runs")
+    vars = models.JSONField(default=dict, blank=True)
+    # What a `respond` node answered, for synchronous webhooks.
+    response = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["workflow", "-created_at"]),
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} ({self.status})"
+
+
+class NodeRun(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="node_runs")
+    node_id = models.CharField(max_length=64)
+    node_type = models.CharField(max_length=100, default="")
+    attempt = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=NodeStatus.choices,
+                              default=NodeStatus.PENDING)
+    inputs = models.JSONField(default=dict, blank=True)
+    outputs = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # When a pending row (a retry, a resumed pause) or a waiting row (a timer) is due.
+    due_at = models.DateTimeField(null=True, blank=True)
+    delivery_count = models.PositiveIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True, default="")
+    # What a waiting node waits for, and engine bookkeeping (map progress).
+    state = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["run", "node_id", "attempt"],
+                                               name="node_run_unique_attempt")]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="node_run_due",
+                         condition=models.Q(status__in=["pending", "waiting"])),
+            models.Index(fields=["status", "queued_at"], name="node_run_queued",
+                         condition=models.Q(status="queued")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}/{self.node_id}#{self.attempt} ({self.status})"
+
+
+class MapItem(models.Model):
+    """One item of a map-over-list node: its input, its result, its child run."""
+
+    node_run = models.ForeignKey(NodeRun, on_delete=models.CASCADE, related_name="map_items")
+    index = models.PositiveIntegerField()
+    input = models.JSONField(null=True)
+    output = models.JSONField(null=True)
+    error = models.JSONField(null=True)
+    done = models.BooleanField(default=False)
+    child_run = models.ForeignKey(Run, on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["node_run", "index"],
+                                               name="map_item_unique_index")]
+
+    def __str__(self) -> str:
+        return f"{self.node_run_id}[{self.index}]"
+
+
+class EngineSwitch(models.Model):
+    """The kill switch: a row per paused workflow, or the global row (workflow null)."""
+
+    workflow = models.OneToOneField("workflows.Workflow", on_delete=models.CASCADE, null=True,
+                                    blank=True, related_name="engine_switch")
+    paused = models.BooleanField(default=False)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                   null=True, blank=True, related_name="+")
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workflow"], name="one_switch_per_workflow",
+                                               nulls_distinct=False)]
+
+    def __str__(self) -> str:
+        return f"{self.workflow_id or 'all workflows'}: {'paused' if self.paused else 'on'}"
+
+
+class WorkflowRuntime(models.Model):
+    """Per-workflow engine settings and trigger bookkeeping: the webhook's secret URL
+    and signing key, the schedule's next due time (the sweep claims it with
+    compare-and-set), the most runs that may be in flight at once."""
+
+    workflow = models.OneToOneField("workflows.Workflow", on_delete=models.CASCADE,
+                                    related_name="runtime")
+    webhook_secret = models.CharField(max_length=64, unique=True)
+    signing_key = models.CharField(max_length=64)
+    schedule_next_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    schedule_version = models.PositiveIntegerField(null=True, blank=True)
+    max_concurrency = models.PositiveIntegerField(null=True, blank=True)
+    run_timeout_s = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"runtime of {self.workflow_id}"

@@ -1,0 +1,1236 @@
+"""The runs service: the one module that changes a run's or a node's status.
+
+Every status write goes through `_run_move` / `_node_move` (compare-and-set:
+``UPDATE ... WHERE status IN (allowed from)``) or is the birth of a row this
+module decides on, so a second delivery of the same work cannot commit twice.
+
+A *step* is one transaction on one run: lock the run row, record what happened
+(a node's result, a retry due, a resume), ask the pure scheduler what is ready,
+run ready `pure` nodes inline at once (rows are born finished, inserted in bulk),
+queue the others for Celery workers (dispatched after commit), and settle the
+run's status. Events for the live view are sent after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.audit.services import audit_record
+from apps.core.context import run_id_var, trace_id_var
+from apps.core.errors import Unprocessable
+from apps.nodes.base import ExecutionPolicy, NodeContext, NodeError, NodeType, Outputs, Wait
+from apps.nodes.registry import registry
+from apps.runs import events, metrics, scheduler
+from apps.runs.models import (
+    EngineSwitch,
+    MapItem,
+    NodeRun,
+    NodeStatus,
+    Run,
+    RunStatus,
+    WorkflowRuntime,
+)
+from apps.runs.node_services import node_services
+from apps.workflows.models import Workflow, WorkflowVersion
+
+logger = logging.getLogger("weft.runs")
+
+# --- The transition tables -------------------------------------------------------------
+
+RUN_TRANSITIONS: dict[str, set[str]] = {
+    RunStatus.QUEUED: {RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.FAILED},
+    RunStatus.RUNNING: {RunStatus.WAITING, RunStatus.PAUSED, RunStatus.SUCCEEDED,
+                        RunStatus.FAILED, RunStatus.CANCELLED},
+    RunStatus.WAITING: {RunStatus.RUNNING, RunStatus.PAUSED, RunStatus.SUCCEEDED,
+                        RunStatus.FAILED, RunStatus.CANCELLED},
+    RunStatus.PAUSED: {RunStatus.RUNNING, RunStatus.WAITING, RunStatus.SUCCEEDED,
+                       RunStatus.CANCELLED, RunStatus.FAILED},
+    RunStatus.FAILED: {RunStatus.RUNNING},  # retry from the failed node
+    RunStatus.SUCCEEDED: set(),
+    RunStatus.CANCELLED: set(),
+}
+
+NODE_TRANSITIONS: dict[str, set[str]] = {
+    NodeStatus.PENDING: {NodeStatus.QUEUED, NodeStatus.RUNNING, NodeStatus.SKIPPED,
+                         NodeStatus.CANCELLED},
+    NodeStatus.QUEUED: {NodeStatus.RUNNING, NodeStatus.PENDING, NodeStatus.CANCELLED},
+    # running -> running: a redelivery after the worker died mid-node.
+    NodeStatus.RUNNING: {NodeStatus.RUNNING, NodeStatus.SUCCEEDED, NodeStatus.FAILED,
+                         NodeStatus.WAITING, NodeStatus.CANCELLED},
+    NodeStatus.WAITING: {NodeStatus.SUCCEEDED, NodeStatus.FAILED, NodeStatus.CANCELLED},
+    NodeStatus.SUCCEEDED: set(),
+    NodeStatus.FAILED: set(),
+    NodeStatus.SKIPPED: set(),
+    NodeStatus.CANCELLED: set(),
+}
+
+RUN_ACTIVE = (RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
+RUN_FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+NODE_OPEN = (NodeStatus.PENDING, NodeStatus.QUEUED, NodeStatus.RUNNING, NodeStatus.WAITING)
+
+
+def _sources(table: dict[str, set[str]], to: str) -> list[str]:
+    return [src for src, targets in table.items() if to in targets]
+
+
+def _run_move(run_id, to: str, **fields: Any) -> bool:
+    """Compare-and-set a run's status; False when another writer got there first."""
+    return Run.objects.filter(pk=run_id, status__in=_sources(RUN_TRANSITIONS, to)).update(
+        status=to, **fields) == 1
+
+
+def _node_move(queryset, to: str, **fields: Any) -> int:
+    return queryset.filter(status__in=_sources(NODE_TRANSITIONS, to)).update(status=to, **fields)
+
+
+def _born(path: Iterable[str]) -> str:
+    """The status of a row that is inserted having already walked `path` in memory
+    (e.g. pending -> running -> succeeded for an inline node); checks each hop."""
+    steps = list(path)
+    for src, dst in zip(steps, steps[1:], strict=False):
+        if dst not in NODE_TRANSITIONS[src]:
+            raise AssertionError(f"node status cannot move from {src} to {dst}")
+    return steps[-1]
+
+
+# --- Compiled versions and the kill switch (read on the hot path, cached) -----------------
+
+@dataclass
+class Compiled:
+    version_id: int
+    workflow_id: uuid.UUID
+    graph: scheduler.Graph
+    nodes: dict[str, dict[str, Any]]
+    types: dict[str, type[NodeType]]
+    configs: dict[str, Any]
+    instances: dict[str, NodeType]
+    first_output: dict[str, str | None]
+    all_pure: bool
+
+
+_compiled_cache: dict[int, Compiled] = {}
+_cache_lock = threading.Lock()
+
+
+def _describe(type_name: str, version: int):
+    node_type = registry.get(type_name, version)
+    if node_type is None:
+        return None
+    ports = tuple(scheduler.PortSpec(p.name, p.required, p.multiple) for p in node_type.inputs)
+    return ports, node_type.is_trigger
+
+
+def compile_version(version: WorkflowVersion) -> Compiled:
+    cached = _compiled_cache.get(version.pk)
+    if cached is not None:
+        return cached
+    document = version.graph
+    nodes = {n["id"]: n for n in document["nodes"]}
+    types, configs, instances, first_output = {}, {}, {}, {}
+    for node_id, node in nodes.items():
+        node_type = registry.get(node["type"], node.get("version", 1))
+        if node_type is None:
+            raise Unprocessable(f"Node {node_id!r} has type {node['type']!r}, which this "
+                                "server does not know.", code="unknown_node_type")
+        types[node_id] = node_type
+        configs[node_id] = node_type.Config.model_validate(node.get("config") or {})
+        instances[node_id] = node_type()
+        first_output[node_id] = node_type.outputs[0].name if node_type.outputs else None
+    compiled = Compiled(
+        version_id=version.pk, workflow_id=version.workflow_id,
+        graph=scheduler.compile_graph(document, _describe), nodes=nodes, types=types,
+        configs=configs, instances=instances, first_output=first_output,
+        all_pure=all(t.pure for t in types.values()))
+    with _cache_lock:
+        if len(_compiled_cache) > 512:
+            _compiled_cache.clear()
+        _compiled_cache[version.pk] = compiled
+    return compiled
+
+
+class _TtlCache:
+    """A tiny per-process cache for hot reads that may lag by `ttl` seconds
+    (another process's kill switch change, a new published version)."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self.data: dict[Any, tuple[float, Any]] = {}
+
+    def get(self, key, load):
+        now = time.monotonic()
+        hit = self.data.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        if len(self.data) > 10000:
+            self.data.clear()
+        self.data[key] = (now + self.ttl, value)
+        return value
+
+    def clear(self) -> None:
+        self.data.clear()
+
+
+_switch_cache = _TtlCache(1.0)
+_version_cache = _TtlCache(1.0)
+
+
+def engine_paused_reason(*, workflow_id) -> str | None:
+    """Why new work of this workflow is refused (the kill switch), or None. May lag by
+    up to a second behind a change made in another process."""
+
+    def load():
+        row = (EngineSwitch.objects.filter(Q(workflow__isnull=True) | Q(workflow=workflow_id),
+                                           paused=True)
+               .order_by(F("workflow").asc(nulls_first=True)).values("workflow", "reason")
+               .first())
+        if row is None:
+            return None
+        scope = "All workflows are" if row["workflow"] is None else "This workflow is"
+        return f"{scope} paused by an administrator" + (
+            f": {row['reason']}" if row["reason"] else ".")
+
+    return _switch_cache.get(str(workflow_id), load)
+
+
+def latest_version(*, workflow: Workflow) -> WorkflowVersion | None:
+    return _version_cache.get(workflow.pk, lambda: workflow.versions.order_by("-number")
+                              .only("pk", "number", "graph", "workflow_id").first())
+
+
+# --- The step: an in-memory view of one run, flushed in one transaction ------------------
+
+@dataclass
+class NodeFailure(Exception):
+    type: str
+    message: str
+    retryable: bool = True
+
+    def as_dict(self) -> dict[str, str]:
+        return {"type": self.type, "message": self.message}
+
+
+@dataclass
+class _Step:
+    run: Run
+    compiled: Compiled
+    rows: dict[str, NodeRun]
+    now: datetime
+    is_new_run: bool = False
+    paused: bool = False
+    run_loaded: str = ""  # the run's status when this step read it (compare-and-set)
+    new: list[NodeRun] = field(default_factory=list)
+    # pk -> (row, status when loaded, fields changed since)
+    changed: dict[int, tuple[NodeRun, str, dict[str, Any]]] = field(default_factory=dict)
+    dispatch: list[NodeRun] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    after_commit: list[Any] = field(default_factory=list)
+    run_fields: dict[str, Any] = field(default_factory=dict)
+    finished_children: list[Run] = field(default_factory=list)
+
+    def node_event(self, row: NodeRun) -> None:
+        event = {"event": "node", "run_id": str(self.run.pk), "node_id": row.node_id,
+                 "status": row.status, "attempt": row.attempt}
+        if row.error:
+            event["error"] = row.error
+        self.events.append(event)
+
+
+def _new_row(step: _Step, node_id: str, *, status: str, attempt: int = 1,
+             inputs: dict[str, Any] | None = None, **fields: Any) -> NodeRun:
+    row = NodeRun(run=step.run, node_id=node_id, node_type=step.compiled.nodes[node_id]["type"],
+                  attempt=attempt, status=status, inputs=inputs or {}, **fields)
+    row.created_at = step.now
+    step.rows[node_id] = row
+    step.new.append(row)
+    return row
+
+
+def _change(step: _Step, row: NodeRun, to: str, **fields: Any) -> None:
+    """A status change of a row: in memory now; written with compare-and-set at flush
+    (or as part of the row's birth when the row is new in this step)."""
+    if to != row.status and to not in NODE_TRANSITIONS[row.status]:
+        raise AssertionError(f"node {row.node_id} cannot move from {row.status} to {to}")
+    if row.pk is not None:
+        _, loaded, prior = step.changed.get(row.pk, (row, row.status, {}))
+        step.changed[row.pk] = (row, loaded, {**prior, **fields})
+    row.status = to
+    for key, value in fields.items():
+        setattr(row, key, value)
+    step.node_event(row)
+
+
+def _context_data(step: _Step) -> dict[str, Any]:
+    run = step.run
+    nodes = {}
+    for node_id, row in step.rows.items():
+        if row.status == NodeStatus.SUCCEEDED and row.outputs is not None:
+            first = step.compiled.first_output.get(node_id)
+            nodes[node_id] = {"output": row.outputs.get(first) if first else None,
+                              "outputs": row.outputs}
+    return {"input": run.input, "nodes": nodes, "vars": run.vars,
+            "run": {"id": str(run.pk), "input": run.input, "trigger": run.trigger,
+                    "workflow_id": str(run.workflow_id)}}
+
+
+def _should_stop(run_id) -> Any:
+    last = {"at": 0.0, "value": False}
+
+    def check() -> bool:
+        now = time.monotonic()
+        if now - last["at"] > 0.5:
+            last["at"] = now
+            status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
+            last["value"] = status not in (RunStatus.RUNNING, RunStatus.WAITING)
+        return last["value"]
+
+    return check
+
+
+def _policy(config: Any) -> ExecutionPolicy:
+    policy = getattr(config, "policy", None)
+    return policy if isinstance(policy, ExecutionPolicy) else ExecutionPolicy()
+
+
+def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs | Wait:
+    """Call a node type's code; every failure comes back as a NodeFailure."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    node_type = compiled.types[node_id]
+    started = time.perf_counter()
+    try:
+        result = compiled.instances[node_id].execute(context, compiled.configs[node_id])
+    except NodeFailure:
+        raise
+    except NodeError as exc:  # a node's declared failure: its type and whether to retry
+        raise NodeFailure(exc.type, exc.message, exc.retryable) from exc
+    except SoftTimeLimitExceeded as exc:
+        raise NodeFailure("timeout", "The node ran past its timeout of "
+                          f"{_policy(compiled.configs[node_id]).timeout_s} s.") from exc
+    except Exception as exc:  # a node's own failure, whatever it is, is stored on its row
+        logger.info("node failed", extra={"node_id": node_id, "error": repr(exc),
+                                           "trace": traceback.format_exc(limit=5)})
+        raise NodeFailure(exc.__class__.__name__, str(exc) or repr(exc)) from exc
+    finally:
+        metrics.NODE_DURATION.labels(node_type.type).observe(time.perf_counter() - started)
+    if not isinstance(result, Outputs | Wait):
+        raise NodeFailure("invalid_result", f"Node type {node_type.type} returned "
+                          f"{type(result).__name__}, not Outputs or Wait.")
+    if isinstance(result, Outputs):
+        unknown = set(result.ports) - node_type.output_names()
+        if unknown:
+            raise NodeFailure("invalid_result", f"Node type {node_type.type} fired unknown "
+                              f"output port(s) {sorted(unknown)}.")
+    return result
+
+
+def _make_context(step: _Step, row: NodeRun, *, data: dict[str, Any] | None = None
+                  ) -> NodeContext:
+    data = data if data is not None else _context_data(step)
+    return NodeContext(run_id=str(step.run.pk), node_id=row.node_id, attempt=row.attempt,
+                       inputs=row.inputs, run=data["run"], nodes=data["nodes"],
+                       vars=data["vars"], trace_id=step.run.trace_id,
+                       services=node_services(), should_stop=_should_stop(step.run.pk))
+
+
+def _apply_result(step: _Step, row: NodeRun, result: Outputs | Wait | NodeFailure) -> None:
+    """Record what a node's execution gave (the row is running)."""
+    compiled = step.compiled
+    node_type = compiled.types[row.node_id]
+    if isinstance(result, NodeFailure):
+        _apply_failure(step, row, result)
+        return
+    if isinstance(result, Wait):
+        _apply_wait(step, row, result)
+        return
+    _change(step, row, NodeStatus.SUCCEEDED, outputs=result.ports, finished_at=step.now)
+    if getattr(node_type, "responds", False):
+        step.run.response = result.ports.get(compiled.first_output[row.node_id])
+        step.run_fields["response"] = step.run.response
+
+
+def _apply_failure(step: _Step, row: NodeRun, failure: NodeFailure) -> None:
+    """Retry (a due-time row), continue (error port / default output) or fail."""
+    policy = _policy(step.compiled.configs[row.node_id])
+    node_type = step.compiled.types[row.node_id]
+    first = step.compiled.first_output[row.node_id]
+    error = failure.as_dict()
+    if failure.retryable and row.attempt <= policy.retries:
+        _change(step, row, NodeStatus.FAILED, error=error, finished_at=step.now)
+        delay = min(policy.backoff_max_s, policy.backoff_s * 2 ** (row.attempt - 1))
+        delay = delay * random.uniform(0.5, 1.0)  # jitter
+        metrics.RETRIES.labels(node_type.type).inc()
+        retry = _new_row(step, row.node_id, status=NodeStatus.PENDING, attempt=row.attempt + 1,
+                         inputs=row.inputs, due_at=step.now + timedelta(seconds=delay))
+        step.node_event(retry)
+    elif failure.retryable and policy.on_error == "error_port" and \
+            "error" in node_type.output_names():
+        _change(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
+                outputs={"error": {**error, "input": next(iter(row.inputs.values()), None)}})
+    elif failure.retryable and policy.on_error == "default_output" and first:
+        _change(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
+                outputs={first: policy.default_output})
+    else:
+        _change(step, row, NodeStatus.FAILED, error=error, finished_at=step.now)
+
+
+def _apply_wait(step: _Step, row: NodeRun, wait: Wait) -> None:
+    state = {"kind": wait.kind, "payload": wait.payload}
+    _change(step, row, NodeStatus.WAITING, due_at=wait.until, state=state)
+    if wait.kind == "subworkflow":
+        step.after_commit.append(("subworkflow", row))
+    elif wait.kind == "map":
+        step.after_commit.append(("map_begin", row))
+
+
+def _passthrough(step: _Step, row: NodeRun) -> Outputs:
+    first = step.compiled.first_output[row.node_id]
+    value = next(iter(row.inputs.values()), None)
+    return Outputs({first: value} if first else {})
+
+
+def _execute_inline(step: _Step, row: NodeRun, data: dict[str, Any]) -> None:
+    _change(step, row, NodeStatus.RUNNING, started_at=step.now,
+            delivery_count=row.delivery_count + 1)
+    if step.compiled.nodes[row.node_id].get("disabled"):
+        result: Outputs | Wait | NodeFailure = _passthrough(step, row)
+    else:
+        try:
+            result = _invoke(step.compiled, row.node_id, _make_context(step, row, data=data))
+        except NodeFailure as failure:
+            result = failure
+    _apply_result(step, row, result)
+
+
+def _pump(step: _Step) -> None:
+    """Create rows for what became ready or skipped; run pure ones inline; queue the rest."""
+    compiled = step.compiled
+    while True:
+        states = {nid: scheduler.NodeState(r.status, r.outputs) for nid, r in step.rows.items()}
+        plan = scheduler.plan(compiled.graph, states)
+        progressed = bool(plan.skip or plan.ready)
+        for node_id in plan.skip:
+            row = _new_row(step, node_id, status=_born([NodeStatus.PENDING, NodeStatus.SKIPPED]),
+                           finished_at=step.now)
+            step.node_event(row)
+        for node_id, inputs in plan.ready.items():
+            _new_row(step, node_id, status=NodeStatus.PENDING, inputs=inputs)
+        if step.paused or _failed_rows(step):
+            break
+        data = None
+        for row in list(step.rows.values()):
+            if row.status != NodeStatus.PENDING or (row.due_at and row.due_at > step.now):
+                continue
+            node_type = compiled.types[row.node_id]
+            if node_type.pure or compiled.nodes[row.node_id].get("disabled"):
+                if data is None:
+                    data = _context_data(step)
+                _execute_inline(step, row, data)
+                if row.status == NodeStatus.SUCCEEDED:
+                    data["nodes"][row.node_id] = {
+                        "output": (row.outputs or {}).get(compiled.first_output[row.node_id]),
+                        "outputs": row.outputs}
+                progressed = True
+            else:
+                _change(step, row, NodeStatus.QUEUED, queued_at=step.now)
+                step.dispatch.append(row)
+        if not progressed:
+            break
+
+
+def _failed_rows(step: _Step) -> list[NodeRun]:
+    return [r for r in step.rows.values() if r.status == NodeStatus.FAILED]
+
+
+def _run_result(step: _Step) -> Any:
+    """What a finished run gives its caller (a parent node, a map item): the respond
+    node's body when one ran, else the first output of the last node that succeeded."""
+    if step.run.response is not None:
+        response = step.run.response
+        return response.get("body") if isinstance(response, dict) else response
+    for node_id in reversed(step.compiled.graph.order):
+        row = step.rows.get(node_id)
+        if row is not None and row.status == NodeStatus.SUCCEEDED and row.outputs:
+            first = step.compiled.first_output[node_id]
+            return row.outputs.get(first) if first else None
+    return None
+
+
+def _settle(step: _Step) -> None:
+    """Decide the run's status from its rows."""
+    failed = _failed_rows(step)
+    states = {nid: scheduler.NodeState(r.status, r.outputs) for nid, r in step.rows.items()}
+    if failed:
+        first = failed[0]
+        for row in step.rows.values():
+            if row.status in NODE_OPEN:
+                _change(step, row, NodeStatus.CANCELLED, finished_at=step.now)
+        error = {"type": first.error["type"], "message": first.error["message"],
+                 "node_id": first.node_id}
+        _set_run_status(step, RunStatus.FAILED, error=error, finished_at=step.now)
+    elif scheduler.is_finished(step.compiled.graph, states):
+        _set_run_status(step, RunStatus.SUCCEEDED, finished_at=step.now)
+    elif step.paused:
+        _set_run_status(step, RunStatus.PAUSED)
+    elif any(r.status in (NodeStatus.PENDING, NodeStatus.QUEUED, NodeStatus.RUNNING)
+             for r in step.rows.values()):
+        _set_run_status(step, RunStatus.RUNNING)
+    else:
+        _set_run_status(step, RunStatus.WAITING)
+
+
+def _set_run_status(step: _Step, to: str, **fields: Any) -> None:
+    run = step.run
+    if run.status == to:
+        return
+    if to not in RUN_TRANSITIONS[run.status]:
+        raise AssertionError(f"run cannot move from {run.status} to {to}")
+    run.status = to
+    for key, value in fields.items():
+        setattr(run, key, value)
+    step.run_fields.update(fields)
+    step.run_fields["status"] = to
+    event = {"event": "run", "run_id": str(run.pk), "status": to}
+    if run.error and to == RunStatus.FAILED:
+        event["error"] = run.error
+    step.events.append(event)
+    if to in RUN_FINISHED:
+        metrics.RUNS_FINISHED.labels(str(run.workflow_id), to).inc()
+        if run.parent_node_run_id:
+            step.finished_children.append(run)
+        if to == RunStatus.FAILED and run.trigger != "error":
+            run_id = run.pk
+            step.after_commit.append(("error_trigger", run_id))
+        if run.parent_run_id is None and _concurrency_limit(run.workflow_id):
+            step.after_commit.append(("workflow_capacity", run.workflow_id))
+
+
+class _Dropped(Exception):
+    """The step's premise no longer holds (a cancelled run, a finished node): write nothing."""
+
+
+def _flush(step: _Step) -> None:
+    """Write the step: the run (insert or compare-and-set), changed rows (compare-and-set),
+    new rows (one bulk insert). Then hand dispatch and events to on_commit."""
+    run = step.run
+    if step.is_new_run:
+        run.save(force_insert=True)
+    elif step.run_fields:
+        fields = dict(step.run_fields)
+        status = fields.pop("status", None)
+        if status is not None:
+            # Each hop was checked against RUN_TRANSITIONS by _set_run_status.
+            if not Run.objects.filter(pk=run.pk, status=step.run_loaded).update(
+                    status=status, **fields):
+                raise _Dropped(f"run {run.pk} moved on concurrently")
+        elif fields:
+            Run.objects.filter(pk=run.pk).update(**fields)
+    for pk, (row, loaded, fields) in step.changed.items():
+        # Compare-and-set against the status the row had when this step read it.
+        if row.status != loaded:
+            fields = {**fields, "status": row.status}
+        if NodeRun.objects.filter(pk=pk, status=loaded).update(**fields) != 1:
+            raise _Dropped(f"node run {pk} moved on concurrently")
+    if step.new:
+        NodeRun.objects.bulk_create(step.new)
+    _after_commit(step)
+
+
+def _after_commit(step: _Step) -> None:
+    dispatch = [(row.pk, row.node_id) for row in step.dispatch]
+    run = step.run
+    compiled = step.compiled
+    if dispatch:
+        jobs = []
+        for pk, node_id in dispatch:
+            node_type = compiled.types[node_id]
+            timeout = _policy(compiled.configs[node_id]).timeout_s
+            jobs.append((pk, node_type.queue or "default", timeout))
+        transaction.on_commit(lambda: dispatch_node_runs(jobs, trace_id=run.trace_id))
+    if step.events:
+        evts = step.events
+        transaction.on_commit(lambda: events.publish_run(str(run.pk), evts))
+    for kind, value in step.after_commit:
+        if kind == "map_begin":
+            _map_begin(value)
+        elif kind == "subworkflow":
+            _start_child(step.run, value)
+        elif kind == "error_trigger":
+            transaction.on_commit(lambda v=value: _enqueue("runs.error_triggers", [str(v)]))
+        elif kind == "workflow_capacity":
+            transaction.on_commit(lambda v=value: _enqueue("runs.start_queued", [str(v)]))
+    for child in step.finished_children:
+        _child_finished(child, _run_result(step))
+
+
+def _enqueue(task_name: str, args: list[Any], queue: str = "maintenance") -> None:
+    from celery_worker.app import app
+
+    try:
+        app.send_task(task_name, args=args, queue=queue)
+    except Exception:  # the sweep is the safety net for anything not sent
+        logger.exception("could not enqueue %s", task_name)
+
+
+RETRY_POLICY = {"max_retries": 30, "interval_start": 0.1, "interval_step": 0.5,
+                "interval_max": 2}
+
+
+def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: str) -> None:
+    """Send node runs to their queues (after the commit that queued them). A publish
+    that fails for good leaves the row queued; the sweep sends it again later."""
+    from apps.runs.tasks import node_execute
+
+    for pk, queue, timeout in jobs:
+        options: dict[str, Any] = {"queue": queue, "retry": True,
+                                   "retry_policy": RETRY_POLICY,
+                                   "headers": {"weft_trace_id": trace_id}}
+        if timeout:
+            options["soft_time_limit"] = timeout
+            options["time_limit"] = timeout + 10
+        try:
+            node_execute.apply_async(args=[pk], **options)
+        except Exception:
+            logger.exception("could not dispatch node run %s; the sweep will retry", pk)
+
+
+def _load_step(run: Run, *, now: datetime | None = None) -> _Step:
+    version = WorkflowVersion.objects.only("pk", "graph", "workflow_id").get(pk=run.version_id)
+    compiled = compile_version(version)
+    rows: dict[str, NodeRun] = {}
+    for row in NodeRun.objects.filter(run=run).order_by("node_id", "attempt"):
+        rows[row.node_id] = row  # the latest attempt wins
+    return _Step(run=run, compiled=compiled, rows=rows, now=now or timezone.now(),
+                 run_loaded=run.status)
+
+
+def _lock_run(run_id) -> Run | None:
+    return Run.objects.select_for_update().filter(pk=run_id).first()
+
+
+def _bind(run: Run) -> None:
+    trace_id_var.set(run.trace_id)
+    run_id_var.set(str(run.pk))
+
+
+# --- Starting runs ------------------------------------------------------------------------
+
+_limit_cache = _TtlCache(1.0)
+
+
+def _runtime_settings(workflow_id) -> dict[str, Any] | None:
+    """Concurrency limit and run timeout; may lag a second behind another process's change."""
+    return _limit_cache.get(workflow_id, lambda: WorkflowRuntime.objects.filter(
+        workflow_id=workflow_id).values("max_concurrency", "run_timeout_s").first())
+
+
+def _concurrency_limit(workflow_id) -> int | None:
+    runtime = _runtime_settings(workflow_id)
+    return runtime["max_concurrency"] if runtime else None
+
+
+def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
+              trigger: str = "manual", user=None, token=None, trigger_ref: str = "",
+              trace_id: str | None = None, version: WorkflowVersion | None = None,
+              parent_node_run: NodeRun | None = None, check_paused: bool = True) -> Run:
+    """Start a run of the latest published version (or `version`). Pure nodes run
+    at once, in this process; the rest go to workers. Refused while paused."""
+    if version is None:
+        version = latest_version(workflow=workflow)
+        if version is None:
+            raise Unprocessable("This workflow has no published version; publish it first.",
+                                code="not_published")
+    if check_paused:
+        reason = engine_paused_reason(workflow_id=workflow.pk)
+        if reason:
+            raise Unprocessable(reason, code="paused", status_code=423)
+    compiled = compile_version(version)
+    now = timezone.now()
+    run = Run(id=uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk, trigger=trigger,
+              input=input or {}, status=RunStatus.QUEUED, created_at=now,
+              started_by=user if user is not None and user.is_authenticated else None,
+              started_by_token=token, trigger_ref=trigger_ref,
+              trace_id=trace_id or uuid.uuid4().hex,
+              parent_run_id=parent_node_run.run_id if parent_node_run else None,
+              parent_node_run=parent_node_run)
+    _bind(run)
+    metrics.RUNS_STARTED.labels(str(workflow.pk), trigger).inc()
+    with transaction.atomic():
+        limit = None
+        if parent_node_run is None:
+            runtime = _runtime_settings(workflow.pk)
+            limit = runtime and runtime["max_concurrency"]
+            timeout = (runtime and runtime["run_timeout_s"]) or settings.WEFT_RUN_TIMEOUT_S
+        else:
+            timeout = settings.WEFT_RUN_TIMEOUT_S
+        run.deadline_at = now + timedelta(seconds=timeout)
+        if limit and not _has_capacity(workflow.pk, limit):
+            run.save(force_insert=True)  # queued: started in order when a slot frees
+            transaction.on_commit(lambda: events.publish_run(
+                str(run.pk), [{"event": "run", "run_id": str(run.pk), "status": run.status}]))
+            return run
+        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
+        _begin(step)
+        _flush(step)
+        if run.started_by_id or token is not None:
+            # People's starts are audited; webhook, schedule and child runs are only in
+            # the runs table (their volume would serialise on the audit chain).
+            audit_record(action="run.start", actor=token or user, target=run,
+                         run_id=str(run.pk), data={"workflow": str(workflow.pk),
+                                                   "version": version.number,
+                                                   "trigger": trigger})
+    return run
+
+
+def _has_capacity(workflow_id, limit: int) -> bool:
+    # Serialise starts of this workflow so two of them cannot both take the last slot.
+    WorkflowRuntime.objects.select_for_update().filter(workflow_id=workflow_id).first()
+    active = Run.objects.filter(workflow_id=workflow_id, status__in=RUN_ACTIVE,
+                                parent_run__isnull=True).count()
+    queued_before = Run.objects.filter(workflow_id=workflow_id, status=RunStatus.QUEUED,
+                                       parent_run__isnull=True).exists()
+    return active < limit and not queued_before
+
+
+def _begin(step: _Step) -> None:
+    run = step.run
+    _set_run_status(step, RunStatus.RUNNING, started_at=step.now)
+    step.paused = bool(engine_paused_reason(workflow_id=run.workflow_id))
+    _pump(step)
+    _settle(step)
+
+
+def runs_start_queued(*, workflow_id) -> int:
+    """Start queued runs of a workflow, oldest first, while its concurrency limit allows."""
+    started = 0
+    while True:
+        with transaction.atomic():
+            runtime = WorkflowRuntime.objects.select_for_update().filter(
+                workflow_id=workflow_id).first()
+            limit = runtime.max_concurrency if runtime else None
+            active = Run.objects.filter(workflow_id=workflow_id, status__in=RUN_ACTIVE,
+                                        parent_run__isnull=True).count()
+            if limit and active >= limit:
+                return started
+            run = (Run.objects.select_for_update(skip_locked=True)
+                   .filter(workflow_id=workflow_id, status=RunStatus.QUEUED)
+                   .order_by("created_at").first())
+            if run is None:
+                return started
+            _bind(run)
+            step = _load_step(run)
+            _begin(step)
+            _flush(step)
+            started += 1
+
+
+# --- Node execution by a worker ----------------------------------------------------------
+
+def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
+    """Run one queued node (a Celery delivery). Returns what happened, for logs/tests."""
+    now = timezone.now()
+    target = NodeRun.objects.filter(pk=node_run_id).values("run_id", "run__workflow_id").first()
+    if target is None:
+        return "ignored"
+    if engine_paused_reason(workflow_id=target["run__workflow_id"]):
+        # The kill switch: nothing new starts. The row stays queued; resuming sends it again.
+        if Run.objects.filter(pk=target["run_id"], status__in=[
+                RunStatus.RUNNING, RunStatus.WAITING]).exists() and \
+                _run_move(target["run_id"], RunStatus.PAUSED):
+            events.publish_run(str(target["run_id"]), [{
+                "event": "run", "run_id": str(target["run_id"]), "status": RunStatus.PAUSED}])
+        return "paused"
+    claimed = NodeRun.objects.filter(
+        pk=node_run_id, status__in=[NodeStatus.QUEUED, NodeStatus.RUNNING],
+        run__status__in=[RunStatus.RUNNING, RunStatus.WAITING],
+    ).update(status=NodeStatus.RUNNING, delivery_count=F("delivery_count") + 1,
+             started_at=Coalesce(F("started_at"), now), worker=worker[:200])
+    if not claimed:
+        return "ignored"
+    row = NodeRun.objects.select_related("run").get(pk=node_run_id)
+    run = row.run
+    _bind(run)
+    if row.delivery_count > settings.WEFT_MAX_DELIVERIES:
+        metrics.QUARANTINED.labels(row.node_type).inc()
+        failure = NodeFailure("quarantined", f"Node {row.node_id!r} was delivered "
+                              f"{row.delivery_count} times and its worker died each time; "
+                              "it is quarantined and the run fails.", retryable=False)
+        return _complete(row, failure)
+    if row.delivery_count == 1:
+        events.publish_run(str(run.pk), [{"event": "node", "run_id": str(run.pk),
+                                          "node_id": row.node_id, "status": NodeStatus.RUNNING,
+                                          "attempt": row.attempt}])
+    version = WorkflowVersion.objects.only("pk", "graph", "workflow_id").get(pk=run.version_id)
+    compiled = compile_version(version)
+    step = _Step(run=run, compiled=compiled, rows={}, now=now)
+    data = _context_data_from_db(run, compiled)
+    try:
+        result: Outputs | Wait | NodeFailure = _invoke(
+            compiled, row.node_id, _make_context(step, row, data=data))
+    except NodeFailure as failure:
+        result = failure
+    return _complete(row, result)
+
+
+def _context_data_from_db(run: Run, compiled: Compiled) -> dict[str, Any]:
+    rows = NodeRun.objects.filter(run=run, status=NodeStatus.SUCCEEDED).only(
+        "node_id", "outputs", "attempt", "status")
+    step = _Step(run=run, compiled=compiled, rows={r.node_id: r for r in rows},
+                 now=timezone.now())
+    return _context_data(step)
+
+
+def _complete(row: NodeRun, result: Outputs | Wait | NodeFailure) -> str:
+    """Record a worker's result in a step; dropped when the run or node moved on."""
+    try:
+        with transaction.atomic():
+            run = _lock_run(row.run_id)
+            if run is None or run.status not in RUN_ACTIVE:
+                return "dropped"
+            step = _load_step(run)
+            current = step.rows.get(row.node_id)
+            if current is None or current.pk != row.pk or current.status != NodeStatus.RUNNING:
+                return "dropped"
+            step.paused = bool(engine_paused_reason(workflow_id=run.workflow_id))
+            _apply_result(step, current, result)
+            _pump(step)
+            _settle(step)
+            _flush(step)
+    except _Dropped:
+        return "dropped"
+    return current.status
+
+
+def node_run_resume(*, node_run_id: int, outputs: dict[str, Any] | None = None,
+                    error: dict[str, str] | None = None) -> str:
+    """Finish a waiting node (a timer came due, an approval was decided, a child run
+    ended): with `outputs`, or failed with `error` {type, message}."""
+    with transaction.atomic():
+        row = NodeRun.objects.filter(pk=node_run_id).only("run_id").first()
+        if row is None:
+            return "dropped"
+        run = _lock_run(row.run_id)
+        if run is None or run.status not in RUN_ACTIVE:
+            return "dropped"
+        return _resume_locked(run, node_run_id, outputs, error)
+
+
+def _resume_locked(run: Run, node_run_id: int, outputs, error) -> str:
+    _bind(run)
+    step = _load_step(run)
+    current = next((r for r in step.rows.values() if r.pk == node_run_id), None)
+    if current is None or current.status != NodeStatus.WAITING:
+        return "dropped"
+    step.paused = bool(engine_paused_reason(workflow_id=run.workflow_id))
+    if error is not None:  # a failed wait follows the retry policy
+        _apply_failure(step, current, NodeFailure(error["type"], error["message"]))
+    else:
+        state = current.state or {}
+        if outputs is None:
+            outputs = state.get("outputs") or state.get("payload", {}).get("outputs")
+        if outputs is None:
+            outputs = _passthrough(step, current).ports
+        _change(step, current, NodeStatus.SUCCEEDED, outputs=outputs, finished_at=step.now)
+    _pump(step)
+    _settle(step)
+    try:
+        with transaction.atomic():
+            _flush(step)
+    except _Dropped:
+        return "dropped"
+    return current.status
+
+
+# --- Sub-workflows and maps ---------------------------------------------------------------
+
+def _published(workflow_id) -> tuple[Workflow, WorkflowVersion]:
+    workflow = Workflow.objects.filter(pk=workflow_id, deleted_at__isnull=True).first()
+    if workflow is None:
+        raise NodeFailure("not_found", f"Workflow {workflow_id} does not exist.", False)
+    version = workflow.versions.order_by("-number").first()
+    if version is None:
+        raise NodeFailure("not_published", f"Workflow {workflow.name!r} has no published "
+                          "version.", False)
+    return workflow, version
+
+
+def _start_child(run: Run, row: NodeRun) -> None:
+    """Start the child run of a sub-workflow node, in the same transaction that made
+    the node wait (after its row is written). The parent's lock is held; the child
+    resumes the parent node when it ends (`_child_finished`), maybe at once."""
+    payload = row.state["payload"]
+    try:
+        workflow, version = _published(payload["workflow_id"])
+    except NodeFailure as failure:
+        _resume_locked(run, row.pk, None, failure.as_dict())
+        return
+    run_start(workflow=workflow, version=version, input=payload.get("input") or {},
+              trigger="subworkflow", trace_id=run.trace_id, parent_node_run=row,
+              check_paused=False)
+
+
+def _child_finished(child: Run, result: Any) -> None:
+    """A child run ended: resume its parent node (sub-workflow) or its map item."""
+    parent_row = NodeRun.objects.filter(pk=child.parent_node_run_id).only(
+        "pk", "run_id", "state").first()
+    if parent_row is None:
+        return
+    if (parent_row.state or {}).get("kind") == "map":
+        MapItem.objects.filter(node_run_id=parent_row.pk, child_run=child).update(
+            done=True, output=result,
+            error=child.error if child.status != RunStatus.SUCCEEDED else None)
+        transaction.on_commit(lambda: _enqueue("runs.map_progress", [parent_row.pk],
+                                               queue="default"))
+        return
+    parent_run = _lock_run(parent_row.run_id)
+    if parent_run is None or parent_run.status not in RUN_ACTIVE:
+        return
+    if child.status == RunStatus.SUCCEEDED:
+        _resume_locked(parent_run, parent_row.pk, {"out": result}, None)
+    else:
+        message = (child.error or {}).get("message", "") or f"The child run {child.status}."
+        _resume_locked(parent_run, parent_row.pk, None,
+                       {"type": f"child_{child.status}", "message": message})
+
+
+def _map_begin(row: NodeRun) -> None:
+    """Split the map node's list into item rows inside PostgreSQL: the list never
+    passes through this process."""
+    payload = row.state["payload"]
+    chunk = int(payload.get("chunk_size") or 100)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT jsonb_typeof(inputs->'in'), jsonb_array_length(CASE WHEN "
+            "jsonb_typeof(inputs->'in') = 'array' THEN inputs->'in' ELSE '[]' END) "
+            "FROM runs_noderun WHERE id = %s", [row.pk])
+        kind, total = cursor.fetchone()
+    row.state = {**row.state, "total": total, "chunk_size": chunk, "started_chunks": 0}
+    transaction.on_commit(lambda: _enqueue("runs.map_progress", [row.pk], queue="default"))
+    if kind != "array":
+        row.state["error"] = {"type": "invalid_input",
+                              "message": f"A map needs a list on its input; it got {kind}."}
+    NodeRun.objects.filter(pk=row.pk).update(state=row.state)
+    if kind == "array" and total:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO runs_mapitem (node_run_id, index, input, done) "
+                "SELECT n.id, t.ord - 1, t.value, false FROM runs_noderun n, "
+                "jsonb_array_elements(n.inputs->'in') WITH ORDINALITY AS t(value, ord) "
+                "WHERE n.id = %s", [row.pk])
+
+
+def map_progress(*, node_run_id: int) -> str:
+    """Start more chunks while the concurrency limit allows; finish the map when
+    every item is done (the results are gathered in order, inside PostgreSQL)."""
+    with transaction.atomic():
+        row = NodeRun.objects.select_for_update().filter(pk=node_run_id).first()
+        if row is None or row.status != NodeStatus.WAITING:
+            return "dropped"
+        state = dict(row.state)
+        if state.get("error"):
+            transaction.on_commit(lambda: node_run_resume(node_run_id=node_run_id,
+                                                          error=state["error"]))
+            return "failed"
+        total, size = state["total"], state["chunk_size"]
+        chunks = (total + size - 1) // size
+        started = state["started_chunks"]
+        failed = MapItem.objects.filter(node_run_id=node_run_id, done=True,
+                                        error__isnull=False).order_by("index").first()
+        if failed is not None:
+            error = {"type": "item_failed",
+                     "message": f"Item {failed.index} failed: "
+                                f"{(failed.error or {}).get('message', '')}"}
+            transaction.on_commit(lambda: node_run_resume(node_run_id=node_run_id, error=error))
+            return "failed"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(DISTINCT index / %s) FROM runs_mapitem "
+                           "WHERE node_run_id = %s AND NOT done AND index < %s",
+                           [size, node_run_id, started * size])
+            in_flight = cursor.fetchone()[0]
+        if started >= chunks and in_flight == 0:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE runs_noderun SET state = state || jsonb_build_object('outputs', "
+                    "jsonb_build_object('out', COALESCE((SELECT jsonb_agg(output ORDER BY index) "
+                    "FROM runs_mapitem WHERE node_run_id = %s), '[]'::jsonb))) WHERE id = %s",
+                    [node_run_id, node_run_id])
+            transaction.on_commit(lambda: node_run_resume(node_run_id=node_run_id))
+            return "finished"
+        concurrency = int(state["payload"].get("concurrency") or 4)
+        to_start = list(range(started, min(chunks, started + concurrency - in_flight)))
+        if to_start:
+            state["started_chunks"] = started + len(to_start)
+            NodeRun.objects.filter(pk=node_run_id).update(state=state)
+            for index in to_start:
+                transaction.on_commit(lambda i=index: _enqueue(
+                    "runs.map_chunk", [node_run_id, i], queue="default"))
+        return "progress"
+
+
+MAP_BATCH = 50  # child runs written per bulk insert inside a chunk
+
+
+def map_chunk_run(*, node_run_id: int, chunk: int) -> int:
+    """Run one chunk of a map's items through the child workflow. Pure children run
+    here, in memory, and are written in bulk; others go to workers like any run."""
+    row = NodeRun.objects.select_related("run").filter(pk=node_run_id).first()
+    if row is None or row.status != NodeStatus.WAITING or row.run.status not in RUN_ACTIVE:
+        return 0
+    _bind(row.run)
+    state = row.state
+    size = state["chunk_size"]
+    try:
+        workflow, version = _published(state["payload"]["workflow_id"])
+    except NodeFailure as failure:
+        node_run_resume(node_run_id=node_run_id, error=failure.as_dict())
+        return 0
+    compiled = compile_version(version)
+    done = 0
+    lo, hi = chunk * size, (chunk + 1) * size
+    for batch_lo in range(lo, hi, MAP_BATCH):
+        items = list(MapItem.objects.filter(node_run_id=node_run_id, done=False,
+                                            index__gte=batch_lo,
+                                            index__lt=min(hi, batch_lo + MAP_BATCH))
+                     .order_by("index"))
+        if not items:
+            continue
+        if compiled.all_pure:
+            done += _map_inline_batch(row, workflow, version, compiled, items)
+        else:
+            for item in items:
+                with transaction.atomic():
+                    child = run_start(workflow=workflow, version=version, input=item.input,
+                                      trigger="map", trace_id=row.run.trace_id,
+                                      parent_node_run=row, check_paused=False)
+                    MapItem.objects.filter(pk=item.pk, done=False).update(child_run=child)
+    _enqueue("runs.map_progress", [node_run_id], queue="default")
+    return done
+
+
+def _map_inline_batch(row: NodeRun, workflow, version, compiled: Compiled,
+                      items: list[MapItem]) -> int:
+    now = timezone.now()
+    runs, node_rows, updates = [], [], []
+    for item in items:
+        run = Run(id=uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk,
+                  trigger="map", input=item.input if isinstance(item.input, dict)
+                  else {"item": item.input}, status=RunStatus.QUEUED, created_at=now,
+                  trace_id=row.run.trace_id, parent_run_id=row.run_id,
+                  parent_node_run_id=row.pk, trigger_ref=f"map:{row.pk}:{item.index}",
+                  deadline_at=now + timedelta(seconds=settings.WEFT_RUN_TIMEOUT_S))
+        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
+        _begin(step)
+        runs.append(run)
+        node_rows.extend(step.new)
+        item.child_run_id = run.pk
+        item.done = True
+        if run.status == RunStatus.SUCCEEDED:
+            item.output = _run_result(step)
+        else:
+            item.error = run.error or {"type": "child_" + run.status,
+                                       "message": "The item's run did not finish inline."}
+        updates.append(item)
+    with transaction.atomic():
+        Run.objects.bulk_create(runs)
+        NodeRun.objects.bulk_create(node_rows)
+        MapItem.objects.bulk_update(updates, ["child_run", "done", "output", "error"])
+    return len(items)
+
+
+# --- Cancel, retry, kill switch ---------------------------------------------------------
+
+def run_cancel(*, run: Run, user=None) -> Run:
+    """Stop a run: open nodes are cancelled, nothing new starts, late results are dropped.
+    Child runs (sub-workflows, map items) in flight are cancelled too."""
+    with transaction.atomic():
+        locked = _lock_run(run.pk)
+        if locked.status in RUN_FINISHED:
+            raise Unprocessable(f"The run has already {locked.status}.", code="run_finished",
+                                status_code=409)
+        _cancel_locked(locked)
+        audit_record(action="run.cancel", actor=user, target=locked, run_id=str(run.pk),
+                     data={"status_before": locked.status})
+    return Run.objects.get(pk=run.pk)
+
+
+def _cancel_locked(run: Run) -> None:
+    now = timezone.now()
+    open_rows = list(NodeRun.objects.filter(run=run, status__in=NODE_OPEN))
+    _node_move(NodeRun.objects.filter(run=run, status__in=NODE_OPEN), NodeStatus.CANCELLED,
+               finished_at=now)
+    error = {"type": "cancelled", "message": "The run was cancelled."}
+    if not _run_move(run.pk, RunStatus.CANCELLED, finished_at=now, error=error):
+        return
+    metrics.RUNS_FINISHED.labels(str(run.workflow_id), RunStatus.CANCELLED).inc()
+    evts = [{"event": "node", "run_id": str(run.pk), "node_id": r.node_id,
+             "status": NodeStatus.CANCELLED, "attempt": r.attempt} for r in open_rows]
+    evts.append({"event": "run", "run_id": str(run.pk), "status": RunStatus.CANCELLED,
+                 "error": error})
+    transaction.on_commit(lambda: events.publish_run(str(run.pk), evts))
+    for child in Run.objects.select_for_update().filter(
+            parent_run=run, status__in=(RunStatus.QUEUED, *RUN_ACTIVE)):
+        _cancel_locked(child)
+    if run.parent_run_id is None:
+        wf = run.workflow_id
+        transaction.on_commit(lambda: _enqueue("runs.start_queued", [str(wf)]))
+
+
+def run_retry(*, run: Run, user=None) -> Run:
+    """Run a failed run again from its failed (and cancelled) nodes; outputs of the
+    nodes that succeeded are kept."""
+    reason = engine_paused_reason(workflow_id=run.workflow_id)
+    if reason:
+        raise Unprocessable(reason, code="paused", status_code=423)
+    with transaction.atomic():
+        locked = _lock_run(run.pk)
+        if locked.status != RunStatus.FAILED:
+            raise Unprocessable(f"Only a failed run can be retried; this one is "
+                                f"{locked.status}.", code="not_failed", status_code=409)
+        _bind(locked)
+        step = _load_step(locked)
+        for node_id, row in list(step.rows.items()):
+            if row.status in (NodeStatus.FAILED, NodeStatus.CANCELLED):
+                retry = _new_row(step, node_id, status=NodeStatus.PENDING,
+                                 attempt=row.attempt + 1, inputs=row.inputs)
+                step.node_event(retry)
+        _set_run_status(step, RunStatus.RUNNING, error=None, finished_at=None,
+                        deadline_at=step.now + timedelta(seconds=settings.WEFT_RUN_TIMEOUT_S))
+        _pump(step)
+        _settle(step)
+        _flush(step)
+        audit_record(action="run.retry", actor=user, target=locked, run_id=str(run.pk),
+                     data={"nodes": sorted(r.node_id for r in step.new if r.attempt > 1)})
+    return Run.objects.get(pk=run.pk)
+
+
+def engine_pause(*, workflow: Workflow | None = None, user=None, reason: str = ""
+                 ) -> EngineSwitch:
+    """The kill switch: refuse new runs of one workflow (or all) and stop dispatching
+    the nodes of runs in flight; `engine_resume` lets them go on."""
+    switch, _ = EngineSwitch.objects.update_or_create(
+        workflow=workflow, defaults={"paused": True, "reason": reason, "changed_by": user})
+    _switch_cache.clear()
+    audit_record(action="engine.pause", actor=user, target=workflow,
+                 data={"scope": str(workflow.pk) if workflow else "all", "reason": reason})
+    return switch
+
+
+def engine_resume(*, workflow: Workflow | None = None, user=None) -> EngineSwitch:
+    switch, _ = EngineSwitch.objects.update_or_create(
+        workflow=workflow, defaults={"paused": False, "reason": "", "changed_by": user})
+    _switch_cache.clear()
+    audit_record(action="engine.resume", actor=user, target=workflow,
+                 data={"scope": str(workflow.pk) if workflow else "all"})
+    runs_resume_paused()
+    return switch
+
+
+def runs_resume_paused(limit: int = 200) -> int:
+    """Paused runs whose workflow is no longer paused go on where they stopped."""
+    resumed = 0
+    ids = list(Run.objects.filter(status=RunStatus.PAUSED).order_by("created_at")
+               .values_list("pk", "workflow_id")[:limit])
+    for run_id, workflow_id in ids:
+        if engine_paused_reason(workflow_id=workflow_id):
+            continue
+        with transaction.atomic():
+            run = _lock_run(run_id)
+            if run is None or run.status != RunStatus.PAUSED:
+                continue
+            _bind(run)
+            step = _load_step(run)
+            for row in step.rows.values():
+                if row.status == NodeStatus.QUEUED:  # its message was refused while paused
+                    step.dispatch.append(row)
+            _pump(step)
+            _settle(step)
+            _flush(step)
+            resumed += 1
+    return resumed
+
+
+# --- The sweep: due times, stale queues, deadlines ---------------------------------------
+
+def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, int]:
+    """Everything that is due (called every second by beat, on the maintenance queue)."""
+    now = now or timezone.now()
+    counts = {"due": 0, "timers": 0, "requeued": 0, "deadlines": 0, "resumed": 0}
+    # Pending rows whose time came (retries): one step per run.
+    due_runs = set(NodeRun.objects.filter(status=NodeStatus.PENDING, due_at__lte=now,
+                                          run__status__in=[RunStatus.RUNNING,
+                                                           RunStatus.WAITING])
+                   .values_list("run_id", flat=True)[:batch])
+    for run_id in due_runs:
+        with transaction.atomic():
+            run = _lock_run(run_id)
+            if run is None or run.status not in (RunStatus.RUNNING, RunStatus.WAITING):
+                continue
+            _bind(run)
+            step = _load_step(run, now=now)
+            step.paused = bool(engine_paused_reason(workflow_id=run.workflow_id))
+            _pump(step)
+            _settle(step)
+            try:
+                with transaction.atomic():
+                    _flush(step)
+                    counts["due"] += 1
+            except _Dropped:
+                pass
+    # Timers: waiting rows with a due time go on with their outputs.
+    for pk in NodeRun.objects.filter(status=NodeStatus.WAITING, due_at__lte=now).values_list(
+            "pk", flat=True)[:batch]:
+        if node_run_resume(node_run_id=pk) != "dropped":
+            counts["timers"] += 1
+    # Queued rows whose message never arrived (a broker outage): send them again.
+    stale = now - timedelta(seconds=settings.WEFT_REQUEUE_AFTER_S)
+    stale_rows = list(NodeRun.objects.filter(status=NodeStatus.QUEUED, queued_at__lt=stale,
+                                             run__status=RunStatus.RUNNING)
+                      .select_related("run").only("pk", "node_id", "run__version_id",
+                                                  "run__trace_id")[:batch])
+    for row in stale_rows:
+        if NodeRun.objects.filter(pk=row.pk, status=NodeStatus.QUEUED,
+                                  queued_at__lt=stale).update(queued_at=now):
+            compiled = compile_version(WorkflowVersion.objects.get(pk=row.run.version_id))
+            node_type = compiled.types[row.node_id]
+            dispatch_node_runs([(row.pk, node_type.queue or "default",
+                                 _policy(compiled.configs[row.node_id]).timeout_s)],
+                               trace_id=row.run.trace_id)
+            counts["requeued"] += 1
+    # Runs past their deadline fail.
+    for run_id in Run.objects.filter(status__in=RUN_ACTIVE, deadline_at__lt=now).values_list(
+            "pk", flat=True)[:batch]:
+        with transaction.atomic():
+            run = _lock_run(run_id)
+            if run is None or run.status not in RUN_ACTIVE:
+                continue
+            step = _load_step(run, now=now)
+            for row in step.rows.values():
+                if row.status in NODE_OPEN:
+                    _change(step, row, NodeStatus.CANCELLED, finished_at=now)
+            _set_run_status(step, RunStatus.FAILED, finished_at=now, error={
+                "type": "timeout", "message": "The run passed its time limit."})
+            _flush(step)
+            counts["deadlines"] += 1
+    counts["resumed"] = runs_resume_paused()
+    from apps.runs import triggers
+
+    counts["schedules"] = triggers.schedules_sweep(now=now)
+    for workflow_id in (Run.objects.filter(status=RunStatus.QUEUED, parent_run__isnull=True)
+                        .values_list("workflow_id", flat=True).distinct()[:50]):
+        runs_start_queued(workflow_id=workflow_id)
+    return counts

@@ -1,0 +1,235 @@
+"""Triggers that start runs on their own: webhooks, schedules, failures of other runs.
+Each ends in `services.run_start`."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import time
+from datetime import datetime
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from apps.core.errors import Unprocessable
+from apps.runs import services
+from apps.runs.models import Run, RunStatus, WorkflowRuntime
+from apps.workflows.models import Workflow, WorkflowVersion
+
+logger = logging.getLogger("weft.runs.triggers")
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def workflow_runtime_get(*, workflow: Workflow) -> WorkflowRuntime:
+    """The workflow's engine settings, created with a fresh webhook secret on first use."""
+    runtime = WorkflowRuntime.objects.filter(workflow=workflow).first()
+    if runtime is None:
+        runtime, _ = WorkflowRuntime.objects.get_or_create(
+            workflow=workflow, defaults={"webhook_secret": secrets.token_urlsafe(32),
+                                         "signing_key": secrets.token_hex(32)})
+    return runtime
+
+
+def workflow_runtime_update(*, workflow: Workflow, max_concurrency: int | None = ...,
+                            run_timeout_s: int | None = ..., rotate_secrets: bool = False
+                            ) -> WorkflowRuntime:
+    runtime = workflow_runtime_get(workflow=workflow)
+    if max_concurrency is not ...:
+        runtime.max_concurrency = max_concurrency
+    if run_timeout_s is not ...:
+        runtime.run_timeout_s = run_timeout_s
+    if rotate_secrets:
+        runtime.webhook_secret = secrets.token_urlsafe(32)
+        runtime.signing_key = secrets.token_hex(32)
+    runtime.save()
+    _hook_cache.clear()
+    services._limit_cache.clear()
+    return runtime
+
+
+# --- Webhooks -----------------------------------------------------------------------------
+
+_hook_cache = services._TtlCache(2.0)
+
+
+def trace_id_from(traceparent: str) -> str | None:
+    match = _TRACEPARENT.match(traceparent.strip().lower()) if traceparent else None
+    return match.group(1) if match and match.group(1) != "0" * 32 else None
+
+
+def _webhook_target(secret: str) -> dict[str, Any] | None:
+    def load():
+        runtime = (WorkflowRuntime.objects.select_related("workflow")
+                   .filter(webhook_secret=secret, workflow__deleted_at__isnull=True).first())
+        if runtime is None:
+            return None
+        return {"workflow": runtime.workflow, "signing_key": runtime.signing_key}
+
+    return _hook_cache.get(secret, load)
+
+
+def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
+                    ) -> tuple[Run, dict[str, Any]]:
+    """Start a run from a webhook call. Returns the run and the trigger's config;
+    raises Unprocessable (with its HTTP status) for anything refused, starting nothing."""
+    import json
+
+    target = _webhook_target(secret)
+    if target is None:
+        raise Unprocessable("No webhook has this address.", code="not_found", status_code=404)
+    workflow = target["workflow"]
+    version = services.latest_version(workflow=workflow)
+    if version is None or not workflow.is_active:
+        raise Unprocessable("This workflow has no published, active version.",
+                            code="not_published", status_code=404)
+    compiled = services.compile_version(version)
+    trigger_id = compiled.graph.trigger
+    if trigger_id is None or compiled.types[trigger_id].type != "trigger.webhook":
+        raise Unprocessable("The published version does not start with a webhook trigger.",
+                            code="not_a_webhook", status_code=404)
+    config = compiled.configs[trigger_id]
+    if config.signature_header:
+        given = headers.get(config.signature_header.lower(), "")
+        given = given.split("=", 1)[1] if given.startswith("sha256=") else given
+        expected = hmac.new(target["signing_key"].encode(), body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(given.strip().lower(), expected):
+            raise Unprocessable(f"The signature in {config.signature_header!r} does not match "
+                                "the body.", code="bad_signature", status_code=401)
+    try:
+        payload = json.loads(body) if body else {}
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Unprocessable(f"The body is not JSON: {exc}", code="malformed_json") from exc
+    run = services.run_start(workflow=workflow, version=version,
+                             input=payload if isinstance(payload, dict) else {"body": payload},
+                             trigger="webhook", trigger_ref=secret[:8],
+                             trace_id=trace_id_from(headers.get("traceparent", "")))
+    return run, {"mode": config.mode, "timeout": config.respond_timeout_s}
+
+
+def webhook_wait_response(*, run: Run, timeout: float) -> tuple[int, Any, dict[str, str]]:
+    """For 'respond' mode: the respond node's answer, waiting for workers if needed."""
+    if run.response is not None:
+        return _response_parts(run.response)
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while time.monotonic() < deadline:
+        row = Run.objects.filter(pk=run.pk).values("response", "status", "error").first()
+        if row["response"] is not None:
+            return _response_parts(row["response"])
+        if row["status"] in services.RUN_FINISHED:
+            status = 500 if row["status"] != RunStatus.SUCCEEDED else 200
+            return status, {"run_id": str(run.pk), "status": row["status"],
+                            "error": row["error"]}, {}
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+    return 504, {"code": "respond_timeout", "run_id": str(run.pk),
+                 "detail": "The run did not respond in time; it goes on."}, {}
+
+
+def _response_parts(response: Any) -> tuple[int, Any, dict[str, str]]:
+    if isinstance(response, dict):
+        return int(response.get("status", 200)), response.get("body"), \
+            dict(response.get("headers") or {})
+    return 200, response, {}
+
+
+# --- Schedules ----------------------------------------------------------------------------
+
+def _latest_versions_with(type_name: str):
+    latest = WorkflowVersion.objects.filter(workflow=OuterRef("workflow")).order_by(
+        "-number").values("pk")[:1]
+    return (WorkflowVersion.objects.filter(workflow__deleted_at__isnull=True,
+                                           workflow__is_active=True,
+                                           graph__contains={"nodes": [{"type": type_name}]})
+            .filter(pk=Subquery(latest)).select_related("workflow"))
+
+
+def schedules_sync(*, now: datetime) -> None:
+    """Point each scheduled workflow's next due time at its latest version's cron."""
+    scheduled = {}
+    for version in _latest_versions_with("trigger.schedule"):
+        compiled = services.compile_version(version)
+        trigger = compiled.graph.trigger
+        if trigger and compiled.types[trigger].type == "trigger.schedule":
+            scheduled[version.workflow_id] = (version, compiled.configs[trigger])
+    for _workflow_id, (version, config) in scheduled.items():
+        runtime = workflow_runtime_get(workflow=version.workflow)
+        if runtime.schedule_version != version.number or runtime.schedule_next_at is None:
+            WorkflowRuntime.objects.filter(pk=runtime.pk).update(
+                schedule_version=version.number, schedule_next_at=config.next_after(now))
+    WorkflowRuntime.objects.filter(schedule_next_at__isnull=False).exclude(
+        workflow_id__in=list(scheduled)).update(schedule_next_at=None, schedule_version=None)
+
+
+def schedules_sweep(*, now: datetime | None = None) -> int:
+    """Start the runs of schedules that came due. Each due time is claimed with
+    compare-and-set, so overlapping sweeps never start it twice."""
+    now = now or timezone.now()
+    if cache.add("weft:schedules-synced", 1, timeout=10):
+        schedules_sync(now=now)
+    started = 0
+    for runtime in WorkflowRuntime.objects.filter(schedule_next_at__lte=now).select_related(
+            "workflow"):
+        version = runtime.workflow.versions.order_by("-number").first()
+        if version is None:
+            continue
+        compiled = services.compile_version(version)
+        trigger = compiled.graph.trigger
+        if not trigger or compiled.types[trigger].type != "trigger.schedule":
+            continue
+        config = compiled.configs[trigger]
+        due = runtime.schedule_next_at
+        claimed = WorkflowRuntime.objects.filter(pk=runtime.pk, schedule_next_at=due).update(
+            schedule_next_at=config.next_after(now))
+        if not claimed or services.engine_paused_reason(workflow_id=runtime.workflow_id):
+            continue
+        try:
+            services.run_start(workflow=runtime.workflow, version=version,
+                               input={**config.input, "scheduled_for": due.isoformat()},
+                               trigger="schedule", trigger_ref=due.isoformat())
+            started += 1
+        except Unprocessable:
+            logger.warning("scheduled run refused", exc_info=True)
+    return started
+
+
+# --- Error triggers -----------------------------------------------------------------------
+
+def error_triggers_fire(*, run_id) -> int:
+    """Start the error-trigger workflows that watch the failed run's workflow."""
+    failed = Run.objects.select_related("workflow").filter(pk=run_id).first()
+    if failed is None or failed.status != RunStatus.FAILED or failed.trigger == "error":
+        return 0
+    started = 0
+    for version in _latest_versions_with("trigger.error"):
+        if version.workflow_id == failed.workflow_id:
+            continue
+        compiled = services.compile_version(version)
+        trigger = compiled.graph.trigger
+        if not trigger or compiled.types[trigger].type != "trigger.error":
+            continue
+        watched = compiled.configs[trigger].workflows
+        if watched and failed.workflow_id not in watched:
+            continue
+        summary = {"run_id": str(failed.pk), "workflow_id": str(failed.workflow_id),
+                   "workflow_name": failed.workflow.name, "error": failed.error,
+                   "trigger": failed.trigger,
+                   "finished_at": failed.finished_at.isoformat() if failed.finished_at
+                   else None}
+        try:
+            with transaction.atomic():
+                services.run_start(workflow=version.workflow, version=version, input=summary,
+                                   trigger="error", trigger_ref=str(failed.pk),
+                                   trace_id=failed.trace_id)
+            started += 1
+        except Unprocessable:
+            logger.warning("error trigger refused", exc_info=True)
+    return started
+
+

@@ -1,0 +1,278 @@
+"""Engine benchmarks: prints figures, never fails on time.
+
+    .venv/bin/python bench/engine.py [--quick]
+
+1. Synchronous webhook runs (webhook -> set -> if -> respond) against a real uvicorn
+   server (2 workers) over loopback, at concurrency 1, 8 and 32: runs/s, p50, p99.
+   Every request is a full run: Run + 4 NodeRun rows written, respond body returned.
+2. Engine overhead per node: a chain of 41 pure nodes vs 1, minus the node code
+   called directly.
+3. A map over 100,000 items (and 10,000 for comparison) through a pure child
+   workflow on a real Celery worker (2 children): time and peak worker memory.
+
+Uses the embedded PostgreSQL/Redis (`make services`) and the test node types
+(`test.set`, `test.if`, `test.items`) because set/if from the nodes branch are not
+on main yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["WEFT_TEST_NODES"] = "1"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("WEFT_LOG_LEVEL", "WARNING")
+
+from config import embedded  # noqa: E402
+
+_urls = embedded.up()
+os.environ.setdefault("DATABASE_URL", _urls["database_url"])
+os.environ.setdefault("REDIS_URL", _urls["redis_url"])
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+
+QUICK = "--quick" in sys.argv
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def flow(*nodes, edges=()):
+    from tests.fixtures.runs import flow as make
+
+    return make(*nodes, edges=edges)
+
+
+def publish(name, graph):
+    from django.contrib.auth import get_user_model
+
+    from apps.accounts.services import user_create
+    from apps.workflows.services import workflow_create, workflow_publish
+
+    user = get_user_model().objects.filter(username="bench").first() or user_create(
+        username="bench", roles=["editor"])
+    workflow = workflow_create(user=user, name=name, graph=graph)
+    workflow_publish(workflow=workflow, user=user)
+    return workflow
+
+
+# --- 1. webhook ---------------------------------------------------------------------
+
+async def _client(port, path, body, count, latencies):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    statuses = []
+    for _ in range(count):
+        started = time.perf_counter()
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":")[1])
+        await reader.readexactly(length)
+        latencies.append(time.perf_counter() - started)
+        statuses.append(int(head.split(b" ")[1]))
+    writer.close()
+    return statuses
+
+
+async def _load(port, path, body, concurrency, total):
+    latencies: list[float] = []
+    per = total // concurrency
+    started = time.perf_counter()
+    results = await asyncio.gather(*[_client(port, path, body, per, latencies)
+                                     for _ in range(concurrency)])
+    elapsed = time.perf_counter() - started
+    statuses = [s for r in results for s in r]
+    return elapsed, latencies, statuses
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def bench_webhook():
+    from apps.runs.models import Run
+    from apps.runs.triggers import workflow_runtime_get
+
+    graph = flow(("hook", "trigger.webhook", {"mode": "respond"}),
+                 ("set", "test.set", {"values": {"seen": True}}),
+                 ("if", "test.if", {"field": "seen"}),
+                 ("respond", "flow.respond", {"status": 200}),
+                 edges=[("hook", "set"), ("set", "if"), ("if", "true", "respond", "in")])
+    workflow = publish("bench webhook", graph)
+    secret = workflow_runtime_get(workflow=workflow).webhook_secret
+    port = free_port()
+    env = {**os.environ, "WEFT_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "2", "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        path = f"/hooks/{secret}/"
+        body = b'{"order": 42, "items": [1, 2, 3]}'
+        asyncio.run(_load(port, path, body, 8, 400))  # warm up both workers
+        print("\n== Synchronous webhook: webhook -> set -> if -> respond (uvicorn, 2 workers)")
+        print(f"{'concurrency':>11} {'requests':>8} {'runs/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
+              f" {'non-200':>7}")
+        for concurrency, total in ((1, 300 if QUICK else 1000), (8, 800 if QUICK else 4000),
+                                   (32, 1600 if QUICK else 8000)):
+            elapsed, latencies, statuses = asyncio.run(_load(port, path, body, concurrency,
+                                                             total))
+            bad = sum(1 for s in statuses if s != 200)
+            print(f"{concurrency:>11} {len(statuses):>8} {len(statuses) / elapsed:>8.0f} "
+                  f"{pct(latencies, 0.5) * 1000:>8.2f} {pct(latencies, 0.99) * 1000:>8.2f} "
+                  f"{bad:>7}")
+        runs = Run.objects.filter(workflow=workflow)
+        print(f"runs stored: {runs.count()}, succeeded: {runs.filter(status='succeeded').count()}")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+# --- 2. overhead per node -------------------------------------------------------------
+
+def bench_overhead():
+    from apps.nodes.base import NodeContext
+    from apps.nodes.types.core import NoOp, NoOpConfig
+    from apps.runs import services
+
+    def chain(n):
+        nodes = [("start", "trigger.manual")] + [(f"n{i}", "core.noop") for i in range(n)]
+        edges = [("start", "n0")] + [(f"n{i}", f"n{i + 1}") for i in range(n - 1)]
+        return publish(f"bench chain {n}", flow(*nodes, edges=edges))
+
+    short, long = chain(1), chain(41)
+    samples = {1: [], 41: []}
+    for _ in range(3):
+        services.run_start(workflow=short)
+        services.run_start(workflow=long)
+    for _ in range(60 if QUICK else 200):
+        for size, workflow in ((1, short), (41, long)):
+            started = time.perf_counter()
+            services.run_start(workflow=workflow, input={"x": 1})
+            samples[size].append(time.perf_counter() - started)
+    node, config = NoOp(), NoOpConfig()
+    context = NodeContext(run_id="r", node_id="n", attempt=1, inputs={"in": {"x": 1}})
+    started = time.perf_counter()
+    for _ in range(100000):
+        node.execute(context, config)
+    direct = (time.perf_counter() - started) / 100000
+    p50_1, p50_41 = statistics.median(samples[1]), statistics.median(samples[41])
+    per_node = (p50_41 - p50_1) / 40
+    print("\n== Engine overhead per node (inline pure nodes, rows written in bulk)")
+    print(f"run of 1 node p50 {p50_1 * 1000:.2f} ms; run of 41 nodes p50 {p50_41 * 1000:.2f} ms")
+    print(f"node code called directly: {direct * 1e6:.2f} us")
+    print(f"engine overhead per node p50: {(per_node - direct) * 1000:.3f} ms")
+
+
+# --- 3. map over 100,000 items --------------------------------------------------------
+
+def bench_map():
+    import psutil
+
+    from apps.runs import services
+    from apps.runs.models import MapItem, NodeRun, Run
+
+    child = publish("bench item", flow(("start", "trigger.manual"),
+                                       ("set", "test.set", {"values": {"done": True}}),
+                                       edges=[("start", "set")]))
+    parent = publish("bench map", flow(
+        ("start", "trigger.manual"), ("items", "test.items"),
+        ("map", "flow.map", {"workflow_id": str(child.pk), "chunk_size": 500,
+                             "concurrency": 2}),
+        edges=[("start", "items"), ("items", "map")]))
+    log = open(ROOT / "var" / "bench-worker.log", "ab")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "-Q",
+         "default,io,inference,maintenance", "--concurrency", "2", "--loglevel", "WARNING",
+         "--without-gossip", "--without-mingle", "--hostname", f"bench{os.getpid()}@%h"],
+        cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    from celery_worker.app import app
+
+    try:
+        while not app.control.ping(timeout=0.5):
+            time.sleep(0.2)
+        print("\n== Map over a list through a pure child workflow (worker: 2 children, "
+              "chunks of 500, 2 at once)")
+        sizes = (10000, 100000) if not QUICK else (2000, 20000)
+        for count in sizes:
+            def rss():
+                try:
+                    proc = psutil.Process(worker.pid)
+                    return {p.pid: p.memory_info().rss for p in [proc, *proc.children()]}
+                except psutil.Error:
+                    return {}
+
+            base = rss()
+            started = time.perf_counter()
+            run = services.run_start(workflow=parent, input={"count": count})
+            peak_during_chunks = dict(base)
+            peak = dict(base)
+            while True:
+                status = Run.objects.filter(pk=run.pk).values_list("status", flat=True)[0]
+                sample = rss()
+                for pid, value in sample.items():
+                    peak[pid] = max(peak.get(pid, 0), value)
+                map_row = NodeRun.objects.filter(run=run, node_id="map").only(
+                    "status").first()
+                if map_row and map_row.status == "waiting" and MapItem.objects.filter(
+                        node_run=map_row, done=False).exists():
+                    for pid, value in sample.items():
+                        peak_during_chunks[pid] = max(peak_during_chunks.get(pid, 0), value)
+                if status in ("succeeded", "failed", "cancelled"):
+                    break
+                time.sleep(0.2)
+            elapsed = time.perf_counter() - started
+            out = NodeRun.objects.filter(run=run, node_id="map").values_list(
+                "status", flat=True)[0]
+            children = Run.objects.filter(parent_run=run).count()
+            mb = 1024 * 1024
+            print(f"{count:>7} items: {status} (map {out}) in {elapsed:.1f} s "
+                  f"({count / elapsed:.0f} items/s), child runs stored {children}")
+            print("         worker RSS per process before/peak while chunks ran/peak overall "
+                  "(MB): " + "; ".join(
+                      f"{base.get(p, 0) / mb:.0f}/{peak_during_chunks.get(p, 0) / mb:.0f}/"
+                      f"{peak[p] / mb:.0f}" for p in sorted(peak)))
+    finally:
+        worker.terminate()
+        worker.wait(20)
+
+
+if __name__ == "__main__":
+    call_command("migrate", verbosity=0)
+    from django.conf import settings
+
+    print(f"machine: {os.cpu_count()} cores; database {settings.DATABASES['default']['NAME']}")
+    bench_webhook()
+    bench_overhead()
+    bench_map()

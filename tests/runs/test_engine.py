@@ -1,0 +1,242 @@
+"""The engine in this process: pure nodes run inline, so these need no worker.
+Nodes that go to a worker are executed here by calling the task's service."""
+
+import pytest
+
+from apps.runs import services
+from apps.runs.models import NodeRun, Run
+from tests.fixtures.runs import flow
+
+pytestmark = pytest.mark.django_db
+
+SET_IF = flow(("start", "trigger.manual"), ("set", "test.set", {"values": {"ok": True}}),
+              ("if", "test.if"), ("yes", "test.set", {"values": {"branch": "yes"}}),
+              ("no", "test.set", {"values": {"branch": "no"}}),
+              edges=[("start", "set"), ("set", "if"), ("if", "true", "yes", "in"),
+                     ("if", "false", "no", "in")])
+
+
+def test_a_pure_workflow_runs_to_the_end_inline(publish):
+    workflow = publish(SET_IF)
+    run = services.run_start(workflow=workflow, input={"n": 1})
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+    rows = {r.node_id: r for r in NodeRun.objects.filter(run=run)}
+    assert rows["yes"].status == "succeeded"
+    assert rows["yes"].outputs == {"out": {"n": 1, "ok": True, "branch": "yes"}}
+    assert rows["no"].status == "skipped"
+    assert rows["if"].outputs == {"true": {"n": 1, "ok": True}}
+    assert len(run.trace_id) == 32
+
+
+def test_a_failing_node_fails_the_run_with_its_error(publish):
+    workflow = publish(flow(("start", "trigger.manual"), ("boom", "test.fail"),
+                            ("after", "core.noop"), edges=[("start", "boom"), ("boom", "after")]))
+    run = services.run_start(workflow=workflow)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error == {"type": "ValueError", "message": "this node always fails",
+                         "node_id": "boom"}
+    assert NodeRun.objects.get(run=run, node_id="after").status == "skipped"
+
+
+def _call_flow(url, **policy):
+    config = {"url": url}
+    if policy:
+        config["policy"] = policy
+    return flow(("start", "trigger.manual"), ("call", "test.call", config),
+                ("after", "core.noop"), edges=[("start", "call"), ("call", "after")])
+
+
+def test_a_node_with_io_is_queued_for_a_worker_and_its_result_commits_once(
+        publish, receiver):
+    workflow = publish(_call_flow(receiver.url))
+    run = services.run_start(workflow=workflow, input={"x": 1})
+    row = NodeRun.objects.get(run=run, node_id="call")
+    assert row.status == "queued"
+    assert services.node_run_execute(node_run_id=row.pk) == "succeeded"
+    # A second delivery of the same work changes nothing.
+    assert services.node_run_execute(node_run_id=row.pk) == "ignored"
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+    assert receiver.keys() == {f"{run.pk}/call": 1}
+
+
+def test_retries_are_due_time_rows_and_keep_the_failed_attempt(publish, receiver):
+    workflow = publish(_call_flow(receiver.url, retries=2, backoff_s=30))
+    run = services.run_start(workflow=workflow, input={"fail_until": 1})
+    first = NodeRun.objects.get(run=run, node_id="call")
+    services.node_run_execute(node_run_id=first.pk)
+    attempts = list(NodeRun.objects.filter(run=run, node_id="call").order_by("attempt"))
+    assert [(a.attempt, a.status) for a in attempts] == [(1, "failed"), (2, "pending")]
+    assert attempts[1].due_at is not None
+    services.runs_sweep()  # not due yet
+    assert NodeRun.objects.get(run=run, node_id="call", attempt=2).status == "pending"
+    services.runs_sweep(now=attempts[1].due_at)
+    second = NodeRun.objects.get(run=run, node_id="call", attempt=2)
+    assert second.status == "queued"
+    services.node_run_execute(node_run_id=second.pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+
+
+def test_on_error_continue_through_the_error_port(publish):
+    graph = flow(("start", "trigger.manual"),
+                 ("call", "test.call", {"url": "http://127.0.0.1:9/",
+                                        "policy": {"on_error": "error_port"}}),
+                 ("handled", "core.noop"),
+                 edges=[("start", "call"), ("call", "error", "handled", "in")])
+    run = services.run_start(workflow=publish(graph))
+    services.node_run_execute(node_run_id=NodeRun.objects.get(run=run, node_id="call").pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+    handled = NodeRun.objects.get(run=run, node_id="handled")
+    assert handled.outputs["out"]["type"] == "URLError"
+
+
+def test_cancel_drops_a_late_result(publish, receiver):
+    workflow = publish(_call_flow(receiver.url))
+    run = services.run_start(workflow=workflow)
+    row = NodeRun.objects.get(run=run, node_id="call")
+    # The worker claimed the node, then the run is cancelled while it executes.
+    NodeRun.objects.filter(pk=row.pk).update(status="running", delivery_count=1)
+    services.run_cancel(run=run)
+    row.refresh_from_db()
+    assert row.status == "cancelled"
+    from apps.nodes.base import Outputs
+
+    assert services._complete(row, Outputs({"out": 1})) == "dropped"
+    row.refresh_from_db()
+    run.refresh_from_db()
+    assert (row.status, row.outputs, run.status) == ("cancelled", None, "cancelled")
+    assert not NodeRun.objects.filter(run=run, node_id="after").exists()
+
+
+def test_retry_runs_again_from_the_failed_node_keeping_earlier_outputs(publish, receiver):
+    workflow = publish(flow(("start", "trigger.manual"), ("set", "test.set"),
+                            ("call", "test.call", {"url": receiver.url}),
+                            edges=[("start", "set"), ("set", "call")]))
+    run = services.run_start(workflow=workflow, input={"fail_until": 1})
+    set_row = NodeRun.objects.get(run=run, node_id="set")
+    services.node_run_execute(node_run_id=NodeRun.objects.get(run=run, node_id="call").pk)
+    run.refresh_from_db()
+    assert run.status == "failed"
+    services.run_retry(run=run)
+    retry = NodeRun.objects.get(run=run, node_id="call", attempt=2)
+    assert retry.status == "queued"
+    services.node_run_execute(node_run_id=retry.pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+    assert NodeRun.objects.filter(run=run, node_id="set").get().pk == set_row.pk
+
+
+def test_redelivery_beyond_the_limit_quarantines_the_node(publish, receiver, settings):
+    settings.WEFT_MAX_DELIVERIES = 3
+    workflow = publish(_call_flow(receiver.url))
+    run = services.run_start(workflow=workflow)
+    row = NodeRun.objects.get(run=run, node_id="call")
+    NodeRun.objects.filter(pk=row.pk).update(status="running", delivery_count=3)
+    assert services.node_run_execute(node_run_id=row.pk) == "failed"
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error["type"] == "quarantined"
+    assert receiver.keys() == {}
+
+
+def test_the_kill_switch_refuses_new_runs_and_holds_runs_in_flight(publish, receiver):
+    workflow = publish(_call_flow(receiver.url))
+    run = services.run_start(workflow=workflow)
+    row = NodeRun.objects.get(run=run, node_id="call")
+    services.engine_pause(workflow=workflow, reason="incident 42")
+    with pytest.raises(Exception) as refused:
+        services.run_start(workflow=workflow)
+    assert refused.value.get_codes() == "paused"
+    assert refused.value.status_code == 423
+    assert "incident 42" in str(refused.value.detail)
+    # The queued delivery is refused while paused; the run waits.
+    assert services.node_run_execute(node_run_id=row.pk) == "paused"
+    assert Run.objects.get(pk=run.pk).status == "paused"
+    services.runs_sweep()
+    services.engine_resume(workflow=workflow)
+    row.refresh_from_db()
+    assert row.status == "queued"
+    assert services.node_run_execute(node_run_id=row.pk) == "succeeded"
+    assert Run.objects.get(pk=run.pk).status == "succeeded"
+
+
+def test_a_node_finishing_while_paused_records_and_pauses_the_run(publish, receiver):
+    workflow = publish(flow(("start", "trigger.manual"),
+                            ("a", "test.call", {"url": receiver.url}),
+                            ("b", "test.call", {"url": receiver.url}),
+                            edges=[("start", "a"), ("a", "b")]))
+    run = services.run_start(workflow=workflow)
+    row = NodeRun.objects.get(run=run, node_id="a")
+    NodeRun.objects.filter(pk=row.pk).update(status="running", delivery_count=1)
+    services.engine_pause()
+    from apps.nodes.base import Outputs
+
+    assert services._complete(row, Outputs({"out": 1})) == "succeeded"
+    run.refresh_from_db()
+    assert run.status == "paused"
+    assert NodeRun.objects.get(run=run, node_id="b").status == "pending"
+    services.engine_resume()
+    run.refresh_from_db()
+    assert run.status == "running"
+    assert NodeRun.objects.get(run=run, node_id="b").status == "queued"
+
+
+def test_a_sub_workflow_waits_for_its_child_run(publish):
+    child = publish(flow(("start", "trigger.manual"),
+                         ("set", "test.set", {"values": {"child": True}}),
+                         edges=[("start", "set")]), name="child")
+    parent = publish(flow(("start", "trigger.manual"),
+                          ("sub", "flow.subworkflow", {"workflow_id": str(child.pk)}),
+                          ("after", "core.noop"), edges=[("start", "sub"), ("sub", "after")]))
+    run = services.run_start(workflow=parent, input={"a": 1})
+    sub = NodeRun.objects.get(run=run, node_id="sub")
+    assert services.node_run_execute(node_run_id=sub.pk) == "waiting"
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    child_run = Run.objects.get(parent_run=run)
+    assert child_run.status == "succeeded"
+    assert NodeRun.objects.get(run=run, node_id="after").outputs == {
+        "out": {"a": 1, "child": True}}
+
+
+def test_a_failed_run_starts_error_trigger_workflows(publish):
+    failing = publish(flow(("start", "trigger.manual"), ("boom", "test.fail"),
+                           edges=[("start", "boom")]), name="failing")
+    watcher = publish(flow(("start", "trigger.error", {"workflows": [str(failing.pk)]}),
+                           ("note", "core.noop"), edges=[("start", "note")]), name="watcher")
+    run = services.run_start(workflow=failing)
+    from apps.runs import triggers
+
+    assert triggers.error_triggers_fire(run_id=run.pk) == 1
+    started = Run.objects.get(workflow=watcher)
+    assert started.trigger == "error"
+    assert started.status == "succeeded"
+    assert started.input["run_id"] == str(run.pk)
+    assert started.input["error"]["node_id"] == "boom"
+
+
+def test_schedules_start_once_per_due_time(publish):
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from apps.runs import triggers
+    from apps.runs.models import WorkflowRuntime
+
+    workflow = publish(flow(("start", "trigger.schedule", {"cron": "*/5 * * * *",
+                                                           "timezone": "Europe/Paris"}),
+                            ("a", "core.noop"), edges=[("start", "a")]))
+    cache.delete("weft:schedules-synced")
+    now = timezone.now()
+    triggers.schedules_sweep(now=now)
+    runtime = WorkflowRuntime.objects.get(workflow=workflow)
+    assert runtime.schedule_next_at > now
+    later = runtime.schedule_next_at + timedelta(seconds=1)
+    assert triggers.schedules_sweep(now=later) == 1
+    assert triggers.schedules_sweep(now=later) == 0  # the same due time never twice
+    assert Run.objects.filter(workflow=workflow, trigger="schedule").count() == 1
