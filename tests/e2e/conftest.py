@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 
 from apps.accounts.services import token_create
@@ -47,7 +49,8 @@ def screenshot(page, request):
     """screenshot("step") saves test-artifacts/<test>/<nn>-<step>.png of the test's page;
     screenshot("step", of=other_page) does the same for a second tab. Returns the path."""
     folder = ARTIFACTS / request.node.name.replace("/", "_")
-    folder.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(folder, ignore_errors=True)  # no stale steps from an earlier run
+    folder.mkdir(parents=True)
     counter = {"n": 0}
 
     def take(step: str, *, of=None):
