@@ -17,13 +17,9 @@ def _optional(module: str, attribute: str) -> Any:
 
 @lru_cache(maxsize=1)
 def node_services() -> dict[str, Any]:
-    from apps.runs import expressions
+    from apps.expressions.services import expression_evaluate
 
-    services: dict[str, Any] = {
-        # The expressions service when it is installed, else the engine's CEL wrapper.
-        "expressions": _optional("apps.expressions.services", "expression_evaluate")
-        or expressions.evaluate,
-    }
+    services: dict[str, Any] = {"expressions": expression_evaluate}
     for name, (module, attribute) in {
         "credentials": ("apps.credentials.services", "credential_resolve"),
         "triton": ("apps.inference.services", "triton_client"),
