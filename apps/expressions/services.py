@@ -28,13 +28,30 @@ def expression_check(*, expression: str, template: bool = False,
 
 
 def expression_data(context: Any, **extra: Any) -> dict[str, Any]:
-    """The variables an expression sees inside a node, from its NodeContext:
-    `input` (what arrived on the input port `in`, or all ports by name when the
-    node has several), `nodes` (nodes.<id>.output), `run` (run.input, run.id, ...)
-    and `vars`. Never credentials."""
+    """The variables an expression sees inside a node, from its NodeContext; the one
+    place that defines them, for every node type:
+
+    - `input`: the data arriving at this node, i.e. the value on its input port (for
+      a node type with several input ports, an object by port name; none: null);
+    - `run`: the run (`run.input` is the trigger's input, `run.id`, `run.trace_id`,
+      `run.trigger`, `run.workflow.id`, `run.workflow.version`);
+    - `nodes`: `nodes.<id>.output` (first output port) and `nodes.<id>.outputs`
+      (by port) of the nodes that finished before this one;
+    - `vars`: the run's variables.
+
+    `extra` adds node-specific names (`item`, `index`). Never credentials."""
     inputs = context.inputs or {}
+    ports = getattr(context, "input_ports", None)
+    if ports is None:  # a context built by hand: judge by what arrived
+        ports = tuple(inputs) or ("in",)
+    if len(ports) == 1:
+        value = inputs.get(ports[0])
+    elif not ports:
+        value = None
+    else:
+        value = {port: inputs.get(port) for port in ports}
     data = {
-        "input": inputs.get("in") if set(inputs) <= {"in"} else inputs,
+        "input": value,
         "nodes": context.nodes or {},
         "run": context.run or {},
         "vars": context.vars or {},

@@ -83,6 +83,9 @@ class NodeContext:
     # Long-running nodes call this now and then and stop when it answers True
     # (the run was cancelled or its workflow paused).
     should_stop: Callable[[], bool] = lambda: False
+    # The node type's input port names, so expressions see the same `input` shape
+    # whichever ports happen to be connected (see expression_data).
+    input_ports: tuple[str, ...] | None = None
 
 
 @dataclass

@@ -120,7 +120,9 @@ class Compiled:
     configs: dict[str, Any]
     instances: dict[str, NodeType]
     first_output: dict[str, str | None]
+    input_ports: dict[str, tuple[str, ...]]
     all_pure: bool
+    version_number: int | None = None
 
 
 _compiled_cache: dict[int, Compiled] = {}
@@ -152,6 +154,8 @@ def compile_version(version: WorkflowVersion) -> Compiled:
         instances[node_id] = node_type()
         first_output[node_id] = node_type.outputs[0].name if node_type.outputs else None
     compiled = Compiled(
+        input_ports={node_id: tuple(p.name for p in types[node_id].inputs) for node_id in nodes},
+        version_number=getattr(version, "number", None),
         version_id=version.pk, workflow_id=version.workflow_id,
         graph=scheduler.compile_graph(document, _describe), nodes=nodes, types=types,
         configs=configs, instances=instances, first_output=first_output,
@@ -161,6 +165,16 @@ def compile_version(version: WorkflowVersion) -> Compiled:
             _compiled_cache.clear()
         _compiled_cache[version.pk] = compiled
     return compiled
+
+
+def compiled_by_id(version_id: int) -> Compiled:
+    """The compiled plan of a version by id: versions are immutable, so the graph is
+    read from the database once per process."""
+    cached = _compiled_cache.get(version_id)
+    if cached is not None:
+        return cached
+    return compile_version(WorkflowVersion.objects.only(
+        "pk", "number", "graph", "workflow_id").get(pk=version_id))
 
 
 class _TtlCache:
@@ -275,17 +289,26 @@ def _change(step: _Step, row: NodeRun, to: str, **fields: Any) -> None:
     step.node_event(row)
 
 
+def _run_data(run: Run, compiled: Compiled) -> dict[str, Any]:
+    """`run` in expressions (see apps.expressions.services.expression_data)."""
+    return {"id": str(run.pk), "input": run.input, "trigger": run.trigger,
+            "trace_id": run.trace_id, "workflow_id": str(run.workflow_id),
+            "workflow": {"id": str(run.workflow_id), "version": compiled.version_number}}
+
+
+def _node_data(compiled: Compiled, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    first = compiled.first_output.get(node_id)
+    return {"output": outputs.get(first) if first else None, "outputs": outputs}
+
+
 def _context_data(step: _Step) -> dict[str, Any]:
-    run = step.run
-    nodes = {}
-    for node_id, row in step.rows.items():
-        if row.status == NodeStatus.SUCCEEDED and row.outputs is not None:
-            first = step.compiled.first_output.get(node_id)
-            nodes[node_id] = {"output": row.outputs.get(first) if first else None,
-                              "outputs": row.outputs}
-    return {"input": run.input, "nodes": nodes, "vars": run.vars,
-            "run": {"id": str(run.pk), "input": run.input, "trigger": run.trigger,
-                    "workflow_id": str(run.workflow_id)}}
+    """What every node of this step may read besides its own inputs: the run, the
+    outputs of finished nodes, the run's vars."""
+    nodes = {node_id: _node_data(step.compiled, node_id, row.outputs)
+             for node_id, row in step.rows.items()
+             if row.status == NodeStatus.SUCCEEDED and row.outputs is not None}
+    return {"nodes": nodes, "vars": step.run.vars,
+            "run": _run_data(step.run, step.compiled)}
 
 
 def _should_stop(run_id) -> Any:
@@ -345,7 +368,8 @@ def _make_context(step: _Step, row: NodeRun, *, data: dict[str, Any] | None = No
     return NodeContext(run_id=str(step.run.pk), node_id=row.node_id, attempt=row.attempt,
                        inputs=row.inputs, run=data["run"], nodes=data["nodes"],
                        vars=data["vars"], trace_id=step.run.trace_id,
-                       services=node_services(), should_stop=_should_stop(step.run.pk))
+                       services=node_services(), should_stop=_should_stop(step.run.pk),
+                       input_ports=step.compiled.input_ports[row.node_id])
 
 
 def _apply_result(step: _Step, row: NodeRun, result: Outputs | Wait | NodeFailure) -> None:
@@ -442,9 +466,8 @@ def _pump(step: _Step) -> None:
                     data = _context_data(step)
                 _execute_inline(step, row, data)
                 if row.status == NodeStatus.SUCCEEDED:
-                    data["nodes"][row.node_id] = {
-                        "output": (row.outputs or {}).get(compiled.first_output[row.node_id]),
-                        "outputs": row.outputs}
+                    data["nodes"][row.node_id] = _node_data(compiled, row.node_id,
+                                                            row.outputs or {})
                 progressed = True
             else:
                 _change(step, row, NodeStatus.QUEUED, queued_at=step.now)
@@ -610,8 +633,7 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
 
 
 def _load_step(run: Run, *, now: datetime | None = None) -> _Step:
-    version = WorkflowVersion.objects.only("pk", "graph", "workflow_id").get(pk=run.version_id)
-    compiled = compile_version(version)
+    compiled = compiled_by_id(run.version_id)
     rows: dict[str, NodeRun] = {}
     for row in NodeRun.objects.filter(run=run).order_by("node_id", "attempt"):
         rows[row.node_id] = row  # the latest attempt wins
@@ -775,8 +797,7 @@ def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
         events.publish_run(str(run.pk), [{"event": "node", "run_id": str(run.pk),
                                           "node_id": row.node_id, "status": NodeStatus.RUNNING,
                                           "attempt": row.attempt}])
-    version = WorkflowVersion.objects.only("pk", "graph", "workflow_id").get(pk=run.version_id)
-    compiled = compile_version(version)
+    compiled = compiled_by_id(run.version_id)
     step = _Step(run=run, compiled=compiled, rows={}, now=now)
     data = _context_data_from_db(run, compiled)
     try:
@@ -1205,7 +1226,7 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
     for row in stale_rows:
         if NodeRun.objects.filter(pk=row.pk, status=NodeStatus.QUEUED,
                                   queued_at__lt=stale).update(queued_at=now):
-            compiled = compile_version(WorkflowVersion.objects.get(pk=row.run.version_id))
+            compiled = compiled_by_id(row.run.version_id)
             node_type = compiled.types[row.node_id]
             dispatch_node_runs([(row.pk, node_type.queue or "default",
                                  _policy(compiled.configs[row.node_id]).timeout_s)],

@@ -240,3 +240,32 @@ def test_schedules_start_once_per_due_time(publish):
     assert triggers.schedules_sweep(now=later) == 1
     assert triggers.schedules_sweep(now=later) == 0  # the same due time never twice
     assert Run.objects.filter(workflow=workflow, trigger="schedule").count() == 1
+
+
+def test_every_node_type_sees_input_as_its_own_input_and_the_run_under_run(publish):
+    """`input` is what arrived on the node's port; `run.input` the trigger's input."""
+    workflow = publish(flow(
+        ("hook", "trigger.webhook"),
+        ("set", "data.set", {"fields": [{"name": "doubled", "value": "input.n * 2"},
+                                        {"name": "from_run", "value": "run.input.n"}]}),
+        ("respond", "flow.respond", {"body": "{'got': input, 'first': nodes.hook.output, "
+                                             "'run': run.id, 'trace': run.trace_id, "
+                                             "'workflow': run.workflow.id, "
+                                             "'version': run.workflow.version}"}),
+        edges=[("hook", "set"), ("set", "respond")]))
+    run = services.run_start(workflow=workflow, input={"n": 4}, trigger="webhook")
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    assert run.response["body"] == {
+        "got": {"doubled": 8, "from_run": 4}, "first": {"n": 4}, "run": str(run.pk),
+        "trace": run.trace_id, "workflow": str(workflow.pk), "version": 1}
+
+
+def test_a_respond_expression_that_fails_fails_the_node_with_an_expression_error(publish):
+    workflow = publish(flow(("hook", "trigger.webhook"),
+                            ("respond", "flow.respond", {"body": "input.missing.deeper"}),
+                            edges=[("hook", "respond")]))
+    run = services.run_start(workflow=workflow, input={"n": 1}, trigger="webhook")
+    run.refresh_from_db()
+    assert run.status == "failed"
+    assert run.error["type"] == "expression"

@@ -15,10 +15,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from pydantic import Field, field_validator
 
+from apps.expressions.core import ExpressionError
+from apps.expressions.fields import CelField
+from apps.expressions.services import expression_data
 from apps.nodes.base import (
     ExecutionPolicy,
     NodeConfig,
     NodeContext,
+    NodeError,
     NodeType,
     Outputs,
     Port,
@@ -27,21 +31,15 @@ from apps.nodes.base import (
 from apps.nodes.registry import registry
 
 
-def _cel_problem(context_name: str, expression: str) -> list[str]:
-    if not expression:
-        return []
-    from apps.runs.expressions import check
-
-    problem = check(expression)
-    return [f"field {context_name!r}: invalid expression: {problem}"] if problem else []
-
-
 def _evaluate(context: NodeContext, expression: str, default: Any) -> Any:
+    """An optional CEL field: empty gives `default`; else evaluated over the same
+    variables every node type sees (apps.expressions.services.expression_data)."""
     if not expression:
         return default
-    data = {"input": context.run.get("input"), "nodes": context.nodes, "vars": context.vars,
-            "run": context.run, "item": default}
-    return context.services["expressions"](expression, data)
+    try:
+        return context.services["expressions"](expression, expression_data(context))
+    except ExpressionError as exc:
+        raise NodeError("expression", exc.message) from None
 
 
 class WebhookTriggerConfig(NodeConfig):
@@ -143,9 +141,9 @@ class ErrorTrigger(NodeType):
 class SubWorkflowConfig(NodeConfig):
     workflow_id: uuid.UUID = Field(title="Workflow",
                                    description="A published workflow to call.")
-    input: str = Field("", title="Input expression",
-                       description="CEL giving the child run's input; empty passes this "
-                                   "node's input.")
+    input: str = CelField("", max_length=4000, title="Input expression",
+                          description="CEL giving the child run's input; empty passes "
+                                      "this node's input.")
     policy: ExecutionPolicy = Field(default_factory=ExecutionPolicy)
 
 
@@ -164,9 +162,6 @@ class SubWorkflow(NodeType):
     outputs = (Port("out"), Port("error", required=False))
     Config = SubWorkflowConfig
 
-    def check(self, config: SubWorkflowConfig) -> list[str]:
-        return _cel_problem("input", config.input)
-
     def execute(self, context: NodeContext, config: SubWorkflowConfig) -> Wait:
         value = _evaluate(context, config.input, context.inputs.get("in"))
         return Wait(kind="subworkflow", payload={"workflow_id": str(config.workflow_id),
@@ -175,9 +170,10 @@ class SubWorkflow(NodeType):
 
 class RespondConfig(NodeConfig):
     status: int = Field(200, ge=100, le=599, title="Status code")
-    body: str = Field("", title="Body expression",
-                      description="CEL giving the response body; empty sends this node's "
-                                  "input.")
+    body: str = CelField("", max_length=4000, title="Body expression",
+                         description="CEL giving the response body, e.g. "
+                                     "{'id': run.id, 'total': input.total}; empty sends "
+                                     "this node's input.")
     headers: dict[str, str] = Field(default_factory=dict, title="Headers")
 
 
@@ -193,9 +189,6 @@ class RespondToWebhook(NodeType):
     inputs = (Port("in"),)
     outputs = (Port("out"),)
     Config = RespondConfig
-
-    def check(self, config: RespondConfig) -> list[str]:
-        return _cel_problem("body", config.body)
 
     def execute(self, context: NodeContext, config: RespondConfig) -> Outputs:
         body = _evaluate(context, config.body, context.inputs.get("in"))
