@@ -26,50 +26,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ["WEFT_TEST_NODES"] = "1"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("WEFT_LOG_LEVEL", "WARNING")
+if __package__ in (None, ""):  # run as a script: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from config import embedded  # noqa: E402
-
-_urls = embedded.up()
-os.environ.setdefault("DATABASE_URL", _urls["database_url"])
-os.environ.setdefault("REDIS_URL", _urls["redis_url"])
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
+from bench.harness import ROOT, celery_worker, django_setup, flow, free_port, pct, publish
 
 QUICK = "--quick" in sys.argv
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def flow(*nodes, edges=()):
-    from tests.fixtures.runs import flow as make
-
-    return make(*nodes, edges=edges)
-
-
-def publish(name, graph):
-    from django.contrib.auth import get_user_model
-
-    from apps.accounts.services import user_create
-    from apps.workflows.services import workflow_create, workflow_publish
-
-    user = get_user_model().objects.filter(username="bench").first() or user_create(
-        username="bench", roles=["editor"])
-    workflow = workflow_create(user=user, name=name, graph=graph)
-    workflow_publish(workflow=workflow, user=user)
-    return workflow
 
 
 # --- 1. webhook ---------------------------------------------------------------------
@@ -103,11 +65,6 @@ async def _load(port, path, body, concurrency, total):
     elapsed = time.perf_counter() - started
     statuses = [s for r in results for s in r]
     return elapsed, latencies, statuses
-
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 def bench_webhook():
@@ -160,7 +117,9 @@ def bench_webhook():
 
 # --- 2. overhead per node -------------------------------------------------------------
 
-def bench_overhead():
+def overhead_per_node(runs: int = 200) -> dict[str, float]:
+    """Chains of 1 and 41 inline `core.noop` nodes started with run_start, in turn;
+    returns the medians (ms) and the engine's overhead per node, less the node's code."""
     from apps.nodes.base import NodeContext
     from apps.nodes.types.core import NoOp, NoOpConfig
     from apps.runs import services
@@ -175,7 +134,7 @@ def bench_overhead():
     for _ in range(3):
         services.run_start(workflow=short)
         services.run_start(workflow=long)
-    for _ in range(60 if QUICK else 200):
+    for _ in range(runs):
         for size, workflow in ((1, short), (41, long)):
             started = time.perf_counter()
             services.run_start(workflow=workflow, input={"x": 1})
@@ -188,10 +147,17 @@ def bench_overhead():
     direct = (time.perf_counter() - started) / 100000
     p50_1, p50_41 = statistics.median(samples[1]), statistics.median(samples[41])
     per_node = (p50_41 - p50_1) / 40
+    return {"run_1_ms": p50_1 * 1000, "run_41_ms": p50_41 * 1000, "direct_us": direct * 1e6,
+            "per_node_ms": (per_node - direct) * 1000}
+
+
+def bench_overhead():
+    figures = overhead_per_node(60 if QUICK else 200)
     print("\n== Engine overhead per node (inline pure nodes, rows written in bulk)")
-    print(f"run of 1 node p50 {p50_1 * 1000:.2f} ms; run of 41 nodes p50 {p50_41 * 1000:.2f} ms")
-    print(f"node code called directly: {direct * 1e6:.2f} us")
-    print(f"engine overhead per node p50: {(per_node - direct) * 1000:.3f} ms")
+    print(f"run of 1 node p50 {figures['run_1_ms']:.2f} ms; "
+          f"run of 41 nodes p50 {figures['run_41_ms']:.2f} ms")
+    print(f"node code called directly: {figures['direct_us']:.2f} us")
+    print(f"engine overhead per node p50: {figures['per_node_ms']:.3f} ms")
 
 
 # --- 3. map over 100,000 items --------------------------------------------------------
@@ -210,18 +176,7 @@ def bench_map():
         ("map", "flow.map", {"workflow_id": str(child.pk), "chunk_size": 500,
                              "concurrency": 2}),
         edges=[("start", "items"), ("items", "map")]))
-    log = open(ROOT / "var" / "bench-worker.log", "ab")  # noqa: SIM115
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "-Q",
-         "default,io,inference,maintenance", "--concurrency", "2", "--loglevel", "WARNING",
-         "--without-gossip", "--without-mingle", "--hostname", f"bench{os.getpid()}@%h"],
-        cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
-    from celery_worker.app import app
-
-    try:
-        while not app.control.ping(timeout=0.5):
-            time.sleep(0.2)
+    with celery_worker(["default", "io", "inference", "maintenance"]) as worker:
         print("\n== Map over a list through a pure child workflow (worker: 2 children, "
               "chunks of 500, 2 at once)")
         sizes = (10000, 100000) if not QUICK else (2000, 20000)
@@ -263,13 +218,10 @@ def bench_map():
                   "(MB): " + "; ".join(
                       f"{base.get(p, 0) / mb:.0f}/{peak_during_chunks.get(p, 0) / mb:.0f}/"
                       f"{peak[p] / mb:.0f}" for p in sorted(peak)))
-    finally:
-        worker.terminate()
-        worker.wait(20)
 
 
 if __name__ == "__main__":
-    call_command("migrate", verbosity=0)
+    django_setup(test_nodes=True)
     from django.conf import settings
 
     print(f"machine: {os.cpu_count()} cores; database {settings.DATABASES['default']['NAME']}")
