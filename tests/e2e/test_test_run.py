@@ -70,4 +70,11 @@ def test_test_run_lights_nodes_live_and_shows_outputs(
     details = page.get_by_role("region", name="This node in the run")
     expect(details).to_contain_text("Outputs")
     expect(details.locator(".json-view").last).to_contain_text('"total": 140')
+    # Looking at a node's settings (its form fills in defaults) is not an edit:
+    # nothing is saved, the draft keeps its revision.
+    page.wait_for_timeout(2000)
+    expect(editor.save_indicator).to_have_text("Saved")
+    revision = workflow.revision
+    workflow.refresh_from_db()
+    assert workflow.revision == revision
     screenshot("node-output")

@@ -1,6 +1,7 @@
 /** A node's config form, generated from its type's JSON Schema with rjsf. */
 import Form from "@rjsf/core";
 import type { IChangeEvent } from "@rjsf/core";
+import { getDefaultFormState } from "@rjsf/utils";
 import type { ErrorSchema, RegistryFieldsType, RegistryWidgetsType, RJSFSchema } from "@rjsf/utils";
 import { customizeValidator } from "@rjsf/validator-ajv8";
 import { memo, useCallback, useMemo } from "react";
@@ -40,12 +41,19 @@ export const ConfigForm = memo(function ConfigForm({ nodeId, config, spec, probl
   const actions = useActions();
   const { schema, uiSchema } = prepare(spec);
   const extraErrors = useMemo(() => problemsToErrorSchema(problems ?? []) as ErrorSchema, [problems]);
+  // The form fills in the schema's defaults when it opens and reports that as a
+  // change; only what the user changed beyond those defaults is an edit of the draft.
+  const withDefaults = useMemo(
+    () => getDefaultFormState(validator, schema, config, schema) as Record<string, unknown>,
+    [schema, config],
+  );
   const onChange = useCallback(
     (e: IChangeEvent) => {
       const next = (e.formData ?? {}) as Record<string, unknown>;
-      if (!jsonEqual(next, config)) actions.setNodeConfig(nodeId, next);
+      if (jsonEqual(next, config) || jsonEqual(next, withDefaults)) return;
+      actions.setNodeConfig(nodeId, next);
     },
-    [actions, nodeId, config],
+    [actions, nodeId, config, withDefaults],
   );
   const hasFields = Object.keys((schema.properties as object | undefined) ?? {}).length > 0;
   if (!hasFields) return <p className="muted">This node has no settings.</p>;
