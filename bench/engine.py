@@ -1,6 +1,6 @@
 """Engine benchmarks: prints figures, never fails on time.
 
-    .venv/bin/python bench/engine.py [--quick]
+    .venv/bin/python bench/engine.py [--quick] [webhook] [overhead] [map] [--sizes 10000,100000]
 
 1. Synchronous webhook runs (webhook -> set -> if -> respond) against a real uvicorn
    server (2 workers) over loopback, at concurrency 1, 8 and 32: runs/s, p50, p99.
@@ -10,9 +10,9 @@
 3. A map over 100,000 items (and 10,000 for comparison) through a pure child
    workflow on a real Celery worker (2 children): time and peak worker memory.
 
-Uses the embedded PostgreSQL/Redis (`make services`) and the test node types
-(`test.set`, `test.if`, `test.items`) because set/if from the nodes branch are not
-on main yet.
+Uses the embedded PostgreSQL/Redis (`make services`), the catalogue's `data.set` and
+`control.if` for the webhook, and the test node type `test.items` to make a map's list.
+Name sections to run only those (all by default).
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ def bench_webhook():
     from apps.runs.triggers import workflow_runtime_get
 
     graph = flow(("hook", "trigger.webhook", {"mode": "respond"}),
-                 ("set", "test.set", {"values": {"seen": True}}),
-                 ("if", "test.if", {"field": "seen"}),
+                 ("set", "data.set", {"keep_input": True,
+                                      "fields": [{"name": "seen", "value": "true"}]}),
+                 ("if", "control.if", {"condition": "input.seen && input.order > 0"}),
                  ("respond", "flow.respond", {"status": 200}),
                  edges=[("hook", "set"), ("set", "if"), ("if", "true", "respond", "in")])
     workflow = publish("bench webhook", graph)
@@ -180,6 +181,8 @@ def bench_map():
         print("\n== Map over a list through a pure child workflow (worker: 2 children, "
               "chunks of 500, 2 at once)")
         sizes = (10000, 100000) if not QUICK else (2000, 20000)
+        if "--sizes" in sys.argv:
+            sizes = tuple(int(n) for n in sys.argv[sys.argv.index("--sizes") + 1].split(","))
         for count in sizes:
             def rss():
                 try:
@@ -225,6 +228,6 @@ if __name__ == "__main__":
     from django.conf import settings
 
     print(f"machine: {os.cpu_count()} cores; database {settings.DATABASES['default']['NAME']}")
-    bench_webhook()
-    bench_overhead()
-    bench_map()
+    chosen = [name for name in ("webhook", "overhead", "map") if name in sys.argv]
+    for name in chosen or ("webhook", "overhead", "map"):
+        {"webhook": bench_webhook, "overhead": bench_overhead, "map": bench_map}[name]()

@@ -26,7 +26,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, JSONField, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -298,7 +299,10 @@ def _run_data(run: Run, compiled: Compiled) -> dict[str, Any]:
 
 def _node_data(compiled: Compiled, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
     first = compiled.first_output.get(node_id)
-    return {"output": outputs.get(first) if first else None, "outputs": outputs}
+    entry = {"output": outputs.get(first) if first else None, "outputs": outputs}
+    if any(is_ref(v) for v in outputs.values()):
+        entry["large"] = True  # materialised only when a node that reads data runs
+    return entry
 
 
 def _context_data(step: _Step) -> dict[str, Any]:
@@ -365,8 +369,18 @@ def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs |
 def _make_context(step: _Step, row: NodeRun, *, data: dict[str, Any] | None = None
                   ) -> NodeContext:
     data = data if data is not None else _context_data(step)
+    inputs = row.inputs
+    if not getattr(step.compiled.types[row.node_id], "inputs_by_reference", False):
+        # This node reads its data: large values left in the database come in now
+        # (once per step: `data` is shared by the nodes a step runs).
+        inputs = _materialise_ports(inputs)
+        for entry in data["nodes"].values():
+            if entry.get("large"):
+                entry.pop("large")
+                entry["outputs"] = _materialise_ports(entry["outputs"])
+                entry["output"] = _materialise(entry["output"])
     return NodeContext(run_id=str(step.run.pk), node_id=row.node_id, attempt=row.attempt,
-                       inputs=row.inputs, run=data["run"], nodes=data["nodes"],
+                       inputs=inputs, run=data["run"], nodes=data["nodes"],
                        vars=data["vars"], trace_id=step.run.trace_id,
                        services=node_services(), should_stop=_should_stop(step.run.pk),
                        input_ports=step.compiled.input_ports[row.node_id])
@@ -632,11 +646,77 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
             logger.exception("could not dispatch node run %s; the sweep will retry", pk)
 
 
+# --- Large values stay in PostgreSQL: references ------------------------------------------
+#
+# A port value bigger than LARGE_JSON_BYTES (stored size) is not read into a step or a
+# worker: rows are loaded *lean*, with such values replaced by a small reference
+# {"$weft_ref": {"node_run": pk, "field": "outputs"|"inputs", "port": name}}. The map
+# node splits a referenced list into item rows inside PostgreSQL, and its result, when
+# it has more than MAP_INLINE_MAX items, is stored as {"$weft_ref": {"map": pk,
+# "count": n}} (the items' outputs, in order). A node that reads such a value as data
+# gets it materialised (`_materialise`) just before it executes.
+
+REF_KEY = "$weft_ref"
+LARGE_JSON_BYTES = 32 * 1024
+MAP_INLINE_MAX = 1000
+
+
+def _lean_sql(field_name: str) -> RawSQL:
+    column = f'"runs_noderun"."{field_name}"'
+    return RawSQL(
+        f"CASE WHEN pg_column_size({column}) > %s AND jsonb_typeof({column}) = 'object' "
+        f"THEN (SELECT jsonb_object_agg(k, CASE WHEN pg_column_size({column} -> k) > %s "
+        f"THEN jsonb_build_object('{REF_KEY}', jsonb_build_object('node_run', "
+        f"\"runs_noderun\".\"id\", 'field', '{field_name}', 'port', k)) "
+        f"ELSE {column} -> k END) FROM jsonb_object_keys({column}) AS k) ELSE {column} END",
+        [LARGE_JSON_BYTES, LARGE_JSON_BYTES // 4], output_field=JSONField())
+
+
+def _lean(queryset):
+    """NodeRun rows with large port values (inputs, outputs) left in the database."""
+    return queryset.defer("inputs", "outputs").annotate(
+        _lean_inputs=_lean_sql("inputs"), _lean_outputs=_lean_sql("outputs"))
+
+
+def _unlean(row: NodeRun) -> NodeRun:
+    row.inputs = row._lean_inputs
+    row.outputs = row._lean_outputs
+    return row
+
+
+def is_ref(value: Any) -> bool:
+    return isinstance(value, dict) and len(value) == 1 and REF_KEY in value
+
+
+def _materialise(value: Any) -> Any:
+    """The data behind a reference (read in full: only for nodes that need it as data)."""
+    for _ in range(8):  # a reference may point at a stored reference
+        if not is_ref(value):
+            return value
+        ref = value[REF_KEY]
+        if "map" in ref:
+            return list(MapItem.objects.filter(node_run_id=ref["map"]).order_by("index")
+                        .values_list("output", flat=True).iterator(chunk_size=2000))
+        stored = NodeRun.objects.filter(pk=ref["node_run"]).values_list(
+            ref["field"], flat=True).first() or {}
+        value = stored.get(ref["port"])
+    return value
+
+
+def _materialise_ports(ports: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not ports or not any(is_ref(v) or (isinstance(v, list) and any(map(is_ref, v)))
+                            for v in ports.values()):
+        return ports
+    return {port: [_materialise(v) for v in value] if isinstance(value, list)
+            and any(map(is_ref, value)) else _materialise(value)
+            for port, value in ports.items()}
+
+
 def _load_step(run: Run, *, now: datetime | None = None) -> _Step:
     compiled = compiled_by_id(run.version_id)
     rows: dict[str, NodeRun] = {}
-    for row in NodeRun.objects.filter(run=run).order_by("node_id", "attempt"):
-        rows[row.node_id] = row  # the latest attempt wins
+    for row in _lean(NodeRun.objects.filter(run=run)).order_by("node_id", "attempt"):
+        rows[row.node_id] = _unlean(row)  # the latest attempt wins
     return _Step(run=run, compiled=compiled, rows=rows, now=now or timezone.now(),
                  run_loaded=run.status)
 
@@ -784,7 +864,7 @@ def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
              started_at=Coalesce(F("started_at"), now), worker=worker[:200])
     if not claimed:
         return "ignored"
-    row = NodeRun.objects.select_related("run").get(pk=node_run_id)
+    row = _unlean(_lean(NodeRun.objects.select_related("run")).get(pk=node_run_id))
     run = row.run
     _bind(run)
     if row.delivery_count > settings.WEFT_MAX_DELIVERIES:
@@ -799,7 +879,11 @@ def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
                                           "attempt": row.attempt}])
     compiled = compiled_by_id(run.version_id)
     step = _Step(run=run, compiled=compiled, rows={}, now=now)
-    data = _context_data_from_db(run, compiled)
+    if getattr(compiled.types[row.node_id], "inputs_by_reference", False):
+        # A map reads neither its list nor earlier outputs: they stay in PostgreSQL.
+        data = {"nodes": {}, "vars": run.vars, "run": _run_data(run, compiled)}
+    else:
+        data = _context_data_from_db(run, compiled)
     try:
         result: Outputs | Wait | NodeFailure = _invoke(
             compiled, row.node_id, _make_context(step, row, data=data))
@@ -809,9 +893,9 @@ def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
 
 
 def _context_data_from_db(run: Run, compiled: Compiled) -> dict[str, Any]:
-    rows = NodeRun.objects.filter(run=run, status=NodeStatus.SUCCEEDED).only(
-        "node_id", "outputs", "attempt", "status")
-    step = _Step(run=run, compiled=compiled, rows={r.node_id: r for r in rows},
+    rows = _lean(NodeRun.objects.filter(run=run, status=NodeStatus.SUCCEEDED).only(
+        "node_id", "attempt", "status")).order_by("node_id", "attempt")
+    step = _Step(run=run, compiled=compiled, rows={r.node_id: _unlean(r) for r in rows},
                  now=timezone.now())
     return _context_data(step)
 
@@ -929,16 +1013,39 @@ def _child_finished(child: Run, result: Any) -> None:
                        {"type": f"child_{child.status}", "message": message})
 
 
+def _list_source(node_run_id: int) -> tuple[str, list[Any]] | tuple[None, int]:
+    """Where the map's list lies: SQL giving the JSON value (following references to
+    other rows), or (None, pk) when it is another map's result (its item rows)."""
+    sql, params = "(SELECT inputs->'in' FROM runs_noderun WHERE id = %s)", [node_run_id]
+    for _ in range(8):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT CASE WHEN jsonb_typeof(v) = 'object' AND v ? '{REF_KEY}' "
+                           f"THEN v->'{REF_KEY}' END FROM (SELECT {sql} AS v) AS s", params)
+            ref = cursor.fetchone()[0]
+        if ref is None:
+            break
+        if "map" in ref:
+            return None, int(ref["map"])
+        field_name = "outputs" if ref.get("field") == "outputs" else "inputs"
+        sql = f"(SELECT {field_name} -> %s FROM runs_noderun WHERE id = %s)"
+        params = [str(ref["port"]), int(ref["node_run"])]
+    return sql, params
+
+
 def _map_begin(row: NodeRun) -> None:
     """Split the map node's list into item rows inside PostgreSQL: the list never
-    passes through this process."""
+    passes through this process (nor does a list held by reference elsewhere)."""
     payload = row.state["payload"]
     chunk = int(payload.get("chunk_size") or 100)
+    sql, params = _list_source(row.pk)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT jsonb_typeof(inputs->'in'), jsonb_array_length(CASE WHEN "
-            "jsonb_typeof(inputs->'in') = 'array' THEN inputs->'in' ELSE '[]' END) "
-            "FROM runs_noderun WHERE id = %s", [row.pk])
+        if sql is None:
+            cursor.execute("SELECT 'array', count(*) FROM runs_mapitem WHERE node_run_id = %s",
+                           [params])
+        else:
+            cursor.execute(f"SELECT jsonb_typeof(v), jsonb_array_length(CASE WHEN "
+                           f"jsonb_typeof(v) = 'array' THEN v ELSE '[]' END) "
+                           f"FROM (SELECT {sql} AS v) AS s", params)
         kind, total = cursor.fetchone()
     row.state = {**row.state, "total": total, "chunk_size": chunk, "started_chunks": 0}
     transaction.on_commit(lambda: _enqueue("runs.map_progress", [row.pk], queue="default"))
@@ -948,18 +1055,24 @@ def _map_begin(row: NodeRun) -> None:
     NodeRun.objects.filter(pk=row.pk).update(state=row.state)
     if kind == "array" and total:
         with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO runs_mapitem (node_run_id, index, input, done) "
-                "SELECT n.id, t.ord - 1, t.value, false FROM runs_noderun n, "
-                "jsonb_array_elements(n.inputs->'in') WITH ORDINALITY AS t(value, ord) "
-                "WHERE n.id = %s", [row.pk])
+            if sql is None:
+                cursor.execute("INSERT INTO runs_mapitem (node_run_id, index, input, done) "
+                               "SELECT %s, index, output, false FROM runs_mapitem "
+                               "WHERE node_run_id = %s", [row.pk, params])
+            else:
+                cursor.execute(
+                    "INSERT INTO runs_mapitem (node_run_id, index, input, done) "
+                    "SELECT %s, t.ord - 1, t.value, false FROM "
+                    f"jsonb_array_elements({sql}) WITH ORDINALITY AS t(value, ord)",
+                    [row.pk, *params])
 
 
 def map_progress(*, node_run_id: int) -> str:
     """Start more chunks while the concurrency limit allows; finish the map when
     every item is done (the results are gathered in order, inside PostgreSQL)."""
     with transaction.atomic():
-        row = NodeRun.objects.select_for_update().filter(pk=node_run_id).first()
+        row = NodeRun.objects.select_for_update().filter(pk=node_run_id).only(
+            "pk", "status", "state").first()
         if row is None or row.status != NodeStatus.WAITING:
             return "dropped"
         state = dict(row.state)
@@ -984,12 +1097,18 @@ def map_progress(*, node_run_id: int) -> str:
                            [size, node_run_id, started * size])
             in_flight = cursor.fetchone()[0]
         if started >= chunks and in_flight == 0:
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE runs_noderun SET state = state || jsonb_build_object('outputs', "
-                    "jsonb_build_object('out', COALESCE((SELECT jsonb_agg(output ORDER BY index) "
-                    "FROM runs_mapitem WHERE node_run_id = %s), '[]'::jsonb))) WHERE id = %s",
-                    [node_run_id, node_run_id])
+            if total > MAP_INLINE_MAX:
+                # The results stay in their item rows; the output refers to them.
+                outputs = {"out": {REF_KEY: {"map": node_run_id, "count": total}}}
+                NodeRun.objects.filter(pk=node_run_id).update(
+                    state={**state, "outputs": outputs})
+            else:  # small: gathered inline (inside PostgreSQL), as the UI shows it
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "UPDATE runs_noderun SET state = state || jsonb_build_object("
+                        "'outputs', jsonb_build_object('out', COALESCE((SELECT jsonb_agg("
+                        "output ORDER BY index) FROM runs_mapitem WHERE node_run_id = %s), "
+                        "'[]'::jsonb))) WHERE id = %s", [node_run_id, node_run_id])
             transaction.on_commit(lambda: node_run_resume(node_run_id=node_run_id))
             return "finished"
         concurrency = int(state["payload"].get("concurrency") or 4)
@@ -1009,7 +1128,8 @@ MAP_BATCH = 50  # child runs written per bulk insert inside a chunk
 def map_chunk_run(*, node_run_id: int, chunk: int) -> int:
     """Run one chunk of a map's items through the child workflow. Pure children run
     here, in memory, and are written in bulk; others go to workers like any run."""
-    row = NodeRun.objects.select_related("run").filter(pk=node_run_id).first()
+    row = NodeRun.objects.select_related("run").defer("inputs", "outputs").filter(
+        pk=node_run_id).first()
     if row is None or row.status != NodeStatus.WAITING or row.run.status not in RUN_ACTIVE:
         return 0
     _bind(row.run)
@@ -1091,7 +1211,8 @@ def run_cancel(*, run: Run, user=None) -> Run:
 
 def _cancel_locked(run: Run) -> None:
     now = timezone.now()
-    open_rows = list(NodeRun.objects.filter(run=run, status__in=NODE_OPEN))
+    open_rows = list(NodeRun.objects.filter(run=run, status__in=NODE_OPEN).only(
+        "node_id", "attempt"))
     _node_move(NodeRun.objects.filter(run=run, status__in=NODE_OPEN), NodeStatus.CANCELLED,
                finished_at=now)
     error = {"type": "cancelled", "message": "The run was cancelled."}

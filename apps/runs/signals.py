@@ -4,6 +4,7 @@ a task is sent, and into the logging context when a task starts."""
 from __future__ import annotations
 
 from celery.signals import before_task_publish, task_postrun, task_prerun
+from django.db import reset_queries
 
 from apps.core.context import run_id_var, trace_id_var
 
@@ -31,3 +32,6 @@ def _bind_trace(task=None, **kwargs):
 def _unbind_trace(**kwargs):
     trace_id_var.set("")
     run_id_var.set("")
+    # A task is like a request: with DEBUG on, Django logs every query until a request
+    # starts, which never happens in a worker; drop the log so workers stay flat.
+    reset_queries()

@@ -4,7 +4,7 @@ Nodes that go to a worker are executed here by calling the task's service."""
 import pytest
 
 from apps.runs import services
-from apps.runs.models import NodeRun, Run
+from apps.runs.models import MapItem, NodeRun, Run
 from tests.fixtures.runs import flow
 
 pytestmark = pytest.mark.django_db
@@ -269,3 +269,48 @@ def test_a_respond_expression_that_fails_fails_the_node_with_an_expression_error
     run.refresh_from_db()
     assert run.status == "failed"
     assert run.error["type"] == "expression"
+
+
+def test_a_large_list_reaches_a_map_by_reference_and_its_result_stays_in_item_rows(
+        publish, monkeypatch, django_capture_on_commit_callbacks):
+    """Driven in this process (no worker): the map's task sees neither its list nor
+    earlier outputs; a large result is a reference that a data node materialises."""
+    monkeypatch.setattr(services, "LARGE_JSON_BYTES", 64)
+    monkeypatch.setattr(services, "MAP_INLINE_MAX", 10)
+    child = publish(flow(("start", "trigger.manual"),
+                         ("set", "test.set", {"values": {"done": True}}),
+                         edges=[("start", "set")]), name="item")
+    parent = publish(flow(("start", "trigger.manual"), ("items", "test.items"),
+                          ("map", "flow.map", {"workflow_id": str(child.pk), "chunk_size": 7}),
+                          ("after", "core.noop"),
+                          edges=[("start", "items"), ("items", "map"), ("map", "after")]))
+    run = services.run_start(workflow=parent, input={"count": 30})
+    items = NodeRun.objects.get(run=run, node_id="items")
+    assert len(items.outputs["out"]) == 30
+    lean = services._unlean(services._lean(NodeRun.objects.filter(pk=items.pk)).get())
+    assert lean.outputs == {"out": {"$weft_ref": {"node_run": items.pk, "field": "outputs",
+                                                  "port": "out"}}}
+    map_row = NodeRun.objects.get(run=run, node_id="map")
+    seen = []
+    original = services._invoke
+    monkeypatch.setattr(services, "_invoke", lambda compiled, node_id, context: (
+        seen.append(context), original(compiled, node_id, context))[1])
+    with django_capture_on_commit_callbacks():
+        assert services.node_run_execute(node_run_id=map_row.pk) == "waiting"
+    assert seen[0].nodes == {}
+    assert services.is_ref(seen[0].inputs["in"])
+    assert MapItem.objects.filter(node_run=map_row).count() == 30
+    with django_capture_on_commit_callbacks():
+        services.map_progress(node_run_id=map_row.pk)
+    for chunk in range(5):
+        services.map_chunk_run(node_run_id=map_row.pk, chunk=chunk)
+    with django_capture_on_commit_callbacks():
+        for _ in range(3):
+            services.map_progress(node_run_id=map_row.pk)
+    services.node_run_resume(node_run_id=map_row.pk)
+    run.refresh_from_db()
+    assert run.status == "succeeded", run.error
+    map_row.refresh_from_db()
+    assert map_row.outputs == {"out": {"$weft_ref": {"map": map_row.pk, "count": 30}}}
+    after = NodeRun.objects.get(run=run, node_id="after")
+    assert after.outputs["out"] == [{"item": i, "done": True} for i in range(30)]
