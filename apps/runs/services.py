@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
+import socket
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -909,13 +912,26 @@ def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
             events.publish_run(str(target["run_id"]), [{
                 "event": "run", "run_id": str(target["run_id"]), "status": RunStatus.PAUSED}])
         return "paused"
-    claimed = NodeRun.objects.filter(
-        pk=node_run_id, status__in=[NodeStatus.QUEUED, NodeStatus.RUNNING],
-        run__status__in=[RunStatus.RUNNING, RunStatus.WAITING],
-    ).update(status=NodeStatus.RUNNING, delivery_count=F("delivery_count") + 1,
-             started_at=Coalesce(F("started_at"), now), worker=worker[:200])
+    holder = worker_identity(worker)
+    claim = {"status": NodeStatus.RUNNING, "delivery_count": F("delivery_count") + 1,
+             "started_at": Coalesce(F("started_at"), now), "worker": holder,
+             "lease_until": now + timedelta(seconds=settings.WEFT_NODE_LEASE_S)}
+    claimable = NodeRun.objects.filter(pk=node_run_id, run__status__in=[
+        RunStatus.RUNNING, RunStatus.WAITING])
+    # Queued, or running with a lapsed lease (its worker died): compare-and-set.
+    claimed = claimable.filter(
+        Q(status=NodeStatus.QUEUED) | Q(status=NodeStatus.RUNNING, lease_until__isnull=True)
+        | Q(status=NodeStatus.RUNNING, lease_until__lt=now)).update(**claim)
     if not claimed:
-        return "ignored"
+        current = NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.RUNNING).values_list(
+            "worker", flat=True).first()
+        if current is None:
+            return "ignored"
+        if _holder_alive(current, holder) is not False:
+            return "busy"  # its worker is alive (or cannot be checked from here)
+        # Its process is gone (same worker, so checked here): take over at once.
+        if not claimable.filter(status=NodeStatus.RUNNING, worker=current).update(**claim):
+            return "busy"
     row = _unlean(_lean(NodeRun.objects.select_related("run")).get(pk=node_run_id))
     run = row.run
     _bind(run)
@@ -937,11 +953,62 @@ def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
     else:
         data = _context_data_from_db(run, compiled)
     try:
-        result: Outputs | Wait | NodeFailure = _invoke(
-            compiled, row.node_id, _make_context(step, row, data=data))
+        with _lease_kept(node_run_id, holder):
+            result: Outputs | Wait | NodeFailure = _invoke(
+                compiled, row.node_id, _make_context(step, row, data=data))
     except NodeFailure as failure:
         result = failure
     return _complete(row, result)
+
+
+def worker_identity(worker: str = "") -> str:
+    """This process as a lease holder: the Celery worker's name (one per machine and
+    worker) and the pid of the process executing nodes."""
+    return f"{worker or socket.gethostname()}#{os.getpid()}"[-200:]
+
+
+def _holder_alive(current: str, me: str) -> bool | None:
+    """Whether the process holding a node lives: known only when it belongs to the same
+    worker as this process (same machine), else None and the lease decides."""
+    name, _, pid = current.rpartition("#")
+    if not name or name != me.rpartition("#")[0] or not pid.isdigit() or \
+            int(pid) == os.getpid():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def _lease_kept(node_run_id: int, holder: str):
+    """Renew the node's lease every third of it while its code runs (a thread with
+    its own database connection); it stops when the node returns or raises."""
+    lease = settings.WEFT_NODE_LEASE_S
+    stop = threading.Event()
+
+    def renew() -> None:
+        try:
+            while not stop.wait(lease / 3):
+                NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.RUNNING,
+                                       worker=holder).update(
+                    lease_until=timezone.now() + timedelta(seconds=lease))
+        except Exception:  # the lease then lapses: a redelivery may take the node over
+            logger.warning("could not renew the lease of node run %s", node_run_id,
+                           exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=renew, name=f"weft-lease-{node_run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _context_data_from_db(run: Run, compiled: Compiled) -> dict[str, Any]:
