@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import close_old_connections
+from django.db import close_old_connections, reset_queries
 
 from apps.core.context import new_id, request_id_var
 from apps.runs import triggers
@@ -41,7 +41,10 @@ def _handle(secret: str, body: bytes, headers: dict[str, str], request_id: str):
         logger.exception("webhook failed")
         return 500, {"code": "server_error", "detail": "The webhook could not be handled."}, {}
     finally:
-        close_old_connections()  # back to the pool, as at the end of a Django request
+        # As at the end of a Django request: the connection back to the pool, and
+        # (with DEBUG on) the query log emptied.
+        reset_queries()
+        close_old_connections()
 
 
 _executor: ThreadPoolExecutor | None = None
