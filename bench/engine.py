@@ -80,7 +80,8 @@ def bench_webhook():
     workflow = publish("bench webhook", graph)
     secret = workflow_runtime_get(workflow=workflow).webhook_secret
     port = free_port()
-    env = {**os.environ, "WEFT_LOG_LEVEL": "WARNING"}
+    # The server as in production: DEBUG off (no query log, no debug pages).
+    env = {**os.environ, "WEFT_LOG_LEVEL": "WARNING", "WEFT_DEBUG": "0"}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
          "--port", str(port), "--workers", "2", "--no-access-log", "--log-level", "warning"],

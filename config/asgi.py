@@ -11,9 +11,18 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from apps.runs import hooks  # noqa: E402
 from config.ws_urls import websocket_urlpatterns  # noqa: E402
 
+
+async def http_app(scope, receive, send):
+    """Webhooks take their own fast front (apps.runs.hooks); the rest is Django."""
+    if hooks.matches(scope):
+        return await hooks.webhook_app(scope, receive, send)
+    return await django_asgi_app(scope, receive, send)
+
+
 application = ProtocolTypeRouter({
-    "http": django_asgi_app,
+    "http": http_app,
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })

@@ -329,6 +329,9 @@ WEFT_FIRST_ADMIN_PASSWORD = env("WEFT_ADMIN_PASSWORD", "")
 WEFT_MAX_DELIVERIES = env_int("WEFT_MAX_DELIVERIES", 3)  # then the node is quarantined
 WEFT_RUN_TIMEOUT_S = env_int("WEFT_RUN_TIMEOUT_S", 24 * 3600)
 WEFT_REQUEUE_AFTER_S = env_int("WEFT_REQUEUE_AFTER_S", 120)  # queued this long: send again
+# A running node's lease: renewed every third of it while its worker lives; a
+# redelivery takes the node over only once it has lapsed (or its holder is gone).
+WEFT_NODE_LEASE_S = float(env("WEFT_NODE_LEASE_S", "30"))
 WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
 WEFT_METRICS_TOKEN = env("WEFT_METRICS_TOKEN")
 # Prometheus multiprocess mode: web and worker processes each write their own files.

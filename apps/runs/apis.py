@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsAdmin, IsEditor, IsViewer
-from apps.core.errors import Unprocessable
 from apps.core.pagination import Pagination
 from apps.core.serializers import StrictSerializer
 from apps.runs import metrics, selectors, services, triggers
@@ -209,22 +208,11 @@ def webhook(request, secret: str):
         return _error(413, "too_large", f"The body is over the limit of {limit} bytes.")
     if len(body) > limit:
         return _error(413, "too_large", f"The body is over the limit of {limit} bytes.")
-    try:
-        run, trigger = triggers.webhook_receive(secret=secret, body=body,
-                                                headers={k.lower(): v for k, v in
-                                                         request.headers.items()})
-    except Unprocessable as exc:
-        return _error(exc.status_code, exc.get_codes(), str(exc.detail), **exc.extra)
-    if trigger["mode"] == "respond":
-        status_code, payload, headers = triggers.webhook_wait_response(
-            run=run, timeout=trigger["timeout"])
-        response = JsonResponse(payload, status=status_code, safe=False)
-        for name, value in headers.items():
-            response[name] = value
-    else:
-        response = JsonResponse({"run_id": str(run.pk), "status": run.status}, status=202)
-    response["X-Weft-Run-Id"] = str(run.pk)
-    response["traceparent"] = f"00-{run.trace_id}-{run.pk.hex[:16]}-01"
+    status_code, payload, headers = triggers.webhook_handle(
+        secret=secret, body=body, headers={k.lower(): v for k, v in request.headers.items()})
+    response = JsonResponse(payload, status=status_code, safe=False)
+    for name, value in headers.items():
+        response[name] = value
     return response
 
 

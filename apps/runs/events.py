@@ -10,7 +10,10 @@ Any other layer goes through its own `group_send`.
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import queue
 import threading
 from typing import Any
 
@@ -45,16 +48,17 @@ def _fast_publisher():
 
 
 def publish_run(run_id: str, events: list[dict[str, Any]]) -> None:
-    """One message per step; the consumer forwards each event on its own."""
+    """One message per step; the consumer forwards each event on its own. With the
+    pub/sub layer the message is handed to this process's publisher thread, which
+    sends what has gathered in one pipelined round trip: the caller (a webhook
+    request, a worker's step) does not wait on Redis. Order is kept per process."""
     if not events:
         return
     message = {"type": "run.events", "events": events}
     group = run_group(run_id)
     try:
-        publisher = _fast_publisher()
-        if publisher is not None:
-            _, client, serializer, prefix = publisher
-            client.publish(f"{prefix}__group__{group}", serializer.serialize(message))
+        if _fast_publisher() is not None:
+            _background().put((group, message))
             return
         from asgiref.sync import async_to_sync
         from channels.layers import get_channel_layer
@@ -64,3 +68,53 @@ def publish_run(run_id: str, events: list[dict[str, Any]]) -> None:
             async_to_sync(layer.group_send)(group, message)
     except Exception:  # live updates are best effort; the database has the truth
         logger.warning("could not publish run events", exc_info=True)
+
+
+_outbox: queue.SimpleQueue | None = None
+_outbox_pid = 0
+_outbox_lock = threading.Lock()
+
+
+def _background() -> queue.SimpleQueue:
+    global _outbox, _outbox_pid
+    if _outbox is None or _outbox_pid != os.getpid():  # a forked child starts its own
+        with _outbox_lock:
+            if _outbox is None or _outbox_pid != os.getpid():
+                outbox: queue.SimpleQueue = queue.SimpleQueue()
+                threading.Thread(target=_drain, args=(outbox,), name="weft-events",
+                                 daemon=True).start()
+                _outbox, _outbox_pid = outbox, os.getpid()
+                atexit.register(flush)
+    return _outbox
+
+
+def _drain(outbox: queue.SimpleQueue) -> None:
+    while True:
+        batch = [outbox.get()]
+        while len(batch) < 500:
+            try:
+                batch.append(outbox.get_nowait())
+            except queue.Empty:
+                break
+        messages = [(group, message) for group, message in batch if group]
+        try:
+            if messages:
+                _, client, serializer, prefix = _fast_publisher()
+                pipe = client.pipeline(transaction=False)
+                for group, message in messages:
+                    pipe.publish(f"{prefix}__group__{group}", serializer.serialize(message))
+                pipe.execute()
+        except Exception:  # best effort, as above
+            logger.warning("could not publish run events", exc_info=True)
+        for group, message in batch:
+            if not group:  # a flush() marker: everything before it has gone
+                message["done"].set()
+
+
+def flush(timeout: float = 2.0) -> None:
+    """Wait until what this process handed to the publisher thread has gone out."""
+    if _outbox is None or _outbox_pid != os.getpid():
+        return
+    done = threading.Event()
+    _outbox.put(("", {"type": "flush", "done": done}))
+    done.wait(timeout)

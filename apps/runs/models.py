@@ -91,7 +91,11 @@ class NodeRun(models.Model):
     # When a pending row (a retry, a resumed pause) or a waiting row (a timer) is due.
     due_at = models.DateTimeField(null=True, blank=True)
     delivery_count = models.PositiveIntegerField(default=0)
+    # Who runs it now ("<celery worker name>#<pid>") and until when that holds unless
+    # renewed: a heartbeat extends it while the node runs; a redelivery finds the node
+    # taken while the lease holds and its holder is alive.
     worker = models.CharField(max_length=200, blank=True, default="")
+    lease_until = models.DateTimeField(null=True, blank=True)
     # What a waiting node waits for, and engine bookkeeping (map progress).
     state = models.JSONField(null=True, blank=True)
 

@@ -13,13 +13,17 @@ run's status. Events for the live view are sent after the commit.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import random
+import socket
 import threading
 import time
 import traceback
 import uuid
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -566,7 +570,7 @@ def _flush(step: _Step) -> None:
     new rows (one bulk insert). Then hand dispatch and events to on_commit."""
     run = step.run
     if step.is_new_run:
-        run.save(force_insert=True)
+        _insert_new_run(step)
     elif step.run_fields:
         fields = dict(step.run_fields)
         status = fields.pop("status", None)
@@ -583,9 +587,47 @@ def _flush(step: _Step) -> None:
             fields = {**fields, "status": row.status}
         if NodeRun.objects.filter(pk=pk, status=loaded).update(**fields) != 1:
             raise _Dropped(f"node run {pk} moved on concurrently")
-    if step.new:
+    if step.new and not step.is_new_run:
         NodeRun.objects.bulk_create(step.new)
     _after_commit(step)
+
+
+def _json_row(obj, fields) -> dict[str, Any]:
+    row = {}
+    for f in fields:
+        value = getattr(obj, f.attname)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, uuid.UUID):
+            value = str(value)
+        row[f.column] = value
+    return row
+
+
+def _insert_new_run(step: _Step) -> None:
+    """A new run and the rows its first step made, in one statement (one round trip;
+    its own transaction when no atomic block is open). The rows travel as one JSON
+    document that PostgreSQL expands to typed records."""
+    run_fields = [f for f in Run._meta.concrete_fields]
+    row_fields = [f for f in NodeRun._meta.concrete_fields if not f.primary_key]
+    run_cols = ", ".join(connection.ops.quote_name(f.column) for f in run_fields)
+    row_cols = ", ".join(connection.ops.quote_name(f.column) for f in row_fields)
+    documents = [json.dumps(_json_row(step.run, run_fields)),
+                 json.dumps([_json_row(row, row_fields) for row in step.new])]
+    sql = (f"WITH new_run AS (INSERT INTO runs_run ({run_cols}) SELECT {run_cols} FROM "
+           f"jsonb_populate_record(NULL::runs_run, %s::jsonb)) "
+           f"INSERT INTO runs_noderun ({row_cols}) SELECT {row_cols} FROM "
+           f"jsonb_populate_recordset(NULL::runs_noderun, %s::jsonb) "
+           f"RETURNING id, node_id, attempt")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, documents)
+        ids = {(node_id, attempt): pk for pk, node_id, attempt in cursor.fetchall()}
+    for row in step.new:
+        row.pk = ids[(row.node_id, row.attempt)]
+        row._state.adding = False
+        row._state.db = "default"
+    step.run._state.adding = False
+    step.run._state.db = "default"
 
 
 def _after_commit(step: _Step) -> None:
@@ -772,15 +814,30 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
               parent_node_run=parent_node_run)
     _bind(run)
     metrics.RUNS_STARTED.labels(str(workflow.pk), trigger).inc()
+    limit = None
+    if parent_node_run is None:
+        runtime = _runtime_settings(workflow.pk)
+        limit = runtime and runtime["max_concurrency"]
+        timeout = (runtime and runtime["run_timeout_s"]) or settings.WEFT_RUN_TIMEOUT_S
+    else:
+        timeout = settings.WEFT_RUN_TIMEOUT_S
+    run.deadline_at = now + timedelta(seconds=timeout)
+    # People's starts are audited; webhook, schedule and child runs are only in the
+    # runs table (their volume would serialise on the audit chain).
+    audited = run.started_by_id is not None or token is not None
+    if not limit and not audited:
+        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
+        _begin(step)  # in memory: pure nodes run, nothing is written yet
+        if not any(kind in ("map_begin", "subworkflow") for kind, _ in step.after_commit) \
+                and not step.finished_children:
+            # The hot path (webhooks, schedules): the run and its rows are one INSERT,
+            # which is its own transaction unless the caller holds one.
+            _flush(step)
+            return run
+        with transaction.atomic():
+            _flush(step)
+        return run
     with transaction.atomic():
-        limit = None
-        if parent_node_run is None:
-            runtime = _runtime_settings(workflow.pk)
-            limit = runtime and runtime["max_concurrency"]
-            timeout = (runtime and runtime["run_timeout_s"]) or settings.WEFT_RUN_TIMEOUT_S
-        else:
-            timeout = settings.WEFT_RUN_TIMEOUT_S
-        run.deadline_at = now + timedelta(seconds=timeout)
         if limit and not _has_capacity(workflow.pk, limit):
             run.save(force_insert=True)  # queued: started in order when a slot frees
             transaction.on_commit(lambda: events.publish_run(
@@ -789,9 +846,7 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
         step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
         _begin(step)
         _flush(step)
-        if run.started_by_id or token is not None:
-            # People's starts are audited; webhook, schedule and child runs are only in
-            # the runs table (their volume would serialise on the audit chain).
+        if audited:
             audit_record(action="run.start", actor=token or user, target=run,
                          run_id=str(run.pk), data={"workflow": str(workflow.pk),
                                                    "version": version.number,
@@ -857,13 +912,26 @@ def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
             events.publish_run(str(target["run_id"]), [{
                 "event": "run", "run_id": str(target["run_id"]), "status": RunStatus.PAUSED}])
         return "paused"
-    claimed = NodeRun.objects.filter(
-        pk=node_run_id, status__in=[NodeStatus.QUEUED, NodeStatus.RUNNING],
-        run__status__in=[RunStatus.RUNNING, RunStatus.WAITING],
-    ).update(status=NodeStatus.RUNNING, delivery_count=F("delivery_count") + 1,
-             started_at=Coalesce(F("started_at"), now), worker=worker[:200])
+    holder = worker_identity(worker)
+    claim = {"status": NodeStatus.RUNNING, "delivery_count": F("delivery_count") + 1,
+             "started_at": Coalesce(F("started_at"), now), "worker": holder,
+             "lease_until": now + timedelta(seconds=settings.WEFT_NODE_LEASE_S)}
+    claimable = NodeRun.objects.filter(pk=node_run_id, run__status__in=[
+        RunStatus.RUNNING, RunStatus.WAITING])
+    # Queued, or running with a lapsed lease (its worker died): compare-and-set.
+    claimed = claimable.filter(
+        Q(status=NodeStatus.QUEUED) | Q(status=NodeStatus.RUNNING, lease_until__isnull=True)
+        | Q(status=NodeStatus.RUNNING, lease_until__lt=now)).update(**claim)
     if not claimed:
-        return "ignored"
+        current = NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.RUNNING).values_list(
+            "worker", flat=True).first()
+        if current is None:
+            return "ignored"
+        if _holder_alive(current, holder) is not False:
+            return "busy"  # its worker is alive (or cannot be checked from here)
+        # Its process is gone (same worker, so checked here): take over at once.
+        if not claimable.filter(status=NodeStatus.RUNNING, worker=current).update(**claim):
+            return "busy"
     row = _unlean(_lean(NodeRun.objects.select_related("run")).get(pk=node_run_id))
     run = row.run
     _bind(run)
@@ -885,11 +953,62 @@ def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
     else:
         data = _context_data_from_db(run, compiled)
     try:
-        result: Outputs | Wait | NodeFailure = _invoke(
-            compiled, row.node_id, _make_context(step, row, data=data))
+        with _lease_kept(node_run_id, holder):
+            result: Outputs | Wait | NodeFailure = _invoke(
+                compiled, row.node_id, _make_context(step, row, data=data))
     except NodeFailure as failure:
         result = failure
     return _complete(row, result)
+
+
+def worker_identity(worker: str = "") -> str:
+    """This process as a lease holder: the Celery worker's name (one per machine and
+    worker) and the pid of the process executing nodes."""
+    return f"{worker or socket.gethostname()}#{os.getpid()}"[-200:]
+
+
+def _holder_alive(current: str, me: str) -> bool | None:
+    """Whether the process holding a node lives: known only when it belongs to the same
+    worker as this process (same machine), else None and the lease decides."""
+    name, _, pid = current.rpartition("#")
+    if not name or name != me.rpartition("#")[0] or not pid.isdigit() or \
+            int(pid) == os.getpid():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def _lease_kept(node_run_id: int, holder: str):
+    """Renew the node's lease every third of it while its code runs (a thread with
+    its own database connection); it stops when the node returns or raises."""
+    lease = settings.WEFT_NODE_LEASE_S
+    stop = threading.Event()
+
+    def renew() -> None:
+        try:
+            while not stop.wait(lease / 3):
+                NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.RUNNING,
+                                       worker=holder).update(
+                    lease_until=timezone.now() + timedelta(seconds=lease))
+        except Exception:  # the lease then lapses: a redelivery may take the node over
+            logger.warning("could not renew the lease of node run %s", node_run_id,
+                           exc_info=True)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=renew, name=f"weft-lease-{node_run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _context_data_from_db(run: Run, compiled: Compiled) -> dict[str, Any]:

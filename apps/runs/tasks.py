@@ -4,14 +4,20 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from apps.runs import services, triggers
 
 
-@shared_task(name="runs.node_execute")
-def node_execute(node_run_id: int) -> str:
-    return services.node_run_execute(node_run_id=node_run_id,
-                                     worker=node_execute.request.hostname or "")
+@shared_task(name="runs.node_execute", bind=True, max_retries=None)
+def node_execute(self, node_run_id: int) -> str:
+    outcome = services.node_run_execute(node_run_id=node_run_id,
+                                        worker=self.request.hostname or "")
+    if outcome == "busy":
+        # Another live worker holds the node. If it dies, its lease lapses: look again
+        # then (this message may be the only one left for the node).
+        raise self.retry(countdown=settings.WEFT_NODE_LEASE_S)
+    return outcome
 
 
 @shared_task(name="runs.sweep")

@@ -112,6 +112,26 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
     return run, {"mode": config.mode, "timeout": config.respond_timeout_s}
 
 
+def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str]
+                   ) -> tuple[int, Any, dict[str, str]]:
+    """One webhook call, whichever server front handles it (the Django view, or the
+    ASGI fast path for /hooks/): status, JSON body and extra headers. `headers` are
+    lower-cased; the body was already bounded by WEFT_WEBHOOK_MAX_BYTES."""
+    try:
+        run, trigger = webhook_receive(secret=secret, body=body, headers=headers)
+    except Unprocessable as exc:
+        return exc.status_code, {"code": exc.get_codes(), "detail": str(exc.detail),
+                                 **exc.extra}, {}
+    if trigger["mode"] == "respond":
+        status_code, payload, extra = webhook_wait_response(run=run,
+                                                            timeout=trigger["timeout"])
+    else:
+        status_code, payload, extra = 202, {"run_id": str(run.pk), "status": run.status}, {}
+    extra = {**extra, "X-Weft-Run-Id": str(run.pk),
+             "traceparent": f"00-{run.trace_id}-{run.pk.hex[:16]}-01"}
+    return status_code, payload, extra
+
+
 def webhook_wait_response(*, run: Run, timeout: float) -> tuple[int, Any, dict[str, str]]:
     """For 'respond' mode: the respond node's answer, waiting for workers if needed."""
     if run.response is not None:

@@ -1,0 +1,111 @@
+"""The ASGI front for webhooks (`/hooks/<secret>/`): the hot path of synchronous
+webhook runs, served without Django's request machinery.
+
+Nothing that the Django stack adds applies to a webhook: no session, user, CSRF,
+messages or audit context (the caller is identified by the secret URL and, when
+configured, the body's signature). Django's ASGI handler would also run every
+request on one thread per process; here each call goes to a thread pool, so runs
+of one process overlap while they wait on PostgreSQL. The logic is
+`triggers.webhook_handle`, the same one the Django view calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import close_old_connections, reset_queries
+
+from apps.core.context import new_id, request_id_var
+from apps.runs import triggers
+
+logger = logging.getLogger("weft.runs.hooks")
+PREFIX = "/hooks/"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # as apps.core.middleware
+
+
+def matches(scope) -> bool:
+    return scope["type"] == "http" and scope["path"].startswith(PREFIX)
+
+
+def _handle(secret: str, body: bytes, headers: dict[str, str], request_id: str):
+    request_id_var.set(request_id)
+    try:
+        return triggers.webhook_handle(secret=secret, body=body, headers=headers)
+    except Exception:
+        logger.exception("webhook failed")
+        return 500, {"code": "server_error", "detail": "The webhook could not be handled."}, {}
+    finally:
+        # As at the end of a Django request: the connection back to the pool, and
+        # (with DEBUG on) the query log emptied.
+        reset_queries()
+        close_old_connections()
+
+
+_executor: ThreadPoolExecutor | None = None
+
+
+async def _handle_async(*args):
+    """In a pool of threads as large as the database pool: each holds a connection
+    while its run is written, so no thread waits for one."""
+    global _executor
+    if _executor is None:
+        size = settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get(
+            "max_size", 8)
+        _executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="weft-hooks")
+    return await asyncio.get_running_loop().run_in_executor(_executor, _handle, *args)
+
+
+async def _respond(send, status: int, payload, headers: dict[str, str]) -> None:
+    body = json.dumps(payload, cls=DjangoJSONEncoder).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(name.lower().encode("latin-1"), str(value).encode("latin-1"))
+            for name, value in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def webhook_app(scope, receive, send) -> None:
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    incoming = headers.get("x-request-id", "")
+    request_id = incoming if _REQUEST_ID.match(incoming) else new_id()
+    extra = {"X-Request-ID": request_id}
+    secret = scope["path"][len(PREFIX):].rstrip("/")
+    if scope["method"] != "POST":
+        await _respond(send, 405, {"code": "method_not_allowed",
+                                   "detail": "Webhooks take POST."}, {**extra, "Allow": "POST"})
+        return
+    if not secret or "/" in secret:
+        await _respond(send, 404, {"code": "not_found", "detail": "No webhook has this "
+                                   "address."}, extra)
+        return
+    limit = settings.WEFT_WEBHOOK_MAX_BYTES
+    too_large = {"code": "too_large", "detail": f"The body is over the limit of {limit} bytes."}
+    try:
+        declared = int(headers.get("content-length") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        await _respond(send, 413, too_large, extra)
+        return
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            await _respond(send, 413, too_large, extra)
+            return
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    status, payload, response_headers = await _handle_async(secret, b"".join(chunks), headers,
+                                                            request_id)
+    await _respond(send, status, payload, {**response_headers, **extra})

@@ -1,0 +1,94 @@
+"""The live view of a run (/ws/runs/<id>/) through the whole ASGI stack (origin check,
+session authentication, routing) and the real Redis pub/sub channel layer."""
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from apps.runs import services
+from apps.runs.models import NodeRun
+from config.asgi import application
+from tests.fixtures.runs import flow
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _headers(session_key: str | None = None) -> list[tuple[bytes, bytes]]:
+    headers = [(b"origin", b"http://testserver"), (b"host", b"testserver")]
+    if session_key:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
+    return headers
+
+
+def _session_of(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+async def _until_run_finished(communicator, timeout=10.0) -> list[dict]:
+    received = []
+    while True:
+        event = await communicator.receive_json_from(timeout=timeout)
+        received.append(event)
+        if event["event"] == "run" and event["status"] in ("succeeded", "failed"):
+            return received
+
+
+def test_a_viewer_gets_the_snapshot_then_live_events_and_strangers_are_refused(
+        publish, create_user, monkeypatch):
+    # The node's worker is this test (it calls the task's service), so nothing is sent
+    # to a broker: dispatching is recorded instead.
+    dispatched = []
+    monkeypatch.setattr(services, "dispatch_node_runs",
+                        lambda jobs, trace_id: dispatched.extend(jobs))
+    workflow = publish(flow(("start", "trigger.manual"), ("work", "test.sleep", {"seconds": 0}),
+                            ("after", "core.noop"),
+                            edges=[("start", "work"), ("work", "after")]))
+    run = services.run_start(workflow=workflow, input={"n": 1})
+    work = NodeRun.objects.get(run=run, node_id="work")
+    assert work.status == "queued"
+    assert [job[0] for job in dispatched] == [work.pk]
+    viewer = _session_of(create_user(roles=["viewer"]))
+    nobody = _session_of(create_user(roles=[]))
+    path = f"/ws/runs/{run.pk}/"
+
+    async def scenario():
+        anonymous = WebsocketCommunicator(application, path, headers=_headers())
+        assert (await anonymous.connect())[0] is False
+        stranger = WebsocketCommunicator(application, path, headers=_headers(nobody))
+        connected, code = await stranger.connect()
+        assert connected is False
+        assert code == 4403
+
+        live = WebsocketCommunicator(application, path, headers=_headers(viewer))
+        connected, _ = await live.connect()
+        assert connected
+        snapshot = await live.receive_json_from(timeout=5)
+        assert snapshot["event"] == "snapshot"
+        assert snapshot["run"]["id"] == str(run.pk)
+        assert snapshot["run"]["status"] == "running"
+        assert {n["node_id"]: n["status"] for n in snapshot["run"]["node_runs"]} == {
+            "start": "succeeded", "work": "queued"}
+        # A worker picks the node up: its events reach the page as they happen.
+        outcome = await database_sync_to_async(services.node_run_execute)(
+            node_run_id=work.pk, worker="w1")
+        assert outcome == "succeeded"
+        events = await _until_run_finished(live)
+        await live.disconnect()
+        return events
+
+    # Its own thread and event loop: a browser test earlier in the session may leave
+    # one running in this thread.
+    with ThreadPoolExecutor(1) as pool:
+        events = pool.submit(asyncio.run, scenario()).result(timeout=60)
+    nodes = [(e["node_id"], e["status"]) for e in events if e["event"] == "node"]
+    assert nodes == [("work", "running"), ("work", "succeeded"), ("after", "running"),
+                     ("after", "succeeded")]
+    assert events[-1] == {"event": "run", "run_id": str(run.pk), "status": "succeeded"}
+    assert all(e["run_id"] == str(run.pk) for e in events)
