@@ -13,6 +13,7 @@ import numpy as np
 from pytriton.decorators import batch
 from pytriton.model_config import Tensor
 
+from apps.inference.codec import NUMPY_DTYPES
 from models import invoice_risk, ticket_urgency
 
 InferFn = Callable[..., dict[str, np.ndarray]]
@@ -85,21 +86,11 @@ def invoice_risk_model() -> DemoModel:
     )
 
 
-# Triton datatype -> numpy dtype the echo model declares for it (BF16 has no numpy type).
+# Triton datatype -> numpy dtype the echo model declares for it: the codec's table,
+# less BF16 (numpy has no bfloat16) and with BYTES declared as bytes.
 ECHO_DATATYPES: dict[str, type] = {
-    "BOOL": np.bool_,
-    "INT8": np.int8,
-    "INT16": np.int16,
-    "INT32": np.int32,
-    "INT64": np.int64,
-    "UINT8": np.uint8,
-    "UINT16": np.uint16,
-    "UINT32": np.uint32,
-    "UINT64": np.uint64,
-    "FP16": np.float16,
-    "FP32": np.float32,
-    "FP64": np.float64,
-    "BYTES": bytes,
+    name: bytes if name == "BYTES" else dtype
+    for name, dtype in NUMPY_DTYPES.items() if name != "BF16"
 }
 
 
