@@ -20,6 +20,7 @@ from typing import Any
 import cel
 from pydantic import Field
 
+from apps.expressions.services import expression_data
 from apps.inference.client import Connection, shared_client
 from apps.inference.errors import ConfigError, InputError
 from apps.inference.spec import ModelSpec
@@ -117,15 +118,6 @@ class TritonInference(NodeType):
         if callable(record):
             record(server=config.server, result=result, run_id=context.run_id, node_id=context.node_id)
         return Outputs({"out": result.as_output()})
-
-
-def expression_data(context: NodeContext) -> dict[str, Any]:
-    return {
-        "input": context.inputs.get("in"),
-        "nodes": context.nodes,
-        "run": context.run,
-        "vars": context.vars,
-    }
 
 
 def _evaluator(services: Mapping[str, Any]) -> Evaluate:

@@ -21,10 +21,12 @@ Rules for a node that has no state yet:
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from apps.workflows.graph import kahn_order
 
 PENDING, QUEUED, RUNNING, WAITING = "pending", "queued", "running", "waiting"
 SUCCEEDED, FAILED, SKIPPED, CANCELLED = "succeeded", "failed", "skipped", "cancelled"
@@ -78,21 +80,7 @@ class Plan:
 
 
 def _order(node_ids: list[str], edges: list[Edge]) -> tuple[str, ...]:
-    indegree = dict.fromkeys(node_ids, 0)
-    children: dict[str, list[str]] = defaultdict(list)
-    for edge in edges:
-        children[edge.source].append(edge.target)
-        indegree[edge.target] += 1
-    queue = deque(n for n in node_ids if indegree[n] == 0)
-    order = []
-    while queue:
-        node_id = queue.popleft()
-        order.append(node_id)
-        for child in children[node_id]:
-            indegree[child] -= 1
-            if indegree[child] == 0:
-                queue.append(child)
-    return tuple(order)
+    return tuple(kahn_order(node_ids, ((edge.source, edge.target) for edge in edges)))
 
 
 def compile_graph(document: Mapping[str, Any],

@@ -17,6 +17,7 @@ A graph document::
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -272,20 +273,8 @@ class _Validator:
                          f"{triggers[0]!r}.", severity=WARNING, node_id=node_id)
 
     def check_cycles(self) -> None:
-        indegree = dict.fromkeys(self.nodes, 0)
-        children: dict[str, list[str]] = defaultdict(list)
-        for edge in self.edges:
-            children[edge["source"]].append(edge["target"])
-            indegree[edge["target"]] += 1
-        queue = deque(n for n, d in indegree.items() if d == 0)
-        while queue:
-            node_id = queue.popleft()
-            for child in children[node_id]:
-                indegree[child] -= 1
-                if indegree[child] == 0:
-                    queue.append(child)
-        in_cycle = sorted(n for n, d in indegree.items() if d > 0)
-        for node_id in in_cycle:
+        ordered = set(kahn_order(self.nodes, ((e["source"], e["target"]) for e in self.edges)))
+        for node_id in sorted(set(self.nodes) - ordered):
             self.add("cycle", f"Node {node_id!r} is part of a cycle; workflows must be "
                      "acyclic (use a map or sub-workflow to repeat work).", node_id=node_id)
 
@@ -295,13 +284,14 @@ def validate_graph(graph: Any, registry: NodeTypeRegistry) -> list[Problem]:
     return _Validator(graph, registry).run()
 
 
-def topological_order(graph: dict[str, Any]) -> list[str]:
-    """Node ids in an order where every edge points forward (graph must be valid)."""
-    indegree = {n["id"]: 0 for n in graph["nodes"]}
+def kahn_order(node_ids: Iterable[str], pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """Node ids so that every (source, target) pair points forward. Nodes on a cycle,
+    or downstream of one, are left out."""
+    indegree = dict.fromkeys(node_ids, 0)
     children: dict[str, list[str]] = defaultdict(list)
-    for edge in graph["edges"]:
-        children[edge["source"]].append(edge["target"])
-        indegree[edge["target"]] += 1
+    for source, target in pairs:
+        children[source].append(target)
+        indegree[target] += 1
     queue = deque(n for n, d in indegree.items() if d == 0)
     order = []
     while queue:
@@ -312,3 +302,9 @@ def topological_order(graph: dict[str, Any]) -> list[str]:
             if indegree[child] == 0:
                 queue.append(child)
     return order
+
+
+def topological_order(graph: dict[str, Any]) -> list[str]:
+    """Node ids in an order where every edge points forward (graph must be valid)."""
+    return kahn_order((n["id"] for n in graph["nodes"]),
+                      ((e["source"], e["target"]) for e in graph["edges"]))
