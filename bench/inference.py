@@ -204,7 +204,7 @@ def _through_runs(harness: Any, connections: dict[str, Connection], runs: int) -
             status = Run.objects.filter(pk=run.pk).values_list("status", flat=True)[0]
             if status not in ("queued", "running", "waiting"):
                 break
-            time.sleep(0.0005)
+            time.sleep(0.001)
         elapsed = (time.perf_counter() - started) * 1000
         if status != "succeeded":
             raise RuntimeError(f"run {run.pk} ended {status}")

@@ -3,7 +3,7 @@ ids and call one service. Queues keep slow work from starving fast work."""
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -27,3 +27,28 @@ app.conf.beat_schedule = {
                    "options": {"queue": "maintenance", "expires": 5}},
 }
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def _worker_connections(**_kwargs) -> None:
+    """Worker processes check a pooled connection before a task uses it (one empty
+    query), so a restarted PostgreSQL costs no task a failure. (Web processes do not:
+    on the webhook path that round trip would double the statements of a run; a
+    request that meets a dead connection fails once and the connection is dropped.)
+    They name themselves in pg_stat_activity as `weft-worker`."""
+    from django.db import connections
+
+    for alias in connections:
+        connections.settings[alias]["CONN_HEALTH_CHECKS"] = True
+        connections.settings[alias].setdefault("OPTIONS", {}).setdefault(
+            "application_name", "weft-worker")
+
+
+@signals.task_prerun.connect
+@signals.task_postrun.connect
+def _connections_back_to_the_pool(**_kwargs) -> None:
+    """As Django does around each request: a task's connections go back to the process's
+    pool (kept open and warm), and one that broke is not used again."""
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -185,6 +185,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("WEFT_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery's Django fixup would close the database pool of a worker process around every
+# task (a new PostgreSQL connection, with cold caches, per node: ~10 ms). The worker
+# hands its connections back to the pool after each task instead (celery_worker/app.py).
+CELERY_DB_REUSE_MAX = 10**9
 
 # --- Auth -------------------------------------------------------------------------
 

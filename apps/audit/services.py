@@ -161,7 +161,9 @@ def audit_record(*, action: str, actor: Any = None, target: Any = None,
     """
     resolved = _resolve(EventSpec(action=action, actor=actor, target=target, data=data,
                                   request=request, run_id=run_id, request_id=request_id))
-    with transaction.atomic(), connection.cursor() as cursor:
+    # Inside a caller's transaction it is part of it (no savepoint): the event commits
+    # or rolls back with the action it records.
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         seq, prev_hash, last_at = _chain_head(cursor)
         row = _link(resolved, seq + 1, prev_hash, _now_after(last_at))
         event = AuditEvent(**row)

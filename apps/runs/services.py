@@ -13,7 +13,7 @@ run's status. Events for the live view are sent after the commit.
 
 from __future__ import annotations
 
-import json
+import functools
 import logging
 import os
 import random
@@ -22,7 +22,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,9 +30,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, JSONField, Q
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.audit.services import audit_record
@@ -40,7 +38,7 @@ from apps.core.context import run_id_var, trace_id_var
 from apps.core.errors import Unprocessable
 from apps.nodes.base import ExecutionPolicy, NodeContext, NodeError, NodeType, Outputs, Wait
 from apps.nodes.registry import registry
-from apps.runs import events, metrics, scheduler
+from apps.runs import events, metrics, rows, scheduler
 from apps.runs.models import (
     EngineSwitch,
     MapItem,
@@ -209,9 +207,9 @@ _switch_cache = _TtlCache(1.0)
 _version_cache = _TtlCache(1.0)
 
 
-def engine_paused_reason(*, workflow_id) -> str | None:
+def engine_paused_reason(*, workflow_id, fresh: bool = False) -> str | None:
     """Why new work of this workflow is refused (the kill switch), or None. May lag by
-    up to a second behind a change made in another process."""
+    up to a second behind a change made in another process, unless `fresh`."""
 
     def load():
         row = (EngineSwitch.objects.filter(Q(workflow__isnull=True) | Q(workflow=workflow_id),
@@ -224,6 +222,8 @@ def engine_paused_reason(*, workflow_id) -> str | None:
         return f"{scope} paused by an administrator" + (
             f": {row['reason']}" if row["reason"] else ".")
 
+    if fresh:
+        _switch_cache.data.pop(str(workflow_id), None)
     return _switch_cache.get(str(workflow_id), load)
 
 
@@ -370,8 +370,8 @@ def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs |
     return result
 
 
-def _make_context(step: _Step, row: NodeRun, *, data: dict[str, Any] | None = None
-                  ) -> NodeContext:
+def _make_context(step: _Step, row: NodeRun, *, data: dict[str, Any] | None = None,
+                  services: dict[str, Any] | None = None) -> NodeContext:
     data = data if data is not None else _context_data(step)
     inputs = row.inputs
     if not getattr(step.compiled.types[row.node_id], "inputs_by_reference", False):
@@ -386,7 +386,7 @@ def _make_context(step: _Step, row: NodeRun, *, data: dict[str, Any] | None = No
     return NodeContext(run_id=str(step.run.pk), node_id=row.node_id, attempt=row.attempt,
                        inputs=inputs, run=data["run"], nodes=data["nodes"],
                        vars=data["vars"], trace_id=step.run.trace_id,
-                       services=node_services(), should_stop=_should_stop(step.run.pk),
+                       services=services or node_services(), should_stop=_should_stop(step.run.pk),
                        input_ports=step.compiled.input_ports[row.node_id])
 
 
@@ -566,68 +566,24 @@ class _Dropped(Exception):
 
 
 def _flush(step: _Step) -> None:
-    """Write the step: the run (insert or compare-and-set), changed rows (compare-and-set),
-    new rows (one bulk insert). Then hand dispatch and events to on_commit."""
-    run = step.run
+    """Write the step in one statement: the run (insert, or compare-and-set on the
+    status it was read with), changed rows (compare-and-set), new rows. Then hand
+    dispatch and events to on_commit."""
+    write = rows.StepWrite(new_rows=step.new)
     if step.is_new_run:
-        _insert_new_run(step)
+        write.run_insert = step.run
     elif step.run_fields:
         fields = dict(step.run_fields)
-        status = fields.pop("status", None)
-        if status is not None:
-            # Each hop was checked against RUN_TRANSITIONS by _set_run_status.
-            if not Run.objects.filter(pk=run.pk, status=step.run_loaded).update(
-                    status=status, **fields):
-                raise _Dropped(f"run {run.pk} moved on concurrently")
-        elif fields:
-            Run.objects.filter(pk=run.pk).update(**fields)
+        # Each hop was checked against RUN_TRANSITIONS by _set_run_status.
+        write.run_update = (step.run.pk, step.run_loaded if "status" in fields else None,
+                            fields)
     for pk, (row, loaded, fields) in step.changed.items():
-        # Compare-and-set against the status the row had when this step read it.
         if row.status != loaded:
             fields = {**fields, "status": row.status}
-        if NodeRun.objects.filter(pk=pk, status=loaded).update(**fields) != 1:
-            raise _Dropped(f"node run {pk} moved on concurrently")
-    if step.new and not step.is_new_run:
-        NodeRun.objects.bulk_create(step.new)
+        write.row_updates.append((pk, loaded, fields))
+    if not rows.step_write(write):
+        raise _Dropped(f"run {step.run.pk} or one of its node runs moved on concurrently")
     _after_commit(step)
-
-
-def _json_row(obj, fields) -> dict[str, Any]:
-    row = {}
-    for f in fields:
-        value = getattr(obj, f.attname)
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif isinstance(value, uuid.UUID):
-            value = str(value)
-        row[f.column] = value
-    return row
-
-
-def _insert_new_run(step: _Step) -> None:
-    """A new run and the rows its first step made, in one statement (one round trip;
-    its own transaction when no atomic block is open). The rows travel as one JSON
-    document that PostgreSQL expands to typed records."""
-    run_fields = [f for f in Run._meta.concrete_fields]
-    row_fields = [f for f in NodeRun._meta.concrete_fields if not f.primary_key]
-    run_cols = ", ".join(connection.ops.quote_name(f.column) for f in run_fields)
-    row_cols = ", ".join(connection.ops.quote_name(f.column) for f in row_fields)
-    documents = [json.dumps(_json_row(step.run, run_fields)),
-                 json.dumps([_json_row(row, row_fields) for row in step.new])]
-    sql = (f"WITH new_run AS (INSERT INTO runs_run ({run_cols}) SELECT {run_cols} FROM "
-           f"jsonb_populate_record(NULL::runs_run, %s::jsonb)) "
-           f"INSERT INTO runs_noderun ({row_cols}) SELECT {row_cols} FROM "
-           f"jsonb_populate_recordset(NULL::runs_noderun, %s::jsonb) "
-           f"RETURNING id, node_id, attempt")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, documents)
-        ids = {(node_id, attempt): pk for pk, node_id, attempt in cursor.fetchall()}
-    for row in step.new:
-        row.pk = ids[(row.node_id, row.attempt)]
-        row._state.adding = False
-        row._state.db = "default"
-    step.run._state.adding = False
-    step.run._state.db = "default"
 
 
 def _after_commit(step: _Step) -> None:
@@ -690,7 +646,8 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
 
 # --- Large values stay in PostgreSQL: references ------------------------------------------
 #
-# A port value bigger than LARGE_JSON_BYTES (stored size) is not read into a step or a
+# A port value bigger than rows.LARGE_JSON_BYTES / 4 (stored size, in a column over
+# rows.LARGE_JSON_BYTES) is not read into a step or a
 # worker: rows are loaded *lean*, with such values replaced by a small reference
 # {"$weft_ref": {"node_run": pk, "field": "outputs"|"inputs", "port": name}}. The map
 # node splits a referenced list into item rows inside PostgreSQL, and its result, when
@@ -698,32 +655,8 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
 # "count": n}} (the items' outputs, in order). A node that reads such a value as data
 # gets it materialised (`_materialise`) just before it executes.
 
-REF_KEY = "$weft_ref"
-LARGE_JSON_BYTES = 32 * 1024
+REF_KEY = rows.REF_KEY
 MAP_INLINE_MAX = 1000
-
-
-def _lean_sql(field_name: str) -> RawSQL:
-    column = f'"runs_noderun"."{field_name}"'
-    return RawSQL(
-        f"CASE WHEN pg_column_size({column}) > %s AND jsonb_typeof({column}) = 'object' "
-        f"THEN (SELECT jsonb_object_agg(k, CASE WHEN pg_column_size({column} -> k) > %s "
-        f"THEN jsonb_build_object('{REF_KEY}', jsonb_build_object('node_run', "
-        f"\"runs_noderun\".\"id\", 'field', '{field_name}', 'port', k)) "
-        f"ELSE {column} -> k END) FROM jsonb_object_keys({column}) AS k) ELSE {column} END",
-        [LARGE_JSON_BYTES, LARGE_JSON_BYTES // 4], output_field=JSONField())
-
-
-def _lean(queryset):
-    """NodeRun rows with large port values (inputs, outputs) left in the database."""
-    return queryset.defer("inputs", "outputs").annotate(
-        _lean_inputs=_lean_sql("inputs"), _lean_outputs=_lean_sql("outputs"))
-
-
-def _unlean(row: NodeRun) -> NodeRun:
-    row.inputs = row._lean_inputs
-    row.outputs = row._lean_outputs
-    return row
 
 
 def is_ref(value: Any) -> bool:
@@ -756,15 +689,14 @@ def _materialise_ports(ports: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def _load_step(run: Run, *, now: datetime | None = None) -> _Step:
     compiled = compiled_by_id(run.version_id)
-    rows: dict[str, NodeRun] = {}
-    for row in _lean(NodeRun.objects.filter(run=run)).order_by("node_id", "attempt"):
-        rows[row.node_id] = _unlean(row)  # the latest attempt wins
-    return _Step(run=run, compiled=compiled, rows=rows, now=now or timezone.now(),
+    # In (node_id, attempt) order: the latest attempt wins.
+    latest = {row.node_id: row for row in rows.node_runs_of(run.pk)}
+    return _Step(run=run, compiled=compiled, rows=latest, now=now or timezone.now(),
                  run_loaded=run.status)
 
 
 def _lock_run(run_id) -> Run | None:
-    return Run.objects.select_for_update().filter(pk=run_id).first()
+    return rows.run_lock(run_id)
 
 
 def _bind(run: Run) -> None:
@@ -901,38 +833,18 @@ def runs_start_queued(*, workflow_id) -> int:
 def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
     """Run one queued node (a Celery delivery). Returns what happened, for logs/tests."""
     now = timezone.now()
-    target = NodeRun.objects.filter(pk=node_run_id).values("run_id", "run__workflow_id").first()
-    if target is None:
-        return "ignored"
-    if engine_paused_reason(workflow_id=target["run__workflow_id"]):
-        # The kill switch: nothing new starts. The row stays queued; resuming sends it again.
-        if Run.objects.filter(pk=target["run_id"], status__in=[
-                RunStatus.RUNNING, RunStatus.WAITING]).exists() and \
-                _run_move(target["run_id"], RunStatus.PAUSED):
-            events.publish_run(str(target["run_id"]), [{
-                "event": "run", "run_id": str(target["run_id"]), "status": RunStatus.PAUSED}])
-        return "paused"
     holder = worker_identity(worker)
-    claim = {"status": NodeStatus.RUNNING, "delivery_count": F("delivery_count") + 1,
-             "started_at": Coalesce(F("started_at"), now), "worker": holder,
-             "lease_until": now + timedelta(seconds=settings.WEFT_NODE_LEASE_S)}
-    claimable = NodeRun.objects.filter(pk=node_run_id, run__status__in=[
-        RunStatus.RUNNING, RunStatus.WAITING])
-    # Queued, or running with a lapsed lease (its worker died): compare-and-set.
-    claimed = claimable.filter(
-        Q(status=NodeStatus.QUEUED) | Q(status=NodeStatus.RUNNING, lease_until__isnull=True)
-        | Q(status=NodeStatus.RUNNING, lease_until__lt=now)).update(**claim)
-    if not claimed:
-        current = NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.RUNNING).values_list(
-            "worker", flat=True).first()
-        if current is None:
-            return "ignored"
-        if _holder_alive(current, holder) is not False:
-            return "busy"  # its worker is alive (or cannot be checked from here)
-        # Its process is gone (same worker, so checked here): take over at once.
-        if not claimable.filter(status=NodeStatus.RUNNING, worker=current).update(**claim):
-            return "busy"
-    row = _unlean(_lean(NodeRun.objects.select_related("run")).get(pk=node_run_id))
+    lease_until = now + timedelta(seconds=settings.WEFT_NODE_LEASE_S)
+    # The common case in one statement: claim the row (queued, or running with a lapsed
+    # lease: its worker died) with compare-and-set, and read the row, its run and the
+    # earlier outputs it may read.
+    claim = rows.node_run_claim(node_run_id, now=now, holder=holder, lease_until=lease_until)
+    if claim is None:
+        outcome = _claim_refused(node_run_id, now=now, holder=holder, lease_until=lease_until)
+        if isinstance(outcome, str):
+            return outcome
+        claim = outcome
+    row = claim.row
     run = row.run
     _bind(run)
     if row.delivery_count > settings.WEFT_MAX_DELIVERIES:
@@ -947,18 +859,46 @@ def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
                                           "attempt": row.attempt}])
     compiled = compiled_by_id(run.version_id)
     step = _Step(run=run, compiled=compiled, rows={}, now=now)
-    if getattr(compiled.types[row.node_id], "inputs_by_reference", False):
-        # A map reads neither its list nor earlier outputs: they stay in PostgreSQL.
-        data = {"nodes": {}, "vars": run.vars, "run": _run_data(run, compiled)}
-    else:
-        data = _context_data_from_db(run, compiled)
+    nodes = {}
+    if not getattr(compiled.types[row.node_id], "inputs_by_reference", False):
+        # (A map reads neither its list nor earlier outputs: they stay in PostgreSQL.)
+        nodes = {node_id: _node_data(compiled, node_id, outputs)
+                 for node_id, outputs in claim.outputs.items() if outputs is not None}
+    data = {"nodes": nodes, "vars": run.vars, "run": _run_data(run, compiled)}
+    deferred: list[Callable[[], Any]] = []
+    context = _make_context(step, row, data=data, services=_deferring_services(deferred))
     try:
         with _lease_kept(node_run_id, holder):
-            result: Outputs | Wait | NodeFailure = _invoke(
-                compiled, row.node_id, _make_context(step, row, data=data))
+            result: Outputs | Wait | NodeFailure = _invoke(compiled, row.node_id, context)
     except NodeFailure as failure:
         result = failure
-    return _complete(row, result)
+    return _complete(row, result, deferred)
+
+
+def _claim_refused(node_run_id: int, *, now: datetime, holder: str, lease_until: datetime
+                   ) -> str | rows.Claim:
+    """Why a delivery could not claim its node, acted on: the kill switch (the run
+    pauses; the row stays queued and resuming sends it again), nothing to do, a live
+    holder ("busy"), or a holder of this worker whose process is gone (taken over)."""
+    target = NodeRun.objects.filter(pk=node_run_id).values("run_id", "run__workflow_id").first()
+    if target is None:
+        return "ignored"
+    if engine_paused_reason(workflow_id=target["run__workflow_id"], fresh=True):
+        if Run.objects.filter(pk=target["run_id"], status__in=[
+                RunStatus.RUNNING, RunStatus.WAITING]).exists() and \
+                _run_move(target["run_id"], RunStatus.PAUSED):
+            events.publish_run(str(target["run_id"]), [{
+                "event": "run", "run_id": str(target["run_id"]), "status": RunStatus.PAUSED}])
+        return "paused"
+    current = NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.RUNNING).values_list(
+        "worker", flat=True).first()
+    if current is None:
+        return "ignored"
+    if _holder_alive(current, holder) is not False:
+        return "busy"  # its worker is alive (or cannot be checked from here)
+    # Its process is gone (same worker, so checked here): take over at once.
+    return rows.node_run_claim(node_run_id, now=now, holder=holder, lease_until=lease_until,
+                               take_from=current) or "busy"
 
 
 def worker_identity(worker: str = "") -> str:
@@ -1011,33 +951,50 @@ def _lease_kept(node_run_id: int, holder: str):
         thread.join(timeout=5)
 
 
-def _context_data_from_db(run: Run, compiled: Compiled) -> dict[str, Any]:
-    rows = _lean(NodeRun.objects.filter(run=run, status=NodeStatus.SUCCEEDED).only(
-        "node_id", "attempt", "status")).order_by("node_id", "attempt")
-    step = _Step(run=run, compiled=compiled, rows={r.node_id: _unlean(r) for r in rows},
-                 now=timezone.now())
-    return _context_data(step)
-
-
-def _complete(row: NodeRun, result: Outputs | Wait | NodeFailure) -> str:
-    """Record a worker's result in a step; dropped when the run or node moved on."""
+def _complete(row: NodeRun, result: Outputs | Wait | NodeFailure,
+              deferred: Iterable[Callable[[], Any]] = ()) -> str:
+    """Record a worker's result in a step; dropped when the run or node moved on.
+    `deferred` writes (the audit of what the node did) go into the same transaction,
+    or their own when the result is dropped: they happened either way."""
     try:
         with transaction.atomic():
-            run = _lock_run(row.run_id)
-            if run is None or run.status not in RUN_ACTIVE:
-                return "dropped"
-            step = _load_step(run)
-            current = step.rows.get(row.node_id)
-            if current is None or current.pk != row.pk or current.status != NodeStatus.RUNNING:
-                return "dropped"
-            step.paused = bool(engine_paused_reason(workflow_id=run.workflow_id))
-            _apply_result(step, current, result)
-            _pump(step)
-            _settle(step)
-            _flush(step)
+            outcome = _complete_locked(row, result)
+            for write in deferred:
+                write()
+            return outcome
     except _Dropped:
+        pass
+    with transaction.atomic():
+        for write in deferred:
+            write()
+    return "dropped"
+
+
+def _complete_locked(row: NodeRun, result: Outputs | Wait | NodeFailure) -> str:
+    run = _lock_run(row.run_id)
+    if run is None or run.status not in RUN_ACTIVE:
         return "dropped"
+    step = _load_step(run)
+    current = step.rows.get(row.node_id)
+    if current is None or current.pk != row.pk or current.status != NodeStatus.RUNNING:
+        return "dropped"
+    step.paused = bool(engine_paused_reason(workflow_id=run.workflow_id))
+    _apply_result(step, current, result)
+    _pump(step)
+    _settle(step)
+    _flush(step)
     return current.status
+
+
+def _deferring_services(deferred: list[Callable[[], Any]]) -> dict[str, Any]:
+    """The node services, with the audit of inference calls held back to be written in
+    the transaction that settles the node (one commit instead of two)."""
+    services = dict(node_services())
+    record = services.get("inference_record")
+    if callable(record):
+        services["inference_record"] = lambda **kwargs: deferred.append(
+            functools.partial(record, **kwargs))
+    return services
 
 
 def node_run_resume(*, node_run_id: int, outputs: dict[str, Any] | None = None,
@@ -1427,6 +1384,14 @@ def runs_resume_paused(limit: int = 200) -> int:
 
 # --- The sweep: due times, stale queues, deadlines ---------------------------------------
 
+def _dispatch_again(row: NodeRun) -> None:
+    """Send a node run to its queue once more (the sweep's safety net)."""
+    compiled = compiled_by_id(row.run.version_id)
+    dispatch_node_runs([(row.pk, compiled.types[row.node_id].queue or "default",
+                         _policy(compiled.configs[row.node_id]).timeout_s)],
+                       trace_id=row.run.trace_id)
+
+
 def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, int]:
     """Everything that is due (called every second by beat, on the maintenance queue)."""
     now = now or timezone.now()
@@ -1466,11 +1431,20 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
     for row in stale_rows:
         if NodeRun.objects.filter(pk=row.pk, status=NodeStatus.QUEUED,
                                   queued_at__lt=stale).update(queued_at=now):
-            compiled = compiled_by_id(row.run.version_id)
-            node_type = compiled.types[row.node_id]
-            dispatch_node_runs([(row.pk, node_type.queue or "default",
-                                 _policy(compiled.configs[row.node_id]).timeout_s)],
-                               trace_id=row.run.trace_id)
+            _dispatch_again(row)
+            counts["requeued"] += 1
+    # Running rows whose lease lapsed long ago: their worker is gone and no message is
+    # left to take them over (e.g. a whole worker machine lost). Send them again; the
+    # lapsed lease lets the next delivery claim them.
+    lapsed = now - timedelta(seconds=settings.WEFT_REQUEUE_AFTER_S)
+    lost_rows = list(NodeRun.objects.filter(status=NodeStatus.RUNNING, lease_until__lt=lapsed,
+                                            run__status=RunStatus.RUNNING)
+                     .select_related("run").only("pk", "node_id", "lease_until",
+                                                 "run__version_id", "run__trace_id")[:batch])
+    for row in lost_rows:
+        if NodeRun.objects.filter(pk=row.pk, status=NodeStatus.RUNNING,
+                                  lease_until=row.lease_until).update(lease_until=now):
+            _dispatch_again(row)
             counts["requeued"] += 1
     # Runs past their deadline fail.
     for run_id in Run.objects.filter(status__in=RUN_ACTIVE, deadline_at__lt=now).values_list(

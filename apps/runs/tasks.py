@@ -5,14 +5,20 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 
 from apps.runs import services, triggers
 
 
 @shared_task(name="runs.node_execute", bind=True, max_retries=None)
 def node_execute(self, node_run_id: int) -> str:
-    outcome = services.node_run_execute(node_run_id=node_run_id,
-                                        worker=self.request.hostname or "")
+    try:
+        outcome = services.node_run_execute(node_run_id=node_run_id,
+                                            worker=self.request.hostname or "")
+    except (OperationalError, InterfaceError) as exc:
+        # The database went away (a restart, a dropped connection): deliver again soon.
+        # The row says what is left to do; nothing was committed half-way.
+        raise self.retry(exc=exc, countdown=min(2 ** self.request.retries, 30)) from exc
     if outcome == "busy":
         # Another live worker holds the node. If it dies, its lease lapses: look again
         # then (this message may be the only one left for the node).

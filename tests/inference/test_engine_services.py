@@ -21,3 +21,61 @@ def test_the_node_runs_through_the_engine_services(registered_server, audit_sinc
     assert event.data["label"] == out["label"]
     assert event.data["node_id"] == "classify"
     assert event.data["via"] == "node"
+
+
+def _classify_run(publish, server_name: str):
+    from apps.runs import services
+    from apps.runs.models import NodeRun
+    from tests.fixtures.runs import flow
+
+    workflow = publish(flow(("start", "trigger.manual"),
+                            ("classify", "inference.triton",
+                             {"server": server_name, "model": "ticket_urgency",
+                              "inputs": {"text": "input.text"}}),
+                            edges=[("start", "classify")]))
+    run = services.run_start(workflow=workflow, input={"text": "Everything is down"})
+    return run, NodeRun.objects.get(run=run, node_id="classify")
+
+
+def test_a_worker_records_the_call_with_the_result_it_settles(
+        registered_server, audit_since, publish, django_capture_on_commit_callbacks):
+    """What a worker does with a queued inference node: the call's audit event is
+    written in the transaction that records the node's result, once."""
+    from apps.runs import services
+    from apps.runs.models import Run
+
+    run, row = _classify_run(publish, registered_server.name)
+    with django_capture_on_commit_callbacks():
+        assert services.node_run_execute(node_run_id=row.pk, worker="test") == "succeeded"
+    assert Run.objects.get(pk=run.pk).status == "succeeded"
+    (event,) = audit_since(action="inference.call")
+    assert event.run_id == str(run.pk)
+    assert event.data["node_id"] == "classify"
+    row.refresh_from_db()
+    assert event.data["label"] == row.outputs["out"]["label"]
+
+
+def test_a_call_is_audited_even_when_its_run_was_cancelled_meanwhile(
+        registered_server, audit_since, publish, monkeypatch,
+        django_capture_on_commit_callbacks):
+    """The model was called: the event stays although the late result is dropped."""
+    from apps.runs import services
+    from apps.runs.models import Run
+
+    run, row = _classify_run(publish, registered_server.name)
+    invoke = services._invoke
+
+    def invoke_then_cancel(compiled, node_id, context):
+        result = invoke(compiled, node_id, context)
+        services.run_cancel(run=Run.objects.get(pk=run.pk))  # someone cancels meanwhile
+        return result
+
+    monkeypatch.setattr(services, "_invoke", invoke_then_cancel)
+    with django_capture_on_commit_callbacks():
+        assert services.node_run_execute(node_run_id=row.pk, worker="test") == "dropped"
+    assert Run.objects.get(pk=run.pk).status == "cancelled"
+    row.refresh_from_db()
+    assert row.status == "cancelled"
+    assert row.outputs is None
+    (event,) = audit_since(action="inference.call")
+    assert event.run_id == str(run.pk)

@@ -3,7 +3,7 @@ Nodes that go to a worker are executed here by calling the task's service."""
 
 import pytest
 
-from apps.runs import services
+from apps.runs import rows, services
 from apps.runs.models import MapItem, NodeRun, Run
 from tests.fixtures.runs import flow
 
@@ -275,7 +275,7 @@ def test_a_large_list_reaches_a_map_by_reference_and_its_result_stays_in_item_ro
         publish, monkeypatch, django_capture_on_commit_callbacks):
     """Driven in this process (no worker): the map's task sees neither its list nor
     earlier outputs; a large result is a reference that a data node materialises."""
-    monkeypatch.setattr(services, "LARGE_JSON_BYTES", 64)
+    monkeypatch.setattr(rows, "LARGE_JSON_BYTES", 64)
     monkeypatch.setattr(services, "MAP_INLINE_MAX", 10)
     child = publish(flow(("start", "trigger.manual"),
                          ("set", "test.set", {"values": {"done": True}}),
@@ -287,7 +287,7 @@ def test_a_large_list_reaches_a_map_by_reference_and_its_result_stays_in_item_ro
     run = services.run_start(workflow=parent, input={"count": 30})
     items = NodeRun.objects.get(run=run, node_id="items")
     assert len(items.outputs["out"]) == 30
-    lean = services._unlean(services._lean(NodeRun.objects.filter(pk=items.pk)).get())
+    lean = next(row for row in rows.node_runs_of(run.pk) if row.pk == items.pk)
     assert lean.outputs == {"out": {"$weft_ref": {"node_run": items.pk, "field": "outputs",
                                                   "port": "out"}}}
     map_row = NodeRun.objects.get(run=run, node_id="map")

@@ -123,3 +123,57 @@ def test_a_map_runs_items_in_chunks_and_keeps_their_order(celery_worker_process,
     assert run.status == "succeeded", run.error
     out = NodeRun.objects.get(run=run, node_id="map").outputs["out"]
     assert out == [{"item": i, "done": True} for i in range(50)]
+
+
+def test_runs_finish_when_the_database_drops_the_workers_connections(
+        celery_worker_process, publish, receiver):
+    """What a PostgreSQL restart does to a worker: every connection it holds is cut,
+    some in the middle of a task. Runs go on, no side effect is lost."""
+    from django.db import connection
+
+    workflow = publish(_calls(receiver.url, 3, 0.2))
+    ids = [services.run_start(workflow=workflow, input={"n": i}).pk for i in range(6)]
+    cut = 0
+    for _ in range(6):
+        time.sleep(0.35)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND application_name = 'weft-worker'")
+            cut += cursor.fetchone()[0]
+    _wait_finished(ids, 90)
+    assert cut >= 3, celery_worker_process.log()[-1500:]
+    assert set(Run.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        "succeeded"}, celery_worker_process.log()[-3000:]
+    assert set(receiver.keys()) == {f"{r}/c{i}" for r in ids for i in range(3)}
+
+
+def test_a_node_whose_worker_and_message_were_lost_is_sent_again(celery_worker_process,
+                                                                  publish, receiver):
+    """A worker machine vanished mid-node, taking the node's message with it: the row
+    is running under a lease nobody renews. The sweep sends it again once the lease
+    has long lapsed; so too a queued row whose message never reached the broker."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from celery_worker.app import app
+
+    workflow = publish(_calls(receiver.url, 1, 0))
+    long_ago = timezone.now() - timedelta(seconds=30)
+    celery_worker_process.stop()
+    try:
+        lost, unsent = (services.run_start(workflow=workflow, input={"n": i}) for i in range(2))
+        assert app.control.purge() >= 2  # their messages are lost
+    finally:
+        celery_worker_process.start()
+    NodeRun.objects.filter(run=lost, node_id="c0").update(
+        status="running", delivery_count=1, worker="w9@gone#99", started_at=long_ago,
+        lease_until=long_ago)
+    NodeRun.objects.filter(run=unsent, node_id="c0").update(queued_at=long_ago)
+    _wait_finished([lost.pk, unsent.pk], 60)
+    assert set(Run.objects.filter(pk__in=[lost.pk, unsent.pk]).values_list(
+        "status", flat=True)) == {"succeeded"}
+    assert receiver.keys() == {f"{lost.pk}/c0": 1, f"{unsent.pk}/c0": 1}
+    taken_over = NodeRun.objects.get(run=lost, node_id="c0")
+    assert taken_over.delivery_count == 2
+    assert taken_over.worker != "w9@gone#99"

@@ -1,0 +1,262 @@
+"""The SQL of the engine's hot paths: run and node-run rows read and written in as few
+round trips as the work allows, without the ORM's query compiler.
+
+Nothing here decides anything: `apps.runs.services` says which rows change and to
+what (its transition tables, compare-and-set on the status it read); this module only
+turns that into statements. Rows come back as ordinary model instances.
+
+Large port values stay in PostgreSQL: rows are read *lean* (see `lean_sql`), with a
+value over LARGE_JSON_BYTES replaced by a small reference (services.REF_KEY).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import JSONField, Model
+
+from apps.runs.models import NodeRun, NodeStatus, Run, RunStatus
+
+REF_KEY = "$weft_ref"
+LARGE_JSON_BYTES = 32 * 1024
+
+
+def lean_sql(table: str, field_name: str) -> str:
+    """A JSON column of runs_noderun (`table` is its name or alias in the statement),
+    with port values too large to travel replaced by references to themselves. Takes
+    the named parameters of `lean_params()`."""
+    column = f'{table}."{field_name}"'
+    return (f"CASE WHEN pg_column_size({column}) > %(large)s "
+            f"AND jsonb_typeof({column}) = 'object' "
+            f"THEN (SELECT jsonb_object_agg(k, CASE WHEN pg_column_size({column} -> k) > "
+            f"%(large_port)s THEN jsonb_build_object('{REF_KEY}', "
+            f"jsonb_build_object('node_run', {table}.\"id\", 'field', '{field_name}', "
+            f"'port', k)) ELSE {column} -> k END) FROM jsonb_object_keys({column}) AS k) "
+            f"ELSE {column} END")
+
+
+def lean_params() -> dict[str, int]:
+    return {"large": LARGE_JSON_BYTES, "large_port": LARGE_JSON_BYTES // 4}
+
+
+# --- Reading -------------------------------------------------------------------------------
+
+@cache
+def _columns(model: type[Model], lean: tuple[str, ...] = ()) -> tuple[list[str], str]:
+    """Attribute names and the SELECT list (table alias `t`), JSON columns in `lean`
+    read lean."""
+    names, parts = [], []
+    for f in model._meta.concrete_fields:
+        names.append(f.attname)
+        parts.append(lean_sql("t", f.column) if f.attname in lean else f't."{f.column}"')
+    return names, ", ".join(parts)
+
+
+@cache
+def _json_positions(model: type[Model]) -> tuple[int, ...]:
+    return tuple(i for i, f in enumerate(model._meta.concrete_fields)
+                 if isinstance(f, JSONField))
+
+
+def _instances(model: type[Model], names: list[str], records) -> list[Any]:
+    positions = _json_positions(model)
+    out = []
+    for record in records:
+        values = list(record)
+        for i in positions:  # the backend hands jsonb over as text, as to JSONField
+            if isinstance(values[i], str):
+                values[i] = json.loads(values[i])
+        out.append(model.from_db("default", names, values))
+    return out
+
+
+def run_lock(run_id) -> Run | None:
+    """The run, locked FOR UPDATE until the transaction ends."""
+    names, select = _columns(Run)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select} FROM runs_run t WHERE t.id = %(id)s FOR UPDATE",
+                       {"id": run_id})
+        found = _instances(Run, names, cursor.fetchall())
+    return found[0] if found else None
+
+
+def node_runs_of(run_id) -> list[NodeRun]:
+    """Every row of a run (lean), in (node_id, attempt) order: the latest attempt last."""
+    names, select = _columns(NodeRun, ("inputs", "outputs"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select} FROM runs_noderun t WHERE t.run_id = %(id)s "
+                       "ORDER BY t.node_id, t.attempt", {"id": run_id, **lean_params()})
+        return _instances(NodeRun, names, cursor.fetchall())
+
+
+# --- A worker's claim ----------------------------------------------------------------------
+
+@dataclass
+class Claim:
+    row: NodeRun  # with .run set (the run's identity and data, not its status)
+    outputs: dict[str, dict[str, Any]]  # node_id -> lean outputs of succeeded nodes
+
+
+_RUN_PART = ("workflow_id", "version_id", "input", "trigger", "trace_id", "vars")
+
+
+@cache
+def _claim_sql() -> str:
+    names, _ = _columns(NodeRun)
+    returning = [lean_sql("runs_noderun", n) if n in ("inputs", "outputs")
+                 else f'runs_noderun."{NodeRun._meta.get_field(n).column}"' for n in names]
+    returning += [f'r."{Run._meta.get_field(n).column}"' for n in _RUN_PART]
+    returning = ", ".join(f"{sql} AS c{i}" for i, sql in enumerate(returning))
+    return (
+        "WITH claimed AS ("
+        " UPDATE runs_noderun SET status = %(running)s,"
+        " delivery_count = runs_noderun.delivery_count + 1,"
+        " started_at = COALESCE(runs_noderun.started_at, %(now)s),"
+        " worker = %(holder)s, lease_until = %(lease_until)s"
+        " FROM runs_run r"
+        " WHERE runs_noderun.id = %(id)s AND r.id = runs_noderun.run_id"
+        " AND r.status IN (%(run_running)s, %(run_waiting)s)"
+        " AND (CASE WHEN %(take_from)s::text IS NULL"
+        " THEN runs_noderun.status = %(queued)s OR (runs_noderun.status = %(running)s"
+        " AND (runs_noderun.lease_until IS NULL OR runs_noderun.lease_until < %(now)s))"
+        " ELSE runs_noderun.status = %(running)s AND runs_noderun.worker = %(take_from)s END)"
+        " AND NOT EXISTS (SELECT 1 FROM runs_engineswitch s WHERE s.paused"
+        " AND (s.workflow_id IS NULL OR s.workflow_id = r.workflow_id))"
+        f" RETURNING {returning})"
+        " SELECT claimed.*, (SELECT jsonb_agg(jsonb_build_array(o.node_id, "
+        f"{lean_sql('o', 'outputs')}) ORDER BY o.node_id, o.attempt)"
+        f" FROM runs_noderun o WHERE o.run_id = claimed.c{names.index('run_id')}"
+        " AND o.status = %(succeeded)s)"
+        " FROM claimed")
+
+
+def node_run_claim(node_run_id: int, *, now: datetime, holder: str, lease_until: datetime,
+                   take_from: str | None = None) -> Claim | None:
+    """Take a queued node run (or a running one whose lease lapsed; or, with
+    `take_from`, one that holder runs) for this worker and read what it needs, in one
+    statement: the row (lean), its run, and the lean outputs of the run's succeeded
+    nodes. None when it is not claimable now: not queued, lease held, run not active,
+    or the engine paused for its workflow."""
+    params = {"running": NodeStatus.RUNNING, "queued": NodeStatus.QUEUED,
+              "succeeded": NodeStatus.SUCCEEDED, "run_running": RunStatus.RUNNING,
+              "run_waiting": RunStatus.WAITING, "now": now, "holder": holder,
+              "lease_until": lease_until, "id": node_run_id, "take_from": take_from,
+              **lean_params()}
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), params)
+        record = cursor.fetchone()
+    if record is None:
+        return None
+    names, _ = _columns(NodeRun)
+    count = len(names)
+    row = _instances(NodeRun, names, [record[:count]])[0]
+    run_values = dict(zip(_RUN_PART, record[count:count + len(_RUN_PART)], strict=True))
+    for name in ("input", "vars"):
+        if isinstance(run_values[name], str):
+            run_values[name] = json.loads(run_values[name])
+    row.run = Run(id=row.run_id, **run_values)
+    earlier = record[-1]
+    earlier = json.loads(earlier) if isinstance(earlier, str) else earlier
+    return Claim(row=row, outputs={node_id: outputs for node_id, outputs in earlier or []})
+
+
+# --- Writing a step ------------------------------------------------------------------------
+
+def _json_row(obj: Model, fields) -> dict[str, Any]:
+    row = {}
+    for f in fields:
+        value = getattr(obj, f.attname)
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, uuid.UUID):
+            value = str(value)
+        row[f.column] = value
+    return row
+
+
+def _set_clause(model: type[Model], fields: dict[str, Any]) -> tuple[str, list[Any]]:
+    meta = model._meta
+    parts, params = [], []
+    for name, value in fields.items():
+        f = meta.get_field(name)
+        parts.append(f'"{f.column}" = %s')
+        params.append(f.get_db_prep_save(value, connection))
+    return ", ".join(parts), params
+
+
+@dataclass
+class StepWrite:
+    """What a step writes: checked (compare-and-set) updates must each touch one row."""
+
+    run_insert: Run | None = None
+    run_update: tuple[Any, str | None, dict[str, Any]] | None = None  # pk, expected, fields
+    row_updates: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    new_rows: list[NodeRun] = field(default_factory=list)
+
+
+def step_write(write: StepWrite) -> bool:
+    """All of a step's writes in one statement (data-modifying CTEs); its own
+    transaction unless the caller holds one. Sets the new rows' ids. False when a
+    compare-and-set found its row moved on: the caller's transaction must then be
+    rolled back (raise), as part of the statement may have been applied."""
+    ctes, params, checks = [], [], []
+    if write.run_insert is not None:
+        run_fields = Run._meta.concrete_fields
+        cols = ", ".join(f'"{f.column}"' for f in run_fields)
+        ctes.append(f"new_run AS (INSERT INTO runs_run ({cols}) SELECT {cols} FROM "
+                    "jsonb_populate_record(NULL::runs_run, %s::jsonb) RETURNING 1)")
+        params.append(json.dumps(_json_row(write.run_insert, run_fields)))
+    if write.run_update is not None:
+        pk, expected, fields = write.run_update
+        if fields:
+            assignments, values = _set_clause(Run, fields)
+            where = "id = %s" + (" AND status = %s" if expected is not None else "")
+            ctes.append(f"w{len(ctes)} AS (UPDATE runs_run SET {assignments} WHERE {where} "
+                        "RETURNING 1)")
+            params += values + [pk] + ([expected] if expected is not None else [])
+            if expected is not None:
+                checks.append(f"w{len(ctes) - 1}")
+    for pk, expected, fields in write.row_updates:
+        assignments, values = _set_clause(NodeRun, fields)
+        ctes.append(f"w{len(ctes)} AS (UPDATE runs_noderun SET {assignments} "
+                    "WHERE id = %s AND status = %s RETURNING 1)")
+        params += values + [pk, expected]
+        checks.append(f"w{len(ctes) - 1}")
+    inserted = bool(write.new_rows)
+    if inserted:
+        row_fields = [f for f in NodeRun._meta.concrete_fields if not f.primary_key]
+        cols = ", ".join(f'"{f.column}"' for f in row_fields)
+        ctes.append(f"new_rows AS (INSERT INTO runs_noderun ({cols}) SELECT {cols} FROM "
+                    "jsonb_populate_recordset(NULL::runs_noderun, %s::jsonb) "
+                    "RETURNING id, node_id, attempt)")
+        params.append(json.dumps([_json_row(row, row_fields) for row in write.new_rows]))
+    if not ctes:
+        return True
+    counts = ", ".join(f"(SELECT count(*) FROM {name})" for name in checks) or "0"
+    ids = ("(SELECT jsonb_agg(jsonb_build_array(id, node_id, attempt)) FROM new_rows)"
+           if inserted else "NULL")
+    sql = f"WITH {', '.join(ctes)} SELECT ARRAY[{counts}], {ids}"
+    if write.run_insert is not None:
+        sql += ", (SELECT count(*) FROM new_run)"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        record = cursor.fetchone()
+    if checks and any(count != 1 for count in record[0]):
+        return False
+    if inserted:
+        created = json.loads(record[1]) if isinstance(record[1], str) else record[1]
+        ids_by_key = {(node_id, attempt): pk for pk, node_id, attempt in created}
+        for row in write.new_rows:
+            row.pk = ids_by_key[(row.node_id, row.attempt)]
+            row._state.adding = False
+            row._state.db = "default"
+    if write.run_insert is not None:
+        write.run_insert._state.adding = False
+        write.run_insert._state.db = "default"
+    return True
