@@ -101,6 +101,7 @@ def _items_urls(*, run: Run, node_runs: list[NodeRun]) -> dict[int, str]:
         if row.node_id not in latest or row.attempt > latest[row.node_id].attempt:
             latest[row.node_id] = row
     current = {row.pk: row for row in latest.values()}
+    in_run = {row.pk for row in node_runs}
     urls: dict[int, str] = {}
     foreign: dict[int, list[int]] = {}  # owner pk (in another run) -> node runs naming it
     for row in node_runs:
@@ -113,7 +114,7 @@ def _items_urls(*, run: Run, node_runs: list[NodeRun]) -> dict[int, str]:
             continue
         if owner in current:
             urls[row.pk] = map_items_url(run_id=run.pk, node_id=current[owner].node_id)
-        elif not any(r.pk == owner for r in node_runs):
+        elif owner not in in_run:  # (an earlier attempt here: its items are not reachable)
             foreign.setdefault(owner, []).append(row.pk)
     if foreign:
         later = NodeRun.objects.filter(run_id=OuterRef("run_id"), node_id=OuterRef("node_id"),
