@@ -51,6 +51,8 @@ urlpatterns = [
          name="workflow-runtime"),
     path("runs/", runs.RunListApi.as_view(), name="runs"),
     path("runs/<uuid:run_id>/", runs.RunDetailApi.as_view(), name="run-detail"),
+    path("runs/<uuid:run_id>/nodes/<path:node_id>/items/", runs.RunNodeItemsApi.as_view(),
+         name="run-node-items"),
     path("runs/<uuid:run_id>/cancel/", runs.RunCancelApi.as_view(), name="run-cancel"),
     path("runs/<uuid:run_id>/retry/", runs.RunRetryApi.as_view(), name="run-retry"),
     path("engine/pause/", runs.EngineSwitchApi.as_view(), name="engine-pause"),

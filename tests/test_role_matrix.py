@@ -44,6 +44,7 @@ MATRIX = {
     "workflow-runtime": {"get": EDITORS, "patch": EDITORS},
     "runs": {"get": VIEWERS},
     "run-detail": {"get": VIEWERS},
+    "run-node-items": {"get": VIEWERS},
     "run-cancel": {"post": EDITORS},
     "run-retry": {"post": EDITORS},
     "engine-pause": {"get": ADMINS, "put": ADMINS},
@@ -101,6 +102,7 @@ def _kwargs(name, world, client):
     return {
         "workflow_id": workflow.pk,
         "run_id": world["run"].pk,
+        "node_id": "start",
         "number": 1,
         "user_id": world["target"].pk,
         "seq": 1,
@@ -116,7 +118,8 @@ def _path(name, kwargs):
     from django.urls import reverse
     from django.urls.exceptions import NoReverseMatch
 
-    for keys in (["workflow_id", "number"], ["workflow_id"], ["run_id"], ["user_id"],
+    for keys in (["workflow_id", "number"], ["workflow_id"], ["run_id", "node_id"], ["run_id"],
+                 ["user_id"],
                  ["token_id"], ["seq"], ["credential_id"], ["server_id", "model"],
                  ["server_id"], []):
         try:

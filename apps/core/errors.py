@@ -24,6 +24,15 @@ class Conflict(exceptions.APIException):
         self.extra = extra
 
 
+class NotFound(exceptions.NotFound):
+    """A 404 that says what is missing (Django's Http404 becomes a bare "Not found.");
+    `extra` keys (the id that was asked for) join the body."""
+
+    def __init__(self, detail: str, code: str = "not_found", **extra: Any):
+        super().__init__(detail, code)
+        self.extra = extra
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"

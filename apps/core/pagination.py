@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+from typing import Any
+
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -11,3 +14,39 @@ def paginated_response(*, request, view, queryset, serializer_class):
     paginator = Pagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+# --- Keyset pages, for lists too long to count pages in (map items) ----------------------
+#
+# Ordered by one unique column; a page is "the next `limit` rows after this key", so a
+# page deep in a long list costs the same as the first and rows added meanwhile do not
+# shift it. (The audit log pages both ways from its newest event: apps/audit/selectors.)
+
+@dataclass
+class KeysetPage:
+    rows: list[Any]
+    count: int  # every row of the queryset, not only this page's
+    next_after: Any | None  # pass as ?after= for the next page; None on the last one
+
+
+def keyset_page(queryset, *, key: str, after: Any | None = None, limit: int) -> KeysetPage:
+    """The rows of `queryset` whose `key` (a unique column) is above `after`, at most
+    `limit` of them, in `key` order."""
+    count = queryset.count()
+    page = queryset.order_by(key)
+    if after is not None:
+        page = page.filter(**{f"{key}__gt": after})
+    rows = list(page[:limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return KeysetPage(rows=rows, count=count,
+                      next_after=getattr(rows[-1], key) if more and rows else None)
+
+
+def keyset_next_link(request, page: KeysetPage, *, param: str = "after") -> str | None:
+    """This request's URL with the cursor moved on (other query parameters kept)."""
+    if page.next_after is None:
+        return None
+    params = request.query_params.copy()
+    params[param] = str(page.next_after)
+    return request.build_absolute_uri(request.path) + "?" + params.urlencode()

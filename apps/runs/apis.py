@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsAdmin, IsEditor, IsViewer
-from apps.core.pagination import Pagination
+from apps.core.pagination import Pagination, keyset_next_link
 from apps.core.serializers import StrictSerializer
 from apps.runs import metrics, selectors, services, triggers
 from apps.runs.models import RunStatus
@@ -39,6 +39,10 @@ class NodeRunOutputSerializer(serializers.Serializer):
     error = serializers.JSONField(allow_null=True)
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
+    items_url = serializers.CharField(
+        allow_null=True, help_text="Where this node run's map items are read a page at a time "
+        "(its output refers to them, or the map is still running, failed or was cancelled); "
+        "null when there are none or they are in `outputs`.")
 
 
 class RunDetailOutputSerializer(RunOutputSerializer):
@@ -100,6 +104,49 @@ class RunDetailApi(APIView):
     @extend_schema(responses=RunDetailOutputSerializer)
     def get(self, request, run_id):
         return Response(_detail(run_id))
+
+
+class MapItemOutputSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The item's place in the map's list, from 0.")
+    input = serializers.JSONField(allow_null=True)
+    output = serializers.JSONField(allow_null=True, help_text="The item's result.")
+    error = serializers.JSONField(allow_null=True, help_text="Why the item failed.")
+    done = serializers.BooleanField()
+    child_run = serializers.UUIDField(allow_null=True, help_text="The run of this item.")
+
+
+class MapItemPageOutputSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Items in all (failed ones with ?failed=true).")
+    next = serializers.URLField(allow_null=True, help_text="The next page; null on the last.")
+    next_after = serializers.IntegerField(
+        allow_null=True, help_text="The cursor of the next page (its ?after=).")
+    results = MapItemOutputSerializer(many=True)
+
+
+class RunNodeItemsApi(APIView):
+    """The items of a map node (its latest attempt) in index order, keyset-paginated:
+    follow `next`, or pass `after` = the last index read."""
+
+    permission_classes = [IsViewer]
+
+    class FilterSerializer(serializers.Serializer):
+        after = serializers.IntegerField(
+            required=False, min_value=0, help_text="Items after this index (the cursor).")
+        limit = serializers.IntegerField(
+            required=False, min_value=1, max_value=selectors.MAP_ITEMS_MAX_LIMIT,
+            default=selectors.MAP_ITEMS_LIMIT, help_text="Items per page.")
+        failed = serializers.BooleanField(
+            required=False, default=False, help_text="true: only the items that failed.")
+
+    @extend_schema(operation_id="runs_nodes_items_list", parameters=[FilterSerializer],
+                   responses=MapItemPageOutputSerializer)
+    def get(self, request, run_id, node_id):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = selectors.map_item_page(run_id=run_id, node_id=node_id,
+                                       **filters.validated_data)
+        return Response({"count": page.count, "next": keyset_next_link(request, page),
+                         "next_after": page.next_after, "results": page.rows})
 
 
 class RunCancelApi(APIView):

@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
-from apps.runs.models import EngineSwitch, NodeRun, Run, RunStatus
+from apps.core.errors import NotFound
+from apps.core.pagination import KeysetPage, keyset_page
+from apps.nodes.types.engine import MapOverList
+from apps.runs.models import EngineSwitch, MapItem, NodeRun, Run, RunStatus
+from apps.runs.services import REF_KEY, is_ref
+from apps.workflows.models import WorkflowVersion
 
 LIST_FIELDS = ("id", "workflow_id", "version__number", "status", "trigger", "created_at",
                "started_at", "finished_at", "error")
@@ -38,6 +44,8 @@ def run_get(*, run_id) -> Run:
 
 def run_detail(*, run: Run) -> dict[str, Any]:
     """The GET /api/runs/<id>/ body (also the live view's first message)."""
+    node_runs = list(run.node_runs.all())
+    items_urls = _items_urls(run=run, node_runs=node_runs)
     return {
         **run_summary(run=run),
         "input": run.input,
@@ -48,10 +56,117 @@ def run_detail(*, run: Run) -> dict[str, Any]:
              "inputs": n.inputs, "outputs": n.outputs,
              "error": {"type": n.error.get("type", "error"), "message": n.error.get(
                  "message", "")} if n.error else None,
-             "started_at": _iso(n.started_at), "finished_at": _iso(n.finished_at)}
-            for n in run.node_runs.all()
+             "started_at": _iso(n.started_at), "finished_at": _iso(n.finished_at),
+             "items_url": items_urls.get(n.pk)}
+            for n in node_runs
         ],
     }
+
+
+# --- The items of a map node --------------------------------------------------------------
+#
+# A map keeps one MapItem row per item (its input, result or error, child run). Its
+# output lists the results inline up to MAP_INLINE_MAX items; beyond, the output is a
+# reference {"$weft_ref": {"map": <node run pk>, "count": n}} and the items are read a
+# page at a time from GET /api/runs/<run>/nodes/<node>/items/.
+
+MAP_ITEMS_LIMIT = 100
+MAP_ITEMS_MAX_LIMIT = 1000
+
+
+def map_items_url(*, run_id, node_id: str) -> str:
+    return reverse("run-node-items", kwargs={"run_id": run_id, "node_id": node_id})
+
+
+def _is_map(row: NodeRun) -> bool:
+    return row.node_type == MapOverList.type or (row.state or {}).get("kind") == "map"
+
+
+def _map_ref_owner(outputs: Any) -> int | None:
+    """The node run holding the items, when an output port refers to a map's items."""
+    for value in (outputs or {}).values() if isinstance(outputs, dict) else ():
+        if is_ref(value) and isinstance(value[REF_KEY], dict) and "map" in value[REF_KEY]:
+            return int(value[REF_KEY]["map"])
+    return None
+
+
+def _items_urls(*, run: Run, node_runs: list[NodeRun]) -> dict[int, str]:
+    """node run pk -> where its items are, for the node runs whose items are not in
+    their output: an output that refers to a map's items (the map's own, or another
+    map's passed on by a later node or a sub-workflow), and a map still running, failed
+    or cancelled (its items show progress and which failed). A map whose results are
+    inline, and earlier attempts the URL would no longer reach, get none."""
+    latest: dict[str, NodeRun] = {}
+    for row in node_runs:
+        if row.node_id not in latest or row.attempt > latest[row.node_id].attempt:
+            latest[row.node_id] = row
+    current = {row.pk: row for row in latest.values()}
+    in_run = {row.pk for row in node_runs}
+    urls: dict[int, str] = {}
+    foreign: dict[int, list[int]] = {}  # owner pk (in another run) -> node runs naming it
+    for row in node_runs:
+        owner = _map_ref_owner(row.outputs)
+        if owner is None and row.pk in current and _is_map(row) and \
+                (row.state or {}).get("total") and \
+                not isinstance((row.outputs or {}).get("out"), list):
+            owner = row.pk
+        if owner is None:
+            continue
+        if owner in current:
+            urls[row.pk] = map_items_url(run_id=run.pk, node_id=current[owner].node_id)
+        elif owner not in in_run:  # (an earlier attempt here: its items are not reachable)
+            foreign.setdefault(owner, []).append(row.pk)
+    if foreign:
+        later = NodeRun.objects.filter(run_id=OuterRef("run_id"), node_id=OuterRef("node_id"),
+                                       attempt__gt=OuterRef("attempt"))
+        owners = NodeRun.objects.filter(pk__in=foreign).annotate(
+            superseded=Exists(later)).values_list("pk", "run_id", "node_id", "superseded")
+        for pk, run_id, node_id, superseded in owners:
+            if not superseded:
+                for row_pk in foreign[pk]:
+                    urls[row_pk] = map_items_url(run_id=run_id, node_id=node_id)
+    return urls
+
+
+def map_node_run_get(*, run_id, node_id: str) -> NodeRun:
+    """The latest attempt of a map node in a run; a 404 naming what is missing."""
+    run = Run.objects.filter(pk=run_id).only("pk", "version_id").first()
+    if run is None:
+        raise NotFound(f"Run {run_id} does not exist.", code="run_not_found",
+                       run=str(run_id))
+    row = (NodeRun.objects.filter(run=run, node_id=node_id).only(
+        "pk", "node_id", "node_type", "attempt", "status", "state").order_by("-attempt")
+        .first())
+    if row is None:
+        in_graph = WorkflowVersion.objects.filter(
+            pk=run.version_id, graph__contains={"nodes": [{"id": node_id}]}).exists()
+        detail = (f"Node {node_id!r} has not run yet in run {run_id}." if in_graph
+                  else f"Run {run_id} has no node {node_id!r}.")
+        raise NotFound(detail, code="node_not_found", run=str(run_id), node_id=node_id)
+    if not _is_map(row):
+        raise NotFound(f"Node {node_id!r} ({row.node_type or 'unknown type'}) is not a map: "
+                       "it has no items.", code="not_a_map", run=str(run_id),
+                       node_id=node_id)
+    return row
+
+
+def map_item_page(*, run_id, node_id: str, after: int | None = None,
+                  limit: int = MAP_ITEMS_LIMIT, failed: bool = False) -> KeysetPage:
+    """A page of a map node's items in index order, after the index `after`;
+    `failed` keeps only the items that ended with an error (and counts only those)."""
+    row = map_node_run_get(run_id=run_id, node_id=node_id)
+    items = MapItem.objects.filter(node_run=row)
+    if failed:
+        items = items.filter(error__isnull=False)
+    page = keyset_page(items.only("index", "input", "output", "error", "done",
+                                  "child_run_id"),
+                       key="index", after=after,
+                       limit=max(1, min(limit, MAP_ITEMS_MAX_LIMIT)))
+    page.rows = [{"index": item.index, "input": item.input, "output": item.output,
+                  "error": item.error, "done": item.done,
+                  "child_run": str(item.child_run_id) if item.child_run_id else None}
+                 for item in page.rows]
+    return page
 
 
 def _iso(moment) -> str | None:

@@ -80,6 +80,37 @@ export interface NodeRunRecord {
   error: { type: string; message: string } | null;
   started_at: string | null;
   finished_at: string | null;
+  /** Where this node run's map items are read a page at a time (null when none or inline). */
+  items_url?: string | null;
+}
+
+/** One item of a map node: its input, its result or error, the run that made it. */
+export interface MapItem {
+  index: number;
+  input: unknown;
+  output: unknown;
+  error: { type?: string; message?: string; [key: string]: unknown } | null;
+  done: boolean;
+  child_run: string | null;
+}
+
+/** A keyset page of map items: pass `next_after` as `after` for the next one. */
+export interface MapItemPage {
+  count: number;
+  next: string | null;
+  next_after: number | null;
+  results: MapItem[];
+}
+
+/** How many items a `{"$weft_ref": {"map": pk, "count": n}}` output refers to, if any. */
+export function mapRefCount(outputs: unknown): number | null {
+  if (!outputs || typeof outputs !== "object") return null;
+  for (const value of Object.values(outputs as Record<string, unknown>)) {
+    if (!value || typeof value !== "object") continue;
+    const ref = (value as Record<string, unknown>)["$weft_ref"] as { map?: unknown; count?: unknown } | undefined;
+    if (ref && typeof ref === "object" && ref.map !== undefined && typeof ref.count === "number") return ref.count;
+  }
+  return null;
 }
 
 export interface RunDetail extends RunSummary {
@@ -190,6 +221,11 @@ export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fet
     return str ? `?${str}` : "";
   };
   const id = encodeURIComponent;
+  /** A path the server gave (maybe absolute), as a path under this client's root. */
+  const underRoot = (url: string) => {
+    const path = url.replace(/^[a-z]+:\/\/[^/]+/i, "");
+    return path.startsWith(`${root}/`) ? path.slice(root.length) : path;
+  };
 
   return {
     request,
@@ -218,6 +254,12 @@ export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fet
     listRuns: (wf: string, page = 1) =>
       request<Paginated<RunSummary>>("GET", `/runs/${q({ workflow: wf, page: page > 1 ? page : undefined })}`),
     getRun: (runId: string) => request<RunDetail>("GET", `/runs/${id(runId)}/`),
+    /** A page of a map node's items, from the node run's `items_url`. */
+    listMapItems: (itemsUrl: string, params: { after?: number | null; limit?: number; failed?: boolean } = {}) =>
+      request<MapItemPage>(
+        "GET",
+        `${underRoot(itemsUrl)}${q({ after: params.after, limit: params.limit, failed: params.failed ? "true" : undefined })}`,
+      ),
   };
 }
 

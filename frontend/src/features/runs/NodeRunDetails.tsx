@@ -1,8 +1,9 @@
 /** The selected node's inputs, outputs and error in the run being shown. */
 import { useEffect, useState } from "react";
-import { errorMessage, type NodeRunRecord } from "../../infrastructure/api";
+import { errorMessage, mapRefCount, type NodeRunRecord } from "../../infrastructure/api";
 import { useEditor, useServices } from "../../infrastructure/context";
 import { formatDuration } from "../../ui/format";
+import { MapItems } from "./MapItems";
 
 function Json({ value }: { value: unknown }) {
   if (value === undefined || value === null) return <p className="muted small">—</p>;
@@ -51,6 +52,9 @@ export function NodeRunDetails() {
           <Json value={latest.inputs} />
           <h4>Outputs</h4>
           <Json value={latest.outputs} />
+          {latest.items_url ? (
+            <MapItems key={latest.items_url} itemsUrl={latest.items_url} count={mapRefCount(latest.outputs)} />
+          ) : null}
           {records.length > 1 ? <p className="muted small">{records.length - 1} earlier attempt(s) failed and were retried.</p> : null}
         </>
       )}
