@@ -233,7 +233,7 @@ def _through_runs(harness: Any, connections: dict[str, Connection], runs: int) -
 
     print(f"\nTHROUGH A RUN: trigger.manual -> inference.triton({MODEL}), {runs} runs per "
           "protocol, sequential; run_start -> status 'succeeded' in the database (polled every "
-          "0.5 ms); node on a real Celery worker (prefork, 1 child, queue 'inference')")
+          "1 ms); node on a real Celery worker (prefork, 1 child, queue 'inference')")
     print(f"  load before: {load_before}")
     print(f"  load after:  {load_after}")
     per_node = overhead["per_node_ms"]
