@@ -1,12 +1,15 @@
 """The SQL of the engine's hot paths: run and node-run rows read and written in as few
 round trips as the work allows, without the ORM's query compiler.
 
-Nothing here decides anything: `apps.runs.services` says which rows change and to
-what (its transition tables, compare-and-set on the status it read); this module only
-turns that into statements. Rows come back as ordinary model instances.
+`apps.runs.services` stays the one owner of status changes: it says which rows change
+and to what (its transition tables, compare-and-set on the status it read), and calls
+this module to turn that into statements. The one rule written here is a worker's
+claim (`node_run_claim`): queued, or running under a lapsed lease, run active, engine
+not paused. Rows come back as ordinary model instances.
 
 Large port values stay in PostgreSQL: rows are read *lean* (see `lean_sql`), with a
-value over LARGE_JSON_BYTES replaced by a small reference (services.REF_KEY).
+port value over LARGE_JSON_BYTES / 4, in a column over LARGE_JSON_BYTES, replaced by a
+small reference {REF_KEY: {"node_run": pk, "field": ..., "port": ...}}.
 """
 
 from __future__ import annotations
