@@ -80,10 +80,12 @@ def _instances(model: type[Model], names: list[str], records) -> list[Any]:
 
 
 def run_lock(run_id) -> Run | None:
-    """The run, locked FOR UPDATE until the transaction ends."""
+    """The run, locked until the transaction ends: one step of a run at a time. (FOR NO
+    KEY UPDATE: rows that refer to the run, such as a map's child runs, can still be
+    inserted meanwhile.)"""
     names, select = _columns(Run)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {select} FROM runs_run t WHERE t.id = %(id)s FOR UPDATE",
+        cursor.execute(f"SELECT {select} FROM runs_run t WHERE t.id = %(id)s FOR NO KEY UPDATE",
                        {"id": run_id})
         found = _instances(Run, names, cursor.fetchall())
     return found[0] if found else None

@@ -1147,8 +1147,11 @@ def map_progress(*, node_run_id: int) -> str:
     """Start more chunks while the concurrency limit allows; finish the map when
     every item is done (the results are gathered in order, inside PostgreSQL)."""
     with transaction.atomic():
-        row = NodeRun.objects.select_for_update().filter(pk=node_run_id).only(
-            "pk", "status", "state").first()
+        # Only the map's row is locked, never its run (NodeRun's default ordering would
+        # join runs_run and lock that row too, before the row a step of the run locks
+        # after it: a deadlock with the step that resumes the map).
+        row = NodeRun.objects.select_for_update(of=("self",)).filter(pk=node_run_id).only(
+            "pk", "status", "state").order_by("pk").first()
         if row is None or row.status != NodeStatus.WAITING:
             return "dropped"
         state = dict(row.state)

@@ -14,7 +14,7 @@ from tests.fixtures.runs import flow
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_web_on_worker(celery_worker_process, tmp_path_factory):
     """uvicorn on the worker's Redis (broker and channel layer), so the runs it starts reach
     the worker and the worker's events reach the browser's WebSocket."""

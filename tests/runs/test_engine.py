@@ -314,3 +314,49 @@ def test_a_large_list_reaches_a_map_by_reference_and_its_result_stays_in_item_ro
     assert map_row.outputs == {"out": {"$weft_ref": {"map": map_row.pk, "count": 30}}}
     after = NodeRun.objects.get(run=run, node_id="after")
     assert after.outputs["out"] == [{"item": i, "done": True} for i in range(30)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_map_progress_goes_on_while_a_step_of_its_run_holds_the_run(
+        publish, django_capture_on_commit_callbacks):
+    """Lock order: a step locks the run, then its rows; map progress locks only the
+    map's row. Had it locked the run as well (it once did, through a join), a step
+    resuming the map and a progress task of the same map could deadlock."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from tests.fixtures.runs import ITEM_FLOW, map_graph
+
+    child = publish(ITEM_FLOW, name="item")
+    run = services.run_start(workflow=publish(map_graph(child.pk, chunk_size=5)),
+                             input={"count": 20})
+    map_row = NodeRun.objects.get(run=run, node_id="map")
+    with django_capture_on_commit_callbacks():
+        assert services.node_run_execute(node_run_id=map_row.pk) == "waiting"
+    held, release = threading.Event(), threading.Event()
+
+    def a_step_of_the_run():
+        from django.db import connection as own
+
+        try:
+            with transaction.atomic():
+                assert rows.run_lock(run.pk) is not None
+                held.set()
+                release.wait(10)
+        finally:
+            own.close()
+
+    thread = threading.Thread(target=a_step_of_the_run)
+    thread.start()
+    try:
+        assert held.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        with django_capture_on_commit_callbacks():
+            assert services.map_progress(node_run_id=map_row.pk) == "progress"
+    finally:
+        release.set()
+        thread.join(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
