@@ -1303,12 +1303,27 @@ def _cancel_locked(run: Run) -> None:
     evts.append({"event": "run", "run_id": str(run.pk), "status": RunStatus.CANCELLED,
                  "error": error})
     transaction.on_commit(lambda: events.publish_run(str(run.pk), evts))
-    for child in Run.objects.select_for_update().filter(
-            parent_run=run, status__in=(RunStatus.QUEUED, *RUN_ACTIVE)):
-        _cancel_locked(child)
+    # Child runs are cancelled after this commit, each in its own transaction: locking
+    # them under the parent's lock would invert the order of a child's step, which
+    # locks the child and then its parent (to resume it). The sweep cancels any child
+    # that outlives its parent here (a process lost before this ran).
+    transaction.on_commit(lambda: _cancel_children(run.pk))
     if run.parent_run_id is None:
         wf = run.workflow_id
         transaction.on_commit(lambda: _enqueue("runs.start_queued", [str(wf)]))
+
+
+def _cancel_children(run_id) -> int:
+    """Cancel the child runs in flight of a run that ended (sub-workflows, map items)."""
+    cancelled = 0
+    for child_id in Run.objects.filter(parent_run_id=run_id, status__in=(
+            RunStatus.QUEUED, *RUN_ACTIVE)).values_list("pk", flat=True):
+        with transaction.atomic():
+            child = _lock_run(child_id)
+            if child is not None and child.status in (RunStatus.QUEUED, *RUN_ACTIVE):
+                _cancel_locked(child)
+                cancelled += 1
+    return cancelled
 
 
 def run_retry(*, run: Run, user=None) -> Run:
@@ -1398,7 +1413,8 @@ def _dispatch_again(row: NodeRun) -> None:
 def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, int]:
     """Everything that is due (called every second by beat, on the maintenance queue)."""
     now = now or timezone.now()
-    counts = {"due": 0, "timers": 0, "requeued": 0, "deadlines": 0, "resumed": 0}
+    counts = {"due": 0, "timers": 0, "requeued": 0, "orphans": 0, "deadlines": 0,
+              "resumed": 0}
     # Pending rows whose time came (retries): one step per run.
     due_runs = set(NodeRun.objects.filter(status=NodeStatus.PENDING, due_at__lte=now,
                                           run__status__in=[RunStatus.RUNNING,
@@ -1449,6 +1465,11 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
                                   lease_until=row.lease_until).update(lease_until=now):
             _dispatch_again(row)
             counts["requeued"] += 1
+    # Child runs still in flight under a parent that ended (cancelled, failed).
+    for parent_id in (Run.objects.filter(status__in=(RunStatus.QUEUED, *RUN_ACTIVE),
+                                         parent_run__status__in=RUN_FINISHED)
+                      .values_list("parent_run_id", flat=True).distinct()[:batch]):
+        counts["orphans"] += _cancel_children(parent_id)
     # Runs past their deadline fail.
     for run_id in Run.objects.filter(status__in=RUN_ACTIVE, deadline_at__lt=now).values_list(
             "pk", flat=True)[:batch]:

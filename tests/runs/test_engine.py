@@ -360,3 +360,105 @@ def test_map_progress_goes_on_while_a_step_of_its_run_holds_the_run(
         thread.join(10)
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = 0")
+
+
+def _parent_waiting_on_a_child(publish, receiver, capture):
+    """A parent run whose sub-workflow node waits on a child run; the child's node is
+    queued for a worker."""
+    child = publish(_call_flow(receiver.url), name="child")
+    parent = publish(flow(("start", "trigger.manual"),
+                          ("sub", "flow.subworkflow", {"workflow_id": str(child.pk)}),
+                          ("after", "core.noop"), edges=[("start", "sub"), ("sub", "after")]))
+    run = services.run_start(workflow=parent, input={"a": 1})
+    sub = NodeRun.objects.get(run=run, node_id="sub")
+    with capture(execute=True):
+        assert services.node_run_execute(node_run_id=sub.pk) == "waiting"
+    child_run = Run.objects.get(parent_run=run)
+    call = NodeRun.objects.get(run=child_run, node_id="call")
+    assert (child_run.status, call.status) == ("running", "queued")
+    return run, sub, child_run, call
+
+
+def test_cancelling_a_run_cancels_its_child_runs_in_flight(
+        publish, receiver, django_capture_on_commit_callbacks):
+    """Cancel the parent: the child run and its node are cancelled too; the child's
+    late result is dropped and never reaches the parent."""
+    from apps.nodes.base import Outputs
+
+    run, sub, child_run, call = _parent_waiting_on_a_child(
+        publish, receiver, django_capture_on_commit_callbacks)
+    NodeRun.objects.filter(pk=call.pk).update(status="running", delivery_count=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.run_cancel(run=run)
+    child_run.refresh_from_db()
+    call.refresh_from_db()
+    assert (child_run.status, call.status) == ("cancelled", "cancelled")
+    assert services._complete(call, Outputs({"out": 1})) == "dropped"
+    sub.refresh_from_db()
+    assert sub.status == "cancelled"
+    assert not NodeRun.objects.filter(run=run, node_id="after").exists()
+
+
+def test_the_sweep_cancels_a_child_run_that_outlived_its_parent(
+        publish, receiver, django_capture_on_commit_callbacks):
+    """The process that cancelled the parent was lost before it cancelled the child
+    (after-commit work never ran): the sweep finds the orphan and cancels it."""
+    run, _, child_run, call = _parent_waiting_on_a_child(
+        publish, receiver, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=False):  # lost with its process
+        services.run_cancel(run=run)
+    child_run.refresh_from_db()
+    assert child_run.status == "running"
+    with django_capture_on_commit_callbacks(execute=True):
+        counts = services.runs_sweep()
+    assert counts["orphans"] == 1
+    child_run.refresh_from_db()
+    call.refresh_from_db()
+    assert (child_run.status, call.status) == ("cancelled", "cancelled")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_a_parent_never_waits_for_a_child_step(
+        publish, receiver, django_capture_on_commit_callbacks):
+    """Lock order: a child's step locks the child, then its parent (to resume it).
+    Cancelling the parent locks the parent alone; its children are cancelled after,
+    each on its own. Had it locked them under the parent's lock, the two could
+    deadlock."""
+    import threading
+
+    from django.db import connection, transaction
+
+    run, _, child_run, _ = _parent_waiting_on_a_child(
+        publish, receiver, django_capture_on_commit_callbacks)
+    held, release = threading.Event(), threading.Event()
+
+    def a_step_of_the_child():
+        from django.db import connection as own
+
+        try:
+            with transaction.atomic():
+                assert rows.run_lock(child_run.pk) is not None
+                held.set()
+                release.wait(10)
+        finally:
+            own.close()
+
+    thread = threading.Thread(target=a_step_of_the_child)
+    thread.start()
+    try:
+        assert held.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        with transaction.atomic():  # what run_cancel does, held open here
+            services._cancel_locked(rows.run_lock(run.pk))  # must not wait for the child
+            release.set()
+            thread.join(10)
+        # At its commit, the children are cancelled, each on its own.
+    finally:
+        release.set()
+        thread.join(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
+    run.refresh_from_db()
+    child_run.refresh_from_db()
+    assert (run.status, child_run.status) == ("cancelled", "cancelled")
