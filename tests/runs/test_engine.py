@@ -1,6 +1,9 @@
 """The engine in this process: pure nodes run inline, so these need no worker.
 Nodes that go to a worker are executed here by calling the task's service."""
 
+import threading
+from contextlib import contextmanager
+
 import pytest
 
 from apps.runs import rows, services
@@ -316,16 +319,51 @@ def test_a_large_list_reaches_a_map_by_reference_and_its_result_stays_in_item_ro
     assert after.outputs["out"] == [{"item": i, "done": True} for i in range(30)]
 
 
+@contextmanager
+def _a_step_holding(run_id):
+    """Another connection holds a run's lock (as a step of that run does) until the
+    `release()` this yields is called or the block ends; meanwhile this connection
+    gives up on any lock after 2 s instead of waiting (a wait would be a lock-order
+    bug: the failure names the lock)."""
+    from django.db import connection, transaction
+
+    held, release = threading.Event(), threading.Event()
+
+    def step():
+        from django.db import connection as own
+
+        try:
+            with transaction.atomic():
+                assert rows.run_lock(run_id) is not None
+                held.set()
+                release.wait(10)
+        finally:
+            own.close()
+
+    thread = threading.Thread(target=step)
+    thread.start()
+
+    def let_go():
+        release.set()
+        thread.join(10)
+
+    try:
+        assert held.wait(10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        yield let_go
+    finally:
+        let_go()
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = 0")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_map_progress_goes_on_while_a_step_of_its_run_holds_the_run(
         publish, django_capture_on_commit_callbacks):
     """Lock order: a step locks the run, then its rows; map progress locks only the
     map's row. Had it locked the run as well (it once did, through a join), a step
     resuming the map and a progress task of the same map could deadlock."""
-    import threading
-
-    from django.db import connection, transaction
-
     from tests.fixtures.runs import ITEM_FLOW, map_graph
 
     child = publish(ITEM_FLOW, name="item")
@@ -334,32 +372,8 @@ def test_map_progress_goes_on_while_a_step_of_its_run_holds_the_run(
     map_row = NodeRun.objects.get(run=run, node_id="map")
     with django_capture_on_commit_callbacks():
         assert services.node_run_execute(node_run_id=map_row.pk) == "waiting"
-    held, release = threading.Event(), threading.Event()
-
-    def a_step_of_the_run():
-        from django.db import connection as own
-
-        try:
-            with transaction.atomic():
-                assert rows.run_lock(run.pk) is not None
-                held.set()
-                release.wait(10)
-        finally:
-            own.close()
-
-    thread = threading.Thread(target=a_step_of_the_run)
-    thread.start()
-    try:
-        assert held.wait(10)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '2s'")
-        with django_capture_on_commit_callbacks():
-            assert services.map_progress(node_run_id=map_row.pk) == "progress"
-    finally:
-        release.set()
-        thread.join(10)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = 0")
+    with _a_step_holding(run.pk), django_capture_on_commit_callbacks():
+        assert services.map_progress(node_run_id=map_row.pk) == "progress"
 
 
 def _parent_waiting_on_a_child(publish, receiver, capture):
@@ -424,41 +438,15 @@ def test_cancelling_a_parent_never_waits_for_a_child_step(
     Cancelling the parent locks the parent alone; its children are cancelled after,
     each on its own. Had it locked them under the parent's lock, the two could
     deadlock."""
-    import threading
-
-    from django.db import connection, transaction
+    from django.db import transaction
 
     run, _, child_run, _ = _parent_waiting_on_a_child(
         publish, receiver, django_capture_on_commit_callbacks)
-    held, release = threading.Event(), threading.Event()
-
-    def a_step_of_the_child():
-        from django.db import connection as own
-
-        try:
-            with transaction.atomic():
-                assert rows.run_lock(child_run.pk) is not None
-                held.set()
-                release.wait(10)
-        finally:
-            own.close()
-
-    thread = threading.Thread(target=a_step_of_the_child)
-    thread.start()
-    try:
-        assert held.wait(10)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = '2s'")
-        with transaction.atomic():  # what run_cancel does, held open here
-            services._cancel_locked(rows.run_lock(run.pk))  # must not wait for the child
-            release.set()
-            thread.join(10)
-        # At its commit, the children are cancelled, each on its own.
-    finally:
-        release.set()
-        thread.join(10)
-        with connection.cursor() as cursor:
-            cursor.execute("SET lock_timeout = 0")
+    # What run_cancel does, its transaction held open while the child's step holds on.
+    with _a_step_holding(child_run.pk) as let_go, transaction.atomic():
+        services._cancel_locked(rows.run_lock(run.pk))  # must not wait for the child
+        let_go()
+    # At the commit, the children were cancelled, each on its own.
     run.refresh_from_db()
     child_run.refresh_from_db()
     assert (run.status, child_run.status) == ("cancelled", "cancelled")
