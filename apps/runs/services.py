@@ -628,8 +628,11 @@ RETRY_POLICY = {"max_retries": 30, "interval_start": 0.1, "interval_step": 0.5,
 
 def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: str) -> None:
     """Send node runs to their queues (after the commit that queued them). A publish
-    that fails for good leaves the row queued; the sweep sends it again later."""
-    from apps.runs.tasks import node_execute
+    that fails for good leaves the row queued; the sweep sends it again later.
+    Through Weft's Celery app by name, never a task's `current_app`: that is per
+    thread, and in a thread of a web server that never made it current it is Celery's
+    unconfigured default app (a broker on localhost that is not Weft's)."""
+    from celery_worker.app import app
 
     for pk, queue, timeout in jobs:
         options: dict[str, Any] = {"queue": queue, "retry": True,
@@ -639,7 +642,7 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
             options["soft_time_limit"] = timeout
             options["time_limit"] = timeout + 10
         try:
-            node_execute.apply_async(args=[pk], **options)
+            app.send_task("runs.node_execute", args=[pk], **options)
         except Exception:
             logger.exception("could not dispatch node run %s; the sweep will retry", pk)
 

@@ -1,6 +1,7 @@
 """The engine in this process: pure nodes run inline, so these need no worker.
 Nodes that go to a worker are executed here by calling the task's service."""
 
+import os
 import threading
 from contextlib import contextmanager
 
@@ -450,3 +451,35 @@ def test_cancelling_a_parent_never_waits_for_a_child_step(
     run.refresh_from_db()
     child_run.refresh_from_db()
     assert (run.status, child_run.status) == ("cancelled", "cancelled")
+
+
+def test_a_web_process_dispatches_nodes_to_weft_s_broker(publish, receiver, settings):
+    """A fresh web process starts a run in a thread of its own before anything made
+    Weft's Celery app current: the node must still reach Weft's broker. (Celery's
+    current app is per thread; a task's apply_async from such a thread went to Celery's
+    unconfigured default app, a broker on localhost, and the node waited for the
+    sweep.) A subprocess, because this test process made the app current long ago."""
+    import subprocess
+    import sys
+
+    import redis
+
+    workflow = publish(_call_flow(receiver.url))
+    run = services.run_start(workflow=workflow)
+    row = NodeRun.objects.get(run=run, node_id="call")
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    before = broker.llen("io")
+    code = (
+        "import django, threading\n"
+        "django.setup()\n"
+        "from apps.runs import services\n"
+        "thread = threading.Thread(target=services.dispatch_node_runs, "
+        f"args=([({row.pk}, 'io', None)],), kwargs={{'trace_id': 'x'}})\n"
+        "thread.start(); thread.join(60)\n")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings",
+           "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
+           "WEFT_BROKER_URL": settings.CELERY_BROKER_URL}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
+    assert broker.llen("io") == before + 1
+    assert b"runs.node_execute" in broker.lrange("io", 0, 0)[0]
+    broker.lpop("io")  # no worker here: leave the queue as it was
