@@ -29,10 +29,13 @@ class KeysetPage:
     next_after: Any | None  # pass as ?after= for the next page; None on the last one
 
 
-def keyset_page(queryset, *, key: str, after: Any | None = None, limit: int) -> KeysetPage:
+def keyset_page(queryset, *, key: str, after: Any | None = None, limit: int,
+                count: int | None = None) -> KeysetPage:
     """The rows of `queryset` whose `key` (a unique column) is above `after`, at most
-    `limit` of them, in `key` order."""
-    count = queryset.count()
+    `limit` of them, in `key` order. `count`: the queryset's size when the caller
+    knows it (else it is counted)."""
+    if count is None:
+        count = queryset.count()
     page = queryset.order_by(key)
     if after is not None:
         page = page.filter(**{f"{key}__gt": after})

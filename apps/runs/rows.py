@@ -67,14 +67,19 @@ def _json_positions(model: type[Model]) -> tuple[int, ...]:
                  if isinstance(f, JSONField))
 
 
+def _json(value: Any) -> Any:
+    """A jsonb value as read: the backend hands jsonb over as text (JSONField decodes
+    it itself), so raw statements decode it here."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def _instances(model: type[Model], names: list[str], records) -> list[Any]:
     positions = _json_positions(model)
     out = []
     for record in records:
         values = list(record)
-        for i in positions:  # the backend hands jsonb over as text, as to JSONField
-            if isinstance(values[i], str):
-                values[i] = json.loads(values[i])
+        for i in positions:
+            values[i] = _json(values[i])
         out.append(model.from_db("default", names, values))
     return out
 
@@ -162,13 +167,10 @@ def node_run_claim(node_run_id: int, *, now: datetime, holder: str, lease_until:
     count = len(names)
     row = _instances(NodeRun, names, [record[:count]])[0]
     run_values = dict(zip(_RUN_PART, record[count:count + len(_RUN_PART)], strict=True))
-    for name in ("input", "vars"):
-        if isinstance(run_values[name], str):
-            run_values[name] = json.loads(run_values[name])
+    run_values["input"], run_values["vars"] = _json(run_values["input"]), _json(
+        run_values["vars"])
     row.run = Run(id=row.run_id, **run_values)
-    earlier = record[-1]
-    earlier = json.loads(earlier) if isinstance(earlier, str) else earlier
-    return Claim(row=row, outputs={node_id: outputs for node_id, outputs in earlier or []})
+    return Claim(row=row, outputs=dict(_json(record[-1]) or []))
 
 
 # --- Writing a step ------------------------------------------------------------------------
@@ -215,7 +217,7 @@ def step_write(write: StepWrite) -> bool:
         run_fields = Run._meta.concrete_fields
         cols = ", ".join(f'"{f.column}"' for f in run_fields)
         ctes.append(f"new_run AS (INSERT INTO runs_run ({cols}) SELECT {cols} FROM "
-                    "jsonb_populate_record(NULL::runs_run, %s::jsonb) RETURNING 1)")
+                    "jsonb_populate_record(NULL::runs_run, %s::jsonb))")
         params.append(json.dumps(_json_row(write.run_insert, run_fields)))
     if write.run_update is not None:
         pk, expected, fields = write.run_update
@@ -247,16 +249,13 @@ def step_write(write: StepWrite) -> bool:
     ids = ("(SELECT jsonb_agg(jsonb_build_array(id, node_id, attempt)) FROM new_rows)"
            if inserted else "NULL")
     sql = f"WITH {', '.join(ctes)} SELECT ARRAY[{counts}], {ids}"
-    if write.run_insert is not None:
-        sql += ", (SELECT count(*) FROM new_run)"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         record = cursor.fetchone()
     if checks and any(count != 1 for count in record[0]):
         return False
     if inserted:
-        created = json.loads(record[1]) if isinstance(record[1], str) else record[1]
-        ids_by_key = {(node_id, attempt): pk for pk, node_id, attempt in created}
+        ids_by_key = {(node_id, attempt): pk for pk, node_id, attempt in _json(record[1])}
         for row in write.new_rows:
             row.pk = ids_by_key[(row.node_id, row.attempt)]
             row._state.adding = False

@@ -199,6 +199,9 @@ class _TtlCache:
         self.data[key] = (now + self.ttl, value)
         return value
 
+    def forget(self, key) -> None:
+        self.data.pop(key, None)
+
     def clear(self) -> None:
         self.data.clear()
 
@@ -223,7 +226,7 @@ def engine_paused_reason(*, workflow_id, fresh: bool = False) -> str | None:
             f": {row['reason']}" if row["reason"] else ".")
 
     if fresh:
-        _switch_cache.data.pop(str(workflow_id), None)
+        _switch_cache.forget(str(workflow_id))
     return _switch_cache.get(str(workflow_id), load)
 
 
@@ -698,10 +701,6 @@ def _load_step(run: Run, *, now: datetime | None = None) -> _Step:
                  run_loaded=run.status)
 
 
-def _lock_run(run_id) -> Run | None:
-    return rows.run_lock(run_id)
-
-
 def _bind(run: Run) -> None:
     trace_id_var.set(run.trace_id)
     run_id_var.set(str(run.pk))
@@ -967,14 +966,15 @@ def _complete(row: NodeRun, result: Outputs | Wait | NodeFailure,
             return outcome
     except _Dropped:
         pass
-    with transaction.atomic():
-        for write in deferred:
-            write()
+    if deferred:
+        with transaction.atomic():
+            for write in deferred:
+                write()
     return "dropped"
 
 
 def _complete_locked(row: NodeRun, result: Outputs | Wait | NodeFailure) -> str:
-    run = _lock_run(row.run_id)
+    run = rows.run_lock(row.run_id)
     if run is None or run.status not in RUN_ACTIVE:
         return "dropped"
     step = _load_step(run)
@@ -1008,7 +1008,7 @@ def node_run_resume(*, node_run_id: int, outputs: dict[str, Any] | None = None,
         row = NodeRun.objects.filter(pk=node_run_id).only("run_id").first()
         if row is None:
             return "dropped"
-        run = _lock_run(row.run_id)
+        run = rows.run_lock(row.run_id)
         if run is None or run.status not in RUN_ACTIVE:
             return "dropped"
         return _resume_locked(run, node_run_id, outputs, error)
@@ -1081,7 +1081,7 @@ def _child_finished(child: Run, result: Any) -> None:
         transaction.on_commit(lambda: _enqueue("runs.map_progress", [parent_row.pk],
                                                queue="default"))
         return
-    parent_run = _lock_run(parent_row.run_id)
+    parent_run = rows.run_lock(parent_row.run_id)
     if parent_run is None or parent_run.status not in RUN_ACTIVE:
         return
     if child.status == RunStatus.SUCCEEDED:
@@ -1281,7 +1281,7 @@ def run_cancel(*, run: Run, user=None) -> Run:
     """Stop a run: open nodes are cancelled, nothing new starts, late results are dropped.
     Child runs (sub-workflows, map items) in flight are cancelled too."""
     with transaction.atomic():
-        locked = _lock_run(run.pk)
+        locked = rows.run_lock(run.pk)
         if locked.status in RUN_FINISHED:
             raise Unprocessable(f"The run has already {locked.status}.", code="run_finished",
                                 status_code=409)
@@ -1322,7 +1322,7 @@ def _cancel_children(run_id) -> int:
     for child_id in Run.objects.filter(parent_run_id=run_id, status__in=(
             RunStatus.QUEUED, *RUN_ACTIVE)).values_list("pk", flat=True):
         with transaction.atomic():
-            child = _lock_run(child_id)
+            child = rows.run_lock(child_id)
             if child is not None and child.status in (RunStatus.QUEUED, *RUN_ACTIVE):
                 _cancel_locked(child)
                 cancelled += 1
@@ -1336,7 +1336,7 @@ def run_retry(*, run: Run, user=None) -> Run:
     if reason:
         raise Unprocessable(reason, code="paused", status_code=423)
     with transaction.atomic():
-        locked = _lock_run(run.pk)
+        locked = rows.run_lock(run.pk)
         if locked.status != RunStatus.FAILED:
             raise Unprocessable(f"Only a failed run can be retried; this one is "
                                 f"{locked.status}.", code="not_failed", status_code=409)
@@ -1388,7 +1388,7 @@ def runs_resume_paused(limit: int = 200) -> int:
         if engine_paused_reason(workflow_id=workflow_id):
             continue
         with transaction.atomic():
-            run = _lock_run(run_id)
+            run = rows.run_lock(run_id)
             if run is None or run.status != RunStatus.PAUSED:
                 continue
             _bind(run)
@@ -1425,7 +1425,7 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
                    .values_list("run_id", flat=True)[:batch])
     for run_id in due_runs:
         with transaction.atomic():
-            run = _lock_run(run_id)
+            run = rows.run_lock(run_id)
             if run is None or run.status not in (RunStatus.RUNNING, RunStatus.WAITING):
                 continue
             _bind(run)
@@ -1477,7 +1477,7 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
     for run_id in Run.objects.filter(status__in=RUN_ACTIVE, deadline_at__lt=now).values_list(
             "pk", flat=True)[:batch]:
         with transaction.atomic():
-            run = _lock_run(run_id)
+            run = rows.run_lock(run_id)
             if run is None or run.status not in RUN_ACTIVE:
                 continue
             step = _load_step(run, now=now)

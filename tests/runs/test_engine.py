@@ -477,7 +477,6 @@ def test_a_web_process_dispatches_nodes_to_weft_s_broker(publish, receiver, sett
         f"args=([({row.pk}, 'io', None)],), kwargs={{'trace_id': 'x'}})\n"
         "thread.start(); thread.join(60)\n")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings",
-           "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
            "WEFT_BROKER_URL": settings.CELERY_BROKER_URL}
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
     assert broker.llen("io") == before + 1
