@@ -1,0 +1,118 @@
+"""What reviewers read: the inbox's tabs, with their counts, and one task.
+
+Visibility is one rule: the task's named users, the members of its teams, and admins;
+everyone else is told the task does not exist. The tab queries use EXISTS subqueries
+on the assignment tables (no joins that need DISTINCT), so the first page stays cheap
+with many open tasks (bench/inbox.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
+
+from apps.accounts.roles import ADMIN, has_role
+from apps.approvals.models import Task, TaskStatus, Team, Vote
+from apps.core.errors import NotFound
+
+TABS = ("mine", "team", "overdue", "done", "all")
+ORDERINGS = {
+    "due_at": [F("due_at").asc(nulls_last=True), "created_at", "id"],
+    "-due_at": [F("due_at").desc(nulls_last=True), "-created_at", "id"],
+    "created_at": ["created_at", "id"],
+    "-created_at": ["-created_at", "id"],
+}
+
+
+def _named(user) -> Exists:
+    return Exists(Task.assignee_users.through.objects.filter(task_id=OuterRef("pk"),
+                                                             user_id=user.pk))
+
+
+def _via_team(user) -> Exists:
+    return Exists(Task.assignee_teams.through.objects.filter(
+        task_id=OuterRef("pk"), team__members=user.pk))
+
+
+def visible_tasks(*, user) -> QuerySet[Task]:
+    if has_role(user, ADMIN):
+        return Task.objects.all()
+    return Task.objects.filter(_named(user) | _via_team(user))
+
+
+def _tab(qs: QuerySet[Task], tab: str, user) -> QuerySet[Task]:
+    open_ = qs.filter(status=TaskStatus.OPEN)
+    if tab == "mine":
+        return open_.filter(Q(claimed_by=user) | (Q(claimed_by__isnull=True) & _named(user)))
+    if tab == "team":
+        return open_.filter(claimed_by__isnull=True).filter(_via_team(user))
+    if tab == "overdue":
+        return open_.filter(Q(due_at__lt=Now()) | Q(follow_up_at__lt=Now()))
+    if tab == "done":
+        voted = Exists(Vote.objects.filter(task_id=OuterRef("pk"), user_id=user.pk))
+        return qs.exclude(status=TaskStatus.OPEN).filter(Q(decided_by=user) | voted)
+    return qs
+
+
+def task_list(*, user, tab: str = "mine", workflow: str | None = None,
+              team: str | None = None, search: str = "", ordering: str = "due_at"
+              ) -> QuerySet[Task]:
+    qs = _tab(visible_tasks(user=user), tab, user)
+    if workflow:
+        qs = qs.filter(workflow_id=workflow)
+    if team:
+        qs = qs.filter(Exists(Task.assignee_teams.through.objects.filter(
+            task_id=OuterRef("pk"), team_id=team)))
+    if search:
+        qs = qs.filter(search_text__contains=search.lower())
+    return (qs.order_by(*ORDERINGS.get(ordering, ORDERINGS["due_at"]))
+            .select_related("workflow", "claimed_by")
+            .prefetch_related("assignee_users", "assignee_teams"))
+
+
+def tab_counts(*, user) -> dict[str, int]:
+    visible = visible_tasks(user=user)
+    return {tab: _tab(visible, tab, user).count() for tab in ("mine", "team", "overdue")}
+
+
+def task_get(*, user, task_id) -> Task:
+    task = (visible_tasks(user=user).filter(pk=task_id)
+            .select_related("workflow", "claimed_by", "decided_by", "run")
+            .prefetch_related("assignee_users", "assignee_teams", "votes__user",
+                              "history__actor").first())
+    if task is None:
+        raise NotFound("No such task, or it is not yours to see.", task=str(task_id))
+    return task
+
+
+def task_permissions(*, task: Task, user) -> dict[str, bool]:
+    from apps.approvals.services import is_lead
+
+    is_open = task.status == TaskStatus.OPEN
+    voted = any(v.user_id == user.pk for v in task.votes.all())
+    self_blocked = task.forbid_self_approval and not task.is_test and \
+        task.started_by_id == user.pk
+    return {
+        "claim": is_open and task.claimed_by_id is None,
+        "release": is_open and task.claimed_by_id is not None and (
+            task.claimed_by_id == user.pk or is_lead(task=task, user=user)),
+        "assign": is_open and is_lead(task=task, user=user),
+        "decide": is_open and not voted and not self_blocked,
+    }
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.select_related("lead").prefetch_related("members").order_by("name")
+
+
+def team_get(*, team_id) -> Team:
+    team = team_list().filter(pk=team_id).first()
+    if team is None:
+        raise NotFound("No such team.", team=str(team_id))
+    return team
+
+
+def teams_of(*, user) -> list[Any]:
+    return list(user.review_teams.values_list("pk", flat=True))
