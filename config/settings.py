@@ -97,6 +97,8 @@ WEFT_NODE_MODULES = [
     "apps.nodes.types.http",
     "apps.nodes.types.engine",
     "apps.approvals.nodes",
+    "apps.nodes.types.notify",
+    "apps.audit.nodes",
 ]
 if env_bool("WEFT_TEST_NODES", False):  # node types for the engine's tests and bench only
     WEFT_NODE_MODULES.append("apps.nodes.types.testing")

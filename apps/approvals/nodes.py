@@ -22,7 +22,15 @@ from apps.expressions.services import (
     expression_evaluate,
     render_template,
 )
-from apps.nodes.base import NodeConfig, NodeContext, NodeError, NodeType, Port, Wait
+from apps.nodes.base import (
+    EnvironmentProblem,
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    NodeType,
+    Port,
+    Wait,
+)
 from apps.nodes.registry import registry
 
 WAIT_KIND = "approval"
@@ -166,6 +174,16 @@ class ApprovalNode(NodeType):
     inputs = (Port("in"),)
     outputs = (Port("approved", required=False), Port("rejected", required=False))
     Config = ApprovalConfig
+
+    @classmethod
+    def check_environment(cls, config: ApprovalConfig) -> list[EnvironmentProblem]:  # type: ignore[override]
+        """At publish: every named reviewer and team exists (and the teams have members)."""
+        from apps.approvals.selectors import assignee_problems
+
+        return [EnvironmentProblem(message=message, code="unknown_assignee", field=field)
+                for field, message in assignee_problems(users=config.assignee_users,
+                                                        teams=config.assignee_teams,
+                                                        overdue=config.when_overdue)]
 
     def execute(self, context: NodeContext, config: ApprovalConfig) -> Wait:
         data = expression_data(context)

@@ -116,3 +116,26 @@ def team_get(*, team_id) -> Team:
 
 def teams_of(*, user) -> list[Any]:
     return list(user.review_teams.values_list("pk", flat=True))
+
+
+def assignee_problems(*, users: list[str], teams: list[str], overdue=()) -> list[tuple[str, str]]:
+    """(field, message) for each reviewer or team an approval node names that does not
+    exist, or a team without members."""
+    from django.contrib.auth import get_user_model
+
+    problems = []
+    known = set(get_user_model().objects.filter(username__in=users, is_active=True)
+                .values_list("username", flat=True))
+    for name in users:
+        if name not in known:
+            problems.append(("config.assignee_users",
+                             f"there is no active user {name!r} to review"))
+    named = list(teams) + [step.team for step in overdue if step.action == "escalate"]
+    found = {t.name: t for t in Team.objects.filter(name__in=named)}
+    for name in dict.fromkeys(named):
+        field = "config.assignee_teams" if name in teams else "config.when_overdue"
+        if name not in found:
+            problems.append((field, f"there is no team {name!r}"))
+        elif not found[name].members.exists():
+            problems.append((field, f"team {name!r} has no members yet"))
+    return problems
