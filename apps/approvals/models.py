@@ -157,6 +157,25 @@ class TaskEvent(models.Model):
         return f"{self.kind} of {self.task_id}"
 
 
+class Notification(models.Model):
+    """A notification to send (an outbox row, written with the change it announces):
+    the sweep sends it, off the request path, and it survives a broker outage."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=20)  # assigned, reminder, escalated, decided
+    recipients = models.JSONField(default=list)  # user ids
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    emails_sent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="notification_unsent",
+                                condition=Q(sent_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.task_id}"
+
+
 class NotificationSettings(models.Model):
     """Per user: whether task e-mails are sent (on by default)."""
 

@@ -1,4 +1,5 @@
-"""Notifications of human tasks: an e-mail through Django's e-mail framework (console or
+"""Notifications of human tasks, sent by the sweep from outbox rows (`Notification`,
+written in the transaction of the change they announce): an e-mail through Django's e-mail framework (console or
 file backend in development, SMTP from the environment in production) with a link to the
 task, to each recipient who has not turned e-mails off; and, per team, an optional
 outgoing webhook with a Slack-compatible JSON message, sent through the same
@@ -10,9 +11,12 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
 
-from apps.approvals.models import NotificationSettings, Task
+from apps.approvals.models import Notification, NotificationSettings, Task
 
 logger = logging.getLogger("weft.approvals.notifications")
 
@@ -26,6 +30,26 @@ SUBJECTS = {
 
 def task_url(task: Task) -> str:
     return f"{settings.WEFT_PUBLIC_URL.rstrip('/')}/inbox/{task.pk}/"
+
+
+def notifications_send(*, batch: int = 200) -> int:
+    """Send the notifications not yet sent (oldest first); each row is taken once, under
+    a lock that other sweeps skip. Returns the number of e-mails sent."""
+    sent = 0
+    while True:
+        with transaction.atomic():
+            rows = list(Notification.objects.select_for_update(skip_locked=True)
+                        .filter(sent_at__isnull=True).order_by("created_at")[:batch])
+            for row in rows:
+                recipients = list(get_user_model().objects.filter(pk__in=row.recipients,
+                                                                  is_active=True))
+                row.emails_sent = task_notify(task_id=row.task_id, kind=row.kind,
+                                              recipients=recipients)
+                row.sent_at = timezone.now()
+                row.save(update_fields=["emails_sent", "sent_at"])
+                sent += row.emails_sent
+        if len(rows) < batch:
+            return sent
 
 
 def task_notify(*, task_id, kind: str, recipients: list[Any]) -> int:

@@ -25,6 +25,7 @@ from apps.approvals import events, notifications
 from apps.approvals.models import (
     Decision,
     Mode,
+    Notification,
     NotificationSettings,
     Task,
     TaskEvent,
@@ -346,6 +347,8 @@ def _resume(task: Task) -> str:
 # --- The sweep: follow-ups, overdue steps, decided tasks not yet resumed --------------------
 
 def tasks_sweep(*, batch: int = 200) -> dict[str, int]:
+    """Follow-ups and overdue steps that came due, decided tasks not yet resumed, then
+    the notifications all of that (and the requests since the last sweep) wrote."""
     counts = {"reminded": 0, "escalated": 0, "expired": 0, "resumed": 0}
     for pk in Task.objects.filter(status=TaskStatus.OPEN, follow_up_at__lte=Now()
                                   ).values_list("pk", flat=True)[:batch]:
@@ -378,6 +381,7 @@ def tasks_sweep(*, batch: int = 200) -> dict[str, int]:
     for task in stranded.select_related("decided_by")[:batch]:
         if _resume(task) != "dropped":
             counts["resumed"] += 1
+    counts["emails"] = notifications.notifications_send(batch=batch)
     return counts
 
 
@@ -539,7 +543,6 @@ def _after_commit(task: Task, event: TaskEvent, *, notify: str | None = None,
     seq = event.pk
     task_id = task.pk
     transaction.on_commit(lambda: events.task_changed(task_id=task_id, seq=seq, groups=groups))
-    if notify and not task.is_test:
-        recipients = list(recipients)
-        transaction.on_commit(lambda: notifications.task_notify(
-            task_id=task_id, kind=notify, recipients=recipients))
+    recipients = [user.pk for user in recipients]
+    if notify and recipients and not task.is_test:  # sent by the sweep (an outbox row)
+        Notification.objects.create(task=task, kind=notify, recipients=recipients)

@@ -47,7 +47,7 @@ def _node(task, node_id):
         "-attempt").first()
 
 
-def test_a_run_waits_on_a_task_created_with_its_node_run(start_review, billing):
+def test_a_run_waits_on_a_task_created_with_its_node_run(start_review, billing, sweep):
     task = start_review(input={"number": "INV-7", "total": 120.5},
                         context=[{"label": "Total", "expression": "input.total"},
                                  {"label": "Number", "expression": "input.number"}],
@@ -61,7 +61,9 @@ def test_a_run_waits_on_a_task_created_with_its_node_run(start_review, billing):
     assert list(task.assignee_teams.values_list("name", flat=True)) == ["Billing"]
     assert TaskEvent.objects.filter(task=task, kind="created").exists()
     assert AuditEvent.objects.filter(action="task.created", target_id=str(task.pk)).exists()
-    # The assignees were told, with a link to the task.
+    # The assignees are told, with a link to the task, by the sweep (off the run's path).
+    assert mail.outbox == []
+    assert sweep()["emails"] == 2
     assert {m.to[0] for m in mail.outbox} == {"ann@example.com", "bob@example.com"}
     assert f"/inbox/{task.pk}/" in mail.outbox[0].body
 
@@ -217,6 +219,7 @@ def test_overdue_escalates_to_a_second_team_then_rejects(
         {"after": "1d", "action": "reject"}])
     assert task.due_at is not None
     assert task.next_step_at == task.due_at
+    sweep()  # the assignment's e-mails
     mail.outbox.clear()
     _due_now(task, "next_step_at")
     assert sweep()["escalated"] == 1
@@ -241,6 +244,7 @@ def test_overdue_escalates_to_a_second_team_then_rejects(
 
 def test_a_follow_up_sends_a_reminder_e_mail(sweep, start_review, billing):
     task = start_review(follow_up_in="2h", due_in="1d")
+    sweep()
     mail.outbox.clear()
     _due_now(task, "follow_up_at")
     assert sweep()["reminded"] == 1
@@ -249,13 +253,13 @@ def test_a_follow_up_sends_a_reminder_e_mail(sweep, start_review, billing):
     assert sweep()["reminded"] == 0  # once
 
 
-def test_reviewers_can_turn_e_mails_off(start_review, billing, client_for):
+def test_reviewers_can_turn_e_mails_off(start_review, billing, client_for, sweep):
     assert client_for(user=billing["bob"]).put("/api/me/notifications/",
                                                {"email_enabled": False},
                                                format="json").json() == {
         "email_enabled": False}
-    mail.outbox.clear()
     start_review()
+    sweep()
     assert [m.to for m in mail.outbox] == [["ann@example.com"]]
 
 
