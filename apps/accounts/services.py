@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -144,6 +145,21 @@ def user_update(*, user, actor, roles: list[str] | None = None, is_active: bool 
         user_deactivate(user=user, actor=actor)
     elif is_active is True:
         user_reactivate(user=user, request=request)
+
+
+LOCKOUT_KINDS = ("username", "ip_address")
+
+
+@transaction.atomic
+def signin_lockout_clear(*, kind: str, value: str) -> int:
+    """Forget the sign-in failures of one account or one client address (django-axes'
+    attempts), so it may sign in again at once. Returns how many attempt rows went."""
+    if kind not in LOCKOUT_KINDS:
+        raise ValueError(f"kind must be one of {LOCKOUT_KINDS}")
+    removed = (axes_reset(username=value) if kind == "username" else axes_reset(ip=value))
+    audit_record(action="auth.lockout_clear", data={"kind": kind, "value": value,
+                                                    "attempts": removed})
+    return removed
 
 
 def first_admin_ensure() -> tuple[User, str | None]:

@@ -142,6 +142,7 @@ def _users_page(request, form, created=None, password=None, status=200):
         "section": "users", "rows": rows, "form": form, "roles": ROLES,
         "created": created, "password": password, "total": total, "limit": LIST_LIMIT,
         "search": request.GET.get("search", ""),
+        "lockouts": account_selectors.signin_lockouts(),
     }, status=status)
 
 
@@ -199,6 +200,20 @@ def user_active(request, user_id: int):
         messages.success(request, f"{user.username} can sign in again.")
     elif not activate and was_active:
         messages.success(request, f"{user.username} is deactivated; their tokens are revoked.")
+    return redirect("console:users")
+
+
+@require_POST
+@admin_required
+def lockout_clear(request):
+    """Let a locked-out account or client address sign in again at once."""
+    kind, value = request.POST.get("kind", ""), request.POST.get("value", "").strip()
+    if kind not in account_services.LOCKOUT_KINDS or not value:
+        messages.error(request, "Say which account or address to unlock.")
+        return redirect("console:users")
+    account_services.signin_lockout_clear(kind=kind, value=value)
+    what = "Account" if kind == "username" else "Address"
+    messages.success(request, f"{what} {value} may sign in again.")
     return redirect("console:users")
 
 
