@@ -236,6 +236,28 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = env_int("WEFT_HSTS_SECONDS", 365 * 24 * 3600)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("WEFT_HSTS_INCLUDE_SUBDOMAINS", False)
 
+# Content-Security-Policy on every response (django-csp). No inline script and no eval:
+# pages load their scripts from our static files (the Vite bundle, console.js) and hand
+# data over in <script type="application/json"> blocks, which are not executed. The
+# editor's JSON-Schema forms validate without compiling code (frontend/src/features/
+# inspector/validator.ts). Styles come from our files only; style attributes that
+# scripts set (React Flow positions nodes with them) go through the CSSOM, which CSP
+# does not restrict, so no 'unsafe-inline' is needed for styles either.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],  # the API and, same origin, the run WebSocket
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 # Proxies whose X-Forwarded-For is believed (addresses or CIDRs; apps.core.net.client_ip).
 # Empty: the client is the connection's peer and the header is ignored.
 WEFT_TRUSTED_PROXIES = env_list("WEFT_TRUSTED_PROXIES", "")
