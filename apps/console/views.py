@@ -28,6 +28,7 @@ from apps.audit.models import AuditEvent
 from apps.audit.services import audit_chain_verify_and_record, audit_record
 from apps.console import selectors as ops
 from apps.console.forms import UserCreateForm, UserRolesForm
+from apps.core.errors import Conflict, Unprocessable
 from apps.runs import services as run_services
 from apps.workflows import selectors as workflow_selectors
 
@@ -141,6 +142,7 @@ def _users_page(request, form, created=None, password=None, status=200):
         "section": "users", "rows": rows, "form": form, "roles": ROLES,
         "created": created, "password": password, "total": total, "limit": LIST_LIMIT,
         "search": request.GET.get("search", ""),
+        "lockouts": account_selectors.signin_lockouts(),
     }, status=status)
 
 
@@ -173,10 +175,11 @@ def user_roles(request, user_id: int):
         messages.error(request, "Unknown role.")
         return redirect("console:users")
     roles = set(form.cleaned_data["roles"])
-    if user == request.user and ADMIN not in roles:
-        messages.error(request, "You cannot remove your own admin role.")
+    try:
+        account_services.user_update(user=user, actor=request.user, roles=roles)
+    except (Unprocessable, Conflict) as exc:
+        messages.error(request, str(exc.detail))
         return redirect("console:users")
-    account_services.user_set_roles(user=user, roles=roles)
     messages.success(request, f"Roles of {user.username}: {', '.join(sorted(roles)) or 'none'}.")
     return redirect("console:users")
 
@@ -186,16 +189,31 @@ def user_roles(request, user_id: int):
 def user_active(request, user_id: int):
     user = get_object_or_404(User, pk=user_id)
     activate = request.POST.get("active") == "1"
-    if user == request.user and not activate:
-        messages.error(request, "You cannot deactivate yourself.")
-    elif activate and not user.is_active:
-        user.is_active = True
-        user.save(update_fields=["is_active"])
-        audit_record(action="user.reactivate", target=user, request=request)
+    was_active = user.is_active
+    try:
+        account_services.user_update(user=user, actor=request.user, is_active=activate,
+                                     request=request)
+    except (Unprocessable, Conflict) as exc:
+        messages.error(request, str(exc.detail))
+        return redirect("console:users")
+    if activate and not was_active:
         messages.success(request, f"{user.username} can sign in again.")
-    elif not activate and user.is_active:
-        account_services.user_deactivate(user=user)
+    elif not activate and was_active:
         messages.success(request, f"{user.username} is deactivated; their tokens are revoked.")
+    return redirect("console:users")
+
+
+@require_POST
+@admin_required
+def lockout_clear(request):
+    """Let a locked-out account or client address sign in again at once."""
+    kind, value = request.POST.get("kind", ""), request.POST.get("value", "").strip()
+    if kind not in account_services.LOCKOUT_KINDS or not value:
+        messages.error(request, "Say which account or address to unlock.")
+        return redirect("console:users")
+    account_services.signin_lockout_clear(kind=kind, value=value)
+    what = "Account" if kind == "username" else "Address"
+    messages.success(request, f"{what} {value} may sign in again.")
     return redirect("console:users")
 
 

@@ -9,7 +9,8 @@ GET_PAGES = ["/console/", "/console/audit/", "/console/audit/1/", "/console/audi
              "/console/audit/export.jsonl", "/console/users/", "/console/tokens/",
              "/console/operations/"]
 POST_PAGES = ["/console/audit/verify/", "/console/users/", "/console/users/1/roles/",
-              "/console/users/1/active/", "/console/tokens/1/revoke/",
+              "/console/users/1/active/", "/console/users/lockouts/clear/",
+              "/console/tokens/1/revoke/",
               "/console/operations/kill-switch/"]
 PAGES = [("get", p) for p in GET_PAGES] + [("post", p) for p in POST_PAGES]
 
