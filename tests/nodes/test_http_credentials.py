@@ -189,3 +189,26 @@ def test_log_lines_written_while_a_credential_is_in_use_are_masked(
     assert "HTTP Request: GET" in caplog.text  # httpx logs the URL, query included
     assert leaked(caplog.text, values) == []
     assert leaked([record.__dict__.get("detail") for record in caplog.records], values) == []
+
+
+def test_the_engine_masks_any_node_that_leaks_a_credential(publish, create_credential,
+                                                           caplog):
+    credential = create_credential(kind="basic", secret={"username": "ann",
+                                                         "password": "pw-leaky-9999"})
+    caplog.handler.addFilter(SecretLogFilter())
+    leak = flow(("start", "trigger.manual"), ("leak", "test.leak",
+                                              {"credential": str(credential.pk)}),
+                ("boom", "test.leak", {"credential": str(credential.pk), "fail": True}),
+                edges=[("start", "leak"), ("leak", "boom")])
+    run = runs.run_start(workflow=publish(leak))
+    for node_id in ("leak", "boom"):
+        row = NodeRun.objects.get(run=run, node_id=node_id)
+        runs.node_run_execute(node_run_id=row.pk)
+    stored = list(NodeRun.objects.filter(run=run).values_list("outputs", "error"))
+    run.refresh_from_db()
+    assert NodeRun.objects.get(run=run, node_id="leak").outputs == {
+        "out": {"secret": {"username": "ann", "password": SECRET_MASK}}}
+    assert "failed with" in run.error["message"]
+    assert leaked([stored, run.error], ["pw-leaky-9999"]) == []
+    assert "using" in caplog.text
+    assert leaked(caplog.text, ["pw-leaky-9999"]) == []
