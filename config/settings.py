@@ -327,7 +327,9 @@ LOG_LEVEL = env("WEFT_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "apps.core.logging.ContextFilter"}},
+    "filters": {"context": {"()": "apps.core.logging.ContextFilter"},
+                # Masks credential values in use by the node that is logging.
+                "secrets": {"()": "apps.audit.redaction.SecretLogFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -337,7 +339,7 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "json",
-                    "filters": ["context"]},
+                    "filters": ["context", "secrets"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -16,6 +16,9 @@ urlpatterns = [
     path("users/lockouts/clear/", views.lockout_clear, name="lockout-clear"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+    path("credentials/", views.credentials, name="credentials"),
+    path("credentials/<uuid:credential_id>/hosts/", views.credential_hosts,
+         name="credential-hosts"),
     path("operations/", views.operations, name="operations"),
     path("operations/kill-switch/", views.kill_switch, name="kill-switch"),
 ]

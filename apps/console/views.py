@@ -29,6 +29,9 @@ from apps.audit.services import audit_chain_verify_and_record, audit_record
 from apps.console import selectors as ops
 from apps.console.forms import UserCreateForm, UserRolesForm
 from apps.core.errors import Conflict, Unprocessable
+from apps.credentials import selectors as credential_selectors
+from apps.credentials import services as credential_services
+from apps.credentials.hosts import ANY_HOST
 from apps.runs import services as run_services
 from apps.workflows import selectors as workflow_selectors
 
@@ -239,6 +242,36 @@ def token_revoke(request, token_id: int):
     account_services.token_revoke(token=token)
     messages.success(request, f"Token {token.name} of {token.user.username} is revoked.")
     return redirect("console:tokens")
+
+
+# --- Credentials (their secrets never appear here) ----------------------------------
+
+@require_GET
+@admin_required
+def credentials(request):
+    rows = list(credential_selectors.credential_list()[:LIST_LIMIT])
+    return render(request, "console/credentials.html", {
+        "section": "credentials", "credentials": rows,
+        "any_host_count": sum(ANY_HOST in c.allowed_hosts for c in rows),
+    })
+
+
+@require_POST
+@admin_required
+def credential_hosts(request, credential_id):
+    credential = get_object_or_404(credential_selectors.credential_list(), pk=credential_id)
+    text = request.POST.get("allowed_hosts", "")
+    hosts = [h.strip() for h in text.replace(",", "\n").splitlines() if h.strip()]
+    try:
+        credential_services.credential_update(credential=credential, user=request.user,
+                                              allowed_hosts=hosts)
+    except Unprocessable as exc:
+        problems = [m for messages_ in exc.extra.get("errors", {}).values() for m in messages_]
+        messages.error(request, f"{credential.name}: {' '.join(problems) or exc.detail}")
+    else:
+        messages.success(request, f"{credential.name} may be sent to: "
+                                  f"{', '.join(credential.allowed_hosts)}.")
+    return redirect("console:credentials")
 
 
 # --- Operations -----------------------------------------------------------------------
