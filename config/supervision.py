@@ -111,6 +111,7 @@ class Program:
     stop_signal: str = "TERM"
     stop_wait_s: int = 10
     user: str = ""
+    log_file: str = ""  # its output goes to this file instead of the terminal
     environment: dict[str, str] = field(default_factory=dict)
 
 
@@ -124,8 +125,9 @@ def write_config(programs: list[Program], *, directory: Path = DIR) -> Path:
     conf = directory / "supervisord.conf"
     sock = directory / "supervisor.sock"
     lines = [
-        "[supervisord]", "nodaemon=true", "logfile=/dev/stdout", "logfile_maxbytes=0",
-        "loglevel=info", f"pidfile={_value(directory / 'supervisord.pid')}",
+        # In the foreground supervisord also prints its log (spawned, exited...) to stdout.
+        "[supervisord]", "nodaemon=true", f"logfile={_value(directory / 'supervisord.log')}",
+        "logfile_maxbytes=5MB", "logfile_backups=1", "loglevel=info", f"pidfile={_value(directory / 'supervisord.pid')}",
         f"childlogdir={_value(directory)}", f"directory={_value(embedded.BASE_DIR)}",
         *(["user=root"] if os.geteuid() == 0 else []),
         "", "[unix_http_server]", f"file={_value(sock)}", "chmod=0700",
@@ -146,7 +148,9 @@ def write_config(programs: list[Program], *, directory: Path = DIR) -> Path:
             "autorestart=false", "startretries=0", "startsecs=1",
             f"stopsignal={program.stop_signal}", f"stopwaitsecs={program.stop_wait_s}",
             "stopasgroup=true", "killasgroup=true", "redirect_stderr=true",
-            "stdout_logfile=/dev/stdout", "stdout_logfile_maxbytes=0",
+            *([f"stdout_logfile={_value(program.log_file)}", "stdout_logfile_maxbytes=10MB",
+               "stdout_logfile_backups=1"] if program.log_file else
+              ["stdout_logfile=/dev/stdout", "stdout_logfile_maxbytes=0"]),
         ]
         if program.user:
             lines.append(f"user={program.user}")
@@ -252,11 +256,12 @@ class Listener:
         if headers.get("from_state") in ("STARTING", "BACKOFF"):
             return "exited while starting"
         try:
-            info = rpc(self.state_file.parent).supervisor.getProcessInfo(name)
-            status = info.get("exitstatus")
-            return f"exited unexpectedly (exit status {status})"
-        except Exception:  # noqa: BLE001 - the description is only a detail of the log line
-            return "exited unexpectedly"
+            status = rpc(self.state_file.parent).supervisor.getProcessInfo(name)["exitstatus"]
+        except Exception:  # noqa: BLE001 - the status is only a detail of the log line
+            status = -1
+        # supervisord reports -1 for a process killed by a signal (its log names the signal)
+        return f"exited unexpectedly (exit status {status})" if status >= 0 \
+            else "exited unexpectedly (killed by a signal)"
 
     def _restart(self, name: str) -> None:
         with self.lock:
