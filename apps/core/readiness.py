@@ -114,7 +114,8 @@ def _server_of(url: str) -> str:
     return f"{parts.hostname}:{parts.port or 6379}"
 
 
-def _redis_memory(url: str) -> dict[str, Any]:
+def redis_memory(*, url: str) -> dict[str, Any]:
+    """Redis's memory in use against its limit (`maxmemory`, 0: none), from INFO."""
     client = redis.Redis.from_url(url, socket_timeout=CONNECT_TIMEOUT_S,
                                   socket_connect_timeout=CONNECT_TIMEOUT_S)
     try:
@@ -181,7 +182,7 @@ def readiness() -> Readiness:
     if _server_of(settings.CELERY_BROKER_URL) != _server_of(settings.CACHE_URL):
         redis_urls["broker"] = settings.CELERY_BROKER_URL
     checks.start("postgresql", _check_postgresql)
-    checks.start("redis", lambda: _redis_memory(redis_urls["redis"]))
+    checks.start("redis", lambda: redis_memory(url=redis_urls["redis"]))
     if "broker" in redis_urls:
         checks.start("broker", lambda: _ping(redis_urls["broker"]))
 
@@ -219,22 +220,33 @@ def readiness() -> Readiness:
     return result
 
 
-def _note_memory(result: Readiness, memory: dict[str, Any]) -> None:
-    result.redis_memory = memory
-    ratio = memory["used_ratio"]
-    if ratio is not None and ratio >= MEMORY_WARN_RATIO:
-        result.warnings.append(
-            f"Redis memory is at {ratio:.0%} of its limit ({_mib(memory['used_bytes'])} "
+def memory_warning(memory: dict[str, Any]) -> str:
+    """A warning when Redis's memory nears its limit, else ""."""
+    ratio = memory.get("used_ratio")
+    if ratio is None or ratio < MEMORY_WARN_RATIO:
+        return ""
+    return (f"Redis memory is at {ratio:.0%} of its limit ({_mib(memory['used_bytes'])} "
             f"of {_mib(memory['limit_bytes'])}, policy {memory['policy']}): when it is "
             "full, writes fail and the Celery worker exits")
 
 
-def _note_processes(result: Readiness) -> None:
+def _note_memory(result: Readiness, memory: dict[str, Any]) -> None:
+    result.redis_memory = memory
+    warning = memory_warning(memory)
+    if warning:
+        result.warnings.append(warning)
+
+
+def supervised_processes() -> dict[str, dict[str, Any]]:
     """The processes that `make run` supervises, when it runs (its state file exists)."""
     state = supervision.read_state()
     now = time.time()
-    for name, info in sorted(state.get("processes", {}).items()):
-        summary = supervision.summarize(info, now=now)
+    return {name: supervision.summarize(info, now=now)
+            for name, info in sorted(state.get("processes", {}).items())}
+
+
+def _note_processes(result: Readiness) -> None:
+    for name, summary in supervised_processes().items():
         result.processes[name] = summary
         key = f"process:{name}"
         result.checks[key] = summary["health"]

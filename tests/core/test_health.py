@@ -79,7 +79,7 @@ def test_readyz_names_a_refused_postgresql(client, monkeypatch):
 
 @pytest.mark.django_db
 def test_readyz_warns_before_redis_memory_is_full(client, settings, throwaway_redis):
-    throwaway_redis.client.set("filler", "x" * 2_000_000)
+    throwaway_redis.fill(2_000_000)
     used = throwaway_redis.client.info("memory")["used_memory"]
     limit = int(used / 0.85)
     throwaway_redis.client.config_set("maxmemory", limit)
