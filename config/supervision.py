@@ -173,14 +173,19 @@ def rpc(directory: Path = DIR):
 
 # --- supervisord as a child subreaper ----------------------------------------------------
 
+PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
 
 def exec_supervisord(conf: str) -> None:
-    """Become a child subreaper (kept across exec) and exec supervisord: processes
-    orphaned by a dead child are re-parented to it, and its reaping loop collects them."""
+    """Become a child subreaper and exec supervisord (both settings are kept across
+    exec): processes orphaned by a dead child are re-parented to it, and its reaping
+    loop collects them; and if the launcher itself is killed, supervisord gets SIGTERM
+    and stops everything rather than running on unattended."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     os.execv(sys.executable, [sys.executable, "-m", "supervisor.supervisord", "-c", conf])
 
 
