@@ -3,6 +3,7 @@ compose would run in their containers (no Docker daemon here: STACK-NOTES.md).""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -31,7 +32,9 @@ def _run(command: str, env: dict) -> int:
 
 def test_worker_healthcheck_pings_its_own_node(celery_worker_process):
     worker = celery_worker_process
-    env = {**worker.env, "HOSTNAME": socket.gethostname()}
+    # As in the image, `celery` is on PATH (here: the virtual environment's bin folder).
+    env = {**worker.env, "HOSTNAME": socket.gethostname(),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{worker.env.get('PATH', '')}"}
     check = _healthcheck("worker-default")
     assert check == _healthcheck("worker-io") == _healthcheck("worker-inference")
     # The test worker's node is test<port>@<host> rather than compose's celery@<host>.
