@@ -78,7 +78,11 @@ def summarize(info: dict[str, Any], *, now: float) -> dict[str, Any]:
     state = info.get("state", "UNKNOWN")
     failures = int(info.get("failures", 0))
     exits = [t for t in info.get("exits", []) if now - t <= RECENT_EXITS_S]
-    looping = failures >= LOOP_FAILURES and state != "STOPPED"
+    # Up for STABLE_AFTER_S since its last exit: no longer in a loop (the listener
+    # resets the count at the next exit).
+    stable = state == "RUNNING" and bool(info.get("since")) and \
+        now - info["since"] >= STABLE_AFTER_S
+    looping = failures >= LOOP_FAILURES and state != "STOPPED" and not stable
     running = state in ("RUNNING", "STARTING")
     if looping:
         health = (f"restarting in a loop: exited {failures} times in a row"

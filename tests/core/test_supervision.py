@@ -28,6 +28,10 @@ def test_a_process_up_for_a_while_is_not_in_a_loop():
     assert steady["health"].startswith("running (restarted after 1 exit")
     waiting = supervision.summarize({"state": "EXITED", "failures": 1, "exits": [now]}, now=now)
     assert waiting["down"]
+    looping = {"state": "RUNNING", "since": now - 5, "failures": 3, "exits": [now - 6]}
+    assert supervision.summarize(looping, now=now)["down"]
+    # Up for a minute since the last of its exits: out of the loop.
+    assert not supervision.summarize(looping, now=now + supervision.STABLE_AFTER_S)["down"]
 
 
 @pytest.mark.slow
