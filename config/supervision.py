@@ -17,6 +17,15 @@ restarts every process that exits on its own:
   `var/supervisor/state.json`, which `/readyz` and the console's operations page read.
 
 A process stopped on purpose (`supervisorctl stop`, shutdown) is not restarted.
+
+Why supervisord: it installs from PyPI into the virtual environment, runs as root
+(here) or not, spawns each child in its own process group and can signal and kill the
+whole group, stops programs in priority order waiting for each, sends children's output
+to the terminal, runs processes as another user (PostgreSQL as `pgserver`), and has
+an event protocol and an XML-RPC interface for exactly this kind of policy. honcho
+(Procfile runner) stops everything when one process exits, as the old launcher did;
+circus restarts at once without backoff, needs ZeroMQ, and stops watchers without
+waiting for one before the next.
 supervisord is started as a child subreaper (`python -m config.supervision
 supervisord CONF`), so whatever a dead process orphans is reaped by it, never left
 defunct.
