@@ -24,8 +24,8 @@ whole group, stops programs in priority order waiting for each, sends children's
 to the terminal, runs processes as another user (PostgreSQL as `pgserver`), and has
 an event protocol and an XML-RPC interface for exactly this kind of policy. honcho
 (Procfile runner) stops everything when one process exits, as the old launcher did;
-circus restarts at once without backoff, needs ZeroMQ, and stops watchers without
-waiting for one before the next.
+circus would also do, but respawns at once (its flapping plugin only pauses a watcher
+after too many), and brings ZeroMQ and tornado along.
 supervisord is started as a child subreaper (`python -m config.supervision
 supervisord CONF`), so whatever a dead process orphans is reaped by it, never left
 defunct.
