@@ -281,6 +281,7 @@ def credential_hosts(request, credential_id):
 def operations(request):
     return render(request, "console/operations.html", {
         "section": "operations", "depths": ops.queue_depths(), "workers": ops.workers_alive(),
+        "health": ops.health(),
         "last_verification": selectors.last_verification(),
         "switch": ops.kill_switch(), "failing": ops.runs_failing(),
         "workflows": workflow_selectors.workflow_list().values("id", "name")[:LIST_LIMIT],
