@@ -21,6 +21,7 @@ import httpx
 from django.conf import settings
 from pydantic import Field
 
+from apps.core.inbound import max_depth
 from apps.expressions.core import ExpressionError, render_value
 from apps.expressions.fields import CredentialField, TemplateField
 from apps.expressions.services import expression_data
@@ -126,6 +127,9 @@ def _decode(response: httpx.Response, raw: bytes) -> Any:
             return json.loads(raw)
         except ValueError:
             pass
+        except RecursionError:  # past the interpreter's limit, far past the engine's
+            raise NodeError("invalid_output", "The response body (outputs.out.body) is JSON "
+                            f"nested more than {max_depth()} levels deep.") from None
     try:
         return raw.decode(response.encoding or "utf-8")
     except (LookupError, UnicodeDecodeError):
