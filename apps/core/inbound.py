@@ -19,6 +19,9 @@ from typing import Any
 from django.conf import settings
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# One encoder for the scans (json.dumps with options builds a new one per call).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False,
+                            separators=(",", ":"))
 
 
 def max_depth() -> int:
@@ -114,7 +117,7 @@ def dumps_quick(value: Any) -> str | None:
     """`value` as JSON text, for fast scans (C speed): None when it is not plain JSON
     (a type JSON lacks, NaN, a cycle, nesting past the interpreter's limit)."""
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, check_circular=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError, RecursionError, OverflowError):
         return None
 

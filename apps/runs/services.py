@@ -266,6 +266,9 @@ class _Step:
     after_commit: list[Any] = field(default_factory=list)
     run_fields: dict[str, Any] = field(default_factory=dict)
     finished_children: list[Run] = field(default_factory=list)
+    # node_id -> (the outputs it was made from, what nodes read of them): each pass of
+    # _pump reuses it instead of unescaping every finished node's outputs again
+    node_entries: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
 
     def node_event(self, row: NodeRun) -> None:
         event = {"event": "node", "run_id": str(self.run.pk), "node_id": row.node_id,
@@ -320,10 +323,19 @@ def _node_data(compiled: Compiled, node_id: str, outputs: dict[str, Any]) -> dic
     return entry
 
 
+def _node_entry(step: _Step, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    hit = step.node_entries.get(node_id)
+    if hit is not None and hit[0] is outputs:
+        return hit[1]
+    entry = _node_data(step.compiled, node_id, outputs)
+    step.node_entries[node_id] = (outputs, entry)
+    return entry
+
+
 def _context_data(step: _Step) -> dict[str, Any]:
     """What every node of this step may read besides its own inputs: the run, the
     outputs of finished nodes, the run's vars."""
-    nodes = {node_id: _node_data(step.compiled, node_id, row.outputs)
+    nodes = {node_id: _node_entry(step, node_id, row.outputs)
              for node_id, row in step.rows.items()
              if row.status == NodeStatus.SUCCEEDED and row.outputs is not None}
     return {"nodes": nodes, "vars": refs.unescape(step.run.vars),
@@ -513,8 +525,8 @@ def _pump(step: _Step) -> None:
                     data = _context_data(step)
                 _execute_inline(step, row, data)
                 if row.status == NodeStatus.SUCCEEDED:
-                    data["nodes"][row.node_id] = _node_data(compiled, row.node_id,
-                                                            row.outputs or {})
+                    data["nodes"][row.node_id] = _node_entry(step, row.node_id,
+                                                             row.outputs or {})
                 progressed = True
             else:
                 _change(step, row, NodeStatus.QUEUED, queued_at=step.now)
