@@ -26,9 +26,12 @@ from apps.core.inbound import JsonProblem, dumps_quick, max_depth, suspect, walk
 from apps.runs.models import MapItem, NodeRun
 
 REF_KEY = "$weft_ref"
-_MARK = "weft_"
 _ESCAPABLE = re.compile(r"^\$+weft_")
 _ESCAPED = re.compile(r"^\$\$+weft_")
+# In a value's JSON text: a string that starts like such a key (a key, or a value,
+# which only costs the walk)
+_ESCAPABLE_TEXT = re.compile(r'"\$+weft_')
+_ESCAPED_TEXT = re.compile(r'"\$\$+weft_')
 
 
 def is_ref(value: Any) -> bool:
@@ -70,7 +73,7 @@ def escape(value: Any, *, text: str | None = None) -> Any:
     if not isinstance(value, dict | list | tuple):
         return value
     text = dumps_quick(value) if text is None else text
-    if text is not None and _MARK not in text:
+    if text is not None and _ESCAPABLE_TEXT.search(text) is None:
         return value
     return _rename(value, _ESCAPABLE, lambda k: "$" + k)
 
@@ -81,7 +84,7 @@ def unescape(value: Any) -> Any:
     if not isinstance(value, dict | list | tuple):
         return value
     text = dumps_quick(value)
-    if text is not None and "$$" + _MARK not in text:
+    if text is not None and _ESCAPED_TEXT.search(text) is None:
         return value
     return _rename(value, _ESCAPED, lambda k: k[1:])
 

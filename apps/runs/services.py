@@ -1021,7 +1021,10 @@ def _deferring_services(deferred: list[Callable[[], Any]]) -> dict[str, Any]:
 def node_run_resume(*, node_run_id: int, outputs: dict[str, Any] | None = None,
                     error: dict[str, str] | None = None) -> str:
     """Finish a waiting node (a timer came due, an approval was decided, a child run
-    ended): with `outputs`, or failed with `error` {type, message}."""
+    ended): with `outputs` (data from outside: checked and escaped, see apps.runs.refs;
+    a JsonProblem names what cannot be kept), or failed with `error` {type, message}."""
+    if outputs is not None:
+        outputs = refs.admit(outputs, root="outputs")
     with transaction.atomic():
         row = NodeRun.objects.filter(pk=node_run_id).only("run_id").first()
         if row is None:
