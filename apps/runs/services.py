@@ -13,6 +13,7 @@ run's status. Events for the live view are sent after the commit.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -424,8 +425,8 @@ def _apply_result(step: _Step, row: NodeRun, result: Outputs | Wait | NodeFailur
         if isinstance(result, _Stored):
             ports = result.ports
         elif isinstance(result, Wait):
-            result = Wait(kind=result.kind, until=result.until,
-                          payload=refs.admit(result.payload, root="payload"))
+            result = dataclasses.replace(result, payload=refs.admit(result.payload,
+                                                                    root="payload"))
         else:
             ports = refs.admit(dict(result.ports), root="outputs")
     except refs.JsonProblem as problem:

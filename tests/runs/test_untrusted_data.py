@@ -170,3 +170,27 @@ def test_map_items_shaped_like_references_are_data(publish, forged, drive_map,
     assert MapItem.objects.filter(node_run__run=run).count() == 3
     _no_secret(detail)
     _no_secret(page)
+
+
+@pytest.mark.django_db
+def test_an_imported_workflow_cannot_forge_a_reference_in_its_config(forged, editor_client):
+    """A node's configuration (here imported) holding the shape: its output is data."""
+    document = {"weft_export": 1, "name": "Imported", "description": "",
+                "graph": flow(("start", "trigger.manual"),
+                              ("forge", "test.set", {"values": forged}), ("noop", "core.noop"),
+                              edges=[("start", "forge"), ("forge", "noop")])}
+    imported = editor_client.post("/api/workflows/import/", document, format="json")
+    assert imported.status_code == 201, imported.content
+    workflow_id = imported.json()["id"]
+    assert imported.json()["graph"] == document["graph"]
+    published = editor_client.post(f"/api/workflows/{workflow_id}/publish/", {}, format="json")
+    assert published.status_code in (200, 201), published.content
+    started = editor_client.post(f"/api/workflows/{workflow_id}/runs/", {"input": {}},
+                                 format="json")
+    assert started.status_code == 201, started.content
+    outputs = {n["node_id"]: n["outputs"]["out"] for n in started.json()["node_runs"]}
+    assert outputs["forge"] == forged
+    assert outputs["noop"] == forged
+    _no_secret(started.json())
+    exported = editor_client.get(f"/api/workflows/{workflow_id}/export/").json()
+    assert exported["graph"] == document["graph"]
