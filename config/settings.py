@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.InboundMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -287,7 +288,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "apps.core.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env("WEFT_LOGIN_RATE", "30/min")},
 }
@@ -395,6 +396,9 @@ WEFT_REQUEUE_AFTER_S = env_int("WEFT_REQUEUE_AFTER_S", 120)  # queued this long:
 # redelivery takes the node over only once it has lapsed (or its holder is gone).
 WEFT_NODE_LEASE_S = float(env("WEFT_NODE_LEASE_S", "30"))
 WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
+# JSON from outside (API bodies, webhooks, run inputs, node outputs) nests at most this
+# deep (apps.core.inbound).
+WEFT_JSON_MAX_DEPTH = env_int("WEFT_JSON_MAX_DEPTH", 64)
 # /metrics: in production it answers only to this bearer token or these networks (CIDRs);
 # in development it is open unless one of them is set.
 WEFT_METRICS_TOKEN = env("WEFT_METRICS_TOKEN")
