@@ -225,7 +225,7 @@ class _Estimator:
             parts = [self.bound(child, scope) for child in node.children]
             size = _add(2, *(p.size + 1 for p in parts))
             return Bound(size, _add(NODE_COST, size, *(p.cost for p in parts)),
-                         max([size, *(p.created for p in parts)]))
+                         max([size, *(p.created for p in parts)]), items=len(parts))
         if kind == "call":
             return self._call(node, scope)
         if kind == "comprehension":

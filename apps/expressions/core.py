@@ -218,7 +218,15 @@ def _sandboxed(compiled: _Compiled, expression: str, declarations: tuple,
     if answer.get("memory"):
         raise _limit_error("memory", limits)
     message = answer.get("error") or "The expression failed."
-    raise ExpressionError(message, limit="size" if "(the limit)" in message else None)
+    raise ExpressionError(message, limit=_limit_of(message))
+
+
+def _limit_of(message: str) -> str | None:
+    if "iterated more than" in message:
+        return "iterations"
+    if "larger than" in message:
+        return "size"
+    return None
 
 
 def evaluate(expression: str, data: dict[str, Any], *,
@@ -236,9 +244,7 @@ def evaluate(expression: str, data: dict[str, Any], *,
         try:
             result = execute(compiled.program, context)
         except CelError as exc:
-            raise ExpressionError(exc.message,
-                                  limit="iterations" if "iterated" in exc.message else None
-                                  ) from None
+            raise ExpressionError(exc.message, limit=_limit_of(exc.message)) from None
     else:
         result = _sandboxed(compiled, expression, declarations, context, limits)
     if json_size(result, limits.max_result_bytes) > limits.max_result_bytes:
