@@ -191,9 +191,10 @@ SMALL_RESULT = {  # functions whose result is a number, bool, timestamp, duratio
 
 
 class _Estimator:
-    def __init__(self, data: dict[str, Any], cap: int) -> None:
+    def __init__(self, data: dict[str, Any], cap: int, unknown: int = SMALL) -> None:
         self.data = data
         self.cap = cap  # sizes are measured up to here; beyond, they count as cap + 1
+        self.unknown = unknown  # the size of a variable not in `data`
 
     def measure(self, value: Any) -> int:
         return min(json_size(value, self.cap), self.cap + 1)
@@ -211,7 +212,7 @@ class _Estimator:
             if node.name in self.data:
                 value = self.data[node.name]
                 return Bound(self.measure(value), NODE_COST, 0, value, True)
-            return Bound(SMALL, NODE_COST, 0)
+            return Bound(self.unknown, NODE_COST, 0)
         if kind == "select":
             operand = self.bound(node.children[0], scope)
             cost = _add(operand.cost, NODE_COST)
@@ -325,6 +326,24 @@ class _Estimator:
                                   and step.children[1].children[0].name == only)))
 
 
-def estimate(tree: Node, data: dict[str, Any], *, cap: int) -> Bound:
-    """The bound of evaluating `tree` over `data` (sizes measured up to `cap`)."""
-    return _Estimator(data, cap).bound(tree, {})
+def estimate(tree: Node, data: dict[str, Any], *, cap: int, unknown: int = SMALL) -> Bound:
+    """The bound of evaluating `tree` over `data` (sizes measured up to `cap`); a variable
+    that `data` lacks counts as a value of size `unknown`."""
+    return _Estimator(data, cap, unknown).bound(tree, {})
+
+
+TIERS = (256, 1024, 4096, 16384, 65536, 262144)
+
+
+def inline_tier(tree: Node, *, max_value: int, max_cost: int) -> int:
+    """The largest data size (from TIERS, 0 if none) for which `tree` stays within
+    `max_value` and `max_cost` whatever the data: every variable it reads at most that
+    large. Bounds only grow with the sizes of the variables, so at evaluation one capped
+    measure per variable decides, without walking the tree again."""
+    best = 0
+    for tier in TIERS:
+        bound = estimate(tree, {}, cap=max_value, unknown=tier)
+        if bound.created > max_value or bound.cost > max_cost:
+            break
+        best = tier
+    return best

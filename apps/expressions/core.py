@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from threading import Lock
 from typing import Any
 
@@ -93,6 +94,14 @@ class _Compiled:
     program: Any
     tree: bounds.Node
     roots: frozenset[str]  # the variables the expression reads
+    tiers: dict = field(default_factory=dict)  # Limits -> bounds.inline_tier
+
+    def tier(self, limits: Limits) -> int:
+        tier = self.tiers.get(limits)
+        if tier is None:
+            tier = self.tiers[limits] = bounds.inline_tier(
+                self.tree, max_value=limits.max_value_bytes, max_cost=limits.inline_cost)
+        return tier
 
 
 class _LRU:
@@ -229,18 +238,27 @@ def _limit_of(message: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=64)
+def _declarations(names: tuple[str, ...]) -> tuple:
+    return dyn_declarations(tuple(name for name in names if name not in ROOT_NAMES))
+
+
 def evaluate(expression: str, data: dict[str, Any], *,
              limits: Limits = DEFAULT_LIMITS) -> Any:
     """Evaluate CEL `expression` over `data` (a mapping of variable name to JSON
     value) and return a JSON-friendly result. Raises ExpressionError, whose `limit`
     says which bound stopped it, if one did."""
-    names = tuple(name for name in data if name not in ROOT_NAMES)
-    declarations = dyn_declarations(names)
+    declarations = _declarations(tuple(data))
     compiled = compile_expression(expression, limits, declarations=declarations)
     # Only the variables the expression names travel into the interpreter.
     context = {name: data.get(name) for name in compiled.roots}
-    bound = bounds.estimate(compiled.tree, context, cap=limits.max_value_bytes)
-    if bound.created <= limits.max_value_bytes and bound.cost <= limits.inline_cost:
+    tier = compiled.tier(limits)
+    if tier and all(json_size(value, tier) <= tier for value in context.values()):
+        inline = True  # small data: the bound computed once for this expression holds
+    else:
+        bound = bounds.estimate(compiled.tree, context, cap=limits.max_value_bytes)
+        inline = bound.created <= limits.max_value_bytes and bound.cost <= limits.inline_cost
+    if inline:
         try:
             result = execute(compiled.program, context)
         except CelError as exc:

@@ -13,6 +13,7 @@ Protocol: one JSON line each way. Request `{"expression", "declarations", "conte
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -62,10 +63,8 @@ class _Worker:
             self.proc.kill()
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
 
     def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send one request and wait for its answer; SandboxError on time or death."""
