@@ -41,6 +41,10 @@ TYPICAL = ["true", "input.seen && input.order > 0", "input.name + '!'",
            "input.items.filter(i, i.qty > 0).map(i, i.sku)"]
 
 
+def fmt(figures):
+    return f"{figures[0]:.1f} / {figures[1]:.1f}"
+
+
 def timed(fn, calls):
     samples = []
     for _ in range(calls):
@@ -85,19 +89,19 @@ def typical():
         context = {name: DATA[name] for name in DATA if name in expression}
         program = env.compile(expression)
         row = [f"`{expression}`",
-               "%.1f / %.1f" % timed(lambda: evaluate(expression, DATA), CALLS),  # noqa: B023
-               "%.1f / %.1f" % timed(lambda: program.eval(data=context).plain_value(),  # noqa: B023
-                                     CALLS),
-               "%.1f / %.1f" % timed(lambda: evaluate(expression, DATA, limits=forced),  # noqa: B023
-                                     max(CALLS // 10, 50))]
+               fmt(timed(lambda: evaluate(expression, DATA), CALLS)),  # noqa: B023
+               fmt(timed(lambda: program.eval(data=context).plain_value(),  # noqa: B023
+                                     CALLS)),
+               fmt(timed(lambda: evaluate(expression, DATA, limits=forced),  # noqa: B023
+                                     max(CALLS // 10, 50)))]
         if old:
-            row.append("%.1f / %.1f" % timed(lambda: old.evaluate(expression, DATA), CALLS))  # noqa: B023
+            row.append(fmt(timed(lambda: old.evaluate(expression, DATA), CALLS)))  # noqa: B023
         if celpy:
             cenv = celpy.Environment()
             prg = cenv.program(cenv.compile(expression))
-            row.append("%.1f / %.1f" % timed(
+            row.append(fmt(timed(
                 lambda: prg.evaluate({k: celpy.json_to_cel(v) for k, v in context.items()}),  # noqa: B023
-                max(CALLS // 10, 50)))
+                max(CALLS // 10, 50))))
         print("| " + " | ".join(row) + " |")
     return old
 
