@@ -198,6 +198,9 @@ def check(expression: str, *, names: tuple[str, ...] | list[str] = (),
 # --- Evaluating --------------------------------------------------------------------------
 
 def _limit_error(kind: str, limits: Limits) -> ExpressionError:
+    if kind == "start":
+        return ExpressionError("The expression could not be evaluated: its sandbox process "
+                               "did not start.")
     if kind == "time":
         return ExpressionError(f"The expression ran longer than {limits.max_seconds:g} s (the "
                                "time limit) and was stopped.", limit="time")

@@ -54,6 +54,7 @@ class _Worker:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             close_fds=True)
         self.buffer = b""
+        self.ready = False
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -66,16 +67,7 @@ class _Worker:
             with contextlib.suppress(OSError):
                 stream.close()
 
-    def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send one request and wait for its answer; SandboxError on time or death."""
-        payload = json.dumps(request, separators=(",", ":")).encode() + b"\n"
-        deadline = time.monotonic() + timeout
-        try:
-            self.proc.stdin.write(payload)
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            self.kill()
-            raise SandboxError(MEMORY_ERROR, "the evaluation process stopped") from None
+    def _line(self, deadline: float) -> bytes:
         fd = self.proc.stdout.fileno()
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
@@ -90,7 +82,26 @@ class _Worker:
                     raise SandboxError(MEMORY_ERROR, "the evaluation process stopped")
                 self.buffer += chunk
         line, _, self.buffer = self.buffer.partition(b"\n")
-        return json.loads(line)
+        return line
+
+    def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one request and wait for its answer; SandboxError on time or death.
+        A fresh worker's start-up (its interpreter and cel-cpp) is not counted."""
+        if not self.ready:
+            try:
+                self._line(time.monotonic() + START_SECONDS)
+            except SandboxError:
+                raise SandboxError("start", "the evaluation process did not start") from None
+            self.ready = True
+        payload = json.dumps(request, separators=(",", ":")).encode() + b"\n"
+        deadline = time.monotonic() + timeout
+        try:
+            self.proc.stdin.write(payload)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.kill()
+            raise SandboxError(MEMORY_ERROR, "the evaluation process stopped") from None
+        return json.loads(self._line(deadline))
 
 
 class SandboxPool:
@@ -141,16 +152,15 @@ class SandboxPool:
         seconds = self.limits.seconds if seconds is None else seconds
         started = time.monotonic()
         worker = self._take(seconds)
+        if not worker.ready:
+            started = time.monotonic()  # waiting for a free worker counts; its start does not
         try:
-            return worker.call(request, max(seconds - (time.monotonic() - started), 0.05)
-                               + _START_ALLOWANCE * (worker.proc.pid not in _warm))
+            return worker.call(request, max(seconds - (time.monotonic() - started), 0.05))
         finally:
-            _warm.add(worker.proc.pid)
             self._give(worker)
 
 
-_START_ALLOWANCE = 3.0  # a fresh worker's first answer also waits for its interpreter to start
-_warm: set[int] = set()
+START_SECONDS = 15.0  # a fresh worker's interpreter start, on a loaded machine
 pool = SandboxPool()
 
 
@@ -168,6 +178,8 @@ def _serve() -> None:
 
     _limit_memory(int(os.environ.get("WEFT_SANDBOX_MEMORY", 256 * 1024 * 1024)))
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdout.write(b"ready\n")
+    stdout.flush()
     for line in stdin:
         try:
             request = json.loads(line)
