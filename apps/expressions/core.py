@@ -56,7 +56,9 @@ class Limits:
     max_value_bytes: int = 1_000_000  # largest value created in-process (bound)
     inline_cost: int = 2_000_000  # bound on the work of an in-process evaluation
     max_seconds: float = 2.0  # wall-clock time of a sandboxed evaluation
-    max_memory_bytes: int = 256 * 1024 * 1024  # memory a sandboxed evaluation may add
+    # the most a value may need, judged at check from literals alone; the sandbox's own
+    # limit (apps.expressions.sandbox.SandboxLimits) is the same 256 MB
+    max_memory_bytes: int = 256 * 1024 * 1024
 
 
 DEFAULT_LIMITS = Limits()
@@ -204,9 +206,9 @@ def _limit_error(kind: str, limits: Limits) -> ExpressionError:
     if kind == "time":
         return ExpressionError(f"The expression ran longer than {limits.max_seconds:g} s (the "
                                "time limit) and was stopped.", limit="time")
-    return ExpressionError(f"The expression needed more than "
-                           f"{limits.max_memory_bytes // (1024 * 1024)} MB (the memory limit) "
-                           "and was stopped.", limit="memory")
+    megabytes = sandbox.pool.limits.memory_bytes // (1024 * 1024)
+    return ExpressionError(f"The expression needed more than {megabytes} MB (the memory "
+                           "limit) and was stopped.", limit="memory")
 
 
 def _sandboxed(compiled: _Compiled, expression: str, declarations: tuple,
