@@ -31,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from apps.audit.redaction import SecretScrubber, secret_scope
@@ -51,6 +51,7 @@ from apps.nodes.base import (
 )
 from apps.nodes.registry import registry
 from apps.runs import events, metrics, refs, rows, scheduler
+from apps.runs.engine_hooks import HookTime, engine_hooks
 from apps.runs.models import (
     EngineSwitch,
     MapItem,
@@ -293,6 +294,9 @@ class _Step:
     after_commit: list[Any] = field(default_factory=list)
     run_fields: dict[str, Any] = field(default_factory=dict)
     finished_children: list[Run] = field(default_factory=list)
+    # Rows that started waiting on a kind with a handler, with the wait's payload.
+    waits: list[tuple[NodeRun, dict[str, Any]]] = field(default_factory=list)
+    reached: list[str] = field(default_factory=list)  # run statuses reached in this step
     # node_id -> (the outputs it was made from, what nodes read of them): each pass of
     # _pump reuses it instead of unescaping every finished node's outputs again
     node_entries: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
@@ -521,6 +525,9 @@ def retry_delay_s(policy: ExecutionPolicy, attempt: int, retry_after_s: float | 
 def _apply_wait(step: _Step, row: NodeRun, wait: Wait) -> None:
     state = {"kind": wait.kind, "payload": wait.payload}
     _change(step, row, NodeStatus.WAITING, due_at=wait.until, state=state)
+    kind = engine_hooks.wait_kinds.get(wait.kind)
+    if kind is not None and kind.on_wait is not None:
+        step.waits.append((row, wait.payload))
     if wait.kind == "subworkflow":
         step.after_commit.append(("subworkflow", row))
     elif wait.kind == "map":
@@ -642,6 +649,7 @@ def _set_run_status(step: _Step, to: str, **fields: Any) -> None:
     if run.error and to == RunStatus.FAILED:
         event["error"] = run.error
     step.events.append(event)
+    step.reached.append(to)
     if to in RUN_FINISHED:
         metrics.RUNS_FINISHED.labels(str(run.workflow_id), to).inc()
         if run.parent_node_run_id:
@@ -675,7 +683,28 @@ def _flush(step: _Step) -> None:
         write.row_updates.append((pk, loaded, fields))
     if not rows.step_write(write):
         raise _Dropped(f"run {step.run.pk} or one of its node runs moved on concurrently")
+    for row, payload in step.waits:  # the rows are written: a task may refer to its row
+        engine_hooks.wait_kinds[row.state["kind"]].on_wait(run=step.run, node_run=row,
+                                                            payload=payload)
+    for status in step.reached:
+        _run_reached(step.run, status)
     _after_commit(step)
+
+
+def _run_reached(run: Run, status: str) -> None:
+    """The handlers of a run status (apps.runs.engine_hooks): in this transaction, or
+    after it commits."""
+    for hook in engine_hooks.for_status(status, HookTime.IN_TRANSACTION):
+        hook.handler(run=run, status=status)
+    for hook in engine_hooks.for_status(status, HookTime.AFTER_COMMIT):
+        transaction.on_commit(functools.partial(hook.handler, run=run, status=status))
+
+
+def _needs_transaction(step: _Step) -> bool:
+    """Whether flushing this step writes more than its one statement (hooks, children)."""
+    return bool(step.waits or step.finished_children or any(
+        kind in ("map_begin", "subworkflow") for kind, _ in step.after_commit) or any(
+        engine_hooks.for_status(status, HookTime.IN_TRANSACTION) for status in step.reached))
 
 
 def _after_commit(step: _Step) -> None:
@@ -831,8 +860,7 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
     if not limit and not audited:
         step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
         _begin(step)  # in memory: pure nodes run, nothing is written yet
-        if not any(kind in ("map_begin", "subworkflow") for kind, _ in step.after_commit) \
-                and not step.finished_children:
+        if not _needs_transaction(step):
             # The hot path (webhooks, schedules): the run and its rows are one INSERT,
             # which is its own transaction unless the caller holds one.
             _flush(step)
@@ -1128,6 +1156,7 @@ def _resume_locked(run: Run, node_run_id: int, outputs, error) -> str:
         if outputs is None:
             outputs = _passthrough(step, current).ports
         _change(step, current, NodeStatus.SUCCEEDED, outputs=outputs, finished_at=step.now)
+    _deadline_after_wait(step, current)
     _pump(step)
     _settle(step)
     try:
@@ -1136,6 +1165,19 @@ def _resume_locked(run: Run, node_run_id: int, outputs, error) -> str:
     except _Dropped:
         return "dropped"
     return current.status
+
+
+def _deadline_after_wait(step: _Step, row: NodeRun) -> None:
+    """A wait that does not count toward the run's time limit moves its deadline on by
+    the time it took."""
+    kind = engine_hooks.wait_kinds.get((row.state or {}).get("kind"))
+    run = step.run
+    if kind is None or not kind.pauses_deadline or run.deadline_at is None:
+        return
+    waited = step.now - (row.started_at or row.created_at or step.now)
+    if waited.total_seconds() > 0:
+        run.deadline_at = run.deadline_at + waited
+        step.run_fields["deadline_at"] = run.deadline_at
 
 
 # --- Sub-workflows and maps ---------------------------------------------------------------
@@ -1399,6 +1441,7 @@ def _cancel_locked(run: Run) -> None:
     error = {"type": "cancelled", "message": "The run was cancelled."}
     if not _run_move(run.pk, RunStatus.CANCELLED, finished_at=now, error=error):
         return
+    _run_reached(run, RunStatus.CANCELLED)
     metrics.RUNS_FINISHED.labels(str(run.workflow_id), RunStatus.CANCELLED).inc()
     evts = [{"event": "node", "run_id": str(run.pk), "node_id": r.node_id,
              "status": NodeStatus.CANCELLED, "attempt": r.attempt} for r in open_rows]
@@ -1573,8 +1616,13 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
                       .values_list("parent_run_id", flat=True).distinct()[:batch]):
         counts["orphans"] += _cancel_children(parent_id)
     # Runs past their deadline fail.
-    for run_id in Run.objects.filter(status__in=RUN_ACTIVE, deadline_at__lt=now).values_list(
-            "pk", flat=True)[:batch]:
+    # Time waiting on a person does not count (engine_hooks: pauses_deadline): such a
+    # run is not failed while it waits, and its deadline moves on when it resumes.
+    waiting_on_people = NodeRun.objects.filter(
+        run_id=OuterRef("pk"), status=NodeStatus.WAITING,
+        state__kind__in=engine_hooks.deadline_paused_kinds())
+    for run_id in Run.objects.filter(status__in=RUN_ACTIVE, deadline_at__lt=now).exclude(
+            Exists(waiting_on_people)).values_list("pk", flat=True)[:batch]:
         with transaction.atomic():
             run = rows.run_lock(run_id)
             if run is None or run.status not in RUN_ACTIVE:
