@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
@@ -50,6 +50,7 @@ def _name_taken(name: str) -> Conflict:
 
 class CredentialListApi(APIView):
     permission_classes = [ReadViewerWriteAdmin]
+    pagination_class = Pagination  # the page shape in the schema
 
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=100)
@@ -58,7 +59,10 @@ class CredentialListApi(APIView):
                                             allow_blank=True)
         secret = serializers.DictField(write_only=True)
 
-    @extend_schema(responses=CredentialOutputSerializer(many=True))
+    @extend_schema(parameters=[
+        OpenApiParameter("kind", str, enum=CredentialKind.values, description="Only this kind."),
+        OpenApiParameter("search", str, description="In the name.")],
+        responses=CredentialOutputSerializer(many=True))
     def get(self, request):
         qs = selectors.credential_list(kind=request.query_params.get("kind", ""),
                                        search=request.query_params.get("search", ""))

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsEditor, IsViewer, ReadViewerWriteEditor
-from apps.core.pagination import paginated_response
+from apps.core.pagination import Pagination, paginated_response
 from apps.core.serializers import StrictSerializer
 from apps.workflows import selectors, services
 from apps.workflows.graph import ERROR
@@ -71,6 +71,7 @@ def _detail(workflow) -> dict:
 
 class WorkflowListApi(APIView):
     permission_classes = [ReadViewerWriteEditor]
+    pagination_class = Pagination  # the page shape in the schema
 
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)
@@ -164,6 +165,7 @@ class WorkflowPublishApi(APIView):
 
 class WorkflowVersionListApi(APIView):
     permission_classes = [IsViewer]
+    pagination_class = Pagination  # the page shape in the schema
 
     @extend_schema(responses=VersionOutputSerializer(many=True))
     def get(self, request, workflow_id):
