@@ -95,3 +95,15 @@ def test_an_api_path_no_route_matches_answers_json(contract_call, admin):
                              operation="/api/runs/{run_id}/")
     assert response.status_code == 404
     assert response.json == {"code": "not_found", "detail": "Not found."}
+
+
+def test_a_maps_run_and_its_items_match_the_schema(contract_call, admin, run_map):
+    run = run_map(3, chunk_size=2)
+    detail = contract_call("GET", f"/api/runs/{run.pk}/", user=admin,
+                           operation="/api/runs/{run_id}/")
+    assert detail.json["status"] == "succeeded"
+    page = contract_call("GET", f"/api/runs/{run.pk}/nodes/map/items/", user=admin,
+                         query={"limit": 2},
+                         operation="/api/runs/{run_id}/nodes/{node_id}/items/")
+    assert page.json["count"] == 3
+    assert page.json["next"] is not None

@@ -66,7 +66,7 @@ def fuzz_data(keep_test_connection, create_user, create_credential, create_trito
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, deadline=None,
+@settings(max_examples=EXAMPLES_PER_OPERATION, derandomize=True, database=None, deadline=None,
           phases=[Phase.explicit, Phase.generate],
           suppress_health_check=list(HealthCheck))
 def test_api_answers_as_its_schema_says(case, fuzz_data):
