@@ -67,6 +67,7 @@ def _component_name(serializer_class: type) -> str | None:
 
 class AutoSchema(SpectacularAutoSchema):
     def _error_codes(self) -> set[int]:
+        """The statuses of the module docstring that apply to this operation."""
         codes = {401}
         if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
             codes.add(403)
@@ -85,6 +86,8 @@ class AutoSchema(SpectacularAutoSchema):
         return codes
 
     def _get_response_bodies(self, direction="response"):
+        """drf-spectacular's documented answers (from `@extend_schema(responses=...)`),
+        plus the common errors this operation can answer with, unless it names them."""
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
