@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from apps.accounts.roles import ADMIN, VIEWER, has_role
 from apps.core.errors import Conflict
 from apps.core.pagination import Pagination
+from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.credentials import selectors, services
 from apps.credentials.models import CredentialKind
@@ -70,7 +71,8 @@ class CredentialListApi(APIView):
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response([_body(c, request) for c in page])
 
-    @extend_schema(request=InputSerializer, responses={201: CredentialOutputSerializer})
+    @extend_schema(request=InputSerializer,
+                   responses={201: CredentialOutputSerializer, **error_responses(409)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -96,7 +98,8 @@ class CredentialDetailApi(APIView):
     def get(self, request, credential_id):
         return Response(_body(self._get(credential_id), request))
 
-    @extend_schema(request=InputSerializer, responses=CredentialOutputSerializer)
+    @extend_schema(request=InputSerializer,
+                   responses={200: CredentialOutputSerializer, **error_responses(409)})
     def patch(self, request, credential_id):
         credential = self._get(credential_id)
         data = self.InputSerializer(data=request.data)

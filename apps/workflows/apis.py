@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsEditor, IsViewer, ReadViewerWriteEditor
 from apps.core.pagination import Pagination, paginated_response
+from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.workflows import selectors, services
 from apps.workflows.graph import ERROR
@@ -107,7 +108,8 @@ class WorkflowDetailApi(APIView):
     def get(self, request, workflow_id):
         return Response(_detail(selectors.workflow_get(workflow_id=workflow_id)))
 
-    @extend_schema(request=InputSerializer, responses=WorkflowDetailOutputSerializer)
+    @extend_schema(request=InputSerializer,
+                   responses={200: WorkflowDetailOutputSerializer, **error_responses(409)})
     def patch(self, request, workflow_id):
         workflow = selectors.workflow_get(workflow_id=workflow_id)
         data = self.InputSerializer(data=request.data)

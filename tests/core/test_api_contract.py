@@ -107,3 +107,22 @@ def test_a_maps_run_and_its_items_match_the_schema(contract_call, admin, run_map
                          operation="/api/runs/{run_id}/nodes/{node_id}/items/")
     assert page.json["count"] == 3
     assert page.json["next"] is not None
+
+
+def test_saving_a_stale_draft_is_a_documented_409(contract_call, admin, create_workflow,
+                                                  simple_graph):
+    workflow = create_workflow(user=admin)
+    response = contract_call("PATCH", f"/api/workflows/{workflow.pk}/", user=admin,
+                             json={"graph": simple_graph, "revision": workflow.revision + 5},
+                             operation="/api/workflows/{workflow_id}/")
+    assert response.status_code == 409
+    assert response.json["code"] == "stale_revision"
+
+
+def test_a_credential_name_taken_is_a_documented_409(contract_call, admin, create_credential):
+    create_credential(name="shared")
+    response = contract_call("POST", "/api/credentials/", user=admin,
+                             json={"name": "shared", "kind": "bearer",
+                                   "secret": {"token": "tok-0123456789"}})
+    assert response.status_code == 409
+    assert response.json["code"] == "duplicate_name"
