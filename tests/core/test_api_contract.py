@@ -121,8 +121,9 @@ def test_saving_a_stale_draft_is_a_documented_409(contract_call, admin, create_w
 
 def test_a_credential_name_taken_is_a_documented_409(contract_call, admin, create_credential):
     create_credential(name="shared")
-    response = contract_call("POST", "/api/credentials/", user=admin,
-                             json={"name": "shared", "kind": "bearer",
-                                   "secret": {"token": "tok-0123456789"}})
+    other = create_credential(name="other")
+    response = contract_call("PATCH", f"/api/credentials/{other.pk}/", user=admin,
+                             json={"name": "shared"},
+                             operation="/api/credentials/{credential_id}/")
     assert response.status_code == 409
     assert response.json["code"] == "duplicate_name"
