@@ -6,6 +6,8 @@ from apps.console import views as console_views
 from apps.core import views as core_views
 from apps.runs import apis as runs_apis
 
+handler404 = core_views.not_found
+
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),

@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.inference",
     "tests.fixtures.approvals",
     "tests.fixtures.core",
+    "tests.fixtures.api",
 ]
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -13,7 +13,7 @@ from apps.accounts.lockouts import LOCKOUT_CODE, lockout_api_response, lockout_m
 from apps.accounts.models import ApiToken
 from apps.accounts.permissions import IsAdmin
 from apps.accounts.roles import ADMIN, ROLES, has_role, roles_of
-from apps.core.pagination import paginated_response
+from apps.core.pagination import Pagination, paginated_response
 from apps.core.serializers import StrictSerializer
 from apps.core.throttling import ClientScopedRateThrottle
 
@@ -77,11 +77,14 @@ class TokenListApi(APIView):
     """Your API tokens (admins: `?all=1` lists everyone's). POST creates one."""
 
     permission_classes = [IsAuthenticated]
+    pagination_class = Pagination  # the page shape in the schema
 
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=100)
 
-    @extend_schema(responses=TokenOutputSerializer(many=True))
+    @extend_schema(parameters=[OpenApiParameter(
+        "all", str, enum=["1"], description="1: every user's tokens (admins only).")],
+        responses=TokenOutputSerializer(many=True))
     def get(self, request):
         include_all = request.query_params.get("all") == "1" and has_role(request.user, ADMIN)
         qs = selectors.token_list(user=request.user, include_all=include_all)
@@ -113,7 +116,7 @@ class TokenRevokeApi(APIView):
 class UserOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
-    email = serializers.EmailField()
+    email = serializers.CharField(help_text="An e-mail address; empty when none was given.")
     is_active = serializers.BooleanField()
     roles = serializers.SerializerMethodField()
 
@@ -137,6 +140,7 @@ class UserListApi(APIView):
     """Admins list and create users."""
 
     permission_classes = [IsAdmin]
+    pagination_class = Pagination  # the page shape in the schema
 
     class InputSerializer(StrictSerializer):
         username = serializers.RegexField(r"^[\w.@+-]{1,150}$")
@@ -151,7 +155,9 @@ class UserListApi(APIView):
                 raise serializers.ValidationError("A user with this username exists.")
             return value
 
-    @extend_schema(responses=UserOutputSerializer(many=True))
+    @extend_schema(parameters=[OpenApiParameter("search", str, description="In the username "
+                                                "or e-mail.")],
+                   responses=UserOutputSerializer(many=True))
     def get(self, request):
         qs = selectors.user_list(search=request.query_params.get("search", ""))
         return paginated_response(request=request, view=self, queryset=qs,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 
 from apps.core import readiness
 
@@ -23,3 +24,12 @@ def readyz(request):
 @login_required
 def home(request):
     return render(request, "core/home.html")
+
+
+def not_found(request, exception=None):
+    """404 for a path no route matches: the API's error shape under /api/ (a client
+    that sends `/api/runs/not-a-uuid/` reads JSON, as for any other 404), Django's
+    page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

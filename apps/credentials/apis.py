@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from apps.accounts.roles import ADMIN, VIEWER, has_role
 from apps.core.errors import Conflict
 from apps.core.pagination import Pagination
+from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.credentials import selectors, services
 from apps.credentials.hosts import ANY_HOST, MAX_HOSTS
@@ -67,6 +68,7 @@ def _name_taken(name: str) -> Conflict:
 
 class CredentialListApi(APIView):
     permission_classes = [ReadViewerWriteAdmin]
+    pagination_class = Pagination  # the page shape in the schema
 
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=100)
@@ -76,7 +78,10 @@ class CredentialListApi(APIView):
         secret = serializers.DictField(write_only=True)
         allowed_hosts = _hosts_field()
 
-    @extend_schema(responses=CredentialOutputSerializer(many=True))
+    @extend_schema(parameters=[
+        OpenApiParameter("kind", str, enum=CredentialKind.values, description="Only this kind."),
+        OpenApiParameter("search", str, description="In the name.")],
+        responses=CredentialOutputSerializer(many=True))
     def get(self, request):
         qs = selectors.credential_list(kind=request.query_params.get("kind", ""),
                                        search=request.query_params.get("search", ""))
@@ -84,7 +89,8 @@ class CredentialListApi(APIView):
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response([_body(c, request) for c in page])
 
-    @extend_schema(request=InputSerializer, responses={201: CredentialOutputSerializer})
+    @extend_schema(request=InputSerializer,
+                   responses={201: CredentialOutputSerializer, **error_responses(409)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -111,7 +117,8 @@ class CredentialDetailApi(APIView):
     def get(self, request, credential_id):
         return Response(_body(self._get(credential_id), request))
 
-    @extend_schema(request=InputSerializer, responses=CredentialOutputSerializer)
+    @extend_schema(request=InputSerializer,
+                   responses={200: CredentialOutputSerializer, **error_responses(409)})
     def patch(self, request, credential_id):
         credential = self._get(credential_id)
         data = self.InputSerializer(data=request.data)

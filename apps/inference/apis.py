@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import SAFE_METHODS, BasePermission
@@ -17,6 +17,7 @@ from apps.accounts.permissions import IsEditor, IsViewer
 from apps.accounts.roles import ADMIN, VIEWER, has_role
 from apps.core.errors import Unprocessable
 from apps.core.pagination import Pagination
+from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.inference import selectors, services
 from apps.inference.crypto import SecretUnreadable
@@ -166,6 +167,7 @@ class ServerOutputSerializer(serializers.Serializer):
 
 class TritonServerListApi(APIView):
     permission_classes = [ReadViewerWriteAdmin]
+    pagination_class = Pagination  # the page shape in the schema
 
     @extend_schema(responses=ServerOutputSerializer(many=True))
     def get(self, request):
@@ -215,10 +217,17 @@ class ModelStatusSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class ModelListOutputSerializer(serializers.Serializer):
+    server = serializers.CharField(help_text="The server's name.")
+    models = ModelStatusSerializer(many=True)
+
+
 class TritonModelListApi(APIView):
     permission_classes = [IsViewer]
 
-    @extend_schema(responses=ModelStatusSerializer(many=True))
+    @extend_schema(operation_id="inference_servers_models_list",
+                   responses={200: ModelListOutputSerializer,
+                              **error_responses(409, 502, 503, 504)})
     def get(self, request, server_id):
         server = selectors.triton_server_get(server_id=server_id)
         with _Calls(server):
@@ -229,7 +238,10 @@ class TritonModelListApi(APIView):
 class TritonModelDetailApi(APIView):
     permission_classes = [IsViewer]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(parameters=[OpenApiParameter("version", str, pattern=r"^[0-9]*$",
+                                                description="The model version; the latest "
+                                                "when left out.")],
+                   responses={200: OpenApiTypes.OBJECT, **error_responses(409, 502, 503, 504)})
     def get(self, request, server_id, model):
         server = selectors.triton_server_get(server_id=server_id)
         version = request.query_params.get("version", "")
@@ -252,7 +264,8 @@ class TritonModelInferApi(APIView):
         outputs = serializers.ListField(child=serializers.CharField(), required=False,
                                         default=list)
 
-    @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT)
+    @extend_schema(request=InputSerializer,
+                   responses={200: OpenApiTypes.OBJECT, **error_responses(409, 502, 503, 504)})
     def post(self, request, server_id, model):
         server = selectors.triton_server_get(server_id=server_id)
         data = self.InputSerializer(data=request.data)

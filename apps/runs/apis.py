@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from apps.accounts.permissions import IsAdmin, IsEditor, IsViewer
 from apps.core.inbound import BodyRefused, read_body
 from apps.core.pagination import Pagination, keyset_next_link
+from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.runs import metrics, selectors, services, triggers
 from apps.runs.models import RunStatus
@@ -67,7 +68,8 @@ class WorkflowRunStartApi(APIView):
     class InputSerializer(StrictSerializer):
         input = serializers.DictField(required=False, default=dict)
 
-    @extend_schema(request=InputSerializer, responses={201: RunDetailOutputSerializer})
+    @extend_schema(request=InputSerializer,
+                   responses={201: RunDetailOutputSerializer, **error_responses(423)})
     def post(self, request, workflow_id):
         workflow = workflow_get(workflow_id=workflow_id)
         data = self.InputSerializer(data=request.data)
@@ -82,6 +84,7 @@ class WorkflowRunStartApi(APIView):
 
 class RunListApi(APIView):
     permission_classes = [IsViewer]
+    pagination_class = Pagination  # the page shape in the schema
 
     class FilterSerializer(serializers.Serializer):
         workflow = serializers.UUIDField(required=False)
@@ -89,9 +92,7 @@ class RunListApi(APIView):
         created_after = serializers.DateTimeField(required=False)
         created_before = serializers.DateTimeField(required=False)
 
-    @extend_schema(parameters=[OpenApiParameter(n, str) for n in (
-        "workflow", "status", "created_after", "created_before")],
-        responses=RunOutputSerializer(many=True))
+    @extend_schema(parameters=[FilterSerializer], responses=RunOutputSerializer(many=True))
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -155,7 +156,8 @@ class RunNodeItemsApi(APIView):
 class RunCancelApi(APIView):
     permission_classes = [IsEditor]
 
-    @extend_schema(request=None, responses=RunDetailOutputSerializer)
+    @extend_schema(request=None,
+                   responses={200: RunDetailOutputSerializer, **error_responses(409)})
     def post(self, request, run_id):
         run = selectors.run_get(run_id=run_id)
         services.run_cancel(run=run, user=request.user)
@@ -165,11 +167,28 @@ class RunCancelApi(APIView):
 class RunRetryApi(APIView):
     permission_classes = [IsEditor]
 
-    @extend_schema(request=None, responses=RunDetailOutputSerializer)
+    @extend_schema(request=None,
+                   responses={200: RunDetailOutputSerializer, **error_responses(409, 423)})
     def post(self, request, run_id):
         run = selectors.run_get(run_id=run_id)
         services.run_retry(run=run, user=request.user)
         return Response(_detail(run_id))
+
+
+class WorkflowSwitchOutputSerializer(serializers.Serializer):
+    workflow = serializers.UUIDField()
+    reason = serializers.CharField(allow_blank=True)
+    changed_at = serializers.DateTimeField()
+    changed_by = serializers.CharField(allow_null=True)
+
+
+class EngineSwitchOutputSerializer(serializers.Serializer):
+    paused = serializers.BooleanField(help_text="Every workflow is paused.")
+    reason = serializers.CharField(allow_blank=True)
+    changed_at = serializers.DateTimeField(required=False, help_text="When all were paused.")
+    changed_by = serializers.CharField(required=False, allow_null=True)
+    workflows = WorkflowSwitchOutputSerializer(many=True, help_text="Workflows paused one "
+                                               "by one.")
 
 
 class EngineSwitchApi(APIView):
@@ -183,11 +202,12 @@ class EngineSwitchApi(APIView):
         reason = serializers.CharField(required=False, allow_blank=True, default="",
                                        max_length=500)
 
-    @extend_schema(responses={200: dict})
+    @extend_schema(responses=EngineSwitchOutputSerializer)
     def get(self, request):
         return Response(selectors.engine_switches())
 
-    @extend_schema(request=InputSerializer, responses={200: dict})
+    @extend_schema(request=InputSerializer,
+                   responses={200: EngineSwitchOutputSerializer, **error_responses(404)})
     def put(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -221,12 +241,18 @@ class WorkflowRuntimeApi(APIView):
                 "max_concurrency": runtime.max_concurrency,
                 "run_timeout_s": runtime.run_timeout_s}
 
-    @extend_schema(responses={200: dict})
+    class OutputSerializer(serializers.Serializer):
+        webhook_url = serializers.URLField(help_text="POST JSON here to start a run.")
+        signing_key = serializers.CharField(help_text="The webhook's HMAC-SHA256 key.")
+        max_concurrency = serializers.IntegerField(allow_null=True)
+        run_timeout_s = serializers.IntegerField(allow_null=True)
+
+    @extend_schema(responses=OutputSerializer)
     def get(self, request, workflow_id):
         workflow = workflow_get(workflow_id=workflow_id)
         return Response(self._body(request, triggers.workflow_runtime_get(workflow=workflow)))
 
-    @extend_schema(request=InputSerializer, responses={200: dict})
+    @extend_schema(request=InputSerializer, responses=OutputSerializer)
     def patch(self, request, workflow_id):
         workflow = workflow_get(workflow_id=workflow_id)
         data = self.InputSerializer(data=request.data)

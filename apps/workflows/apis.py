@@ -6,7 +6,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsEditor, IsViewer, ReadViewerWriteEditor
-from apps.core.pagination import paginated_response
+from apps.core.pagination import Pagination, paginated_response
+from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.nodes.registry import registry
 from apps.workflows import selectors, services
@@ -79,6 +80,7 @@ def _detail(workflow) -> dict:
 
 class WorkflowListApi(APIView):
     permission_classes = [ReadViewerWriteEditor]
+    pagination_class = Pagination  # the page shape in the schema
 
     class InputSerializer(StrictSerializer):
         name = serializers.CharField(max_length=200)
@@ -114,7 +116,8 @@ class WorkflowDetailApi(APIView):
     def get(self, request, workflow_id):
         return Response(_detail(selectors.workflow_get(workflow_id=workflow_id)))
 
-    @extend_schema(request=InputSerializer, responses=WorkflowDetailOutputSerializer)
+    @extend_schema(request=InputSerializer,
+                   responses={200: WorkflowDetailOutputSerializer, **error_responses(409)})
     def patch(self, request, workflow_id):
         workflow = selectors.workflow_get(workflow_id=workflow_id)
         data = self.InputSerializer(data=request.data)
@@ -172,6 +175,7 @@ class WorkflowPublishApi(APIView):
 
 class WorkflowVersionListApi(APIView):
     permission_classes = [IsViewer]
+    pagination_class = Pagination  # the page shape in the schema
 
     @extend_schema(responses=VersionOutputSerializer(many=True))
     def get(self, request, workflow_id):

@@ -18,6 +18,14 @@ def test_models_are_listed_with_versions_and_readiness(client_for, registered_se
     assert all(m["ready"] and m["versions"] for m in models.values())
 
 
+def test_the_model_list_matches_the_schema(contract_call, create_user, registered_server):
+    response = contract_call("GET", _path(registered_server, "models"),
+                             user=create_user(roles=["viewer"]),
+                             operation="/api/inference/servers/{server_id}/models/")
+    assert response.status_code == 200
+    assert response.json["server"] == registered_server.name
+
+
 def test_model_metadata_has_tensors_and_batch_size(client_for, registered_server):
     response = client_for("viewer").get(_path(registered_server, "models", "invoice_risk"))
     assert response.status_code == 200, response.data
