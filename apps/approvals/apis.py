@@ -20,6 +20,7 @@ from apps.approvals import selectors, services
 from apps.approvals.models import Decision
 from apps.core.errors import NotFound
 from apps.core.pagination import Pagination
+from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.runs import refs
 
@@ -127,6 +128,7 @@ def _detail(request, task_id) -> dict:
 
 class TaskListApi(APIView):
     permission_classes = [IsViewer]
+    pagination_class = Pagination
 
     class FilterSerializer(StrictSerializer):
         tab = serializers.ChoiceField(choices=selectors.TABS, default="mine")
@@ -183,14 +185,14 @@ class _TaskActionApi(APIView):
 
 
 class TaskClaimApi(_TaskActionApi):
-    @extend_schema(request=None, responses=TaskDetailSerializer)
+    @extend_schema(request=None, responses={200: TaskDetailSerializer, **error_responses(409)})
     def post(self, request, task_id):
         services.task_claim(task=self._task(request, task_id), user=request.user)
         return Response(_detail(request, task_id))
 
 
 class TaskReleaseApi(_TaskActionApi):
-    @extend_schema(request=None, responses=TaskDetailSerializer)
+    @extend_schema(request=None, responses={200: TaskDetailSerializer, **error_responses(409)})
     def post(self, request, task_id):
         services.task_release(task=self._task(request, task_id), user=request.user)
         return Response(_detail(request, task_id))
@@ -203,7 +205,8 @@ class TaskAssignApi(_TaskActionApi):
         teams = serializers.ListField(child=serializers.UUIDField(), required=False,
                                       default=list, max_length=20)
 
-    @extend_schema(request=InputSerializer, responses=TaskDetailSerializer)
+    @extend_schema(request=InputSerializer,
+                   responses={200: TaskDetailSerializer, **error_responses(403, 409)})
     def post(self, request, task_id):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -225,7 +228,8 @@ class TaskDecideApi(_TaskActionApi):
                     {"comment": ["A rejection needs a comment."]})
             return attrs
 
-    @extend_schema(request=InputSerializer, responses=TaskDetailSerializer)
+    @extend_schema(request=InputSerializer,
+                   responses={200: TaskDetailSerializer, **error_responses(403, 409)})
     def post(self, request, task_id):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -281,6 +285,7 @@ class TeamInputSerializer(StrictSerializer):
 
 
 class TeamListApi(APIView):
+    pagination_class = Pagination
     def get_permissions(self):
         return [IsAdmin()] if self.request.method == "POST" else [IsViewer()]
 
@@ -291,7 +296,8 @@ class TeamListApi(APIView):
         return paginated_response(request=request, view=self, queryset=selectors.team_list(),
                                   serializer_class=TeamSerializer)
 
-    @extend_schema(request=TeamInputSerializer, responses={201: TeamSerializer})
+    @extend_schema(request=TeamInputSerializer,
+                   responses={201: TeamSerializer, **error_responses(409)})
     def post(self, request):
         data = TeamInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -308,7 +314,8 @@ class TeamDetailApi(APIView):
     def get(self, request, team_id):
         return Response(TeamSerializer(selectors.team_get(team_id=team_id)).data)
 
-    @extend_schema(request=TeamInputSerializer(partial=True), responses=TeamSerializer)
+    @extend_schema(request=TeamInputSerializer(partial=True),
+                   responses={200: TeamSerializer, **error_responses(409)})
     def patch(self, request, team_id):
         team = selectors.team_get(team_id=team_id)
         data = TeamInputSerializer(data=request.data, partial=True)
@@ -316,7 +323,7 @@ class TeamDetailApi(APIView):
         services.team_update(team=team, user=request.user, **data.validated_data)
         return Response(TeamSerializer(selectors.team_get(team_id=team_id)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **error_responses(409)})
     def delete(self, request, team_id):
         services.team_delete(team=selectors.team_get(team_id=team_id), user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -342,7 +349,7 @@ class TeamMemberListApi(APIView):
 class TeamMemberDetailApi(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses=TeamSerializer)
+    @extend_schema(responses={200: TeamSerializer, **error_responses(409)})
     def delete(self, request, team_id, user_id: int):
         team = selectors.team_get(team_id=team_id)
         member = team.members.filter(pk=user_id).first()
