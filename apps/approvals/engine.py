@@ -16,4 +16,5 @@ engine_hooks.wait_kind_register(WaitKind(
 engine_hooks.run_status_register(RunStatusHook(
     name="approvals.close_open_tasks",
     statuses=frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED}),
-    when=HookTime.IN_TRANSACTION, handler=services.tasks_close_for_run))
+    when=HookTime.IN_TRANSACTION, handler=services.tasks_close_for_run,
+    wait_kind=WAIT_KIND))

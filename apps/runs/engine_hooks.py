@@ -42,6 +42,9 @@ class RunStatusHook:
     when: HookTime
     # handler(run=Run, status=str)
     handler: Callable[..., Any]
+    # Only for runs in which a node waited on this kind (skipped, with no query, for
+    # every other run: the webhook hot path).
+    wait_kind: str | None = None
 
 
 class HooksFrozen(RuntimeError):

@@ -687,24 +687,39 @@ def _flush(step: _Step) -> None:
         engine_hooks.wait_kinds[row.state["kind"]].on_wait(run=step.run, node_run=row,
                                                             payload=payload)
     for status in step.reached:
-        _run_reached(step.run, status)
+        _run_reached(step.run, status, waited=_wait_kinds(step))
     _after_commit(step)
 
 
-def _run_reached(run: Run, status: str) -> None:
+def _wait_kinds(step: _Step) -> set[str]:
+    """The wait kinds this run's nodes have used (every row of the run is in the step)."""
+    return {r.state["kind"] for r in step.rows.values()
+            if isinstance(r.state, dict) and "kind" in r.state}
+
+
+def _hooks(status: str, when: HookTime, waited: set[str] | None):
+    """The handlers of a run status that apply: one that only concerns runs that used a
+    wait kind (approvals and their tasks) is skipped for a run that never did, so a
+    webhook run stays one statement."""
+    return [hook for hook in engine_hooks.for_status(status, when)
+            if waited is None or hook.wait_kind is None or hook.wait_kind in waited]
+
+
+def _run_reached(run: Run, status: str, *, waited: set[str] | None = None) -> None:
     """The handlers of a run status (apps.runs.engine_hooks): in this transaction, or
-    after it commits."""
-    for hook in engine_hooks.for_status(status, HookTime.IN_TRANSACTION):
+    after it commits. `waited`: the wait kinds the run used, when known."""
+    for hook in _hooks(status, HookTime.IN_TRANSACTION, waited):
         hook.handler(run=run, status=status)
-    for hook in engine_hooks.for_status(status, HookTime.AFTER_COMMIT):
+    for hook in _hooks(status, HookTime.AFTER_COMMIT, waited):
         transaction.on_commit(functools.partial(hook.handler, run=run, status=status))
 
 
 def _needs_transaction(step: _Step) -> bool:
     """Whether flushing this step writes more than its one statement (hooks, children)."""
+    waited = _wait_kinds(step)
     return bool(step.waits or step.finished_children or any(
         kind in ("map_begin", "subworkflow") for kind, _ in step.after_commit) or any(
-        engine_hooks.for_status(status, HookTime.IN_TRANSACTION) for status in step.reached))
+        _hooks(status, HookTime.IN_TRANSACTION, waited) for status in step.reached))
 
 
 def _after_commit(step: _Step) -> None:
