@@ -20,5 +20,8 @@ export default defineConfig({
   test: {
     environment: "node",
     include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
+    // A liveness bound, not a speed check: component tests that render and wait take
+    // well under a second alone and several on a loaded 2-core machine.
+    testTimeout: 30000,
   },
 });

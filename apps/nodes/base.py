@@ -46,8 +46,9 @@ class ExecutionPolicy(BaseModel):
     backoff_s: float = Field(1.0, ge=0, le=3600, title="First retry delay (s)",
                              description="Doubles with every attempt, with jitter.")
     backoff_max_s: float = Field(300.0, ge=0, le=86400, title="Longest retry delay (s)")
-    timeout_s: float | None = Field(None, gt=0, le=86400, title="Timeout (s)",
-                                    description="Per attempt; empty means no limit.")
+    timeout_s: float | None = Field(None, gt=0, le=86400, title="Step time limit (s)",
+                                    description="How long one attempt of the whole step "
+                                                "may run; empty means no limit.")
     on_error: Literal["fail", "error_port", "default_output"] = Field(
         "fail", title="On error",
         description="Fail the run, continue through the 'error' output port, or "
