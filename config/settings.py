@@ -337,6 +337,11 @@ WEFT_REQUEUE_AFTER_S = env_int("WEFT_REQUEUE_AFTER_S", 120)  # queued this long:
 # redelivery takes the node over only once it has lapsed (or its holder is gone).
 WEFT_NODE_LEASE_S = float(env("WEFT_NODE_LEASE_S", "30"))
 WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
+# A signed webhook's timestamp may be this far from PostgreSQL's clock, either way; a
+# repeat of the same signed request within it answers with the first run.
+WEFT_WEBHOOK_TOLERANCE_S = env_int("WEFT_WEBHOOK_TOLERANCE_S", 300)
+# How long an Idempotency-Key (webhook or run start) answers with its first run.
+WEFT_IDEMPOTENCY_TTL_S = env_int("WEFT_IDEMPOTENCY_TTL_S", 24 * 3600)
 WEFT_METRICS_TOKEN = env("WEFT_METRICS_TOKEN")
 # Prometheus multiprocess mode: web and worker processes each write their own files.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))

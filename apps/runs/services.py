@@ -38,7 +38,7 @@ from apps.core.context import run_id_var, trace_id_var
 from apps.core.errors import Unprocessable
 from apps.nodes.base import ExecutionPolicy, NodeContext, NodeError, NodeType, Outputs, Wait
 from apps.nodes.registry import registry
-from apps.runs import events, metrics, rows, scheduler
+from apps.runs import events, metrics, replay, rows, scheduler
 from apps.runs.models import (
     EngineSwitch,
     MapItem,
@@ -725,9 +725,11 @@ def _concurrency_limit(workflow_id) -> int | None:
 def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
               trigger: str = "manual", user=None, token=None, trigger_ref: str = "",
               trace_id: str | None = None, version: WorkflowVersion | None = None,
-              parent_node_run: NodeRun | None = None, check_paused: bool = True) -> Run:
+              parent_node_run: NodeRun | None = None, check_paused: bool = True,
+              run_id: uuid.UUID | None = None) -> Run:
     """Start a run of the latest published version (or `version`). Pure nodes run
-    at once, in this process; the rest go to workers. Refused while paused."""
+    at once, in this process; the rest go to workers. Refused while paused. `run_id`:
+    the id chosen beforehand (apps.runs.replay records it before the run is written)."""
     if version is None:
         version = latest_version(workflow=workflow)
         if version is None:
@@ -739,8 +741,8 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
             raise Unprocessable(reason, code="paused", status_code=423)
     compiled = compile_version(version)
     now = timezone.now()
-    run = Run(id=uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk, trigger=trigger,
-              input=input or {}, status=RunStatus.QUEUED, created_at=now,
+    run = Run(id=run_id or uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk,
+              trigger=trigger, input=input or {}, status=RunStatus.QUEUED, created_at=now,
               started_by=user if user is not None and user.is_authenticated else None,
               started_by_token=token, trigger_ref=trigger_ref,
               trace_id=trace_id or uuid.uuid4().hex,
@@ -1489,6 +1491,7 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
             _flush(step)
             counts["deadlines"] += 1
     counts["resumed"] = runs_resume_paused()
+    counts["receipts"] = replay.receipts_sweep()
     from apps.runs import triggers
 
     counts["schedules"] = triggers.schedules_sweep(now=now)
