@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.runs import triggers
 from apps.runs.models import NodeRun, Run
 from config.asgi import application
-from tests.fixtures.runs import flow
+from tests.fixtures.runs import flow, webhook_signature
 
 WEBHOOK = flow(("hook", "trigger.webhook", {"mode": "respond"}),
                ("set", "data.set", {"keep_input": True,
@@ -69,3 +70,29 @@ def test_a_webhook_run_is_one_sql_statement(publish):
     assert payload["n"] == 1
     assert len(queries) == 1, [q["sql"][:80] for q in queries]
     assert queries[0]["sql"].startswith("WITH new_run AS (INSERT INTO runs_run")
+
+
+@pytest.mark.django_db
+def test_a_signed_webhook_run_adds_one_statement(publish):
+    """A signed request costs one more statement than an unsigned one: its signature's
+    INSERT ... ON CONFLICT (the replay memory), in the run's transaction (here a
+    savepoint inside the test's transaction; a BEGIN and COMMIT in production)."""
+    graph = json.loads(json.dumps(WEBHOOK))
+    graph["nodes"][0]["config"]["signature_header"] = "Weft-Signature"
+    workflow = publish(graph)
+    runtime = triggers.workflow_runtime_get(workflow=workflow)
+    body = json.dumps({"n": 1}).encode()
+
+    def send(t):
+        return triggers.webhook_handle(secret=runtime.webhook_secret, body=body, headers={
+            "weft-signature": webhook_signature(runtime.signing_key, body, t=t)})
+
+    send(int(time.time()) - 1)  # fills the caches
+    with CaptureQueriesContext(connection) as queries:
+        status, payload, _ = send(int(time.time()))
+    assert status == 201
+    assert payload["n"] == 1
+    statements = [q["sql"].lstrip()[:36] for q in queries
+                  if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    assert statements == ["INSERT INTO runs_requestreceipt AS r",
+                          "WITH new_run AS (INSERT INTO runs_ru"]
