@@ -5,7 +5,7 @@ as long as the timestamp is within the tolerance window, and an `Idempotency-Key
 header (on a webhook or on the run-start API), for 24 hours. Both webhook fronts (the
 Django view and the ASGI front, through `triggers.webhook_handle`) and the run-start API
 go through `run_start_once`; the memory is `RequestReceipt` rows in PostgreSQL, written
-in the run's own transaction, stamped and compared with PostgreSQL's clock (DESIGN.md
+in the run's own INSERT statement, stamped and compared with PostgreSQL's clock (DESIGN.md
 contract 13, DECISIONS.md "Webhook retries are idempotent").
 
 The signature scheme is Stripe's and Slack's: the trigger's signature header (the
@@ -153,18 +153,18 @@ def idempotency_claim(*, kind: str, value: str | None) -> Claim | None:
 # --- Remembering the first run ----------------------------------------------------------
 
 # Insert-or-read on the unique (workflow, kind, key): a concurrent twin waits on the
-# unique index until this transaction ends, then finds the row. A row past its age
-# (not swept yet) is taken over. A signature's timestamp is compared with PostgreSQL's
-# clock in the same statement; no row comes back when it is outside the window.
-_CLAIM = """
-INSERT INTO runs_requestreceipt AS r (workflow_id, kind, key, body_sha256, run_id, created_at)
-SELECT %(workflow)s, %(kind)s, %(key)s, %(body)s, %(run)s, now()
-WHERE %(t)s::bigint IS NULL OR abs(extract(epoch FROM now()) - %(t)s::bigint) <= %(tolerance)s
-ON CONFLICT (workflow_id, kind, key) DO UPDATE
-SET body_sha256 = EXCLUDED.body_sha256, run_id = EXCLUDED.run_id, created_at = EXCLUDED.created_at
-WHERE r.created_at < now() - make_interval(secs => %(max_age)s)
-RETURNING r.run_id
-"""
+# unique index until the first request's statement or transaction ends, then finds the
+# row. A row past its age (not swept yet) is taken over. A signature's timestamp is
+# compared with PostgreSQL's clock in the same statement. It returns a row only when
+# this request made the claim; it runs as the guard of the run's own INSERT (one
+# statement, apps.runs.rows.StepWrite), or on its own when a request makes two claims.
+_CLAIM = (
+    "INSERT INTO runs_requestreceipt AS r (workflow_id, kind, key, body_sha256, run_id, "
+    "created_at) SELECT %s, %s, %s, %s, %s, now() WHERE %s::bigint IS NULL OR "
+    "abs(extract(epoch FROM now()) - %s::bigint) <= %s "
+    "ON CONFLICT (workflow_id, kind, key) DO UPDATE SET body_sha256 = EXCLUDED.body_sha256, "
+    "run_id = EXCLUDED.run_id, created_at = EXCLUDED.created_at "
+    "WHERE r.created_at < now() - make_interval(secs => %s) RETURNING r.run_id")
 
 _READ = """
 SELECT extract(epoch FROM now())::float8, r.run_id, r.body_sha256
@@ -173,22 +173,24 @@ LEFT JOIN runs_requestreceipt r ON r.workflow_id = %s AND r.kind = %s AND r.key 
 """
 
 
-class _Repeat(Exception):
-    def __init__(self, run_id: uuid.UUID) -> None:
-        self.run_id = run_id
+class ClaimTaken(Exception):
+    """The request's claim was not made (made before, or refused by the clock): nothing
+    was written. Raised by the runs service when a guarded run start did not happen."""
 
 
-def _claim(*, workflow_id, claim: Claim, run_id: uuid.UUID, body_sha256: str) -> None:
-    """Record the claim for `run_id`, or raise _Repeat with the first run's id."""
+def _claim_sql(*, workflow_id, claim: Claim, run_id: uuid.UUID, body_sha256: str
+               ) -> tuple[str, list[Any]]:
+    return _CLAIM, [workflow_id, claim.kind, claim.key, body_sha256, run_id, claim.timestamp,
+                    claim.timestamp, settings.WEFT_WEBHOOK_TOLERANCE_S, claim.max_age_s]
+
+
+def _first_run(*, workflow_id, claims: list[Claim], body_sha256: str) -> uuid.UUID | None:
+    """Why claims were not made: raises the clock's refusal (401) or the key's reuse
+    with another body (422); else the first run's id, or None when the rows are gone
+    (swept in between: claim again)."""
     tolerance = settings.WEFT_WEBHOOK_TOLERANCE_S
-    params = {"workflow": workflow_id, "kind": claim.kind, "key": claim.key,
-              "body": body_sha256, "run": run_id, "t": claim.timestamp,
-              "tolerance": tolerance, "max_age": claim.max_age_s}
     with connection.cursor() as cursor:
-        for _attempt in range(3):
-            cursor.execute(_CLAIM, params)
-            if cursor.fetchone() is not None:
-                return
+        for claim in claims:
             cursor.execute(_READ, [workflow_id, claim.kind, claim.key])
             now, first_run, first_body = cursor.fetchone()
             if claim.timestamp is not None and abs(now - claim.timestamp) > tolerance:
@@ -200,39 +202,55 @@ def _claim(*, workflow_id, claim: Claim, run_id: uuid.UUID, body_sha256: str) ->
                     "it is sent, and check the sender's clock).",
                     code="signature_expired" if age > 0 else "signature_in_future",
                     status_code=401, tolerance_s=tolerance)
-            if first_run is not None:
-                if first_body != body_sha256:
-                    raise Unprocessable(
-                        f"The {IDEMPOTENCY_HEADER} {claim.label!r} was first sent with a "
-                        "different body; a key stands for one request (use a new key for "
-                        "a new request).", code="idempotency_key_reused", status_code=422,
-                        header=IDEMPOTENCY_HEADER, key=claim.label)
-                raise _Repeat(first_run)
-            # The row was swept between the two statements: claim again.
-    raise RuntimeError("request receipt could be neither claimed nor read")
+            if first_run is None:
+                continue
+            if first_body != body_sha256:
+                raise Unprocessable(
+                    f"The {IDEMPOTENCY_HEADER} {claim.label!r} was first sent with a "
+                    "different body; a key stands for one request (use a new key for a "
+                    "new request).", code="idempotency_key_reused", status_code=422,
+                    header=IDEMPOTENCY_HEADER, key=claim.label)
+            return first_run
+    return None
 
 
-def run_start_once(*, workflow_id, claims: list[Claim], body_sha256: str,
-                   start: Callable[[uuid.UUID | None], Run]) -> tuple[uuid.UUID, Run | None]:
-    """Start a run with `start(run_id)` unless one of `claims` was made before, within
-    its age. Returns the run's id and the new run, or the first run's id and None for a
-    repeat. The claims and the run are one transaction: a start that is refused (paused,
-    not published) leaves no claim behind, and two identical requests at once start one
-    run. Without claims, this is `start(None)` and no statement more."""
+def run_start_once(*, workflow_id, claims: list[Claim | None], body_sha256: str,
+                   start: Callable[[uuid.UUID | None, tuple[str, list[Any]] | None], Run]
+                   ) -> tuple[uuid.UUID, Run | None]:
+    """Start a run with `start(run_id, guard)` unless one of `claims` was made before,
+    within its age. Returns the run's id and the new run, or the first run's id and
+    None for a repeat. The claim is the guard of the run's own INSERT (one statement;
+    with two claims, the first is its own statement in the same transaction): a start
+    that is refused (paused, not published) leaves no claim behind, and two identical
+    requests at once start one run. Without claims this is `start(None, None)`."""
     claims = [claim for claim in claims if claim is not None]
     if not claims:
-        run = start(None)
+        run = start(None, None)
         return run.pk, run
-    run_id = uuid.uuid4()
-    try:
-        with transaction.atomic():
-            for claim in claims:
-                _claim(workflow_id=workflow_id, claim=claim, run_id=run_id,
-                       body_sha256=body_sha256)
-            run = start(run_id)
-    except _Repeat as repeat:
-        return repeat.run_id, None
-    return run.pk, run
+    for _attempt in range(3):
+        run_id = uuid.uuid4()
+        try:
+            if len(claims) == 1:
+                run = start(run_id, _claim_sql(workflow_id=workflow_id, claim=claims[0],
+                                               run_id=run_id, body_sha256=body_sha256))
+            else:
+                with transaction.atomic():
+                    for claim in claims[:-1]:
+                        sql, params = _claim_sql(workflow_id=workflow_id, claim=claim,
+                                                 run_id=run_id, body_sha256=body_sha256)
+                        with connection.cursor() as cursor:
+                            cursor.execute(sql, params)
+                            if cursor.fetchone() is None:
+                                raise ClaimTaken()
+                    run = start(run_id, _claim_sql(workflow_id=workflow_id, claim=claims[-1],
+                                                   run_id=run_id, body_sha256=body_sha256))
+            return run.pk, run
+        except ClaimTaken:
+            first = _first_run(workflow_id=workflow_id, claims=claims,
+                               body_sha256=body_sha256)
+            if first is not None:
+                return first, None
+    raise RuntimeError("a request receipt could be neither claimed nor read")
 
 
 def receipts_sweep() -> int:

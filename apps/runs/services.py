@@ -264,6 +264,7 @@ class _Step:
     after_commit: list[Any] = field(default_factory=list)
     run_fields: dict[str, Any] = field(default_factory=dict)
     finished_children: list[Run] = field(default_factory=list)
+    guard: tuple[str, list[Any]] | None = None  # a new run's precondition (rows.StepWrite)
 
     def node_event(self, row: NodeRun) -> None:
         event = {"event": "node", "run_id": str(self.run.pk), "node_id": row.node_id,
@@ -572,7 +573,7 @@ def _flush(step: _Step) -> None:
     """Write the step in one statement: the run (insert, or compare-and-set on the
     status it was read with), changed rows (compare-and-set), new rows. Then hand
     dispatch and events to on_commit."""
-    write = rows.StepWrite(new_rows=step.new)
+    write = rows.StepWrite(new_rows=step.new, guard=step.guard)
     if step.is_new_run:
         write.run_insert = step.run
     elif step.run_fields:
@@ -585,6 +586,8 @@ def _flush(step: _Step) -> None:
             fields = {**fields, "status": row.status}
         write.row_updates.append((pk, loaded, fields))
     if not rows.step_write(write):
+        if step.guard is not None:  # a new run checks nothing else
+            raise replay.ClaimTaken()
         raise _Dropped(f"run {step.run.pk} or one of its node runs moved on concurrently")
     _after_commit(step)
 
@@ -726,10 +729,13 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
               trigger: str = "manual", user=None, token=None, trigger_ref: str = "",
               trace_id: str | None = None, version: WorkflowVersion | None = None,
               parent_node_run: NodeRun | None = None, check_paused: bool = True,
-              run_id: uuid.UUID | None = None) -> Run:
+              run_id: uuid.UUID | None = None, guard: tuple[str, list[Any]] | None = None
+              ) -> Run:
     """Start a run of the latest published version (or `version`). Pure nodes run
-    at once, in this process; the rest go to workers. Refused while paused. `run_id`:
-    the id chosen beforehand (apps.runs.replay records it before the run is written)."""
+    at once, in this process; the rest go to workers. Refused while paused. `run_id`
+    and `guard`: the id chosen beforehand and the claim of a request receipt written in
+    the run's own statement (apps.runs.replay); raises replay.ClaimTaken, writing
+    nothing, when the claim was made before."""
     if version is None:
         version = latest_version(workflow=workflow)
         if version is None:
@@ -762,7 +768,8 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
     # runs table (their volume would serialise on the audit chain).
     audited = run.started_by_id is not None or token is not None
     if not limit and not audited:
-        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
+        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True,
+                     guard=guard)
         _begin(step)  # in memory: pure nodes run, nothing is written yet
         if not any(kind in ("map_begin", "subworkflow") for kind, _ in step.after_commit) \
                 and not step.finished_children:
@@ -775,11 +782,14 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
         return run
     with transaction.atomic():
         if limit and not _has_capacity(workflow.pk, limit):
+            if guard is not None and not rows.guard_holds(guard):
+                raise replay.ClaimTaken()
             run.save(force_insert=True)  # queued: started in order when a slot frees
             transaction.on_commit(lambda: events.publish_run(
                 str(run.pk), [{"event": "run", "run_id": str(run.pk), "status": run.status}]))
             return run
-        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
+        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True,
+                     guard=guard)
         _begin(step)
         _flush(step)
         if audited:

@@ -67,9 +67,9 @@ def run_start_keyed(*, workflow: Workflow, input: dict[str, Any], key: str | Non
         workflow_id=workflow.pk,
         claims=[replay.idempotency_claim(kind=ReceiptKind.API_KEY, value=key)],
         body_sha256=replay.input_digest(input) if key is not None else "",
-        start=lambda new_id: services.run_start(workflow=workflow, input=input,
-                                                trigger="manual", user=user, token=token,
-                                                trace_id=trace_id, run_id=new_id))
+        start=lambda new_id, guard: services.run_start(
+            workflow=workflow, input=input, trigger="manual", user=user, token=token,
+            trace_id=trace_id, run_id=new_id, guard=guard))
 
 
 # --- Webhooks -----------------------------------------------------------------------------
@@ -134,11 +134,12 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
         raise Unprocessable(f"The body is not JSON: {exc}", code="malformed_json") from exc
     run_id, run = replay.run_start_once(
         workflow_id=workflow.pk, claims=claims, body_sha256=body_sha256,
-        start=lambda new_id: services.run_start(
+        start=lambda new_id, guard: services.run_start(
             workflow=workflow, version=version,
             input=payload if isinstance(payload, dict) else {"body": payload},
             trigger="webhook", trigger_ref=secret[:8],
-            trace_id=trace_id_from(headers.get("traceparent", "")), run_id=new_id))
+            trace_id=trace_id_from(headers.get("traceparent", "")), run_id=new_id,
+            guard=guard))
     return run_id, run, {"mode": config.mode, "timeout": config.respond_timeout_s}
 
 

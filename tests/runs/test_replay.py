@@ -313,3 +313,19 @@ def test_identical_run_starts_at_once_start_one_run(client_for, publish):
     assert {status for status, _ in answers} == {201}
     assert len({run_id for _, run_id in answers}) == 1
     assert Run.objects.count() == 1
+
+
+def test_an_idempotency_key_holds_for_a_run_that_waits_for_a_slot(editor_client, publish):
+    """With a concurrency limit reached, the keyed run is queued (written apart from
+    the engine's step): its key still answers with it."""
+    workflow = publish(flow(("start", "trigger.manual"), ("wait", "control.delay"),
+                            edges=[("start", "wait")]))
+    editor_client.patch(f"/api/workflows/{workflow.pk}/runtime/", {"max_concurrency": 1},
+                        format="json")
+    url = f"/api/workflows/{workflow.pk}/runs/"
+    assert editor_client.post(url, {}, format="json").data["status"] in ("running", "waiting")
+    queued = editor_client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="q")
+    assert queued.data["status"] == "queued"
+    again = editor_client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="q")
+    assert again.data["id"] == queued.data["id"]
+    assert Run.objects.count() == 2
