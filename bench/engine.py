@@ -1,6 +1,6 @@
 """Engine benchmarks: prints figures, never fails on time.
 
-    .venv/bin/python bench/engine.py [--quick] [--signed] [webhook] [overhead] [map]
+    .venv/bin/python bench/engine.py [--quick] [--signed] [webhook] [signing] [overhead] [map]
                                      [--sizes 10000,100000]
 
 1. Synchronous webhook runs (webhook -> set -> if -> respond) against a real uvicorn
@@ -8,6 +8,7 @@
    Every request is a full run: Run + 4 NodeRun rows written, respond body returned.
    With --signed the trigger checks a `Weft-Signature` header and every request is a
    distinct signed body (signed before timing), so each one also claims its signature.
+   `signing`: the same webhook unsigned and signed, called in-process in turn.
 2. Engine overhead per node: a chain of 41 pure nodes vs 1, minus the node code
    called directly.
 3. A map over 100,000 items (and 10,000 for comparison) through a pure child
@@ -94,14 +95,7 @@ def bench_webhook():
     from apps.runs.models import Run
     from apps.runs.triggers import workflow_runtime_get
 
-    hook = {"mode": "respond", **({"signature_header": "Weft-Signature"} if SIGNED else {})}
-    graph = flow(("hook", "trigger.webhook", hook),
-                 ("set", "data.set", {"keep_input": True,
-                                      "fields": [{"name": "seen", "value": "true"}]}),
-                 ("if", "control.if", {"condition": "input.seen && input.order > 0"}),
-                 ("respond", "flow.respond", {"status": 200}),
-                 edges=[("hook", "set"), ("set", "if"), ("if", "true", "respond", "in")])
-    workflow = publish("bench webhook", graph)
+    workflow = publish("bench webhook", _webhook_graph(SIGNED))
     runtime = workflow_runtime_get(workflow=workflow)
     secret = runtime.webhook_secret
     signing_key = runtime.signing_key if SIGNED else None
@@ -142,6 +136,51 @@ def bench_webhook():
     finally:
         server.terminate()
         server.wait(10)
+
+
+def _webhook_graph(signed: bool) -> dict:
+    hook = {"mode": "respond", **({"signature_header": "Weft-Signature"} if signed else {})}
+    return flow(("hook", "trigger.webhook", hook),
+                ("set", "data.set", {"keep_input": True,
+                                     "fields": [{"name": "seen", "value": "true"}]}),
+                ("if", "control.if", {"condition": "input.seen && input.order > 0"}),
+                ("respond", "flow.respond", {"status": 200}),
+                edges=[("hook", "set"), ("set", "if"), ("if", "true", "respond", "in")])
+
+
+def bench_signing(calls: int = 300 if QUICK else 1000):
+    """The cost of a signature in-process: `triggers.webhook_handle` for the same
+    workflow unsigned and signed (verify, claim the receipt in the run's statement),
+    call after call in turn, so that machine noise falls on both."""
+    import hashlib
+    import hmac
+    import json
+
+    from apps.runs.triggers import webhook_handle, workflow_runtime_get
+
+    runtimes = {signed: workflow_runtime_get(workflow=publish(f"bench signing {signed}",
+                                                              _webhook_graph(signed)))
+                for signed in (False, True)}
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for i in range(calls + 20):
+        for signed, runtime in runtimes.items():
+            body = json.dumps({"order": 42, "i": i, "r": time.perf_counter_ns()}).encode()
+            headers = {}
+            if signed:
+                t = int(time.time())
+                digest = hmac.new(runtime.signing_key.encode(), f"{t}.".encode() + body,
+                                  hashlib.sha256).hexdigest()
+                headers = {"weft-signature": f"t={t},v1={digest}"}
+            started = time.perf_counter()
+            status, _, _ = webhook_handle(secret=runtime.webhook_secret, body=body,
+                                          headers=headers)
+            if i >= 20:  # the first calls fill the caches
+                times[signed].append(time.perf_counter() - started)
+            assert status == 200, status
+    print(f"\n== Webhook signing, in-process, {calls} calls each in turn (webhook_handle)")
+    for signed, values in times.items():
+        print(f"{'signed' if signed else 'unsigned':>9}: p50 {pct(values, 0.5) * 1000:.2f} ms"
+              f"  p99 {pct(values, 0.99) * 1000:.2f} ms")
 
 
 # --- 2. overhead per node -------------------------------------------------------------
@@ -256,6 +295,7 @@ if __name__ == "__main__":
     from django.conf import settings
 
     print(f"machine: {os.cpu_count()} cores; database {settings.DATABASES['default']['NAME']}")
-    chosen = [name for name in ("webhook", "overhead", "map") if name in sys.argv]
-    for name in chosen or ("webhook", "overhead", "map"):
-        {"webhook": bench_webhook, "overhead": bench_overhead, "map": bench_map}[name]()
+    chosen = [name for name in ("webhook", "signing", "overhead", "map") if name in sys.argv]
+    for name in chosen or ("webhook", "signing", "overhead", "map"):
+        {"webhook": bench_webhook, "signing": bench_signing, "overhead": bench_overhead,
+         "map": bench_map}[name]()
