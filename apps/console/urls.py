@@ -13,8 +13,12 @@ urlpatterns = [
     path("users/", views.users, name="users"),
     path("users/<int:user_id>/roles/", views.user_roles, name="user-roles"),
     path("users/<int:user_id>/active/", views.user_active, name="user-active"),
+    path("users/lockouts/clear/", views.lockout_clear, name="lockout-clear"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+    path("credentials/", views.credentials, name="credentials"),
+    path("credentials/<uuid:credential_id>/hosts/", views.credential_hosts,
+         name="credential-hosts"),
     path("operations/", views.operations, name="operations"),
     path("operations/kill-switch/", views.kill_switch, name="kill-switch"),
 ]

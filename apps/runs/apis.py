@@ -278,8 +278,8 @@ def webhook(request, secret: str):
 
 
 def metrics_view(request):
-    token = settings.WEFT_METRICS_TOKEN
-    if token and request.headers.get("Authorization", "") != f"Bearer {token}":
-        return HttpResponse(status=401)
+    refusal = metrics.access_refusal(request)
+    if refusal is not None:
+        return HttpResponse(status=refusal)
     body, content_type = metrics.render()
     return HttpResponse(body, content_type=content_type)

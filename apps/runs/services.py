@@ -33,6 +33,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.audit.redaction import SecretScrubber, secret_scope
 from apps.audit.services import audit_record
 from apps.core.context import run_id_var, trace_id_var
 from apps.core.db import db_error_is_transient
@@ -367,7 +368,19 @@ def _policy(config: Any) -> ExecutionPolicy:
 
 
 def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs | Wait:
-    """Call a node type's code; every failure comes back as a NodeFailure."""
+    """Call a node type's code; every failure comes back as a NodeFailure. Credential
+    values handed out meanwhile are masked in what comes back and in log lines
+    (apps.audit.redaction.secret_scope)."""
+    with secret_scope() as scope:
+        result = _invoke_scoped(compiled, node_id, context, scope)
+        if isinstance(result, Outputs):
+            return Outputs(scope.scrub(result.ports))
+        result.payload = scope.scrub(result.payload)
+        return result
+
+
+def _invoke_scoped(compiled: Compiled, node_id: str, context: NodeContext,
+                   scope: SecretScrubber) -> Outputs | Wait:
     from celery.exceptions import SoftTimeLimitExceeded
 
     node_type = compiled.types[node_id]
@@ -377,7 +390,8 @@ def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs |
     except NodeFailure:
         raise
     except NodeError as exc:  # a node's declared failure: its type and whether to retry
-        raise NodeFailure(exc.type, exc.message, exc.retryable, details=exc.details,
+        raise NodeFailure(exc.type, scope.text(exc.message), exc.retryable,
+                          details=scope.scrub(exc.details),
                           retry_after_s=exc.retry_after_s) from exc
     except SoftTimeLimitExceeded as exc:
         raise NodeFailure("timeout", "The node ran past its timeout of "
@@ -385,7 +399,7 @@ def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs |
     except Exception as exc:  # a node's own failure, whatever it is, is stored on its row
         logger.info("node failed", extra={"node_id": node_id, "error": repr(exc),
                                            "trace": traceback.format_exc(limit=5)})
-        raise NodeFailure(exc.__class__.__name__, str(exc) or repr(exc)) from exc
+        raise NodeFailure(exc.__class__.__name__, scope.text(str(exc) or repr(exc))) from exc
     finally:
         metrics.NODE_DURATION.labels(node_type.type).observe(time.perf_counter() - started)
     if not isinstance(result, Outputs | Wait):
