@@ -1,10 +1,14 @@
 """Engine benchmarks: prints figures, never fails on time.
 
-    .venv/bin/python bench/engine.py [--quick] [webhook] [overhead] [map] [--sizes 10000,100000]
+    .venv/bin/python bench/engine.py [--quick] [--signed] [webhook] [signing] [overhead] [map]
+                                     [--sizes 10000,100000]
 
 1. Synchronous webhook runs (webhook -> set -> if -> respond) against a real uvicorn
    server (2 workers) over loopback, at concurrency 1, 8 and 32: runs/s, p50, p99.
    Every request is a full run: Run + 4 NodeRun rows written, respond body returned.
+   With --signed the trigger checks a `Weft-Signature` header and every request is a
+   distinct signed body (signed before timing), so each one also claims its signature.
+   `signing`: the same webhook unsigned and signed, called in-process in turn.
 2. Engine overhead per node: a chain of 41 pure nodes vs 1, minus the node code
    called directly.
 3. A map over 100,000 items (and 10,000 for comparison) through a pure child
@@ -32,16 +36,36 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 from bench.harness import ROOT, celery_worker, django_setup, flow, free_port, pct, publish
 
 QUICK = "--quick" in sys.argv
+SIGNED = "--signed" in sys.argv
 
 
 # --- 1. webhook ---------------------------------------------------------------------
 
-async def _client(port, path, body, count, latencies):
+def _requests(path, body, count, signing_key=None):
+    """`count` raw HTTP requests: the same one, or (with a signing key) distinct bodies,
+    each with its own timestamped signature."""
+    import hashlib
+    import hmac
+
+    def raw(payload, extra=""):
+        return (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+                f"\r\n{extra}Content-Length: {len(payload)}\r\n\r\n").encode() + payload
+
+    if signing_key is None:
+        return [raw(body)] * count
+    out, t = [], int(time.time())
+    for i in range(count):
+        payload = body[:-1] + f', "i": {i}, "r": {time.perf_counter_ns()}}}'.encode()
+        digest = hmac.new(signing_key.encode(), f"{t}.".encode() + payload,
+                          hashlib.sha256).hexdigest()
+        out.append(raw(payload, f"Weft-Signature: t={t},v1={digest}\r\n"))
+    return out
+
+
+async def _client(port, requests, latencies):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
     statuses = []
-    for _ in range(count):
+    for request in requests:
         started = time.perf_counter()
         writer.write(request)
         head = await reader.readuntil(b"\r\n\r\n")
@@ -56,12 +80,12 @@ async def _client(port, path, body, count, latencies):
     return statuses
 
 
-async def _load(port, path, body, concurrency, total):
+async def _load(port, path, body, concurrency, total, signing_key=None):
     latencies: list[float] = []
     per = total // concurrency
+    batches = [_requests(path, body, per, signing_key) for _ in range(concurrency)]
     started = time.perf_counter()
-    results = await asyncio.gather(*[_client(port, path, body, per, latencies)
-                                     for _ in range(concurrency)])
+    results = await asyncio.gather(*[_client(port, batch, latencies) for batch in batches])
     elapsed = time.perf_counter() - started
     statuses = [s for r in results for s in r]
     return elapsed, latencies, statuses
@@ -71,14 +95,10 @@ def bench_webhook():
     from apps.runs.models import Run
     from apps.runs.triggers import workflow_runtime_get
 
-    graph = flow(("hook", "trigger.webhook", {"mode": "respond"}),
-                 ("set", "data.set", {"keep_input": True,
-                                      "fields": [{"name": "seen", "value": "true"}]}),
-                 ("if", "control.if", {"condition": "input.seen && input.order > 0"}),
-                 ("respond", "flow.respond", {"status": 200}),
-                 edges=[("hook", "set"), ("set", "if"), ("if", "true", "respond", "in")])
-    workflow = publish("bench webhook", graph)
-    secret = workflow_runtime_get(workflow=workflow).webhook_secret
+    workflow = publish("bench webhook", _webhook_graph(SIGNED))
+    runtime = workflow_runtime_get(workflow=workflow)
+    secret = runtime.webhook_secret
+    signing_key = runtime.signing_key if SIGNED else None
     port = free_port()
     # The server as in production: DEBUG off (no query log, no debug pages).
     env = {**os.environ, "WEFT_LOG_LEVEL": "WARNING", "WEFT_DEBUG": "0"}
@@ -87,7 +107,7 @@ def bench_webhook():
          "--port", str(port), "--workers", "2", "--no-access-log", "--log-level", "warning"],
         cwd=ROOT, env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a loaded machine starts uvicorn slowly
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -98,14 +118,15 @@ def bench_webhook():
                 time.sleep(0.2)
         path = f"/hooks/{secret}/"
         body = b'{"order": 42, "items": [1, 2, 3]}'
-        asyncio.run(_load(port, path, body, 8, 400))  # warm up both workers
-        print("\n== Synchronous webhook: webhook -> set -> if -> respond (uvicorn, 2 workers)")
+        asyncio.run(_load(port, path, body, 8, 400, signing_key))  # warm up both workers
+        print("\n== Synchronous webhook: webhook -> set -> if -> respond (uvicorn, 2 workers)"
+              + (", signed" if SIGNED else ""))
         print(f"{'concurrency':>11} {'requests':>8} {'runs/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
               f" {'non-200':>7}")
         for concurrency, total in ((1, 300 if QUICK else 1000), (8, 800 if QUICK else 4000),
                                    (32, 1600 if QUICK else 8000)):
             elapsed, latencies, statuses = asyncio.run(_load(port, path, body, concurrency,
-                                                             total))
+                                                             total, signing_key))
             bad = sum(1 for s in statuses if s != 200)
             print(f"{concurrency:>11} {len(statuses):>8} {len(statuses) / elapsed:>8.0f} "
                   f"{pct(latencies, 0.5) * 1000:>8.2f} {pct(latencies, 0.99) * 1000:>8.2f} "
@@ -115,6 +136,51 @@ def bench_webhook():
     finally:
         server.terminate()
         server.wait(10)
+
+
+def _webhook_graph(signed: bool) -> dict:
+    hook = {"mode": "respond", **({"signature_header": "Weft-Signature"} if signed else {})}
+    return flow(("hook", "trigger.webhook", hook),
+                ("set", "data.set", {"keep_input": True,
+                                     "fields": [{"name": "seen", "value": "true"}]}),
+                ("if", "control.if", {"condition": "input.seen && input.order > 0"}),
+                ("respond", "flow.respond", {"status": 200}),
+                edges=[("hook", "set"), ("set", "if"), ("if", "true", "respond", "in")])
+
+
+def bench_signing(calls: int = 300 if QUICK else 1000):
+    """The cost of a signature in-process: `triggers.webhook_handle` for the same
+    workflow unsigned and signed (verify, claim the receipt in the run's statement),
+    call after call in turn, so that machine noise falls on both."""
+    import hashlib
+    import hmac
+    import json
+
+    from apps.runs.triggers import webhook_handle, workflow_runtime_get
+
+    runtimes = {signed: workflow_runtime_get(workflow=publish(f"bench signing {signed}",
+                                                              _webhook_graph(signed)))
+                for signed in (False, True)}
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for i in range(calls + 20):
+        for signed, runtime in runtimes.items():
+            body = json.dumps({"order": 42, "i": i, "r": time.perf_counter_ns()}).encode()
+            headers = {}
+            if signed:
+                t = int(time.time())
+                digest = hmac.new(runtime.signing_key.encode(), f"{t}.".encode() + body,
+                                  hashlib.sha256).hexdigest()
+                headers = {"weft-signature": f"t={t},v1={digest}"}
+            started = time.perf_counter()
+            status, _, _ = webhook_handle(secret=runtime.webhook_secret, body=body,
+                                          headers=headers)
+            if i >= 20:  # the first calls fill the caches
+                times[signed].append(time.perf_counter() - started)
+            assert status == 200, status
+    print(f"\n== Webhook signing, in-process, {calls} calls each in turn (webhook_handle)")
+    for signed, values in times.items():
+        print(f"{'signed' if signed else 'unsigned':>9}: p50 {pct(values, 0.5) * 1000:.2f} ms"
+              f"  p99 {pct(values, 0.99) * 1000:.2f} ms")
 
 
 # --- 2. overhead per node -------------------------------------------------------------
@@ -229,6 +295,7 @@ if __name__ == "__main__":
     from django.conf import settings
 
     print(f"machine: {os.cpu_count()} cores; database {settings.DATABASES['default']['NAME']}")
-    chosen = [name for name in ("webhook", "overhead", "map") if name in sys.argv]
-    for name in chosen or ("webhook", "overhead", "map"):
-        {"webhook": bench_webhook, "overhead": bench_overhead, "map": bench_map}[name]()
+    chosen = [name for name in ("webhook", "signing", "overhead", "map") if name in sys.argv]
+    for name in chosen or ("webhook", "signing", "overhead", "map"):
+        {"webhook": bench_webhook, "signing": bench_signing, "overhead": bench_overhead,
+         "map": bench_map}[name]()

@@ -403,6 +403,11 @@ WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
 # JSON from outside (API bodies, webhooks, run inputs, node outputs) nests at most this
 # deep (apps.core.inbound).
 WEFT_JSON_MAX_DEPTH = env_int("WEFT_JSON_MAX_DEPTH", 64)
+# A signed webhook's timestamp may be this far from PostgreSQL's clock, either way; a
+# repeat of the same signed request within it answers with the first run.
+WEFT_WEBHOOK_TOLERANCE_S = env_int("WEFT_WEBHOOK_TOLERANCE_S", 300)
+# How long an Idempotency-Key (webhook or run start) answers with its first run.
+WEFT_IDEMPOTENCY_TTL_S = env_int("WEFT_IDEMPOTENCY_TTL_S", 24 * 3600)
 # /metrics: in production it answers only to this bearer token or these networks (CIDRs);
 # in development it is open unless one of them is set.
 WEFT_METRICS_TOKEN = env("WEFT_METRICS_TOKEN")

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -14,7 +14,7 @@ from apps.core.inbound import BodyRefused, read_body
 from apps.core.pagination import Pagination, keyset_next_link
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
-from apps.runs import metrics, selectors, services, triggers
+from apps.runs import metrics, replay, selectors, services, triggers
 from apps.runs.models import RunStatus
 from apps.workflows.selectors import workflow_get
 
@@ -61,7 +61,10 @@ def _detail(run_id) -> dict:
 
 
 class WorkflowRunStartApi(APIView):
-    """Start a run of the workflow's latest published version."""
+    """Start a run of the workflow's latest published version. With an Idempotency-Key
+    header, the same key within 24 hours answers with the first run (201, the same body
+    shape, `Idempotent-Replayed: true`) instead of starting another; the same key with
+    a different input gets 422 naming it."""
 
     permission_classes = [IsEditor]
 
@@ -69,17 +72,22 @@ class WorkflowRunStartApi(APIView):
         input = serializers.DictField(required=False, default=dict)
 
     @extend_schema(request=InputSerializer,
-                   responses={201: RunDetailOutputSerializer, **error_responses(423)})
+                   responses={201: RunDetailOutputSerializer, **error_responses(423)},
+                   parameters=[OpenApiParameter(
+                       replay.IDEMPOTENCY_HEADER, str, OpenApiParameter.HEADER,
+                       description="Up to 255 printable ASCII characters: a repeat of the "
+                       "key within 24 hours answers with the run it started.")])
     def post(self, request, workflow_id):
         workflow = workflow_get(workflow_id=workflow_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token = getattr(request, "api_token", None)
-        run = services.run_start(workflow=workflow, input=data.validated_data["input"],
-                                 trigger="manual", user=request.user, token=token,
-                                 trace_id=triggers.trace_id_from(
-                                     request.headers.get("traceparent", "")))
-        return Response(_detail(run.pk), status=status.HTTP_201_CREATED)
+        run_id, run = triggers.run_start_keyed(
+            workflow=workflow, input=data.validated_data["input"],
+            key=request.headers.get(replay.IDEMPOTENCY_HEADER), user=request.user,
+            token=getattr(request, "api_token", None),
+            trace_id=triggers.trace_id_from(request.headers.get("traceparent", "")))
+        headers = {"Idempotent-Replayed": "true"} if run is None else None
+        return Response(_detail(run_id), status=status.HTTP_201_CREATED, headers=headers)
 
 
 class RunListApi(APIView):
@@ -222,8 +230,9 @@ class EngineSwitchApi(APIView):
 
 
 class WorkflowRuntimeApi(APIView):
-    """A workflow's engine settings: webhook address and signing key, concurrency limit,
-    run timeout. Editors only: the address and key are secrets."""
+    """A workflow's engine settings: webhook address and signing key, whether the legacy
+    (body-only, replayable) webhook signature is still accepted, concurrency limit, run
+    timeout. Editors only: the address and key are secrets."""
 
     permission_classes = [IsEditor]
 
@@ -233,11 +242,15 @@ class WorkflowRuntimeApi(APIView):
         run_timeout_s = serializers.IntegerField(required=False, allow_null=True,
                                                  min_value=1, max_value=30 * 86400)
         rotate_secrets = serializers.BooleanField(required=False, default=False)
+        webhook_legacy_signature = serializers.BooleanField(
+            required=False, help_text="Also accept the old signature of the body alone "
+            "(replayable): on for workflows created before timestamped signatures.")
 
     @staticmethod
     def _body(request, runtime) -> dict:
         return {"webhook_url": request.build_absolute_uri(f"/hooks/{runtime.webhook_secret}/"),
                 "signing_key": runtime.signing_key,
+                "webhook_legacy_signature": runtime.workflow.webhook_legacy_signature,
                 "max_concurrency": runtime.max_concurrency,
                 "run_timeout_s": runtime.run_timeout_s}
 
@@ -257,7 +270,8 @@ class WorkflowRuntimeApi(APIView):
         workflow = workflow_get(workflow_id=workflow_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        runtime = triggers.workflow_runtime_update(workflow=workflow, **data.validated_data)
+        runtime = triggers.workflow_runtime_update(workflow=workflow, user=request.user,
+                                                   **data.validated_data)
         return Response(self._body(request, runtime))
 
 

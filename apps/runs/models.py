@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 
 
 class RunStatus(models.TextChoices):
@@ -169,3 +170,34 @@ class WorkflowRuntime(models.Model):
 
     def __str__(self) -> str:
         return f"runtime of {self.workflow_id}"
+
+
+class ReceiptKind(models.TextChoices):
+    SIGNATURE = "signature"        # a signed webhook request (timestamp and body)
+    WEBHOOK_KEY = "webhook_key"    # an Idempotency-Key sent to the webhook
+    API_KEY = "api_key"            # an Idempotency-Key sent to POST /api/workflows/<id>/runs/
+
+
+class RequestReceipt(models.Model):
+    """A request that started a run, kept so that the same request sent again answers
+    with that run instead of starting another: a signed webhook for the signature's
+    tolerance window, an Idempotency-Key for 24 hours. Stamped with PostgreSQL's clock
+    (DESIGN.md contract 13); the sweep deletes rows past their time. `key` is a SHA-256,
+    so neither a key nor a body is stored. `run_id` is not a foreign key: the row is
+    written just before its run, in the same transaction, and outlives no window."""
+
+    workflow = models.ForeignKey("workflows.Workflow", on_delete=models.CASCADE,
+                                 related_name="+", db_index=False)
+    kind = models.CharField(max_length=12, choices=ReceiptKind.choices)
+    key = models.CharField(max_length=64)
+    body_sha256 = models.CharField(max_length=64)
+    run_id = models.UUIDField()
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workflow", "kind", "key"],
+                                               name="request_receipt_unique")]
+        indexes = [models.Index(fields=["kind", "created_at"], name="request_receipt_age")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key[:12]} -> {self.run_id}"

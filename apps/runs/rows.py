@@ -206,6 +206,17 @@ class StepWrite:
     run_update: tuple[Any, str | None, dict[str, Any]] | None = None  # pk, expected, fields
     row_updates: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
     new_rows: list[NodeRun] = field(default_factory=list)
+    # A new run's precondition, as SQL returning a row when the run may be written (and
+    # its params): the insert of a request receipt (apps.runs.replay). The run and its
+    # rows are inserted only when it returns one; else step_write answers False.
+    guard: tuple[str, list[Any]] | None = None
+
+
+def guard_holds(guard: tuple[str, list[Any]]) -> bool:
+    """Run a StepWrite guard on its own (a run written otherwise than by step_write)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH guard AS ({guard[0]}) SELECT count(*) FROM guard", guard[1])
+        return cursor.fetchone()[0] == 1
 
 
 def step_write(write: StepWrite) -> bool:
@@ -214,11 +225,17 @@ def step_write(write: StepWrite) -> bool:
     compare-and-set found its row moved on: the caller's transaction must then be
     rolled back (raise), as part of the statement may have been applied."""
     ctes, params, checks = [], [], []
+    only_if = ""
+    if write.guard is not None:
+        ctes.append(f"guard AS ({write.guard[0]})")
+        params += write.guard[1]
+        checks.append("guard")
+        only_if = " WHERE EXISTS (SELECT 1 FROM guard)"
     if write.run_insert is not None:
         run_fields = Run._meta.concrete_fields
         cols = ", ".join(f'"{f.column}"' for f in run_fields)
         ctes.append(f"new_run AS (INSERT INTO runs_run ({cols}) SELECT {cols} FROM "
-                    "jsonb_populate_record(NULL::runs_run, %s::jsonb))")
+                    f"jsonb_populate_record(NULL::runs_run, %s::jsonb){only_if})")
         params.append(json.dumps(_json_row(write.run_insert, run_fields)))
     if write.run_update is not None:
         pk, expected, fields = write.run_update
@@ -241,7 +258,7 @@ def step_write(write: StepWrite) -> bool:
         row_fields = [f for f in NodeRun._meta.concrete_fields if not f.primary_key]
         cols = ", ".join(f'"{f.column}"' for f in row_fields)
         ctes.append(f"new_rows AS (INSERT INTO runs_noderun ({cols}) SELECT {cols} FROM "
-                    "jsonb_populate_recordset(NULL::runs_noderun, %s::jsonb) "
+                    f"jsonb_populate_recordset(NULL::runs_noderun, %s::jsonb){only_if} "
                     "RETURNING id, node_id, attempt)")
         params.append(json.dumps([_json_row(row, row_fields) for row in write.new_rows]))
     if not ctes:

@@ -50,7 +50,7 @@ from apps.nodes.base import (
     Wait,
 )
 from apps.nodes.registry import registry
-from apps.runs import events, metrics, refs, rows, scheduler
+from apps.runs import events, metrics, refs, replay, rows, scheduler
 from apps.runs.engine_hooks import HookTime, engine_hooks
 from apps.runs.models import (
     EngineSwitch,
@@ -300,6 +300,7 @@ class _Step:
     # node_id -> (the outputs it was made from, what nodes read of them): each pass of
     # _pump reuses it instead of unescaping every finished node's outputs again
     node_entries: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
+    guard: tuple[str, list[Any]] | None = None  # a new run's precondition (rows.StepWrite)
 
     def node_event(self, row: NodeRun) -> None:
         event = {"event": "node", "run_id": str(self.run.pk), "node_id": row.node_id,
@@ -669,7 +670,7 @@ def _flush(step: _Step) -> None:
     """Write the step in one statement: the run (insert, or compare-and-set on the
     status it was read with), changed rows (compare-and-set), new rows. Then hand
     dispatch and events to on_commit."""
-    write = rows.StepWrite(new_rows=step.new)
+    write = rows.StepWrite(new_rows=step.new, guard=step.guard)
     if step.is_new_run:
         write.run_insert = step.run
     elif step.run_fields:
@@ -682,6 +683,8 @@ def _flush(step: _Step) -> None:
             fields = {**fields, "status": row.status}
         write.row_updates.append((pk, loaded, fields))
     if not rows.step_write(write):
+        if step.guard is not None:  # a new run checks nothing else
+            raise replay.ClaimTaken()
         raise _Dropped(f"run {step.run.pk} or one of its node runs moved on concurrently")
     for row, payload in step.waits:  # the rows are written: a task may refer to its row
         engine_hooks.wait_kinds[row.state["kind"]].on_wait(run=step.run, node_run=row,
@@ -829,11 +832,15 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
               trigger: str = "manual", user=None, token=None, trigger_ref: str = "",
               trace_id: str | None = None, version: WorkflowVersion | None = None,
               parent_node_run: NodeRun | None = None, check_paused: bool = True,
-              stored_input: bool = False) -> Run:
+              stored_input: bool = False, run_id: uuid.UUID | None = None,
+              guard: tuple[str, list[Any]] | None = None) -> Run:
     """Start a run of the latest published version (or `version`). Pure nodes run
     at once, in this process; the rest go to workers. Refused while paused. `input`
     comes from outside and is checked and escaped (apps.runs.refs), unless
-    `stored_input`: the engine's own stored data (a child run's, a map item's)."""
+    `stored_input`: the engine's own stored data (a child run's, a map item's).
+    `run_id` and `guard`: the id chosen beforehand and the claim of a request receipt
+    written in the run's own statement (apps.runs.replay); raises replay.ClaimTaken,
+    writing nothing, when the claim was made before."""
     if not stored_input:
         try:
             input = refs.admit(input or {}, root="input")
@@ -852,8 +859,8 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
             raise Unprocessable(reason, code="paused", status_code=423)
     compiled = compile_version(version)
     now = timezone.now()
-    run = Run(id=uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk, trigger=trigger,
-              input=input or {}, status=RunStatus.QUEUED, created_at=now,
+    run = Run(id=run_id or uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk,
+              trigger=trigger, input=input or {}, status=RunStatus.QUEUED, created_at=now,
               started_by=user if user is not None and user.is_authenticated else None,
               started_by_token=token, trigger_ref=trigger_ref,
               trace_id=trace_id or uuid.uuid4().hex,
@@ -873,7 +880,8 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
     # runs table (their volume would serialise on the audit chain).
     audited = run.started_by_id is not None or token is not None
     if not limit and not audited:
-        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
+        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True,
+                     guard=guard)
         _begin(step)  # in memory: pure nodes run, nothing is written yet
         if not _needs_transaction(step):
             # The hot path (webhooks, schedules): the run and its rows are one INSERT,
@@ -885,11 +893,14 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
         return run
     with transaction.atomic():
         if limit and not _has_capacity(workflow.pk, limit):
+            if guard is not None and not rows.guard_holds(guard):
+                raise replay.ClaimTaken()
             run.save(force_insert=True)  # queued: started in order when a slot frees
             transaction.on_commit(lambda: events.publish_run(
                 str(run.pk), [{"event": "run", "run_id": str(run.pk), "status": run.status}]))
             return run
-        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
+        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True,
+                     guard=guard)
         _begin(step)
         _flush(step)
         if audited:
@@ -1651,6 +1662,7 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
             _flush(step)
             counts["deadlines"] += 1
     counts["resumed"] = runs_resume_paused()
+    counts["receipts"] = replay.receipts_sweep()
     from apps.runs import triggers
 
     counts["schedules"] = triggers.schedules_sweep(now=now)

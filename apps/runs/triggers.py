@@ -3,12 +3,11 @@ Each ends in `services.run_start`."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
 import secrets
 import time
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +18,10 @@ from django.utils import timezone
 
 from apps.core import inbound
 from apps.core.errors import Unprocessable
-from apps.runs import refs, services
-from apps.runs.models import Run, RunStatus, WorkflowRuntime
+from apps.runs import refs, replay, services
+from apps.runs.models import ReceiptKind, Run, RunStatus, WorkflowRuntime
 from apps.workflows.models import Workflow, WorkflowVersion
+from apps.workflows.services import workflow_update
 
 logger = logging.getLogger("weft.runs.triggers")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -37,10 +37,15 @@ def workflow_runtime_get(*, workflow: Workflow) -> WorkflowRuntime:
     return runtime
 
 
-def workflow_runtime_update(*, workflow: Workflow, max_concurrency: int | None = ...,
-                            run_timeout_s: int | None = ..., rotate_secrets: bool = False
-                            ) -> WorkflowRuntime:
+def workflow_runtime_update(*, workflow: Workflow, user=None, max_concurrency: int | None = ...,
+                            run_timeout_s: int | None = ..., rotate_secrets: bool = False,
+                            webhook_legacy_signature: bool | None = None) -> WorkflowRuntime:
     runtime = workflow_runtime_get(workflow=workflow)
+    if webhook_legacy_signature is not None \
+            and webhook_legacy_signature != workflow.webhook_legacy_signature:
+        workflow_update(workflow=workflow, user=user,
+                        webhook_legacy_signature=webhook_legacy_signature)
+        runtime.workflow = workflow
     if max_concurrency is not ...:
         runtime.max_concurrency = max_concurrency
     if run_timeout_s is not ...:
@@ -52,6 +57,20 @@ def workflow_runtime_update(*, workflow: Workflow, max_concurrency: int | None =
     _hook_cache.clear()
     services._limit_cache.clear()
     return runtime
+
+
+def run_start_keyed(*, workflow: Workflow, input: dict[str, Any], key: str | None, user=None,
+                    token=None, trace_id: str | None = None) -> tuple[uuid.UUID, Run | None]:
+    """A manual start (the run-start API) with an optional Idempotency-Key: a repeat of
+    the key for this workflow within WEFT_IDEMPOTENCY_TTL_S gives the first run's id and
+    None instead of starting another (422 when the input differs)."""
+    return replay.run_start_once(
+        workflow_id=workflow.pk,
+        claims=[replay.idempotency_claim(kind=ReceiptKind.API_KEY, value=key)],
+        body_sha256=replay.input_digest(input) if key is not None else "",
+        start=lambda new_id, guard: services.run_start(
+            workflow=workflow, input=input, trigger="manual", user=user, token=token,
+            trace_id=trace_id, run_id=new_id, guard=guard))
 
 
 # --- Webhooks -----------------------------------------------------------------------------
@@ -70,14 +89,17 @@ def _webhook_target(secret: str) -> dict[str, Any] | None:
                    .filter(webhook_secret=secret, workflow__deleted_at__isnull=True).first())
         if runtime is None:
             return None
-        return {"workflow": runtime.workflow, "signing_key": runtime.signing_key}
+        return {"workflow": runtime.workflow, "signing_key": runtime.signing_key,
+                "legacy_signature": runtime.workflow.webhook_legacy_signature}
 
     return _hook_cache.get(secret, load)
 
 
 def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
-                    ) -> tuple[Run, dict[str, Any]]:
-    """Start a run from a webhook call. Returns the run and the trigger's config;
+                    ) -> tuple[uuid.UUID, Run | None, dict[str, Any]]:
+    """Start a run from a webhook call, unless the same request started one before
+    (a repeated signature within the tolerance window, or a repeated Idempotency-Key).
+    Returns the run's id, the new run (None for a repeat) and the trigger's config;
     raises Unprocessable (with its HTTP status) for anything refused, starting nothing."""
     target = _webhook_target(secret)
     if target is None:
@@ -93,48 +115,72 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
         raise Unprocessable("The published version does not start with a webhook trigger.",
                             code="not_a_webhook", status_code=404)
     config = compiled.configs[trigger_id]
+    claims = []
+    key_claim = replay.idempotency_claim(
+        kind=ReceiptKind.WEBHOOK_KEY, value=headers.get(replay.IDEMPOTENCY_HEADER.lower()))
+    body_sha256 = replay.body_digest(body) if key_claim or config.signature_header else ""
+    if key_claim:
+        claims.append(key_claim)
     if config.signature_header:
-        given = headers.get(config.signature_header.lower(), "")
-        given = given.split("=", 1)[1] if given.startswith("sha256=") else given
-        expected = hmac.new(target["signing_key"].encode(), body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(given.strip().lower(), expected):
-            raise Unprocessable(f"The signature in {config.signature_header!r} does not match "
-                                "the body.", code="bad_signature", status_code=401)
+        signature = replay.signature_verify(
+            header=config.signature_header, value=headers.get(config.signature_header.lower()),
+            body=body, signing_key=target["signing_key"],
+            legacy_allowed=target["legacy_signature"])
+        claims.append(replay.signature_claim(signature=signature, body_sha256=body_sha256))
     try:  # the checks of every way in: nesting, NUL characters, lone surrogates
         payload = inbound.loads(body) if body else {}
     except inbound.JsonProblem as problem:
         raise Unprocessable(f"The body cannot be used: {problem.path} {problem.message}.",
                             code=problem.code, errors={problem.path: [problem.message]}
                             ) from None
-    run = services.run_start(workflow=workflow, version=version,
-                             input=payload if isinstance(payload, dict) else {"body": payload},
-                             trigger="webhook", trigger_ref=secret[:8],
-                             trace_id=trace_id_from(headers.get("traceparent", "")))
-    return run, {"mode": config.mode, "timeout": config.respond_timeout_s}
+    run_id, run = replay.run_start_once(
+        workflow_id=workflow.pk, claims=claims, body_sha256=body_sha256,
+        start=lambda new_id, guard: services.run_start(
+            workflow=workflow, version=version,
+            input=payload if isinstance(payload, dict) else {"body": payload},
+            trigger="webhook", trigger_ref=secret[:8],
+            trace_id=trace_id_from(headers.get("traceparent", "")), run_id=new_id,
+            guard=guard))
+    return run_id, run, {"mode": config.mode, "timeout": config.respond_timeout_s}
 
 
 def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str]
                    ) -> tuple[int, Any, dict[str, str]]:
     """One webhook call, whichever server front handles it (the Django view, or the
     ASGI fast path for /hooks/): status, JSON body and extra headers. `headers` are
-    lower-cased; the body was already bounded by WEFT_WEBHOOK_MAX_BYTES."""
+    lower-cased; the body was already bounded by WEFT_WEBHOOK_MAX_BYTES. A repeated
+    request answers as its first run does now (`Idempotent-Replayed: true`)."""
     try:
-        run, trigger = webhook_receive(secret=secret, body=body, headers=headers)
+        run_id, run, trigger = webhook_receive(secret=secret, body=body, headers=headers)
     except Unprocessable as exc:
         return exc.status_code, {"code": exc.get_codes(), "detail": str(exc.detail),
                                  **exc.extra}, {}
+    extra: dict[str, str] = {}
+    if run is None:
+        run = Run.objects.only("id", "status", "trace_id", "response").filter(
+            pk=run_id).first()
+        if run is None:
+            return 409, {"code": "run_gone", "run_id": str(run_id),
+                         "detail": "This request started a run that no longer exists."}, {}
+        extra["Idempotent-Replayed"] = "true"
     if trigger["mode"] == "respond":
-        status_code, payload, extra = webhook_wait_response(run=run,
-                                                            timeout=trigger["timeout"])
+        status_code, payload, answer = webhook_wait_response(run=run,
+                                                             timeout=trigger["timeout"])
     else:
-        status_code, payload, extra = 202, {"run_id": str(run.pk), "status": run.status}, {}
-    extra = {**extra, "X-Weft-Run-Id": str(run.pk),
+        status_code, payload, answer = 202, {"run_id": str(run.pk), "status": run.status}, {}
+    extra = {**answer, **extra, "X-Weft-Run-Id": str(run.pk),
              "traceparent": f"00-{run.trace_id}-{run.pk.hex[:16]}-01"}
     return status_code, payload, extra
 
 
+# How soon a caller whose `respond` webhook timed out is told to send it again.
+RESPOND_RETRY_AFTER_S = 1
+
+
 def webhook_wait_response(*, run: Run, timeout: float) -> tuple[int, Any, dict[str, str]]:
-    """For 'respond' mode: the respond node's answer, waiting for workers if needed."""
+    """For 'respond' mode: the respond node's answer, waiting for workers if needed.
+    A run that cannot answer in time gets 503 with Retry-After and its id; the same
+    request sent again (same signature or Idempotency-Key) waits on that run."""
     if run.response is not None:
         return _response_parts(run.response)
     deadline = time.monotonic() + timeout
@@ -149,8 +195,10 @@ def webhook_wait_response(*, run: Run, timeout: float) -> tuple[int, Any, dict[s
                             "error": row["error"]}, {}
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
-    return 504, {"code": "respond_timeout", "run_id": str(run.pk),
-                 "detail": "The run did not respond in time; it goes on."}, {}
+    return 503, {"code": "respond_timeout", "run_id": str(run.pk),
+                 "detail": "The run did not respond in time; it goes on. Send the same "
+                           "request again (the same signature or Idempotency-Key) to wait "
+                           "on this run."}, {"Retry-After": str(RESPOND_RETRY_AFTER_S)}
 
 
 def _response_parts(response: Any) -> tuple[int, Any, dict[str, str]]:

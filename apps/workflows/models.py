@@ -25,6 +25,10 @@ class Workflow(models.Model):
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                    null=True, blank=True, related_name="+")
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Accept the old webhook signature (an HMAC of the body alone, which can be replayed
+    # forever) as well as the timestamped one. Off for new workflows; the migration that
+    # added it turned it on for the workflows that existed then.
+    webhook_legacy_signature = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-updated_at", "id"]

@@ -69,8 +69,9 @@ def workflow_create(*, user, name: str, description: str = "",
 
 def workflow_update(*, workflow: Workflow, user, revision: int | None = None,
                     graph: dict[str, Any] | None = None, name: str | None = None,
-                    description: str | None = None) -> Workflow:
-    """Save changes to the draft. A new graph needs the revision it was based
+                    description: str | None = None,
+                    webhook_legacy_signature: bool | None = None) -> Workflow:
+    """Save changes to the draft (or its settings). A new graph needs the revision it was based
     on; when someone saved in between, nothing is written and 409 names the
     current revision and graph so the caller can reconcile."""
     changes: dict[str, Any] = {"updated_at": timezone.now(), "updated_by": user}
@@ -78,6 +79,8 @@ def workflow_update(*, workflow: Workflow, user, revision: int | None = None,
         changes["name"] = name
     if description is not None:
         changes["description"] = description
+    if webhook_legacy_signature is not None:
+        changes["webhook_legacy_signature"] = webhook_legacy_signature
     qs = Workflow.objects.filter(pk=workflow.pk, deleted_at__isnull=True)
     if graph is not None:
         if revision is None:

@@ -1,6 +1,7 @@
 import hashlib
 import hmac
 import json
+import time
 
 import pytest
 
@@ -107,13 +108,21 @@ def test_webhook_signature(client, editor_client, publish):
     workflow = publish(graph)
     body = json.dumps({"a": 1}).encode()
     response, runtime = _hook(client, editor_client, workflow, body, **{"X-Signature": "bad"})
-    assert response.status_code == 401
+    assert response.status_code == 400
     assert not Run.objects.exists()
-    signature = hmac.new(runtime["signing_key"].encode(), body, hashlib.sha256).hexdigest()
+    t = int(time.time())
+    signature = hmac.new(runtime["signing_key"].encode(), f"{t}.".encode() + body,
+                         hashlib.sha256).hexdigest()
     response, _ = _hook(client, editor_client, workflow, body,
-                        **{"X-Signature": f"sha256={signature}"})
+                        **{"X-Signature": f"t={t},v1={signature}"})
     assert response.status_code == 202
     assert Run.objects.get().status == "succeeded"
+    # The body-only signature of before is refused on a workflow that does not enable it.
+    legacy = hmac.new(runtime["signing_key"].encode(), body, hashlib.sha256).hexdigest()
+    response, _ = _hook(client, editor_client, workflow, body,
+                        **{"X-Signature": f"sha256={legacy}"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "signature_legacy_refused"
 
 
 def test_kill_switch_api(admin_client, editor_client, publish):

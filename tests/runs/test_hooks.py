@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from apps.runs import triggers
 from apps.runs.models import NodeRun, Run
 from config.asgi import application
-from tests.fixtures.runs import flow
+from tests.fixtures.runs import flow, webhook_signature
 
 WEBHOOK = flow(("hook", "trigger.webhook", {"mode": "respond"}),
                ("set", "data.set", {"keep_input": True,
@@ -69,3 +70,27 @@ def test_a_webhook_run_is_one_sql_statement(publish):
     assert payload["n"] == 1
     assert len(queries) == 1, [q["sql"][:80] for q in queries]
     assert queries[0]["sql"].startswith("WITH new_run AS (INSERT INTO runs_run")
+
+
+@pytest.mark.django_db
+def test_a_signed_webhook_run_is_one_sql_statement_too(publish):
+    """A signed request's replay memory (its receipt's INSERT ... ON CONFLICT) is the
+    guard of the run's own INSERT: still one statement, its own transaction."""
+    graph = json.loads(json.dumps(WEBHOOK))
+    graph["nodes"][0]["config"]["signature_header"] = "Weft-Signature"
+    workflow = publish(graph)
+    runtime = triggers.workflow_runtime_get(workflow=workflow)
+    body = json.dumps({"n": 1}).encode()
+
+    def send(t):
+        return triggers.webhook_handle(secret=runtime.webhook_secret, body=body, headers={
+            "weft-signature": webhook_signature(runtime.signing_key, body, t=t)})
+
+    send(int(time.time()) - 1)  # fills the caches
+    with CaptureQueriesContext(connection) as queries:
+        status, payload, _ = send(int(time.time()))
+    assert status == 201
+    assert payload["n"] == 1
+    assert len(queries) == 1, [q["sql"][:80] for q in queries]
+    assert queries[0]["sql"].startswith("WITH guard AS (INSERT INTO runs_requestreceipt")
+    assert "new_run AS (INSERT INTO runs_run" in queries[0]["sql"]
