@@ -27,7 +27,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from apps.runs.models import NodeStatus, RunStatus
 
@@ -253,6 +253,9 @@ class Liveness(threading.Thread):
     def run(self) -> None:
         every = settings.WEFT_HEARTBEAT_S
         next_outbox = 0.0
+        # Started from worker_process_init: let the process finish setting up first
+        # (Celery's Django fixup closes the connection pool inherited from the parent).
+        self.stopping.wait(0.5)
         while not self.stopping.is_set():
             try:
                 heartbeat(holder=self.holder)
@@ -260,7 +263,12 @@ class Liveness(threading.Thread):
                     next_outbox = time.monotonic() + settings.WEFT_OUTBOX_EVERY_S
                     outbox_pass(broker=self.broker)
             except Exception as exc:  # the database away: try again at the next turn
-                logger.warning("liveness turn failed: %s", exc.__class__.__name__)
+                logger.warning("liveness turn failed: %r", exc)
+                connection.close()
+                if isinstance(exc, DatabaseError):
+                    from apps.runs.services import database_back
+
+                    database_back(deadline=time.monotonic())  # back already: a fresh pool
             finally:
                 connection.close()
             self.stopping.wait(min(every, settings.WEFT_OUTBOX_EVERY_S))

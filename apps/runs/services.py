@@ -23,13 +23,13 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 
 from apps.audit.services import audit_record
@@ -328,7 +328,11 @@ def _should_stop(run_id) -> Any:
         now = time.monotonic()
         if now - last["at"] > 0.5:
             last["at"] = now
-            status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
+            try:
+                status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
+            except DatabaseError:  # the database away: go on; the settle finds out
+                connection.close()
+                return last["value"]
             last["value"] = status not in (RunStatus.RUNNING, RunStatus.WAITING)
         return last["value"]
 
@@ -922,22 +926,46 @@ def _settle_result(row: NodeRun, result: Outputs | Wait | NodeFailure,
     lease still renewed, so the node commits as soon as PostgreSQL is back and its side
     effect is never repeated. Gives up after WEFT_SETTLE_RETRY_S (the task is then
     delivered again and the node taken over as this process's own dead attempt)."""
-    from django.db import InterfaceError, OperationalError, close_old_connections
-
     deadline = time.monotonic() + settings.WEFT_SETTLE_RETRY_S
-    pause = 0.1
     while True:
         try:
             return _complete(row, result, deferred)
         except (OperationalError, InterfaceError):
-            if time.monotonic() > deadline:
-                raise
-            logger.warning("could not settle node run %s: the database is away; trying "
-                           "again", row.pk)
-            close_old_connections()
+            logger.warning("could not settle node run %s: the database is away; keeping "
+                           "its result until it is back", row.pk)
             connection.close()
-            time.sleep(pause)
-            pause = min(pause * 2, 0.5)
+            if not database_back(deadline=deadline):
+                raise
+
+
+def _database_answers() -> bool:
+    """Whether PostgreSQL takes a new connection now (one attempt, a second at most,
+    outside the pool)."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    keys = ("dbname", "user", "password", "host", "port", "sslmode")
+    try:
+        psycopg.connect(**{k: params[k] for k in keys if params.get(k) not in (None, "")},
+                        connect_timeout=1).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def database_back(*, deadline: float) -> bool:
+    """Wait until PostgreSQL answers again (looking every 0.2 s), then start this
+    process's connection pool afresh: the old one holds broken connections and waits
+    between its own reconnection attempts (1, 2, 4, 8 s...). False at the deadline."""
+    while not _database_answers():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    close_pool = getattr(connection, "close_pool", None)
+    if close_pool is not None and connection.settings_dict["OPTIONS"].get("pool"):
+        with suppress(KeyError, DatabaseError):
+            close_pool()
+    return True
 
 
 def _claim_refused(node_run_id: int, *, holder: str) -> str | rows.Claim:
