@@ -119,6 +119,7 @@ def test_webhooks_answer_at_once_while_redis_is_down_and_their_runs_finish_after
             time.sleep(0.4)
     finally:
         stack.start_redis()
+    stack.restart_exited()  # as make run's supervision does (kombu may end a worker)
     assert [a[0] for a in answers] == [202] * 10, answers
     slowest = max(a[1] for a in answers)
     assert slowest < 1.0, answers  # 21 s each before the outbox
@@ -134,6 +135,7 @@ def test_workers_with_skewed_clocks_take_no_live_lease_and_fire_timers_on_time(
     """Beside a normal worker, one five minutes ahead and one five minutes behind: no
     node is executed twice, and every delay fires within the sweep's second of its
     due time by PostgreSQL's clock (observed here, from outside)."""
+    stack.restart_exited()
     slow = _start(stack, "slow", 6)
     timers = _start(stack, "timer", 9)
     claimed: dict[int, float] = {}
