@@ -14,14 +14,20 @@ from typing import Any
 
 from tritonclient.utils import InferenceServerException
 
+from apps.nodes.base import NodeError
 
-class InferenceError(Exception):
+
+class InferenceError(NodeError):
+    """A node error (the engine's failure policy applies: retries for the retryable
+    ones, then the node's `error` port or default output)."""
+
     code = "inference_error"
     retryable = False
 
     def __init__(self, message: str, *, model: str = "", input: str = "", output: str = "") -> None:
-        super().__init__(message)
-        self.message = message
+        details = {key: value for key, value in
+                   (("model", model), ("input", input), ("output", output)) if value}
+        super().__init__(self.code, message, retryable=type(self).retryable, details=details)
         self.model = model
         self.input = input
         self.output = output

@@ -8,8 +8,9 @@ The engine provides two services in `context.services`:
 - optionally "inference_record": called with `server=`, `result=`, `run_id=`,
   `node_id=` after each successful call (apps.inference.services.inference_call_record
   writes the `inference.call` audit event).
-Failures raise `InferenceError`s; `retryable` and the config's retry fields
-tell the engine whether to try again and when.
+Failures raise `InferenceError`s (node errors): `retryable` says whether the
+engine's policy (`config.policy`: retries with backoff, then the `error` port or a
+default output) may try again; the node itself never waits to retry.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ from apps.inference.client import Connection, shared_client
 from apps.inference.errors import ConfigError, InputError
 from apps.inference.spec import ModelSpec
 from apps.nodes.base import (
+    ERROR_PORT,
     EnvironmentProblem,
+    ExecutionPolicy,
     NodeConfig,
     NodeContext,
     NodeType,
     Outputs,
     Port,
+    policy_field,
 )
 from apps.nodes.registry import registry
 
@@ -54,27 +58,19 @@ class TritonInferenceConfig(NodeConfig):
         default_factory=list, title="Outputs to keep", description="Empty: all of them."
     )
     timeout_s: float = Field(10.0, gt=0, le=300, title="Timeout (s)", description="Per request.")
-    max_attempts: int = Field(
-        3,
-        ge=1,
-        le=10,
-        title="Attempts",
-        description="Tries in all when the server is unavailable or slow.",
-    )
-    backoff_s: float = Field(
-        1.0,
-        ge=0,
-        le=300,
-        title="Backoff (s)",
-        description="Wait before the second try; doubles after each try.",
-    )
-    backoff_max_s: float = Field(60.0, ge=0, le=3600, title="Longest wait (s)")
+    policy: ExecutionPolicy = policy_field(retries=2)
 
-    def retry_delay_s(self, attempt: int) -> float | None:
-        """Seconds to wait after failed try number `attempt` (1-based); None: no more tries."""
-        if attempt >= self.max_attempts:
-            return None
-        return min(self.backoff_s * 2 ** (attempt - 1), self.backoff_max_s)
+
+def _upgrade_v1(config: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 kept its own retry fields (read by nothing) and drew an `error` port
+    that never fired: they become the engine's policy, taking that port."""
+    attempts = config.pop("max_attempts", 3)
+    backoff_s = config.pop("backoff_s", 1.0)
+    backoff_max_s = config.pop("backoff_max_s", 60.0)
+    config["policy"] = {"retries": max(0, min(10, int(attempts) - 1)),
+                        "backoff_s": backoff_s, "backoff_max_s": backoff_max_s,
+                        "on_error": "error_port"}
+    return config
 
 
 class ExpressionError(InputError):
@@ -84,7 +80,7 @@ class ExpressionError(InputError):
 @registry.register
 class TritonInference(NodeType):
     type = "inference.triton"
-    version = 1
+    version = 2
     category = "ai"
     label = "Model inference"
     description = (
@@ -94,8 +90,9 @@ class TritonInference(NodeType):
     icon = "cpu"
     queue = "inference"
     inputs = (Port("in"),)
-    outputs = (Port("out"), Port("error", label="On error"))
+    outputs = (Port("out"), Port(ERROR_PORT, label="On error", required=False))
     Config = TritonInferenceConfig
+    upgrades = {1: _upgrade_v1}
 
     def check(self, config: TritonInferenceConfig) -> list[str]:  # type: ignore[override]
         return check_expressions(config)

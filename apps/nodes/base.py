@@ -26,14 +26,23 @@ class EmptyConfig(NodeConfig):
 
 
 class ExecutionPolicy(BaseModel):
-    """How the engine treats a node that fails or runs long. A node type opts in by
-    giving its config a field `policy: ExecutionPolicy = Field(default_factory=ExecutionPolicy)`;
-    `on_error="error_port"` needs an output port named `error` on the type."""
+    """When the step fails: retry, then fail the run, continue on the `error` port or
+    continue with a default output (DESIGN.md contract 12). The engine reads this; a
+    node type never retries or sleeps by itself. A node type opts in by giving its
+    config a field `policy: ExecutionPolicy = policy_field()` (network nodes:
+    `policy_field(retries=2)`) and an output port named `error` (`ERROR_PORT`).
 
-    model_config = ConfigDict(extra="forbid")
+    Retries apply to failures the node marks retryable (a 503, a refused connection,
+    a timeout); the delay doubles from `backoff_s` with jitter, up to `backoff_max_s`,
+    and is never shorter than a `Retry-After` the remote side sent. The `error` port and
+    the default output take every failure left after retries, except a cancel and a
+    quarantine (a node that keeps killing its worker)."""
+
+    model_config = ConfigDict(extra="forbid", title="Failure policy")
 
     retries: int = Field(0, ge=0, le=10, title="Retries",
-                         description="Extra attempts after a failure.")
+                         description="Extra attempts after a failure that may pass "
+                                     "(the service was unavailable or slow).")
     backoff_s: float = Field(1.0, ge=0, le=3600, title="First retry delay (s)",
                              description="Doubles with every attempt, with jitter.")
     backoff_max_s: float = Field(300.0, ge=0, le=86400, title="Longest retry delay (s)")
@@ -43,7 +52,18 @@ class ExecutionPolicy(BaseModel):
         "fail", title="On error",
         description="Fail the run, continue through the 'error' output port, or "
                     "continue with the default output.")
-    default_output: Any = Field(None, title="Default output")
+    default_output: Any = Field(None, title="Default output",
+                                description="What the step outputs instead, when "
+                                            "'On error' says so.")
+
+
+ERROR_PORT = "error"
+
+
+def policy_field(*, retries: int = 0) -> Any:
+    """The config field of a node type that follows the engine's failure policy."""
+    return Field(default_factory=lambda: ExecutionPolicy(retries=retries),
+                 title="When this step fails")
 
 
 @dataclass(frozen=True)
@@ -113,15 +133,20 @@ class NodeError(Exception):
     """A node's own failure, raised from `execute`. `type` is a short machine name
     ("http_status", "expression", "stopped"); `retryable` tells the engine whether
     the node's retry policy applies (a 503 is worth retrying, a bad expression is not).
-    `details` is JSON-friendly extra context stored with the error (never secrets)."""
+    `details` is JSON-friendly extra context stored with the error (never secrets);
+    `retry_after_s` is the least time before another try, when the remote side said so
+    (an HTTP `Retry-After`): the engine's retry waits at least that long."""
 
     def __init__(self, type: str, message: str, *, retryable: bool = False,
-                 details: dict[str, Any] | None = None) -> None:
+                 details: dict[str, Any] | None = None,
+                 retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.type = type
         self.message = message
         self.retryable = retryable
         self.details = details or {}
+        # The remote side asked for this much time before another try (Retry-After).
+        self.retry_after_s = retry_after_s
 
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"type": self.type, "message": self.message,
@@ -157,6 +182,11 @@ class NodeType:
     inputs: ClassVar[tuple[Port, ...]] = (Port("in"),)
     outputs: ClassVar[tuple[Port, ...]] = (Port("out"),)
     Config: ClassVar[type[NodeConfig]] = EmptyConfig
+    # When a type's config changes shape, its version goes up and `upgrades[n]` turns a
+    # config of version n into one of version n + 1 (pure: a dict in, a dict out). Only
+    # the latest version is a class; graphs of older versions are upgraded when they
+    # are read (validated, compiled, shown), so every published version keeps running.
+    upgrades: ClassVar[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
 
     @classmethod
     def key(cls) -> tuple[str, int]:

@@ -29,13 +29,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 
 from apps.audit.services import audit_record
 from apps.core.context import run_id_var, trace_id_var
+from apps.core.db import db_error_is_transient
 from apps.core.errors import Unprocessable
-from apps.nodes.base import ExecutionPolicy, NodeContext, NodeError, NodeType, Outputs, Wait
+from apps.nodes.base import (
+    ERROR_PORT,
+    ExecutionPolicy,
+    NodeContext,
+    NodeError,
+    NodeType,
+    Outputs,
+    Wait,
+)
 from apps.nodes.registry import registry
 from apps.runs import events, metrics, rows, scheduler
 from apps.runs.models import (
@@ -125,6 +134,8 @@ class Compiled:
     input_ports: dict[str, tuple[str, ...]]
     all_pure: bool
     version_number: int | None = None
+    # Nodes whose `error` port has an edge: only those may continue there.
+    error_wired: frozenset[str] = frozenset()
 
 
 _compiled_cache: dict[int, Compiled] = {}
@@ -143,7 +154,7 @@ def compile_version(version: WorkflowVersion) -> Compiled:
     cached = _compiled_cache.get(version.pk)
     if cached is not None:
         return cached
-    document = version.graph
+    document = registry.upgrade_graph(version.graph)  # older node type versions
     nodes = {n["id"]: n for n in document["nodes"]}
     types, configs, instances, first_output = {}, {}, {}, {}
     for node_id, node in nodes.items():
@@ -162,6 +173,9 @@ def compile_version(version: WorkflowVersion) -> Compiled:
         graph=scheduler.compile_graph(document, _describe), nodes=nodes, types=types,
         configs=configs, instances=instances, first_output=first_output,
         all_pure=all(t.pure for t in types.values()))
+    compiled.error_wired = frozenset(
+        edge.source for edges in compiled.graph.incoming.values() for edge in edges
+        if edge.source_port == ERROR_PORT)
     with _cache_lock:
         if len(_compiled_cache) > 512:
             _compiled_cache.clear()
@@ -241,9 +255,19 @@ class NodeFailure(Exception):
     type: str
     message: str
     retryable: bool = True
+    details: dict[str, Any] = field(default_factory=dict)
+    retry_after_s: float | None = None  # the remote side's Retry-After
 
-    def as_dict(self) -> dict[str, str]:
-        return {"type": self.type, "message": self.message}
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"type": self.type, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+# Failures that never take the error port or the default output: the run was stopped
+# on purpose, or the node kept killing its worker.
+_NOT_HANDLED = frozenset({"cancelled", "quarantined"})
 
 
 @dataclass
@@ -355,7 +379,8 @@ def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs |
     except NodeFailure:
         raise
     except NodeError as exc:  # a node's declared failure: its type and whether to retry
-        raise NodeFailure(exc.type, exc.message, exc.retryable) from exc
+        raise NodeFailure(exc.type, exc.message, exc.retryable, details=exc.details,
+                          retry_after_s=exc.retry_after_s) from exc
     except SoftTimeLimitExceeded as exc:
         raise NodeFailure("timeout", "The node ran past its timeout of "
                           f"{_policy(compiled.configs[node_id]).timeout_s} s.") from exc
@@ -418,23 +443,33 @@ def _apply_failure(step: _Step, row: NodeRun, failure: NodeFailure) -> None:
     node_type = step.compiled.types[row.node_id]
     first = step.compiled.first_output[row.node_id]
     error = failure.as_dict()
-    if failure.retryable and row.attempt <= policy.retries:
+    handled = failure.type not in _NOT_HANDLED
+    if handled and failure.retryable and row.attempt <= policy.retries:
         _change(step, row, NodeStatus.FAILED, error=error, finished_at=step.now)
-        delay = min(policy.backoff_max_s, policy.backoff_s * 2 ** (row.attempt - 1))
-        delay = delay * random.uniform(0.5, 1.0)  # jitter
         metrics.RETRIES.labels(node_type.type).inc()
         retry = _new_row(step, row.node_id, status=NodeStatus.PENDING, attempt=row.attempt + 1,
-                         inputs=row.inputs, due_at=step.now + timedelta(seconds=delay))
+                         inputs=row.inputs, due_at=step.now + timedelta(
+                             seconds=retry_delay_s(policy, row.attempt, failure.retry_after_s)))
         step.node_event(retry)
-    elif failure.retryable and policy.on_error == "error_port" and \
-            "error" in node_type.output_names():
+    elif handled and policy.on_error == "error_port" and row.node_id in step.compiled.error_wired:
         _change(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
-                outputs={"error": {**error, "input": next(iter(row.inputs.values()), None)}})
-    elif failure.retryable and policy.on_error == "default_output" and first:
+                outputs={ERROR_PORT: {**error, "input": next(iter(row.inputs.values()), None)}})
+    elif handled and policy.on_error == "default_output" and first:
         _change(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
                 outputs={first: policy.default_output})
     else:
         _change(step, row, NodeStatus.FAILED, error=error, finished_at=step.now)
+
+
+def retry_delay_s(policy: ExecutionPolicy, attempt: int, retry_after_s: float | None) -> float:
+    """Seconds before try `attempt + 1`: the backoff doubles from `backoff_s` up to
+    `backoff_max_s`, with jitter (half to all of it), and is never shorter than what
+    the remote side asked for (Retry-After, itself capped at a day)."""
+    delay = min(policy.backoff_max_s, policy.backoff_s * 2 ** (attempt - 1))
+    delay *= random.uniform(0.5, 1.0)
+    if retry_after_s is not None and retry_after_s > 0:
+        delay = max(delay, min(retry_after_s, 86400.0))
+    return delay
 
 
 def _apply_wait(step: _Step, row: NodeRun, wait: Wait) -> None:
@@ -930,7 +965,9 @@ def _settle_result(row: NodeRun, result: Outputs | Wait | NodeFailure,
     while True:
         try:
             return _complete(row, result, deferred)
-        except (OperationalError, InterfaceError):
+        except DatabaseError as exc:
+            if not db_error_is_transient(exc):
+                raise
             logger.warning("could not settle node run %s: the database is away; keeping "
                            "its result until it is back", row.pk)
             connection.close()
@@ -1059,13 +1096,23 @@ def _complete(row: NodeRun, result: Outputs | Wait | NodeFailure,
               deferred: Iterable[Callable[[], Any]] = ()) -> str:
     """Record a worker's result in a step; dropped when the run or node moved on.
     `deferred` writes (the audit of what the node did) go into the same transaction,
-    or their own when the result is dropped: they happened either way."""
+    or their own when the result is dropped: they happened either way.
+
+    When PostgreSQL refuses the result itself (not the connection: see
+    `db_error_is_transient`), the node fails at once with that reason: its side
+    effect happened and must not be repeated by a redelivery."""
     try:
-        with transaction.atomic():
-            outcome = _complete_locked(row, result)
-            for write in deferred:
-                write()
-            return outcome
+        try:
+            return _complete_in_transaction(row, result, deferred)
+        except DatabaseError as exc:
+            if db_error_is_transient(exc) or isinstance(result, NodeFailure):
+                raise
+            logger.warning("node run %s: its result could not be stored", row.pk,
+                           exc_info=True)
+            failure = NodeFailure("unstorable_result", "The node finished but PostgreSQL "
+                                  f"refused to store its result: {_db_reason(exc)}",
+                                  retryable=False)
+            return _complete_in_transaction(row, failure, deferred)
     except _Dropped:
         pass
     if deferred:
@@ -1073,6 +1120,22 @@ def _complete(row: NodeRun, result: Outputs | Wait | NodeFailure,
             for write in deferred:
                 write()
     return "dropped"
+
+
+def _db_reason(exc: DatabaseError) -> str:
+    diag = getattr(exc.__cause__, "diag", None)
+    primary = getattr(diag, "message_primary", None) or str(exc).strip().split("\n")[0]
+    detail = getattr(diag, "message_detail", None)
+    return (f"{primary} ({detail})" if detail else primary or type(exc).__name__)[:300]
+
+
+def _complete_in_transaction(row: NodeRun, result: Outputs | Wait | NodeFailure,
+                             deferred: Iterable[Callable[[], Any]]) -> str:
+    with transaction.atomic():
+        outcome = _complete_locked(row, result)
+        for write in deferred:
+            write()
+        return outcome
 
 
 def _complete_locked(row: NodeRun, result: Outputs | Wait | NodeFailure) -> str:

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from apps.accounts.permissions import IsEditor, IsViewer, ReadViewerWriteEditor
 from apps.core.pagination import paginated_response
 from apps.core.serializers import StrictSerializer
+from apps.nodes.registry import registry
 from apps.workflows import selectors, services
 from apps.workflows.graph import ERROR
 
@@ -40,8 +41,15 @@ class WorkflowOutputSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class UpgradedGraphField(serializers.JSONField):
+    """A stored graph as the editor draws it: nodes of older type versions upgraded."""
+
+    def to_representation(self, value):
+        return super().to_representation(registry.upgrade_graph(value))
+
+
 class WorkflowDetailOutputSerializer(WorkflowOutputSerializer):
-    graph = serializers.JSONField()
+    graph = UpgradedGraphField()
 
 
 class VersionOutputSerializer(serializers.Serializer):
@@ -52,7 +60,7 @@ class VersionOutputSerializer(serializers.Serializer):
 
 
 class VersionDetailOutputSerializer(VersionOutputSerializer):
-    graph = serializers.JSONField()
+    graph = UpgradedGraphField()
 
 
 class ProblemSerializer(serializers.Serializer):

@@ -135,6 +135,7 @@ class _Validator:
         if "name" in node and not isinstance(node["name"], str):
             self.add("invalid_node", f"Node {node_id!r}: 'name' must be a string.",
                      node_id=node_id, field="name")
+        node = self.registry.upgrade_node(node)
         type_name, version = node.get("type"), node.get("version", 1)
         if not isinstance(type_name, str) or not isinstance(version, int) or isinstance(
                 version, bool):
@@ -144,7 +145,9 @@ class _Validator:
         node_type = self.registry.get(type_name, version)
         if node_type is None:
             known = self.registry.versions(type_name)
-            detail = (f"version {version} does not exist (known: {known})" if known
+            detail = (f"its version {version} config could not be upgraded to version "
+                      f"{known[-1]}" if version in known else
+                      f"version {version} does not exist (known: {known})" if known
                       else "no such node type")
             self.add("unknown_node_type", f"Node {node_id!r} has type {type_name!r}: {detail}.",
                      node_id=node_id, field="type")

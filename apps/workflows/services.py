@@ -32,7 +32,7 @@ def graph_environment_problems(*, graph: dict[str, Any]) -> list[Problem]:
     """What each node type's `check_environment` says about its node (servers,
     models: may do I/O). Only for a graph that passed `validate_graph`."""
     problems = []
-    for node in graph.get("nodes", []):
+    for node in registry.upgrade_graph(graph).get("nodes", []):
         if node.get("disabled"):
             continue
         node_type = registry.get(node["type"], node.get("version", 1))

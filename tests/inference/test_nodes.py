@@ -63,9 +63,17 @@ def test_config_rejects_bad_fields() -> None:
         _config(colour="red")
 
 
-def test_retry_delays_double_up_to_the_limit() -> None:
-    config = _config(max_attempts=5, backoff_s=2, backoff_max_s=5)
-    assert [config.retry_delay_s(n) for n in (1, 2, 3, 4, 5)] == [2, 4, 5, 5, None]
+def test_version_1_retry_fields_become_the_engine_policy() -> None:
+    node = {"id": "classify", "type": "inference.triton", "version": 1, "config": {
+        "server": "local", "model": "ticket_urgency", "inputs": {"text": "input.text"},
+        "max_attempts": 5, "backoff_s": 2, "backoff_max_s": 5}}
+    upgraded = registry.upgrade_node(node)
+    assert upgraded["version"] == TritonInference.version == 2
+    config = TritonInferenceConfig.model_validate(upgraded["config"])
+    assert (config.policy.retries, config.policy.backoff_s, config.policy.backoff_max_s,
+            config.policy.on_error) == (4, 2, 5, "error_port")
+    assert node["config"]["max_attempts"] == 5  # the stored graph is left as it was
+    assert _config().policy.retries == 2  # network nodes retry twice by default
 
 
 @pytest.mark.parametrize("as_callable", [False, True])

@@ -4,6 +4,7 @@ those tests only), and the SSRF guard, which must refuse before connecting."""
 import json
 import socket
 import threading
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from apps.nodes.base import NodeContext, NodeError
 from apps.nodes.registry import registry
 from apps.nodes.ssrf import GuardedTransport, SSRFBlocked, is_public
+from apps.nodes.types.http import retry_after_s
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -46,6 +48,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
+        if self.path == "/busy":
+            return self._reply(429, {"error": "slow down"}, [("Retry-After", "7")])
         if self.path.startswith("/missing"):
             return self._reply(404, {"error": "no"})
         return self._reply(200, {"path": self.path})
@@ -102,16 +106,38 @@ def test_post_json_body_keeps_types(server, allow_loopback):
     assert Handler.seen[-1]["body"] == {"n": 3, "label": "n=3"}
 
 
-def test_retries_5xx_then_succeeds(server, allow_loopback):
-    Handler.flaky["left"] = 2
-    out = call({"url": server + "/flaky", "retries": 2, "backoff_s": 0})
-    assert out.ports["out"]["status"] == 200
-    assert out.ports["out"]["attempts"] == 3
-    Handler.flaky["left"] = 5
+def test_5xx_and_429_are_retryable_failures_that_carry_retry_after(server, allow_loopback):
+    """The node never retries or sleeps itself: the engine's policy does, no sooner than
+    the server's Retry-After (see tests/runs/test_failure_policy.py)."""
+    Handler.flaky["left"] = 1
     with pytest.raises(NodeError) as exc:
-        call({"url": server + "/flaky", "retries": 1, "backoff_s": 0})
-    assert exc.value.type == "http_status"
-    assert exc.value.retryable is True
+        call({"url": server + "/flaky"})
+    assert (exc.value.type, exc.value.retryable) == ("http_status", True)
+    assert exc.value.details == {"status": 503}
+    assert len(Handler.seen) == 1
+    with pytest.raises(NodeError) as busy:
+        call({"url": server + "/busy"})
+    assert (busy.value.retryable, busy.value.retry_after_s) == (True, 7.0)
+    out = call({"url": server + "/flaky"}).ports["out"]
+    assert (out["status"], out["attempts"]) == (200, 1)
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    from email.utils import format_datetime
+
+    soon = datetime.now(UTC) + timedelta(seconds=90)
+    assert retry_after_s("120") == 120.0
+    assert 80 < retry_after_s(format_datetime(soon, usegmt=True)) <= 90
+    assert retry_after_s("soon") is None
+    assert retry_after_s(None) is None
+
+
+def test_with_error_statuses_in_the_output_the_last_try_returns_the_503(server,
+                                                                       allow_loopback):
+    Handler.flaky["left"] = 1
+    config = {"url": server + "/flaky", "fail_on_error_status": False,
+              "policy": {"retries": 0}}
+    assert call(config).ports["out"]["status"] == 503
 
 
 def test_error_status_size_cap_and_relative_redirects(server, allow_loopback):
@@ -153,7 +179,7 @@ def test_ssrf_guard_refuses_non_public_addresses(url, monkeypatch, settings):
     # Refused before any connection: no socket may be opened.
     monkeypatch.setattr(socket.socket, "connect", lambda *a: pytest.fail("connected"))
     with pytest.raises(NodeError) as exc:
-        call({"url": url, "retries": 0})
+        call({"url": url})
     assert exc.value.type == "ssrf_blocked"
     assert exc.value.retryable is False
 

@@ -27,6 +27,7 @@ from apps.nodes.base import (
     Outputs,
     Port,
     Wait,
+    policy_field,
 )
 from apps.nodes.registry import registry
 
@@ -144,7 +145,7 @@ class SubWorkflowConfig(NodeConfig):
     input: str = CelField("", max_length=4000, title="Input expression",
                           description="CEL giving the child run's input; empty passes "
                                       "this node's input.")
-    policy: ExecutionPolicy = Field(default_factory=ExecutionPolicy)
+    policy: ExecutionPolicy = policy_field()
 
 
 def _as_input(value: Any) -> dict[str, Any]:
@@ -201,7 +202,7 @@ class MapConfig(NodeConfig):
                                    description="A published workflow run once per item.")
     concurrency: int = Field(4, ge=1, le=64, title="Chunks at once")
     chunk_size: int = Field(100, ge=1, le=1000, title="Items per chunk")
-    policy: ExecutionPolicy = Field(default_factory=ExecutionPolicy)
+    policy: ExecutionPolicy = policy_field()
 
 
 @registry.register

@@ -1,6 +1,8 @@
 """The HTTP request node: templated method, URL, headers and JSON body; auth from a
-stored credential; timeouts, a response size cap, retries with backoff on 5xx and
-connection errors, and an SSRF guard that is on by default (apps.nodes.ssrf).
+stored credential; timeouts, a response size cap, and an SSRF guard that is on by
+default (apps.nodes.ssrf). 5xx, 429 and connection errors are retryable failures: the
+engine's policy (`config.policy`) retries them with backoff, never sooner than a
+`Retry-After` the server sent, then fails or continues on the `error` port.
 
 Every request carries the run's trace as a W3C `traceparent` header and an
 `Idempotency-Key: <run_id>:<node_id>` header, the same on every attempt, so a
@@ -10,11 +12,11 @@ receiving API can drop a repeat of the same node run.
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
 import json
-import random
 import secrets
-import time
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
@@ -24,7 +26,17 @@ from pydantic import Field
 from apps.expressions.core import ExpressionError, render_value
 from apps.expressions.fields import CredentialField, TemplateField
 from apps.expressions.services import expression_data
-from apps.nodes.base import NodeConfig, NodeContext, NodeError, NodeType, Outputs, Port
+from apps.nodes.base import (
+    ERROR_PORT,
+    ExecutionPolicy,
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    NodeType,
+    Outputs,
+    Port,
+    policy_field,
+)
 from apps.nodes.registry import registry
 from apps.nodes.ssrf import GuardedTransport, SSRFBlocked
 
@@ -52,15 +64,21 @@ class HttpRequestConfig(NodeConfig):
                                              description="Stored credential used to "
                                                          "authenticate the request.")
     timeout_s: float = Field(30.0, gt=0, le=300, title="Timeout (s)")
-    retries: int = Field(2, ge=0, le=5, title="Retries",
-                         description="Extra attempts on 5xx answers and connection errors.")
-    backoff_s: float = Field(0.5, ge=0, le=30, title="First retry delay (s)",
-                             description="Doubles with every attempt, with jitter.")
     follow_redirects: bool = Field(True, title="Follow redirects")
     fail_on_error_status: bool = Field(True, title="Fail on 4xx/5xx",
                                        description="Otherwise the status is in the output.")
     max_response_bytes: int = Field(5 * 1024 * 1024, ge=1, le=MAX_RESPONSE_CAP,
                                     title="Largest response (bytes)")
+    policy: ExecutionPolicy = policy_field(retries=2)
+
+
+def _upgrade_v1(config: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 retried inside the worker slot with its own fields: they become the
+    engine's policy (5xx, 429 and connection errors are retried, Retry-After kept)."""
+    retries = config.pop("retries", 2)
+    backoff_s = config.pop("backoff_s", 0.5)
+    config["policy"] = {"retries": retries, "backoff_s": backoff_s}
+    return config
 
 
 def traceparent(trace_id: str) -> str:
@@ -143,14 +161,16 @@ def http_client(*, timeout_s: float, follow_redirects: bool,
 @registry.register
 class HttpRequestNode(NodeType):
     type = "http.request"
+    version = 2
     category = "integration"
     label = "HTTP request"
     description = "Calls an HTTP API and outputs its status, headers and body."
     icon = "globe"
     queue = "io"
     inputs = (Port("in", required=False),)
-    outputs = (Port("out"),)
+    outputs = (Port("out"), Port(ERROR_PORT, label="On error", required=False))
     Config = HttpRequestConfig
+    upgrades = {1: _upgrade_v1}
 
     def execute(self, context: NodeContext, config: HttpRequestConfig) -> Outputs:
         data = expression_data(context)
@@ -167,50 +187,62 @@ class HttpRequestNode(NodeType):
         if config.credential:
             headers.update(_auth_headers(_resolve_credential(context, config.credential)))
         send_body = body is not None and config.method not in ("GET", "HEAD")
+        retries_left = context.attempt <= config.policy.retries
         with http_client(timeout_s=config.timeout_s,
                          follow_redirects=config.follow_redirects) as client:
-            attempt = 0
-            while True:
-                attempt += 1
-                try:
-                    with client.stream(config.method, url, params=query or None,
-                                       headers=headers,
-                                       json=body if send_body else None) as response:
-                        if response.status_code in RETRY_STATUSES and attempt <= config.retries:
-                            self._sleep(config, attempt)
-                            continue
-                        raw = _read_capped(response, config.max_response_bytes)
-                except SSRFBlocked as exc:
-                    raise NodeError("ssrf_blocked", str(exc)) from None
-                except httpx.TooManyRedirects:
-                    raise NodeError("too_many_redirects", "More than 5 redirects.") from None
-                except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError
-                        ) as exc:
-                    if attempt <= config.retries:
-                        self._sleep(config, attempt)
-                        continue
-                    raise NodeError("connection", f"{exc.__class__.__name__}: {exc}",
-                                    retryable=True) from None
-                except httpx.HTTPError as exc:
-                    raise NodeError("http", f"{exc.__class__.__name__}: {exc}") from None
-                break
+            try:
+                with client.stream(config.method, url, params=query or None, headers=headers,
+                                   json=body if send_body else None) as response:
+                    if _retryable_status(response.status_code) and (
+                            config.fail_on_error_status or retries_left):
+                        # The engine's policy retries (never a sleep in this worker slot),
+                        # after at least what the server asked for.
+                        raise NodeError(
+                            "http_status", f"{config.method} {url} answered "
+                            f"{response.status_code}.", retryable=True,
+                            retry_after_s=retry_after_s(response.headers.get("retry-after")),
+                            details={"status": response.status_code})
+                    raw = _read_capped(response, config.max_response_bytes)
+            except SSRFBlocked as exc:
+                raise NodeError("ssrf_blocked", str(exc)) from None
+            except httpx.TooManyRedirects:
+                raise NodeError("too_many_redirects", "More than 5 redirects.") from None
+            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError
+                    ) as exc:
+                raise NodeError("connection", f"{exc.__class__.__name__}: {exc}",
+                                retryable=True) from None
+            except httpx.HTTPError as exc:
+                raise NodeError("http", f"{exc.__class__.__name__}: {exc}") from None
         result = {
             "status": response.status_code,
             "headers": dict(response.headers),
             "body": _decode(response, raw),
             "url": str(response.url),
-            "attempts": attempt,
+            "attempts": context.attempt,
         }
         if config.fail_on_error_status and response.status_code >= 400:
             raise NodeError("http_status", f"{config.method} {url} answered "
                             f"{response.status_code}.",
-                            retryable=response.status_code in RETRY_STATUSES
-                            or response.status_code == 429,
                             details={"status": response.status_code,
                                      "body": str(result["body"])[:1000]})
         return Outputs({"out": result})
 
-    @staticmethod
-    def _sleep(config: HttpRequestConfig, attempt: int) -> None:
-        delay = config.backoff_s * (2 ** (attempt - 1))
-        time.sleep(min(delay * (0.5 + random.random() / 2), 30))
+
+def _retryable_status(status: int) -> bool:
+    return status in RETRY_STATUSES or status == 429
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Seconds from an HTTP Retry-After header: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

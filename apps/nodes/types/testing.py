@@ -11,7 +11,15 @@ from typing import Any
 
 from pydantic import Field
 
-from apps.nodes.base import ExecutionPolicy, NodeConfig, NodeContext, NodeType, Outputs, Port
+from apps.nodes.base import (
+    ExecutionPolicy,
+    NodeConfig,
+    NodeContext,
+    NodeType,
+    Outputs,
+    Port,
+    policy_field,
+)
 from apps.nodes.registry import registry
 
 
@@ -55,7 +63,7 @@ class TestIf(NodeType):
 class CallConfig(NodeConfig):
     url: str
     sleep_s: float = 0.0
-    policy: ExecutionPolicy = Field(default_factory=ExecutionPolicy)
+    policy: ExecutionPolicy = policy_field()
 
 
 @registry.register

@@ -35,7 +35,7 @@ DEMOS = [
                      "subject": "Production outage",
                      "body": "Nobody can log in, every page returns 500."}},
                  "position": {"x": 0, "y": 0}},
-                {"id": "classify", "type": "inference.triton", "version": 1,
+                {"id": "classify", "type": "inference.triton", "version": 2,
                  "name": "Urgency",
                  "config": {"server": "local", "model": "ticket_urgency",
                             "inputs": {"text": 'input.subject + ". " + input.body'}},
