@@ -94,6 +94,13 @@ def heartbeat(*, holder: str) -> None:
                        "SET beat_at = now()", [holder])
 
 
+def heartbeats_forget() -> int:
+    """Heartbeats of processes gone for a day (each worker child has its own row)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM runs_workerheartbeat WHERE beat_at < now() - interval '1 day'")
+        return cursor.rowcount
+
+
 def heartbeat_stop(*, holder: str) -> None:
     """A holder that stops on purpose: its nodes are stranded at once (none, normally)."""
     with connection.cursor() as cursor:
@@ -253,6 +260,7 @@ class Liveness(threading.Thread):
     def run(self) -> None:
         every = settings.WEFT_HEARTBEAT_S
         next_outbox = 0.0
+        turns = 0
         # Started from worker_process_init: let the process finish setting up first
         # (Celery's Django fixup closes the connection pool inherited from the parent).
         self.stopping.wait(0.5)
@@ -262,6 +270,9 @@ class Liveness(threading.Thread):
                 if time.monotonic() >= next_outbox:
                     next_outbox = time.monotonic() + settings.WEFT_OUTBOX_EVERY_S
                     outbox_pass(broker=self.broker)
+                    turns += 1
+                    if turns % 3600 == 1:
+                        heartbeats_forget()
             except Exception as exc:  # the database away: try again at the next turn
                 logger.warning("liveness turn failed: %r", exc)
                 connection.close()
