@@ -40,7 +40,7 @@ _marks_pid = 0
 _marks_lock = threading.Lock()
 
 
-def published(pks: list[int]) -> None:
+def published(*, pks: list[int]) -> None:
     """The broker took these node runs' messages: mark them published (in a moment,
     in one statement with others, by this process's marker thread)."""
     if pks:
@@ -69,14 +69,14 @@ def _mark_loop(marks: queue.SimpleQueue) -> None:
             except queue.Empty:
                 break
         try:
-            mark_published(pks)
+            mark_published(pks=pks)
         except Exception:  # unmarked rows are sent again: harmless duplicates
             logger.warning("could not mark %d node run(s) published", len(pks), exc_info=True)
         finally:
             connection.close()
 
 
-def mark_published(pks: list[int]) -> int:
+def mark_published(*, pks: list[int]) -> int:
     with connection.cursor() as cursor:
         cursor.execute("UPDATE runs_noderun SET dispatched_at = now() WHERE id = ANY(%s) "
                        "AND status = %s AND dispatched_at IS NULL",
@@ -99,13 +99,6 @@ def heartbeats_forget() -> int:
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM runs_workerheartbeat WHERE beat_at < now() - interval '1 day'")
         return cursor.rowcount
-
-
-def heartbeat_stop(*, holder: str) -> None:
-    """A holder that stops on purpose: its nodes are stranded at once (none, normally)."""
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE runs_workerheartbeat SET beat_at = '-infinity' WHERE holder = %s",
-                       [holder])
 
 
 # --- Sending again -----------------------------------------------------------------------------
@@ -154,7 +147,7 @@ def stranded_pick(*, dead_after_s: float, batch: int) -> list[tuple[int, str, in
          "dead_after": float(dead_after_s), "batch": batch})
 
 
-def unsent(pks: list[int]) -> None:
+def unsent(*, pks: list[int]) -> None:
     """These could not be published after all: unpublished again."""
     if pks:
         with connection.cursor() as cursor:
@@ -173,7 +166,7 @@ def lost_with_broker(*, uptime_s: float) -> int:
         return cursor.rowcount
 
 
-def send(picked: list[tuple[int, str, int, str]]) -> tuple[int, int]:
+def send(*, picked: list[tuple[int, str, int, str]]) -> tuple[int, int]:
     """Publish picked rows; the ones the broker would not take are unpublished again.
     Returns (sent, not sent)."""
     from apps.runs import services
@@ -192,7 +185,7 @@ def send(picked: list[tuple[int, str, int, str]]) -> tuple[int, int]:
             failed += [job[0] for job in jobs]
             continue
         failed += services.dispatch_node_runs(jobs, trace_id=trace_id)
-    unsent(failed)
+    unsent(pks=failed)
     return len(picked) - len(failed), len(failed)
 
 
@@ -211,7 +204,7 @@ def outbox_pass(*, broker: BrokerWatch | None = None) -> dict[str, int]:
                                              batch=500)),
             ("stranded", stranded_pick(dead_after_s=settings.WEFT_HOLDER_DEAD_S, batch=100))):
         if picked:
-            sent, failed = send(picked)
+            sent, failed = send(picked=picked)
             counts[kind] += sent
             counts["failed"] += failed
             if kind == "stranded" and sent:

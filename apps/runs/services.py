@@ -698,7 +698,7 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
                            "again", len(unsent), exc.__class__.__name__)
             break
         sent.append(pk)
-    outbox.published(sent)
+    outbox.published(pks=sent)
     return unsent
 
 
