@@ -12,7 +12,7 @@ export UV_LINK_MODE ?= copy
 # Use the machine's Python (3.11+); never download one.
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: run test deps frontend chromium services services-down lint e2e bench clean help
+.PHONY: run test deps frontend chromium faketime services services-down lint e2e bench clean help
 
 help:
 	@echo "make run    start Weft (web, worker, scheduler, embedded services) on http://127.0.0.1:8000"
@@ -40,6 +40,14 @@ chromium:
 		( [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ) \
 		|| echo "WARNING: chromium could not be installed; browser tests will be skipped"; }
 
+# Debian's faketime (libfaketime) for the clock-skew tests: a worker started with its
+# clock minutes ahead or behind. Those tests fail without it.
+faketime:
+	@command -v faketime >/dev/null || { \
+		echo "Installing Debian's faketime for the clock-skew tests"; \
+		( [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null ) \
+		|| echo "WARNING: faketime could not be installed; the clock-skew tests will fail"; }
+
 services: deps
 	$(PY) -m config.embedded up
 
@@ -52,7 +60,7 @@ run: deps frontend
 lint: deps
 	$(VENV)/bin/ruff check .
 
-test: deps frontend chromium services lint
+test: deps frontend chromium faketime services lint
 	@if [ -f $(FRONTEND)/package.json ]; then cd $(FRONTEND) && npm test --silent; fi
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

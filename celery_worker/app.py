@@ -67,3 +67,29 @@ def _mask_secrets_in_worker_logs(logger=None, **_kwargs) -> None:
     for handler in getattr(logger, "handlers", ()):
         if not any(isinstance(f, SecretLogFilter) for f in handler.filters):
             handler.addFilter(SecretLogFilter())
+
+
+_worker = {"hostname": ""}
+
+
+@signals.worker_init.connect
+def _remember_hostname(sender=None, **_kwargs) -> None:
+    _worker["hostname"] = getattr(sender, "hostname", "") or ""
+
+
+@signals.worker_process_init.connect
+def _liveness(**_kwargs) -> None:
+    """Each process that executes nodes beats (a heartbeat row in PostgreSQL) and runs
+    the outbox loop: unpublished and stranded node messages are sent again from there,
+    without the broker's scheduler (apps.runs.outbox)."""
+    from apps.runs.outbox import liveness_start
+    from apps.runs.services import worker_identity
+
+    liveness_start(holder=worker_identity(_worker["hostname"]))
+
+
+@signals.worker_process_shutdown.connect
+def _liveness_stop(**_kwargs) -> None:
+    from apps.runs.outbox import liveness_stop
+
+    liveness_stop()

@@ -171,11 +171,13 @@ BROKER_URL = env("WEFT_BROKER_URL", f"{_redis_base}/0")
 CACHE_URL = f"{_redis_base}/1"
 CHANNELS_URL = f"{_redis_base}/2"
 
+# A cache outage degrades (a miss, a write dropped, a log line), never a 500 or a hang.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "apps.core.cache.ForgivingRedisCache",
         "LOCATION": CACHE_URL,
         "KEY_PREFIX": "weft",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
 
@@ -194,7 +196,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("WEFT_VISIBILITY_TIMEOUT", 3600)}
+# Short connection timeouts: a publish while the broker is away fails in about a
+# second at most (the outbox sends it again), never holding a request or a step.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("WEFT_VISIBILITY_TIMEOUT", 3600),
+                                   "socket_connect_timeout": 1, "max_retries": 1}
+CELERY_BROKER_CONNECTION_TIMEOUT = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Celery's Django fixup would close the database pool of a worker process around every
 # task (a new PostgreSQL connection, with cold caches, per node: ~10 ms). The worker
@@ -399,6 +405,16 @@ WEFT_REQUEUE_AFTER_S = env_int("WEFT_REQUEUE_AFTER_S", 120)  # queued this long:
 # A running node's lease: renewed every third of it while its worker lives; a
 # redelivery takes the node over only once it has lapsed (or its holder is gone).
 WEFT_NODE_LEASE_S = float(env("WEFT_NODE_LEASE_S", "30"))
+# Liveness and the outbox (apps.runs.outbox): each process that executes nodes stamps
+# a heartbeat row every WEFT_HEARTBEAT_S; a running node whose holder has not beaten
+# for WEFT_HOLDER_DEAD_S is sent again and taken over. Unpublished node messages are
+# sent again once queued for WEFT_OUTBOX_GRACE_S, looked for every WEFT_OUTBOX_EVERY_S.
+WEFT_HEARTBEAT_S = float(env("WEFT_HEARTBEAT_S", "1"))
+WEFT_HOLDER_DEAD_S = float(env("WEFT_HOLDER_DEAD_S", "10"))
+WEFT_OUTBOX_GRACE_S = float(env("WEFT_OUTBOX_GRACE_S", "2"))
+WEFT_OUTBOX_EVERY_S = float(env("WEFT_OUTBOX_EVERY_S", "1"))
+# How long a worker keeps a node's result while the database is away, trying to commit it.
+WEFT_SETTLE_RETRY_S = float(env("WEFT_SETTLE_RETRY_S", "300"))
 WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
 # JSON from outside (API bodies, webhooks, run inputs, node outputs) nests at most this
 # deep (apps.core.inbound).

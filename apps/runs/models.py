@@ -97,6 +97,10 @@ class NodeRun(models.Model):
     # taken while the lease holds and its holder is alive.
     worker = models.CharField(max_length=200, blank=True, default="")
     lease_until = models.DateTimeField(null=True, blank=True)
+    # The outbox: a queued row's message is "not yet published" while this is null
+    # (written so in the step's transaction); set once the broker took the message.
+    # Worker processes send unpublished rows again (apps.runs.outbox).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     # What a waiting node waits for, and engine bookkeeping (map progress).
     state = models.JSONField(null=True, blank=True)
 
@@ -109,6 +113,10 @@ class NodeRun(models.Model):
                          condition=models.Q(status__in=["pending", "waiting"])),
             models.Index(fields=["status", "queued_at"], name="node_run_queued",
                          condition=models.Q(status="queued")),
+            models.Index(fields=["queued_at"], name="node_run_unpublished",
+                         condition=models.Q(status="queued", dispatched_at__isnull=True)),
+            models.Index(fields=["worker"], name="node_run_running_holder",
+                         condition=models.Q(status="running")),
         ]
 
     def __str__(self) -> str:
@@ -201,3 +209,17 @@ class RequestReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key[:12]} -> {self.run_id}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A process that executes nodes (a lease holder, named as in NodeRun.worker),
+    alive while `beat_at` is recent. Stamped with PostgreSQL's clock by the process
+    itself every few seconds: a node whose holder stopped beating is stranded and is
+    sent again at once (apps.runs.outbox), without waiting for its lease."""
+
+    holder = models.CharField(max_length=200, primary_key=True)
+    beat_at = models.DateTimeField()
+    started_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.holder} beat at {self.beat_at}"

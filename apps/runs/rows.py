@@ -4,8 +4,9 @@ round trips as the work allows, without the ORM's query compiler.
 `apps.runs.services` stays the one owner of status changes: it says which rows change
 and to what (its transition tables, compare-and-set on the status it read), and calls
 this module to turn that into statements. The one rule written here is a worker's
-claim (`node_run_claim`): queued, or running under a lapsed lease, run active, engine
-not paused. Rows come back as ordinary model instances.
+claim (`node_run_claim`): queued, or running under a lapsed lease or a holder that
+stopped beating, run active, engine not paused. Leases are taken and compared with
+PostgreSQL's clock (`now()`), never a worker's. Rows come back as ordinary model instances.
 
 Large port values stay in PostgreSQL: rows are read *lean* (see `lean_sql`), with a
 port value over LARGE_JSON_BYTES / 4, in a column over LARGE_JSON_BYTES, replaced by a
@@ -86,15 +87,20 @@ def _instances(model: type[Model], names: list[str], records) -> list[Any]:
 
 
 def run_lock(run_id) -> Run | None:
-    """The run, locked until the transaction ends: one step of a run at a time. (FOR NO
+    """The run, locked until the transaction ends: one step of a run at a time, with
+    PostgreSQL's clock at the lock as `locked_at`. (FOR NO
     KEY UPDATE: rows that refer to the run, such as a map's child runs, can still be
     inserted meanwhile.)"""
     names, select = _columns(Run)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {select} FROM runs_run t WHERE t.id = %(id)s FOR NO KEY UPDATE",
-                       {"id": run_id})
-        found = _instances(Run, names, cursor.fetchall())
-    return found[0] if found else None
+        cursor.execute(f"SELECT {select}, now() FROM runs_run t WHERE t.id = %(id)s "
+                       "FOR NO KEY UPDATE", {"id": run_id})
+        records = cursor.fetchall()
+    if not records:
+        return None
+    run = _instances(Run, names, [record[:-1] for record in records])[0]
+    run.locked_at = records[0][-1]  # PostgreSQL's clock: the step's `now`
+    return run
 
 
 def node_runs_of(run_id) -> list[NodeRun]:
@@ -112,9 +118,19 @@ def node_runs_of(run_id) -> list[NodeRun]:
 class Claim:
     row: NodeRun  # with .run set (the run's identity and data, not its status)
     outputs: dict[str, dict[str, Any]]  # node_id -> lean outputs of succeeded nodes
+    now: datetime  # PostgreSQL's clock when the claim was made
 
 
 _RUN_PART = ("workflow_id", "version_id", "input", "trigger", "trace_id", "vars")
+
+# A running row's holder is gone when its heartbeat (apps.runs.outbox) is older than
+# %(dead_after)s seconds, judged only once PostgreSQL itself has been up that long (a
+# database restart stops every beat for a while; it must not make live holders look
+# dead). Holders without a heartbeat row are judged by their lease alone.
+HOLDER_GONE_SQL = (
+    "EXISTS (SELECT 1 FROM runs_workerheartbeat h WHERE h.holder = {table}.worker"
+    " AND h.beat_at < now() - make_interval(secs => %(dead_after)s)"
+    " AND pg_postmaster_start_time() < now() - make_interval(secs => %(dead_after)s))")
 
 
 @cache
@@ -128,36 +144,38 @@ def _claim_sql() -> str:
         "WITH claimed AS ("
         " UPDATE runs_noderun SET status = %(running)s,"
         " delivery_count = runs_noderun.delivery_count + 1,"
-        " started_at = COALESCE(runs_noderun.started_at, %(now)s),"
-        " worker = %(holder)s, lease_until = %(lease_until)s"
+        " started_at = COALESCE(runs_noderun.started_at, now()),"
+        " worker = %(holder)s, lease_until = now() + make_interval(secs => %(lease_s)s)"
         " FROM runs_run r"
         " WHERE runs_noderun.id = %(id)s AND r.id = runs_noderun.run_id"
         " AND r.status IN (%(run_running)s, %(run_waiting)s)"
         " AND (CASE WHEN %(take_from)s::text IS NULL"
         " THEN runs_noderun.status = %(queued)s OR (runs_noderun.status = %(running)s"
-        " AND (runs_noderun.lease_until IS NULL OR runs_noderun.lease_until < %(now)s))"
+        " AND (runs_noderun.lease_until IS NULL OR runs_noderun.lease_until < now()"
+        f" OR {HOLDER_GONE_SQL.format(table='runs_noderun')}))"
         " ELSE runs_noderun.status = %(running)s AND runs_noderun.worker = %(take_from)s END)"
         " AND NOT EXISTS (SELECT 1 FROM runs_engineswitch s WHERE s.paused"
         " AND (s.workflow_id IS NULL OR s.workflow_id = r.workflow_id))"
         f" RETURNING {returning})"
-        " SELECT claimed.*, (SELECT jsonb_agg(jsonb_build_array(o.node_id, "
+        " SELECT claimed.*, now(), (SELECT jsonb_agg(jsonb_build_array(o.node_id, "
         f"{lean_sql('o', 'outputs')}) ORDER BY o.node_id, o.attempt)"
         f" FROM runs_noderun o WHERE o.run_id = claimed.c{names.index('run_id')}"
         " AND o.status = %(succeeded)s)"
         " FROM claimed")
 
 
-def node_run_claim(node_run_id: int, *, now: datetime, holder: str, lease_until: datetime,
+def node_run_claim(node_run_id: int, *, holder: str, lease_s: float, dead_after_s: float,
                    take_from: str | None = None) -> Claim | None:
-    """Take a queued node run (or a running one whose lease lapsed; or, with
-    `take_from`, one that holder runs) for this worker and read what it needs, in one
-    statement: the row (lean), its run, and the lean outputs of the run's succeeded
-    nodes. None when it is not claimable now: not queued, lease held, run not active,
-    or the engine paused for its workflow."""
+    """Take a queued node run (or a running one whose lease lapsed or whose holder
+    stopped beating; or, with `take_from`, one that holder runs) for this worker and
+    read what it needs, in one statement: the row (lean), its run, and the lean
+    outputs of the run's succeeded nodes. The lease runs `lease_s` from PostgreSQL's
+    clock. None when it is not claimable now: not queued, lease held by a live holder,
+    run not active, or the engine paused for its workflow."""
     params = {"running": NodeStatus.RUNNING, "queued": NodeStatus.QUEUED,
               "succeeded": NodeStatus.SUCCEEDED, "run_running": RunStatus.RUNNING,
-              "run_waiting": RunStatus.WAITING, "now": now, "holder": holder,
-              "lease_until": lease_until, "id": node_run_id, "take_from": take_from,
+              "run_waiting": RunStatus.WAITING, "holder": holder, "lease_s": float(lease_s),
+              "dead_after": float(dead_after_s), "id": node_run_id, "take_from": take_from,
               **lean_params()}
     with connection.cursor() as cursor:
         cursor.execute(_claim_sql(), params)
@@ -171,7 +189,24 @@ def node_run_claim(node_run_id: int, *, now: datetime, holder: str, lease_until:
     run_values["input"], run_values["vars"] = _json(run_values["input"]), _json(
         run_values["vars"])
     row.run = Run(id=row.run_id, **run_values)
-    return Claim(row=row, outputs=dict(_json(record[-1]) or []))
+    return Claim(row=row, outputs=dict(_json(record[-1]) or []), now=record[-2])
+
+
+def node_run_renew(node_run_id: int, *, holder: str, lease_s: float) -> bool:
+    """Extend the lease of a node this holder runs, from PostgreSQL's clock."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE runs_noderun SET lease_until = now() + make_interval(secs => %s)"
+                       " WHERE id = %s AND status = %s AND worker = %s",
+                       [float(lease_s), node_run_id, NodeStatus.RUNNING, holder])
+        return cursor.rowcount == 1
+
+
+def db_now() -> datetime:
+    """PostgreSQL's clock (the transaction's start inside a transaction): the one clock
+    that leases, due times and timers are computed and compared with."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now()")
+        return cursor.fetchone()[0]
 
 
 # --- Writing a step ------------------------------------------------------------------------

@@ -24,15 +24,14 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.utils import timezone
 
 from apps.audit.redaction import SecretScrubber, secret_scope
 from apps.audit.services import audit_record
@@ -381,7 +380,11 @@ def _should_stop(run_id) -> Any:
         now = time.monotonic()
         if now - last["at"] > 0.5:
             last["at"] = now
-            status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
+            try:
+                status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
+            except DatabaseError:  # the database away: go on; the settle finds out
+                connection.close()
+                return last["value"]
             last["value"] = status not in (RunStatus.RUNNING, RunStatus.WAITING)
         return last["value"]
 
@@ -588,7 +591,9 @@ def _pump(step: _Step) -> None:
                                                              row.outputs or {})
                 progressed = True
             else:
-                _change(step, row, NodeStatus.QUEUED, queued_at=step.now)
+                # Its message is "not yet published" until the broker took it (the
+                # outbox: apps.runs.outbox sends it again if it never gets there).
+                _change(step, row, NodeStatus.QUEUED, queued_at=step.now, dispatched_at=None)
                 step.dispatch.append(row)
         if not progressed:
             break
@@ -761,19 +766,25 @@ def _enqueue(task_name: str, args: list[Any], queue: str = "maintenance") -> Non
         logger.exception("could not enqueue %s", task_name)
 
 
-RETRY_POLICY = {"max_retries": 30, "interval_start": 0.1, "interval_step": 0.5,
-                "interval_max": 2}
+# One quick second try (a pooled broker connection that went stale), never a loop: a
+# request or a step must not wait on a broker outage. The outbox sends the rest again.
+RETRY_POLICY = {"max_retries": 1, "interval_start": 0.05, "interval_step": 0.1,
+                "interval_max": 0.1}
 
 
-def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: str) -> None:
-    """Send node runs to their queues (after the commit that queued them). A publish
-    that fails for good leaves the row queued; the sweep sends it again later.
+def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: str) -> list[int]:
+    """Send node runs to their queues (after the commit that queued them) and mark
+    those the broker took as published (apps.runs.outbox, off this thread). A publish
+    that fails leaves the row queued and unpublished: a worker process's outbox loop
+    sends it again within seconds of the broker's return. Returns the pks not sent.
     Through Weft's Celery app by name, never a task's `current_app`: that is per
     thread, and in a thread of a web server that never made it current it is Celery's
     unconfigured default app (a broker on localhost that is not Weft's)."""
+    from apps.runs import outbox
     from celery_worker.app import app
 
-    for pk, queue, timeout in jobs:
+    sent, unsent = [], []
+    for index, (pk, queue, timeout) in enumerate(jobs):
         options: dict[str, Any] = {"queue": queue, "retry": True,
                                    "retry_policy": RETRY_POLICY,
                                    "headers": {"weft_trace_id": trace_id}}
@@ -782,8 +793,14 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
             options["time_limit"] = timeout + 10
         try:
             app.send_task("runs.node_execute", args=[pk], **options)
-        except Exception:
-            logger.exception("could not dispatch node run %s; the sweep will retry", pk)
+        except Exception as exc:  # the broker is away: the outbox has the rest
+            unsent = [job[0] for job in jobs[index:]]
+            logger.warning("could not dispatch %d node run(s) (%s); the outbox sends them "
+                           "again", len(unsent), exc.__class__.__name__)
+            break
+        sent.append(pk)
+    outbox.published(pks=sent)
+    return unsent
 
 
 # --- Large values stay in PostgreSQL: references (apps.runs.refs) -----------------------
@@ -800,11 +817,30 @@ _materialise_ports = refs.materialise_ports
 
 
 def _load_step(run: Run, *, now: datetime | None = None) -> _Step:
+    """A step of a run read under its lock; `now` is PostgreSQL's clock (read with
+    the lock by `rows.run_lock`, else asked for)."""
     compiled = compiled_by_id(run.version_id)
     # In (node_id, attempt) order: the latest attempt wins.
     latest = {row.node_id: row for row in rows.node_runs_of(run.pk)}
-    return _Step(run=run, compiled=compiled, rows=latest, now=now or timezone.now(),
-                 run_loaded=run.status)
+    now = now or getattr(run, "locked_at", None) or rows.db_now()
+    return _Step(run=run, compiled=compiled, rows=latest, now=now, run_loaded=run.status)
+
+
+_offset = {"at": -1e9, "seconds": 0.0, "pid": 0}
+_OFFSET_TTL_S = 30.0
+
+
+def db_clock() -> datetime:
+    """PostgreSQL's clock without a round trip: this process's clock corrected by its
+    offset from PostgreSQL's, measured again every 30 s. For the start of a run (its
+    deadline) on the webhook path; leases and due times that workers compare are taken
+    inside the statements (`rows`)."""
+    mono = time.monotonic()
+    if mono - _offset["at"] > _OFFSET_TTL_S or _offset["pid"] != os.getpid():
+        before = time.time()
+        db = rows.db_now().timestamp()
+        _offset.update(seconds=db - (before + time.time()) / 2, at=mono, pid=os.getpid())
+    return datetime.fromtimestamp(time.time() + _offset["seconds"], tz=UTC)
 
 
 def _bind(run: Run) -> None:
@@ -858,7 +894,7 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
         if reason:
             raise Unprocessable(reason, code="paused", status_code=423)
     compiled = compile_version(version)
-    now = timezone.now()
+    now = db_clock()
     run = Run(id=run_id or uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk,
               trigger=trigger, input=input or {}, status=RunStatus.QUEUED, created_at=now,
               started_by=user if user is not None and user.is_authenticated else None,
@@ -956,26 +992,28 @@ def runs_start_queued(*, workflow_id) -> int:
 # --- Node execution by a worker ----------------------------------------------------------
 
 def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
-    """Run one queued node (a Celery delivery). Returns what happened, for logs/tests."""
-    now = timezone.now()
+    """Run one queued node (a Celery delivery). Returns what happened, for logs/tests.
+    Leases and the step's `now` come from PostgreSQL's clock, never this process's."""
     holder = worker_identity(worker)
-    lease_until = now + timedelta(seconds=settings.WEFT_NODE_LEASE_S)
     # The common case in one statement: claim the row (queued, or running with a lapsed
-    # lease: its worker died) with compare-and-set, and read the row, its run and the
-    # earlier outputs it may read.
-    claim = rows.node_run_claim(node_run_id, now=now, holder=holder, lease_until=lease_until)
+    # lease or a holder that stopped beating: its worker died) with compare-and-set,
+    # and read the row, its run and the earlier outputs it may read.
+    claim = rows.node_run_claim(node_run_id, holder=holder, lease_s=settings.WEFT_NODE_LEASE_S,
+                                dead_after_s=settings.WEFT_HOLDER_DEAD_S)
     if claim is None:
-        outcome = _claim_refused(node_run_id, now=now, holder=holder, lease_until=lease_until)
+        outcome = _claim_refused(node_run_id, holder=holder)
         if isinstance(outcome, str):
             return outcome
         claim = outcome
     row = claim.row
     run = row.run
+    now = claim.now
     _bind(run)
     if row.delivery_count > settings.WEFT_MAX_DELIVERIES:
         metrics.QUARANTINED.labels(row.node_type).inc()
-        failure = NodeFailure("quarantined", f"Node {row.node_id!r} was delivered "
-                              f"{row.delivery_count} times and its worker died each time; "
+        died = row.delivery_count - 1  # this delivery found the node, it did not run it
+        failure = NodeFailure("quarantined", f"Node {row.node_id!r} was started {died} "
+                              f"time{'s' if died != 1 else ''} and its worker died each time; "
                               "it is quarantined and the run fails.", retryable=False)
         return _complete(row, failure)
     if row.delivery_count == 1:
@@ -991,20 +1029,76 @@ def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
                  for node_id, outputs in claim.outputs.items() if outputs is not None}
     data = {"nodes": nodes, "vars": run.vars, "run": _run_data(run, compiled)}
     deferred: list[Callable[[], Any]] = []
-    context = _make_context(step, row, data=data, services=_deferring_services(deferred))
-    try:
-        with _lease_kept(node_run_id, holder):
+    services = _deferring_services(deferred)
+    started = time.monotonic()
+    # The node's own clock (delays, "wait until"): PostgreSQL's, from the claim.
+    services["now"] = lambda: now + timedelta(seconds=time.monotonic() - started)
+    context = _make_context(step, row, data=data, services=services)
+    with _lease_kept(node_run_id, holder):
+        try:
             result: Outputs | Wait | NodeFailure = _invoke(compiled, row.node_id, context)
-    except NodeFailure as failure:
-        result = failure
-    return _complete(row, result, deferred)
+        except NodeFailure as failure:
+            result = failure
+        return _settle_result(row, result, deferred)
 
 
-def _claim_refused(node_run_id: int, *, now: datetime, holder: str, lease_until: datetime
-                   ) -> str | rows.Claim:
+def _settle_result(row: NodeRun, result: Outputs | Wait | NodeFailure,
+                   deferred: list[Callable[[], Any]]) -> str:
+    """Commit a node's result; while the database is away (a restart, a dropped
+    connection), keep the result here and try again every fraction of a second, the
+    lease still renewed, so the node commits as soon as PostgreSQL is back and its side
+    effect is never repeated. Gives up after WEFT_SETTLE_RETRY_S (the task is then
+    delivered again and the node taken over as this process's own dead attempt)."""
+    deadline = time.monotonic() + settings.WEFT_SETTLE_RETRY_S
+    while True:
+        try:
+            return _complete(row, result, deferred)
+        except DatabaseError as exc:
+            if not db_error_is_transient(exc):
+                raise
+            logger.warning("could not settle node run %s: the database is away; keeping "
+                           "its result until it is back", row.pk)
+            connection.close()
+            if not database_back(deadline=deadline):
+                raise
+
+
+def _database_answers() -> bool:
+    """Whether PostgreSQL takes a new connection now (one attempt, a second at most,
+    outside the pool)."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    keys = ("dbname", "user", "password", "host", "port", "sslmode")
+    try:
+        psycopg.connect(**{k: params[k] for k in keys if params.get(k) not in (None, "")},
+                        connect_timeout=1).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def database_back(*, deadline: float) -> bool:
+    """Wait until PostgreSQL answers again (looking every 0.2 s), then start this
+    process's connection pool afresh: the old one holds broken connections and waits
+    between its own reconnection attempts (1, 2, 4, 8 s...). False at the deadline."""
+    while not _database_answers():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    close_pool = getattr(connection, "close_pool", None)
+    if close_pool is not None and connection.settings_dict["OPTIONS"].get("pool"):
+        with suppress(KeyError, DatabaseError):
+            close_pool()
+    return True
+
+
+def _claim_refused(node_run_id: int, *, holder: str) -> str | rows.Claim:
     """Why a delivery could not claim its node, acted on: the kill switch (the run
     pauses; the row stays queued and resuming sends it again), nothing to do, a live
-    holder ("busy"), or a holder of this worker whose process is gone (taken over)."""
+    holder ("busy"), or a holder of this worker whose process is gone, or this very
+    process when it no longer executes the node (a settle that failed for good): taken
+    over at once."""
     target = NodeRun.objects.filter(pk=node_run_id).values("run_id", "run__workflow_id").first()
     if target is None:
         return "ignored"
@@ -1019,10 +1113,13 @@ def _claim_refused(node_run_id: int, *, now: datetime, holder: str, lease_until:
         "worker", flat=True).first()
     if current is None:
         return "ignored"
-    if _holder_alive(current, holder) is not False:
+    mine = current == holder and node_run_id not in _executing
+    if not mine and _holder_alive(current, holder) is not False:
         return "busy"  # its worker is alive (or cannot be checked from here)
-    # Its process is gone (same worker, so checked here): take over at once.
-    return rows.node_run_claim(node_run_id, now=now, holder=holder, lease_until=lease_until,
+    # Its process is gone (same worker, so checked here), or it is this process's own
+    # dead attempt: take over at once.
+    return rows.node_run_claim(node_run_id, holder=holder, lease_s=settings.WEFT_NODE_LEASE_S,
+                               dead_after_s=settings.WEFT_HOLDER_DEAD_S,
                                take_from=current) or "busy"
 
 
@@ -1048,30 +1145,37 @@ def _holder_alive(current: str, me: str) -> bool | None:
     return True
 
 
+_executing: set[int] = set()  # node runs this process executes or settles now
+
+
 @contextmanager
 def _lease_kept(node_run_id: int, holder: str):
-    """Renew the node's lease every third of it while its code runs (a thread with
-    its own database connection); it stops when the node returns or raises."""
+    """Renew the node's lease (from PostgreSQL's clock) every third of it while its
+    code runs and its result settles (a thread with its own database connection); it
+    stops when the node is settled or given up. A renewal that fails (the database
+    away) is tried again at the next turn."""
     lease = settings.WEFT_NODE_LEASE_S
     stop = threading.Event()
 
     def renew() -> None:
         try:
             while not stop.wait(lease / 3):
-                NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.RUNNING,
-                                       worker=holder).update(
-                    lease_until=timezone.now() + timedelta(seconds=lease))
-        except Exception:  # the lease then lapses: a redelivery may take the node over
-            logger.warning("could not renew the lease of node run %s", node_run_id,
-                           exc_info=True)
+                try:
+                    rows.node_run_renew(node_run_id, holder=holder, lease_s=lease)
+                except Exception:  # the lease may then lapse: a redelivery may take over
+                    logger.warning("could not renew the lease of node run %s", node_run_id,
+                                   exc_info=True)
+                    connection.close()
         finally:
             connection.close()
 
+    _executing.add(node_run_id)
     thread = threading.Thread(target=renew, name=f"weft-lease-{node_run_id}", daemon=True)
     thread.start()
     try:
         yield
     finally:
+        _executing.discard(node_run_id)
         stop.set()
         thread.join(timeout=5)
 
@@ -1414,7 +1518,7 @@ def map_chunk_run(*, node_run_id: int, chunk: int) -> int:
 
 def _map_inline_batch(row: NodeRun, workflow, version, compiled: Compiled,
                       items: list[MapItem]) -> int:
-    now = timezone.now()
+    now = db_clock()
     runs, node_rows, updates = [], [], []
     for item in items:
         run = Run(id=uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk,
@@ -1459,7 +1563,7 @@ def run_cancel(*, run: Run, user=None) -> Run:
 
 
 def _cancel_locked(run: Run) -> None:
-    now = timezone.now()
+    now = db_clock()
     open_rows = list(NodeRun.objects.filter(run=run, status__in=NODE_OPEN).only(
         "node_id", "attempt"))
     _node_move(NodeRun.objects.filter(run=run, status__in=NODE_OPEN), NodeStatus.CANCELLED,
@@ -1573,17 +1677,23 @@ def runs_resume_paused(limit: int = 200) -> int:
 
 # --- The sweep: due times, stale queues, deadlines ---------------------------------------
 
+def dispatch_job(*, version_id: int, node_id: str, pk: int) -> tuple[int, str, float | None]:
+    """(pk, queue, timeout) of a node run, as `dispatch_node_runs` takes it."""
+    compiled = compiled_by_id(version_id)
+    return (pk, compiled.types[node_id].queue or "default",
+            _policy(compiled.configs[node_id]).timeout_s)
+
+
 def _dispatch_again(row: NodeRun) -> None:
     """Send a node run to its queue once more (the sweep's safety net)."""
-    compiled = compiled_by_id(row.run.version_id)
-    dispatch_node_runs([(row.pk, compiled.types[row.node_id].queue or "default",
-                         _policy(compiled.configs[row.node_id]).timeout_s)],
-                       trace_id=row.run.trace_id)
+    dispatch_node_runs([dispatch_job(version_id=row.run.version_id, node_id=row.node_id,
+                                     pk=row.pk)], trace_id=row.run.trace_id)
 
 
 def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, int]:
-    """Everything that is due (called every second by beat, on the maintenance queue)."""
-    now = now or timezone.now()
+    """Everything that is due (called every second by beat, on the maintenance queue).
+    Due times are compared with PostgreSQL's clock (`now` only in tests)."""
+    now = now or rows.db_now()
     counts = {"due": 0, "timers": 0, "requeued": 0, "orphans": 0, "deadlines": 0,
               "resumed": 0}
     # Pending rows whose time came (retries): one step per run.

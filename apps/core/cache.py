@@ -1,0 +1,50 @@
+"""Django's Redis cache, forgiving a Redis outage: with short socket timeouts (in
+settings), a read that cannot reach Redis is a miss and a write is dropped, each
+with a log line, so that what uses the cache (the login throttle, rate limits)
+degrades instead of answering 500 or hanging while Redis is down."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("weft.cache")
+_last_log = {"at": 0.0}
+
+
+def _forgiving(default):
+    def wrap(method):
+        @functools.wraps(method)
+        def call(self, *args, **kwargs):  # default(*args): what the call gives without Redis
+            try:
+                return method(self, *args, **kwargs)
+            except RedisError as exc:
+                now = time.monotonic()
+                if now - _last_log["at"] > 5:  # one line per few seconds of outage
+                    _last_log["at"] = now
+                    logger.warning("the cache is unreachable (%s); %s goes on without it",
+                                   exc.__class__.__name__, method.__name__)
+                return default(*args, **kwargs) if callable(default) else default
+        return call
+    return wrap
+
+
+def _given_default(key, default=None, *args, **kwargs):
+    return default
+
+
+class ForgivingRedisCache(RedisCache):
+    get = _forgiving(_given_default)(RedisCache.get)
+    get_many = _forgiving(lambda *a, **k: {})(RedisCache.get_many)
+    has_key = _forgiving(False)(RedisCache.has_key)
+    add = _forgiving(False)(RedisCache.add)
+    set = _forgiving(None)(RedisCache.set)
+    set_many = _forgiving(lambda data, *a, **k: list(data))(RedisCache.set_many)
+    touch = _forgiving(False)(RedisCache.touch)
+    delete = _forgiving(False)(RedisCache.delete)
+    delete_many = _forgiving(None)(RedisCache.delete_many)
+    clear = _forgiving(False)(RedisCache.clear)
