@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.runs import replay, services, triggers
@@ -236,14 +237,14 @@ def test_an_idempotency_key_on_the_run_start_api(editor_client, publish):
     assert editor_client.post(url, {}, format="json").data["id"] != first.data["id"]
     assert Run.objects.count() == 2
     # After 24 hours the key starts a new run, and the sweep deletes what has expired.
-    RequestReceipt.objects.update(created_at=services.timezone.now() - timedelta(hours=25))
+    RequestReceipt.objects.update(created_at=timezone.now() - timedelta(hours=25))
     later = editor_client.post(url, {"input": {"x": 1, "y": 2}}, format="json",
                                HTTP_IDEMPOTENCY_KEY="k-1")
     assert later.status_code == 201
     assert later.data["id"] != first.data["id"]
     assert Run.objects.count() == 3
     assert str(RequestReceipt.objects.get().run_id) == later.data["id"]
-    RequestReceipt.objects.update(created_at=services.timezone.now() - timedelta(hours=25))
+    RequestReceipt.objects.update(created_at=timezone.now() - timedelta(hours=25))
     assert services.runs_sweep()["receipts"] == 1
     assert not RequestReceipt.objects.exists()
 
@@ -257,7 +258,7 @@ def test_the_sweep_forgets_signatures_after_the_window(webhook_front, publish):
                                                                   t=int(time.time()) - 2)})
     assert replay.receipts_sweep() == 0
     RequestReceipt.objects.filter(kind=ReceiptKind.SIGNATURE).update(
-        created_at=services.timezone.now() - timedelta(minutes=15))
+        created_at=timezone.now() - timedelta(minutes=15))
     assert replay.receipts_sweep() == 2
     assert list(RequestReceipt.objects.values_list("kind", flat=True)) == ["webhook_key"]
 
