@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("config.api_urls")),
     path("", include("apps.editor.urls")),
+    path("", include("apps.approvals.urls")),
     path("console/", console_views.home, name="console"),
     path("console/", include("apps.console.urls")),
     path("hooks/<str:secret>/", runs_apis.webhook, name="webhook"),

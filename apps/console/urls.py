@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.console import views
+from apps.console import teams, views
 
 app_name = "console"
 
@@ -15,6 +15,12 @@ urlpatterns = [
     path("users/<int:user_id>/active/", views.user_active, name="user-active"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
+    path("teams/", teams.teams, name="teams"),
+    path("teams/<uuid:team_id>/", teams.team_detail, name="team-detail"),
+    path("teams/<uuid:team_id>/delete/", teams.team_delete, name="team-delete"),
+    path("teams/<uuid:team_id>/members/", teams.team_member_add, name="team-member-add"),
+    path("teams/<uuid:team_id>/members/<int:user_id>/remove/", teams.team_member_remove,
+         name="team-member-remove"),
     path("operations/", views.operations, name="operations"),
     path("operations/kill-switch/", views.kill_switch, name="kill-switch"),
 ]
