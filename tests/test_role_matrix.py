@@ -181,7 +181,8 @@ def test_page_matrix(db, create_user, path, role):
         client.force_login(create_user(roles=[] if role == NONE else [role]))
     response = client.get(path)
     if role == ANON:
-        assert response.status_code == 302 and response["Location"].startswith("/login/")
+        assert response.status_code == 302
+        assert response["Location"].startswith("/login/")
     elif role in PAGES[path]:
         assert response.status_code == 200, (path, role)
     else:

@@ -21,7 +21,8 @@ def test_create_a_team_with_a_lead_who_becomes_a_member(admin_browser, create_us
     assert list(team.members.all()) == [ann]
     assert audit_since(action="team.create")[0].user_id == admin_browser.user.pk
     page = admin_browser.get("/console/teams/")
-    assert b"Billing" in page.content and b"Invoices" in page.content
+    assert b"Billing" in page.content
+    assert b"Invoices" in page.content
 
 
 def test_bad_input_names_the_field_and_changes_nothing(admin_browser, create_team):
@@ -40,7 +41,8 @@ def test_edit_a_team_and_its_members(admin_browser, create_team, create_user, au
     bob = create_user(username="bob", roles=["reviewer"])
     team = create_team(name="Billing", members=[ann])
     page = admin_browser.get(f"/console/teams/{team.pk}/")
-    assert page.status_code == 200 and b"ann" in page.content
+    assert page.status_code == 200
+    assert b"ann" in page.content
 
     response = admin_browser.post(f"/console/teams/{team.pk}/", {
         "name": "Billing EU", "description": "", "lead": bob.pk, "webhook_url": ""})
