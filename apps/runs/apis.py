@@ -43,6 +43,10 @@ class NodeRunOutputSerializer(serializers.Serializer):
         allow_null=True, help_text="Where this node run's map items are read a page at a time "
         "(its output refers to them, or the map is still running, failed or was cancelled); "
         "null when there are none or they are in `outputs`.")
+    task_id = serializers.UUIDField(
+        allow_null=True, help_text="The human task this node run waits on or waited on "
+        "(open it at /inbox/<task_id>/); null for other nodes.")
+    task_title = serializers.CharField(allow_null=True, help_text="That task's title.")
 
 
 class RunDetailOutputSerializer(RunOutputSerializer):

@@ -66,3 +66,15 @@ def test_the_page_loads_the_inbox_entry_of_the_bundle(browser_for, settings, tmp
     html = browser_for("reviewer").get("/inbox/").content.decode()
     assert '<script type="module" src="/static/dist/assets/inbox-1.js"></script>' in html
     assert "main-1.js" not in html
+
+
+def test_the_run_detail_names_the_task_a_node_waits_on(start_review, create_user,
+                                                      create_team, client_for):
+    create_team(name="Billing", members=[create_user(roles=["reviewer"])])
+    task = start_review(assignee_teams=["Billing"])
+    body = client_for("viewer").get(f"/api/runs/{task.run_id}/").data
+    nodes = {n["node_id"]: n for n in body["node_runs"]}
+    assert nodes["review"]["status"] == "waiting"
+    assert (nodes["review"]["task_id"], nodes["review"]["task_title"]) == (
+        str(task.pk), "Invoice INV-1")
+    assert nodes["start"]["task_id"] is None
