@@ -82,6 +82,9 @@ export interface NodeRunRecord {
   finished_at: string | null;
   /** Where this node run's map items are read a page at a time (null when none or inline). */
   items_url?: string | null;
+  /** The human task this node run waits (or waited) on, opened at /inbox/<task_id>/. */
+  task_id?: string | null;
+  task_title?: string | null;
 }
 
 /** One item of a map node: its input, its result or error, the run that made it. */

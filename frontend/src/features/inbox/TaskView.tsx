@@ -115,7 +115,7 @@ export function TaskView({ task }: { task: TaskDetail }) {
           <dd>
             {task.due_at ? (
               <time dateTime={task.due_at} className={overdue ? "overdue-text" : undefined}>
-                {overdue ? "Overdue, " : ""}
+                {overdue ? "Overdue, " : task.status !== "open" ? "was due " : ""}
                 {relativeTime(task.due_at)} <span className="muted">({absoluteTime(task.due_at)})</span>
               </time>
             ) : (
@@ -149,6 +149,7 @@ export function TaskView({ task }: { task: TaskDetail }) {
           <TaskForm taskId={task.id} schema={task.form_schema} values={form} readOnly={!task.can.decide} errors={fieldErrors} onChange={setForm} />
         </section>
       ) : null}
+      {task.status === "open" || actionError ? (
       <section className="task-actions" aria-label="Actions">
         {actionError ? (
           <p className="action-error" role="alert">
@@ -203,6 +204,7 @@ export function TaskView({ task }: { task: TaskDetail }) {
           </>
         ) : null}
       </section>
+      ) : null}
       <section className="task-history" aria-label="History">
         <h3>History</h3>
         <ol>
