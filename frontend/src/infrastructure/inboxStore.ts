@@ -66,6 +66,7 @@ export function actionErrorText(err: unknown): string {
 export function createInboxStore(api: InboxApi, me: Me, initial: { tab?: Tab; openId?: string | null } = {}): InboxStore {
   let loadToken = 0;
   let buffered: TaskEvent[] | null = null;
+  let reloadTimer: ReturnType<typeof setTimeout> | null = null;
 
   return createStore<InboxState & InboxActions>()((set, get) => {
     const query = () => {
@@ -106,14 +107,26 @@ export function createInboxStore(api: InboxApi, me: Me, initial: { tab?: Tab; op
         try {
           const page = await api.listTasks(query());
           if (token !== loadToken) return;
+          const arrived = (buffered ?? []).filter((e) => e.event === "task");
           let list = applyPage(get().list, page);
-          // Events that arrived while the page was read are applied on top of it.
-          for (const event of buffered ?? []) {
+          // Events that arrived while the page was read are applied on top of it, from
+          // what the page says of each task; whether the page already counted them is
+          // unknown, so the page is read once more a moment later.
+          for (const event of arrived) {
             if (event.event !== "task") continue;
-            const { [event.task.id]: _, ...taskSeq } = list.taskSeq;
-            list = applyTaskEvent({ ...list, taskSeq }, event, me).state;
+            const id = event.task.id;
+            const { [id]: _seq, ...taskSeq } = list.taskSeq;
+            const { [id]: _known, ...known } = list.known;
+            const onPage = page.results.find((t) => t.id === id);
+            list = applyTaskEvent({ ...list, taskSeq, known: onPage ? { ...known, [id]: onPage } : known }, event, me).state;
           }
           set({ list, loading: false, listError: null });
+          if (arrived.length && !reloadTimer) {
+            reloadTimer = setTimeout(() => {
+              reloadTimer = null;
+              void get().load();
+            }, 500);
+          }
         } catch (err) {
           if (token === loadToken) set({ loading: false, listError: errorMessage(err) });
         } finally {
