@@ -164,3 +164,62 @@ def test_a_reviewer_approves_a_live_task_and_the_builder_sees_the_run_finish(
     expect(page.get_by_role("heading", name="Invoice INV-8")).to_be_visible()
     expect(page.get_by_role("button", name="← All tasks")).to_be_visible()
     screenshot("phone-task")
+
+
+def test_a_task_decided_elsewhere_shows_who_decided_it_and_refuses_a_decision(
+        page, live_web_on_worker, create_user, create_workflow, create_team, api_token,
+        screenshot):
+    from apps.workflows.services import workflow_publish
+
+    url = live_web_on_worker
+    ann = create_user(username="ann", roles=["reviewer"])
+    bob = create_user(username="bob", roles=["reviewer"])
+    create_team(name="Billing", members=[ann, bob])
+    builder = create_user(username="carol", roles=["editor"])
+    graph = _invoice_flow()
+    review = next(n for n in graph["nodes"] if n["id"] == "review")
+    review["config"].update(assignee_users=[], assignee_teams=["Billing"])
+    workflow = create_workflow(user=builder, name="Invoices", graph=graph)
+    workflow_publish(workflow=workflow, user=builder)
+
+    _sign_in(page, url, ann)
+    page.goto(f"{url}/inbox/")
+    page.get_by_role("tab", name=re.compile("My teams")).click()
+    run_id = _start(url, api_token(builder), workflow, "INV-9")
+    row = page.locator(".task-row", has_text="Invoice INV-9")
+    expect(row).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("tab", name=re.compile("My teams"))).to_contain_text("1")
+
+    # The keyboard: j opens the first task, ? lists the shortcuts.
+    page.locator("body").press("j")
+    view = page.get_by_role("article", name="Invoice INV-9")
+    expect(view).to_be_visible()
+    page.locator("body").press("?")
+    help_dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(help_dialog).to_contain_text("approve the open task")
+    screenshot("shortcuts")
+    page.keyboard.press("Escape")
+    expect(help_dialog).to_have_count(0)
+    expect(view.get_by_role("button", name="Approve")).to_be_enabled()
+
+    # Bob rejects it from elsewhere: Ann's open task says so at once and offers no decision.
+    task = Task.objects.get(run_id=run_id)
+    response = httpx.post(f"{url}/api/tasks/{task.pk}/decide/", timeout=30,
+                          headers={"Authorization": f"Token {api_token(bob)}"},
+                          json={"decision": "rejected", "comment": "Duplicate of INV-3."})
+    assert response.status_code == 200, response.text
+    expect(view.locator(".task-outcome")).to_contain_text("Rejected by bob", timeout=15_000)
+    expect(view.locator(".task-outcome")).to_contain_text("Duplicate of INV-3.")
+    expect(view.get_by_role("button", name="Approve")).to_have_count(0)
+    expect(page.locator(".task-row", has_text="Invoice INV-9")).to_have_count(0)
+    expect(page.get_by_role("tab", name=re.compile("My teams"))).to_contain_text("0")
+    page.locator("body").press("a")  # the shortcut decides nothing either
+    screenshot("decided-elsewhere")
+    # A second decision sent anyway is refused, naming who decided and when.
+    again = httpx.post(f"{url}/api/tasks/{task.pk}/decide/", timeout=30,
+                       headers={"Authorization": f"Token {api_token(ann)}"},
+                       json={"decision": "approved", "comment": ""})
+    assert again.status_code == 409
+    assert again.json()["decided_by"] == "bob"
+    task.refresh_from_db()
+    assert (task.status, task.decided_by) == ("rejected", bob)

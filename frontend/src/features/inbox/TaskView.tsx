@@ -115,8 +115,14 @@ export function TaskView({ task }: { task: TaskDetail }) {
           <dd>
             {task.due_at ? (
               <time dateTime={task.due_at} className={overdue ? "overdue-text" : undefined}>
-                {overdue ? "Overdue, " : task.status !== "open" ? "was due " : ""}
-                {relativeTime(task.due_at)} <span className="muted">({absoluteTime(task.due_at)})</span>
+                {task.status !== "open" ? (
+                  absoluteTime(task.due_at)
+                ) : (
+                  <>
+                    {overdue ? "Overdue, " : ""}
+                    {relativeTime(task.due_at)} <span className="muted">({absoluteTime(task.due_at)})</span>
+                  </>
+                )}
               </time>
             ) : (
               <span className="muted">no due time</span>
