@@ -25,7 +25,7 @@ from apps.core.serializers import StrictSerializer
 User = get_user_model()
 
 
-class UserRefSerializer(serializers.Serializer):
+class ReviewerRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
 
@@ -41,7 +41,7 @@ class WorkflowRefSerializer(serializers.Serializer):
 
 
 class AssigneesSerializer(serializers.Serializer):
-    users = UserRefSerializer(many=True)
+    users = ReviewerRefSerializer(many=True)
     teams = TeamRefSerializer(many=True)
 
 
@@ -55,7 +55,7 @@ class TaskSummarySerializer(serializers.Serializer):
     due_at = serializers.DateTimeField(allow_null=True)
     overdue = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
-    claimed_by = UserRefSerializer(allow_null=True)
+    claimed_by = ReviewerRefSerializer(allow_null=True)
     assignees = serializers.SerializerMethodField()
     is_test = serializers.BooleanField()
 
@@ -97,7 +97,7 @@ class TaskDetailSerializer(TaskSummarySerializer):
     quorum_n = serializers.IntegerField()
     votes = VoteSerializer(many=True)
     decision = serializers.CharField()
-    decided_by = UserRefSerializer(allow_null=True)
+    decided_by = ReviewerRefSerializer(allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)
     comment = serializers.CharField()
     follow_up_at = serializers.DateTimeField(allow_null=True)
@@ -132,6 +132,7 @@ class TaskListApi(APIView):
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=200)
 
     @extend_schema(
+        operation_id="tasks_list",
         parameters=[OpenApiParameter(name, str) for name in
                     ("tab", "workflow", "team", "search", "ordering")]
         + [OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
@@ -232,8 +233,8 @@ class TeamSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     description = serializers.CharField()
-    lead = UserRefSerializer(allow_null=True)
-    members = UserRefSerializer(many=True)
+    lead = ReviewerRefSerializer(allow_null=True)
+    members = ReviewerRefSerializer(many=True)
     webhook_url = serializers.CharField()
     created_at = serializers.DateTimeField()
 
@@ -349,17 +350,17 @@ class NotificationSettingsApi(APIView):
 
     permission_classes = [IsViewer]
 
-    class Serializer(StrictSerializer):
+    class NotificationSettingsSerializer(StrictSerializer):
         email_enabled = serializers.BooleanField()
 
-    @extend_schema(responses=Serializer)
+    @extend_schema(responses=NotificationSettingsSerializer)
     def get(self, request):
         found = getattr(request.user, "notification_settings", None)
         return Response({"email_enabled": found.email_enabled if found else True})
 
-    @extend_schema(request=Serializer, responses=Serializer)
+    @extend_schema(request=NotificationSettingsSerializer, responses=NotificationSettingsSerializer)
     def put(self, request):
-        data = self.Serializer(data=request.data)
+        data = self.NotificationSettingsSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         found = services.notification_settings_set(user=request.user, **data.validated_data)
         return Response({"email_enabled": found.email_enabled})
