@@ -223,3 +223,45 @@ def test_a_task_decided_elsewhere_shows_who_decided_it_and_refuses_a_decision(
     assert again.json()["decided_by"] == "bob"
     task.refresh_from_db()
     assert (task.status, task.decided_by) == ("rejected", bob)
+
+
+def test_a_team_lead_claims_releases_and_reassigns_a_task(
+        page, live_web_on_worker, create_user, create_workflow, create_team, api_token,
+        screenshot):
+    from apps.workflows.services import workflow_publish
+
+    url = live_web_on_worker
+    ann = create_user(username="ann", roles=["reviewer"])
+    bob = create_user(username="bob", roles=["reviewer"])
+    create_team(name="Billing", members=[ann, bob], lead=ann)
+    builder = create_user(username="carol", roles=["editor"])
+    graph = _invoice_flow()
+    review = next(n for n in graph["nodes"] if n["id"] == "review")
+    review["config"].update(assignee_users=[], assignee_teams=["Billing"])
+    workflow = create_workflow(user=builder, name="Invoices", graph=graph)
+    workflow_publish(workflow=workflow, user=builder)
+    run_id = _start(url, api_token(builder), workflow, "INV-10")
+    task = Task.objects.get(run_id=run_id)
+
+    _sign_in(page, url, ann)
+    page.goto(f"{url}/inbox/{task.pk}/")
+    view = page.get_by_role("article", name="Invoice INV-10")
+    facts = view.locator(".task-facts")
+    expect(facts).to_contain_text("not claimed")
+    page.locator("body").press("c")
+    expect(facts).to_contain_text("by you")
+    expect(page.get_by_role("tab", name=re.compile("Assigned to me"))).to_contain_text("1")
+    view.get_by_role("button", name="Release").click()
+    expect(facts).to_contain_text("not claimed")
+
+    view.get_by_role("button", name="Reassign…").click()
+    dialog = page.get_by_role("dialog", name="Reassign")
+    expect(dialog.get_by_label("Billing")).to_be_checked()
+    dialog.get_by_label("bob").check()
+    screenshot("reassign")
+    dialog.get_by_role("button", name="Reassign", exact=True).click()
+    expect(dialog).to_have_count(0)
+    expect(facts).to_contain_text("bob, Billing (team)")
+    expect(view.get_by_role("region", name="History")).to_contain_text("reassigned by ann")
+    screenshot("reassigned")
+    assert sorted(task.assignee_users.values_list("username", flat=True)) == ["bob"]

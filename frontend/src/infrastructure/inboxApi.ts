@@ -101,6 +101,7 @@ export function createInboxApi(base = "/api") {
     decide: (taskId: string, body: { decision: "approved" | "rejected"; comment: string; form: Record<string, unknown> }) =>
       request<TaskDetail>("POST", `/tasks/${id(taskId)}/decide/`, body),
     listTeams: () => request<Paginated<Team> | Team[]>("GET", "/teams/?page_size=200"),
+    listWorkflows: () => request<Paginated<{ id: string; name: string }>>("GET", "/workflows/?page_size=200"),
     listUsers: () => request<Paginated<UserRef> | UserRef[]>("GET", "/users/?page_size=200"),
   };
 }

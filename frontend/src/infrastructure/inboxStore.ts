@@ -22,6 +22,8 @@ export const PAGE_SIZE = 25;
 export interface InboxState {
   list: ListState;
   loading: boolean;
+  /** A page of the current tab and filters has been read (until then the list says "Loading"). */
+  loaded: boolean;
   listError: string | null;
   openId: string | null;
   task: TaskDetail | null;
@@ -91,6 +93,7 @@ export function createInboxStore(api: InboxApi, me: Me, initial: { tab?: Tab; op
     return {
       list: initialListState(initial.tab ?? "mine"),
       loading: false,
+      loaded: false,
       listError: null,
       openId: initial.openId ?? null,
       task: null,
@@ -120,7 +123,7 @@ export function createInboxStore(api: InboxApi, me: Me, initial: { tab?: Tab; op
             const onPage = page.results.find((t) => t.id === id);
             list = applyTaskEvent({ ...list, taskSeq, known: onPage ? { ...known, [id]: onPage } : known }, event, me).state;
           }
-          set({ list, loading: false, listError: null });
+          set({ list, loading: false, loaded: true, listError: null });
           if (arrived.length && !reloadTimer) {
             reloadTimer = setTimeout(() => {
               reloadTimer = null;
@@ -135,12 +138,12 @@ export function createInboxStore(api: InboxApi, me: Me, initial: { tab?: Tab; op
       },
 
       setTab(tab) {
-        set({ list: { ...get().list, tab, rows: [], count: 0, filters: { ...get().list.filters, page: 1 } } });
+        set({ loaded: false, list: { ...get().list, tab, rows: [], count: 0, filters: { ...get().list.filters, page: 1 } } });
         void get().load();
       },
 
       setFilters(change) {
-        set({ list: { ...get().list, filters: { ...get().list.filters, ...change, page: 1 } } });
+        set({ loaded: false, list: { ...get().list, filters: { ...get().list.filters, ...change, page: 1 } } });
         void get().load();
       },
 

@@ -57,7 +57,7 @@ function TaskRow({ task, active, onOpen }: { task: TaskSummary; active: boolean;
 export function TaskList({ onOpen }: { onOpen: (id: string) => void }) {
   const { api, me } = useInboxServices();
   const list = useInbox((s) => s.list);
-  const loading = useInbox((s) => s.loading);
+  const loaded = useInbox((s) => s.loaded);
   const listError = useInbox((s) => s.listError);
   const openId = useInbox((s) => s.openId);
   const connection = useInbox((s) => s.connection);
@@ -65,10 +65,12 @@ export function TaskList({ onOpen }: { onOpen: (id: string) => void }) {
   const setFilters = useInbox((s) => s.setFilters);
   const setPage = useInbox((s) => s.setPage);
   const [teams, setTeams] = useState<TeamRef[]>([]);
+  const [allWorkflows, setAllWorkflows] = useState<{ id: string; name: string }[]>([]);
   const [search, setSearch] = useState(list.filters.search ?? "");
 
   useEffect(() => {
     api.listTeams().then((data) => setTeams(Array.isArray(data) ? data : data.results), () => setTeams([]));
+    api.listWorkflows().then((data) => setAllWorkflows(data.results), () => setAllWorkflows([]));
   }, [api]);
   useEffect(() => {
     const timer = setTimeout(() => {
@@ -77,7 +79,7 @@ export function TaskList({ onOpen }: { onOpen: (id: string) => void }) {
     return () => clearTimeout(timer);
   }, [search, list.filters.search, setFilters]);
 
-  const workflows = new Map<string, string>();
+  const workflows = new Map<string, string>(allWorkflows.map((w) => [w.id, w.name]));
   for (const t of Object.values(list.known)) workflows.set(t.workflow.id, t.workflow.name);
   const tabs = TABS.filter((t) => t.tab !== "all" || me.isAdmin);
   const current = TABS.find((t) => t.tab === list.tab) ?? TABS[0];
@@ -159,7 +161,7 @@ export function TaskList({ onOpen }: { onOpen: (id: string) => void }) {
             <TaskRow key={t.id} task={t} active={t.id === openId} onOpen={onOpen} />
           ))}
         </ul>
-      ) : loading ? (
+      ) : !loaded && !listError ? (
         <p className="muted inbox-empty">Loading…</p>
       ) : (
         <div className="inbox-empty" role="status">
