@@ -65,7 +65,8 @@ class TeamForm(forms.Form):
 
 
 class TeamMemberForm(forms.Form):
-    user = forms.ModelChoiceField(queryset=get_user_model().objects.none())
+    user = forms.ModelChoiceField(queryset=get_user_model().objects.none(),
+                                  empty_label="Pick a user")
 
     def __init__(self, *args, team=None, **kwargs):
         super().__init__(*args, **kwargs)
