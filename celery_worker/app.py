@@ -55,3 +55,15 @@ def _connections_back_to_the_pool(**_kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@signals.after_setup_logger.connect
+@signals.after_setup_task_logger.connect
+def _mask_secrets_in_worker_logs(logger=None, **_kwargs) -> None:
+    """Celery replaces the root logger's handlers with its own: give them the filter
+    that masks credential values in use (as settings.LOGGING does for Django's)."""
+    from apps.audit.redaction import SecretLogFilter
+
+    for handler in getattr(logger, "handlers", ()):
+        if not any(isinstance(f, SecretLogFilter) for f in handler.filters):
+            handler.addFilter(SecretLogFilter())

@@ -91,6 +91,31 @@ def _pg_bin(name: str) -> Path:
     return Path(pgserver.__file__).parent / "pginstall" / "bin" / name
 
 
+def postgres_prepare() -> tuple[str, list[str]]:
+    """For a supervisor: initialise the data dir if needed (pgserver), leave no server
+    running, and return the URI and the command that runs the server in the foreground
+    (as the user pgserver runs it as: `pgserver` under root)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    uri = postgres_up()
+    postgres_down()
+    socket_dir = parse_qs(urlsplit(uri).query).get("host", [str(PG_DIR)])[0]
+    return uri, [str(_pg_bin("postgres")), "-D", str(PG_DIR), "-h", "", "-k", socket_dir]
+
+
+def postgres_user() -> str:
+    """The system user the embedded server runs as ("" for the current one)."""
+    return "pgserver" if os.geteuid() == 0 else ""
+
+
+def wait_postgres(uri: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not _postgres_answers(uri):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"PostgreSQL did not answer at {uri} within {timeout_s:g} s")
+        time.sleep(0.1)
+
+
 def postgres_down() -> None:
     if not (PG_DIR / "postmaster.pid").exists():
         return
@@ -139,22 +164,32 @@ def _pick_port(port_file: Path, preferred: int) -> int:
     return port
 
 
-def start_redis(directory: Path, port: int) -> None:
-    """Start a daemonized redis-server keeping its files in `directory`."""
+def _redis_conf(directory: Path, port: int, *, daemonize: bool) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    server, _ = _redis_binaries()
     conf = directory / "redis.conf"
+    # In the foreground (under a supervisor) it logs to its output.
+    log = f"pidfile {directory / 'redis.pid'}\nlogfile {directory / 'redis.log'}\n" \
+        if daemonize else 'logfile ""\n'
     conf.write_text(
-        f"bind 127.0.0.1\nport {port}\ndaemonize yes\n"
-        f"pidfile {directory / 'redis.pid'}\nlogfile {directory / 'redis.log'}\n"
+        f"bind 127.0.0.1\nport {port}\ndaemonize {'yes' if daemonize else 'no'}\n{log}"
         f"dir {directory}\nappendonly yes\nappendfsync everysec\nsave \"\"\n"
     )
-    subprocess.run([server, str(conf)], check=True)
-    deadline = time.monotonic() + 10
+    return conf
+
+
+def start_redis(directory: Path, port: int) -> None:
+    """Start a daemonized redis-server keeping its files in `directory`."""
+    server, _ = _redis_binaries()
+    subprocess.run([server, str(_redis_conf(directory, port, daemonize=True))], check=True)
+    wait_redis(port, directory=directory)
+
+
+def wait_redis(port: int, *, directory: Path | None = None, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
     while not _redis_ping(port):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"redis-server did not answer on port {port}; "
-                               f"see {directory / 'redis.log'}")
+            raise RuntimeError(f"redis-server did not answer on port {port}"
+                               + (f"; see {directory / 'redis.log'}" if directory else ""))
         time.sleep(0.05)
 
 
@@ -167,6 +202,19 @@ def stop_redis(port: int) -> None:
 def redis_running() -> bool:
     port_file = REDIS_DIR / "port"
     return port_file.exists() and _redis_ping(int(port_file.read_text()))
+
+
+def redis_prepare() -> tuple[str, list[str]]:
+    """For a supervisor: the URL and the foreground command of the embedded Redis."""
+    REDIS_DIR.mkdir(parents=True, exist_ok=True)
+    port = _pick_port(REDIS_DIR / "port", int(os.environ.get("WEFT_REDIS_PORT",
+                                                              DEFAULT_REDIS_PORT)))
+    if not _port_free(port):
+        raise RuntimeError(f"port {port} is taken; delete {REDIS_DIR / 'port'} to pick another")
+    server, _ = _redis_binaries()
+    url = f"redis://127.0.0.1:{port}"
+    _write_state(redis_url=url)
+    return url, [server, str(_redis_conf(REDIS_DIR, port, daemonize=False))]
 
 
 def redis_up() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -73,6 +74,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "axes",
+    "csp",
     "apps.core",
     "apps.accounts",
     "apps.workflows",
@@ -105,8 +108,10 @@ if env_bool("WEFT_TEST_NODES", False):  # node types for the engine's tests and 
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.InboundMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -114,6 +119,8 @@ MIDDLEWARE = [
     "apps.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in lockout flagged during the view into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -212,7 +219,11 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
     *env_list("WEFT_EXTRA_PASSWORD_HASHERS", ""),
 ]
-AUTHENTICATION_BACKENDS = ["apps.accounts.backends.UsernameOrEmailBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses every sign-in of a locked-out account or address (django-axes).
+    "apps.accounts.backends.SigninThrottleBackend",
+    "apps.accounts.backends.UsernameOrEmailBackend",
+]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -224,8 +235,53 @@ SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("WEFT_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("WEFT_HSTS_INCLUDE_SUBDOMAINS", False)
+
+# Content-Security-Policy on every response (django-csp). No inline script and no eval:
+# pages load their scripts from our static files (the Vite bundle, console.js) and hand
+# data over in <script type="application/json"> blocks, which are not executed. The
+# editor's JSON-Schema forms validate without compiling code (frontend/src/features/
+# inspector/validator.ts). Styles come from our files only; style attributes that
+# scripts set (React Flow positions nodes with them) go through the CSSOM, which CSP
+# does not restrict, so no 'unsafe-inline' is needed for styles either.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],  # the API and, same origin, the run WebSocket
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Proxies whose X-Forwarded-For is believed (addresses or CIDRs; apps.core.net.client_ip).
+# Empty: the client is the connection's peer and the header is ignored.
+WEFT_TRUSTED_PROXIES = env_list("WEFT_TRUSTED_PROXIES", "")
+
+# Sign-in throttling (django-axes, attempts kept in PostgreSQL): after
+# WEFT_LOGIN_FAILURE_LIMIT failures for one account, or from one client address, sign-in
+# is refused for WEFT_LOGIN_LOCKOUT_MINUTES after the last failure (the login page and
+# POST /api/auth/token/ alike). Admins clear lockouts in the console (Users and roles).
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("WEFT_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("WEFT_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "apps.core.net.client_ip"
+AXES_USERNAME_CALLABLE = "apps.accounts.lockouts.attempted_username"
+AXES_LOCKOUT_CALLABLE = "apps.accounts.lockouts.lockout_response"
+AXES_ENABLE_ADMIN = False  # no Django admin site here: the console shows lockouts
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins are in the audit log already
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -236,7 +292,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "apps.core.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env("WEFT_LOGIN_RATE", "30/min")},
 }
@@ -276,7 +332,9 @@ LOG_LEVEL = env("WEFT_LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "apps.core.logging.ContextFilter"}},
+    "filters": {"context": {"()": "apps.core.logging.ContextFilter"},
+                # Masks credential values in use by the node that is logging.
+                "secrets": {"()": "apps.audit.redaction.SecretLogFilter"}},
     "formatters": {
         "json": {
             "()": "pythonjsonlogger.json.JsonFormatter",
@@ -286,13 +344,14 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "json",
-                    "filters": ["context"]},
+                    "filters": ["context", "secrets"]},
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"level": "WARNING"},
         "celery": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }
 
@@ -341,7 +400,13 @@ WEFT_REQUEUE_AFTER_S = env_int("WEFT_REQUEUE_AFTER_S", 120)  # queued this long:
 # redelivery takes the node over only once it has lapsed (or its holder is gone).
 WEFT_NODE_LEASE_S = float(env("WEFT_NODE_LEASE_S", "30"))
 WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
+# JSON from outside (API bodies, webhooks, run inputs, node outputs) nests at most this
+# deep (apps.core.inbound).
+WEFT_JSON_MAX_DEPTH = env_int("WEFT_JSON_MAX_DEPTH", 64)
+# /metrics: in production it answers only to this bearer token or these networks (CIDRs);
+# in development it is open unless one of them is set.
 WEFT_METRICS_TOKEN = env("WEFT_METRICS_TOKEN")
+WEFT_METRICS_ALLOW = env_list("WEFT_METRICS_ALLOW", "")
 
 # --- Human tasks: e-mail (the console in development; SMTP from the environment) -------
 WEFT_PUBLIC_URL = env("WEFT_PUBLIC_URL", "http://127.0.0.1:8000")

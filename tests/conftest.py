@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.runs",
     "tests.fixtures.inference",
     "tests.fixtures.approvals",
+    "tests.fixtures.core",
 ]
 
 

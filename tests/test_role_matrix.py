@@ -28,7 +28,7 @@ MATRIX = {
     "workflows": {"get": VIEWERS, "post": EDITORS},
     "workflow-import": {"post": EDITORS},
     "workflow-detail": {"get": VIEWERS, "patch": EDITORS, "delete": EDITORS},
-    "workflow-validate": {"post": VIEWERS},
+    "workflow-validate": {"post": EDITORS},
     "workflow-publish": {"post": EDITORS},
     "workflow-versions": {"get": VIEWERS},
     "workflow-version-detail": {"get": VIEWERS},

@@ -2,28 +2,30 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts import selectors, services
+from apps.accounts.lockouts import LOCKOUT_CODE, lockout_api_response, lockout_message
 from apps.accounts.models import ApiToken
 from apps.accounts.permissions import IsAdmin
 from apps.accounts.roles import ADMIN, ROLES, has_role, roles_of
-from apps.audit.services import audit_record
 from apps.core.pagination import paginated_response
 from apps.core.serializers import StrictSerializer
+from apps.core.throttling import ClientScopedRateThrottle
 
 
 class TokenObtainApi(APIView):
-    """Exchange a username (or e-mail) and password for an API token."""
+    """Exchange a username (or e-mail) and password for an API token. Sign-in is
+    throttled per account and per client address: 429 `too_many_attempts` with
+    Retry-After once either has too many failures."""
 
     permission_classes = [AllowAny]
     authentication_classes: list = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ClientScopedRateThrottle]
     throttle_scope = "login"
 
     class InputSerializer(StrictSerializer):
@@ -42,12 +44,18 @@ class TokenObtainApi(APIView):
         id = serializers.IntegerField()
         name = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={
+        201: OutputSerializer,
+        401: OpenApiResponse(description="`invalid_credentials`"),
+        429: OpenApiResponse(description=f"`{LOCKOUT_CODE}`: {lockout_message()} "
+                                         "(Retry-After gives the seconds)")})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         login = data.validated_data.get("username") or data.validated_data["email"]
         user = authenticate(request, username=login, password=data.validated_data["password"])
+        if getattr(request, "axes_locked_out", False):  # set by django-axes on this request
+            return lockout_api_response()
         if user is None:
             return Response({"code": "invalid_credentials",
                              "detail": "Unknown user or wrong password."},
@@ -170,18 +178,18 @@ class UserDetailApi(APIView):
         return Response(UserOutputSerializer(get_object_or_404(selectors.user_list(),
                                                                pk=user_id)).data)
 
-    @extend_schema(request=InputSerializer, responses=UserOutputSerializer)
+    @extend_schema(request=InputSerializer, responses={
+        200: UserOutputSerializer,
+        400: OpenApiResponse(description="Bad input, deactivating yourself or dropping your "
+                                         "own admin role; `errors` names the field."),
+        409: OpenApiResponse(description="`last_admin`: the change would leave no active "
+                                         "admin.")})
     def patch(self, request, user_id: int):
         user = get_object_or_404(selectors.user_list(), pk=user_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if "roles" in data.validated_data:
-            services.user_set_roles(user=user, roles=data.validated_data["roles"])
-        if data.validated_data.get("is_active") is False:
-            services.user_deactivate(user=user)
-        elif data.validated_data.get("is_active") is True and not user.is_active:
-            user.is_active = True
-            user.save(update_fields=["is_active"])
-            audit_record(action="user.reactivate", target=user, request=request)
+        services.user_update(user=user, actor=request.user, request=request,
+                             roles=data.validated_data.get("roles"),
+                             is_active=data.validated_data.get("is_active"))
         user = selectors.user_list().get(pk=user.pk)
         return Response(UserOutputSerializer(user).data)

@@ -21,6 +21,7 @@ from apps.approvals.models import Decision
 from apps.core.errors import NotFound
 from apps.core.pagination import Pagination
 from apps.core.serializers import StrictSerializer
+from apps.runs import refs
 
 User = get_user_model()
 
@@ -88,11 +89,18 @@ class HistorySerializer(serializers.Serializer):
         return event.actor.username if event.actor else None
 
 
+class RunDataField(serializers.JSONField):
+    """Data taken from a run, as the reviewer reads it (apps.runs.refs: unescaped)."""
+
+    def to_representation(self, value):
+        return super().to_representation(refs.unescape(value))
+
+
 class TaskDetailSerializer(TaskSummarySerializer):
     instructions = serializers.CharField()
-    context = serializers.JSONField()
+    context = RunDataField()
     form_schema = serializers.JSONField(allow_null=True)
-    form_values = serializers.JSONField()
+    form_values = RunDataField()
     mode = serializers.CharField()
     quorum_n = serializers.IntegerField()
     votes = VoteSerializer(many=True)

@@ -36,6 +36,7 @@ from apps.approvals.models import (
 )
 from apps.audit.services import Actor, audit_record
 from apps.core.errors import Conflict, NotFound, Unprocessable
+from apps.runs import refs
 from apps.runs.models import NodeStatus, Run, RunStatus
 
 logger = logging.getLogger("weft.approvals")
@@ -284,7 +285,10 @@ def task_decide(*, task: Task, user, decision: str, comment: str = "",
             raise Unprocessable("You started this run, so someone else must decide its "
                                 "task (separation of duties).", code="self_approval",
                                 status_code=403)
-        values = {**(task.form_values or {}), **(form or {})} if task.form_schema else {}
+        # Stored form values are escaped as run data is (apps.runs.refs); the reviewer
+        # reads and sends them plain.
+        values = {**refs.unescape(task.form_values or {}), **(form or {})} \
+            if task.form_schema else {}
         errors = _form_errors(task.form_schema, values)
         if errors:
             raise Unprocessable("The form's values do not fit its fields.",
@@ -292,7 +296,7 @@ def task_decide(*, task: Task, user, decision: str, comment: str = "",
         try:
             with transaction.atomic():
                 Vote.objects.create(task=task, user=user, decision=decision,
-                                    comment=comment, form=values)
+                                    comment=comment, form=refs.escape(values))
         except IntegrityError:
             raise Conflict("You already voted on this task.", code="already_voted") from None
         voted = _event(task, TaskEventKind.VOTED, actor=user, decision=decision,
@@ -311,11 +315,11 @@ def task_decide(*, task: Task, user, decision: str, comment: str = "",
 def _close(task: Task, *, outcome: str, by, comment: str, form: dict[str, Any],
            kind: str = TaskEventKind.DECIDED) -> None:
     """Move the (locked) task from open to decided; the run resumes after commit."""
-    changes = _changes(task.form_values or {}, form)
+    changes = _changes(refs.unescape(task.form_values or {}), refs.unescape(form))
     now = db_now()
     moved = Task.objects.filter(pk=task.pk, status=TaskStatus.OPEN).update(
         status=outcome, decision=outcome, decided_by=by, decided_at=now, comment=comment,
-        form_values=form, updated_at=now)
+        form_values=refs.escape(form), updated_at=now)
     if moved != 1:  # the row lock makes this unreachable; never decide twice
         raise Conflict("This task was decided meanwhile.", code="already_decided")
     task.refresh_from_db()
@@ -333,7 +337,7 @@ def task_output(task: Task) -> dict[str, Any]:
     return {"decision": task.decision, "comment": task.comment,
             "decided_by": task.decided_by.username if task.decided_by else None,
             "decided_at": task.decided_at.isoformat() if task.decided_at else None,
-            "form": task.form_values or {}, "task_id": str(task.pk)}
+            "form": refs.unescape(task.form_values or {}), "task_id": str(task.pk)}
 
 
 def _resume(task: Task) -> str:
@@ -434,7 +438,7 @@ def _overdue_step(task: Task) -> str:
         task.save(update_fields=["next_step", "next_step_at", "claimed_by", "updated_at"])
         _close(task, outcome=outcome, by=None,
                comment=f"Decided automatically: {action} when overdue.",
-               form=task.form_values or {}, kind=TaskEventKind.EXPIRED)
+               form=refs.unescape(task.form_values or {}), kind=TaskEventKind.EXPIRED)
         return "expired"
     task.next_step, task.next_step_at = task.next_step + 1, next_at
     task.save(update_fields=["next_step", "next_step_at", "claimed_by", "claimed_at",

@@ -8,13 +8,14 @@ from django.dispatch import receiver
 
 from apps.audit.actors import Actor
 from apps.audit.services import audit_record
+from apps.core.net import client_ip
 
 
 def _client(request) -> dict[str, str]:
     if request is None:
         return {}
     meta = getattr(request, "META", {})
-    return {"ip": meta.get("REMOTE_ADDR", ""),
+    return {"ip": client_ip(request),
             "user_agent": meta.get("HTTP_USER_AGENT", "")[:200]}
 
 

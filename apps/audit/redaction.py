@@ -1,15 +1,28 @@
-"""Redaction of audit payloads: secrets and configured personal fields never
-reach the audit table. Also turns values into plain JSON (strings, numbers,
-booleans, null, lists, objects) so that the stored payload is exactly what was hashed."""
+"""Redaction: the one module that keeps secrets out of what is stored, logged or sent.
+
+- `redact`: audit payloads. Secret-looking keys and values and configured personal
+  fields never reach the audit table. Also turns values into plain JSON (strings,
+  numbers, booleans, null, lists, objects) so that the stored payload is exactly what
+  was hashed.
+- `SecretScrubber`, `secret_scope`, `SecretLogFilter`: credential *values* known to be
+  in use are masked wherever they appear (node outputs, errors, log lines), also in
+  their encoded forms (base64, URL-encoding, JSON escapes)."""
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import logging
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote, quote_plus
 from uuid import UUID
 
 REDACTED = "[redacted]"
@@ -80,3 +93,129 @@ def _walk(value: Any, extra: frozenset[str], depth: int) -> Any:
     if isinstance(value, UUID):
         return str(value)
     return _walk(str(value), extra, depth + 1)
+
+
+# --- Credential values: masked wherever they appear, in every encoded form ---------------
+#
+# A node that uses a credential knows its secret values; everything it returns, raises or
+# logs is scrubbed with a `SecretScrubber` before it is stored or sent. The engine also
+# opens a `secret_scope()` around each node's execution: credential services register what
+# they hand out with `secrets_in_flight_add`, the engine scrubs the node's result with the
+# scope, and `SecretLogFilter` (on every log handler) scrubs log lines written meanwhile.
+
+SECRET_MASK = "***"
+# Shorter values are not masked: masking "ab" everywhere would garble every output.
+MIN_SECRET_LENGTH = 4
+
+
+def secret_forms(value: str) -> set[str]:
+    """`value` as it may appear in data: raw, URL-encoded (both ways), JSON-escaped,
+    HTML-escaped and base64 (standard and URL-safe, with and without padding)."""
+    if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
+        return set()
+    raw = value.encode()
+    b64 = base64.b64encode(raw).decode("ascii")
+    b64url = base64.urlsafe_b64encode(raw).decode("ascii")
+    forms = {value, quote(value, safe=""), quote_plus(value), quote(value),
+             json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
+             html.escape(value), b64, b64.rstrip("="), b64url, b64url.rstrip("=")}
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
+
+
+class SecretScrubber:
+    """Replaces every known secret (in each of its `secret_forms`) with `***` in
+    strings, object keys and values at any depth. Returns copies; never mutates."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._forms: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.add(values)
+
+    def add(self, values: Iterable[str]) -> None:
+        for value in values:
+            self._forms |= secret_forms(value)
+        # Longest first, so a value inside a longer form does not leave the rest behind.
+        ordered = sorted(self._forms, key=lambda form: (-len(form), form))
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def text(self, value: str) -> str:
+        return self._pattern.sub(SECRET_MASK, value) if self._pattern is not None else value
+
+    def scrub(self, data: Any) -> Any:
+        if self._pattern is None:
+            return data
+        return self._scrub(data, 0)
+
+    def _scrub(self, value: Any, depth: int) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, bytes | bytearray):
+            return self.text(bytes(value).decode("utf-8", "replace")).encode()
+        if depth > 200:  # deeper than any stored document may be
+            return value
+        if isinstance(value, Mapping):
+            return {self.text(k) if isinstance(k, str) else k: self._scrub(v, depth + 1)
+                    for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._scrub(item, depth + 1) for item in value)
+        return value
+
+
+_in_flight: ContextVar[SecretScrubber | None] = ContextVar("weft_secrets_in_flight",
+                                                           default=None)
+
+
+@contextmanager
+def secret_scope() -> Iterator[SecretScrubber]:
+    """Collects the secrets handed out inside the block (see `secrets_in_flight_add`);
+    yields the scrubber that masks them. Log lines written inside are scrubbed too."""
+    scrubber = SecretScrubber()
+    token = _in_flight.set(scrubber)
+    try:
+        yield scrubber
+    finally:
+        _in_flight.reset(token)
+
+
+def secrets_in_flight_add(values: Iterable[str]) -> None:
+    """Registers secret values with the current `secret_scope()` (none: a no-op)."""
+    scrubber = _in_flight.get()
+    if scrubber is not None:
+        scrubber.add(values)
+
+
+def scrub_in_flight(data: Any) -> Any:
+    """`data` with the secrets of the current scope masked."""
+    scrubber = _in_flight.get()
+    return scrubber.scrub(data) if scrubber else data
+
+
+_STANDARD_RECORD_KEYS = frozenset(logging.LogRecord(
+    "", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+class SecretLogFilter(logging.Filter):
+    """Masks the secrets in flight (see `secret_scope`) in a log record's message,
+    arguments, exception text and extra fields. Put it on every handler."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        scrubber = _in_flight.get()
+        if not scrubber:
+            return True
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        record.msg, record.args = scrubber.text(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrubber.text(record.exc_text)
+            record.exc_info = None  # formatted (and scrubbed) above
+        for key, value in list(record.__dict__.items()):
+            if key not in _STANDARD_RECORD_KEYS:
+                record.__dict__[key] = scrubber.scrub(value)
+        return True

@@ -20,7 +20,8 @@ MAX_PAGE_SIZE = 500
 
 # Known action names, offered as suggestions in filters (others are valid too).
 KNOWN_ACTIONS = (
-    "audit.export", "audit.verify", "auth.login", "auth.login_failed", "auth.logout",
+    "audit.export", "audit.verify", "auth.lockout_clear", "auth.login", "auth.login_failed",
+    "auth.logout",
     "token.create", "token.revoke", "user.create", "user.deactivate", "user.reactivate",
     "user.roles_change", "workflow.create", "workflow.delete", "workflow.export",
     "workflow.import", "workflow.publish", "workflow.restore", "workflow.update",

@@ -77,6 +77,30 @@ def workers_alive(*, timeout: float = 1.0) -> Workers:
                           for name in sorted(replies)])
 
 
+@dataclass
+class Health:
+    """What the operations page shows beside the queues: Redis's memory against its
+    limit (and a warning before it is full), and the processes `make run` supervises."""
+
+    redis_memory: dict = field(default_factory=dict)
+    redis_warning: str = ""
+    redis_error: str = ""
+    processes: dict = field(default_factory=dict)
+
+
+def health() -> Health:
+    from apps.core import readiness
+
+    result = Health(processes=readiness.supervised_processes())
+    try:
+        result.redis_memory = readiness.redis_memory(url=settings.CACHE_URL)
+    except redis.RedisError as exc:
+        result.redis_error = f"Redis unreachable: {exc}"
+        return result
+    result.redis_warning = readiness.memory_warning(result.redis_memory)
+    return result
+
+
 # --- The engine: kill switch and runs failing now ------------------------------------
 
 @dataclass

@@ -28,6 +28,10 @@ from apps.audit.models import AuditEvent
 from apps.audit.services import audit_chain_verify_and_record, audit_record
 from apps.console import selectors as ops
 from apps.console.forms import UserCreateForm, UserRolesForm
+from apps.core.errors import Conflict, Unprocessable
+from apps.credentials import selectors as credential_selectors
+from apps.credentials import services as credential_services
+from apps.credentials.hosts import ANY_HOST
 from apps.runs import services as run_services
 from apps.workflows import selectors as workflow_selectors
 
@@ -141,6 +145,7 @@ def _users_page(request, form, created=None, password=None, status=200):
         "section": "users", "rows": rows, "form": form, "roles": ROLES,
         "created": created, "password": password, "total": total, "limit": LIST_LIMIT,
         "search": request.GET.get("search", ""),
+        "lockouts": account_selectors.signin_lockouts(),
     }, status=status)
 
 
@@ -173,10 +178,11 @@ def user_roles(request, user_id: int):
         messages.error(request, "Unknown role.")
         return redirect("console:users")
     roles = set(form.cleaned_data["roles"])
-    if user == request.user and ADMIN not in roles:
-        messages.error(request, "You cannot remove your own admin role.")
+    try:
+        account_services.user_update(user=user, actor=request.user, roles=roles)
+    except (Unprocessable, Conflict) as exc:
+        messages.error(request, str(exc.detail))
         return redirect("console:users")
-    account_services.user_set_roles(user=user, roles=roles)
     messages.success(request, f"Roles of {user.username}: {', '.join(sorted(roles)) or 'none'}.")
     return redirect("console:users")
 
@@ -186,16 +192,31 @@ def user_roles(request, user_id: int):
 def user_active(request, user_id: int):
     user = get_object_or_404(User, pk=user_id)
     activate = request.POST.get("active") == "1"
-    if user == request.user and not activate:
-        messages.error(request, "You cannot deactivate yourself.")
-    elif activate and not user.is_active:
-        user.is_active = True
-        user.save(update_fields=["is_active"])
-        audit_record(action="user.reactivate", target=user, request=request)
+    was_active = user.is_active
+    try:
+        account_services.user_update(user=user, actor=request.user, is_active=activate,
+                                     request=request)
+    except (Unprocessable, Conflict) as exc:
+        messages.error(request, str(exc.detail))
+        return redirect("console:users")
+    if activate and not was_active:
         messages.success(request, f"{user.username} can sign in again.")
-    elif not activate and user.is_active:
-        account_services.user_deactivate(user=user)
+    elif not activate and was_active:
         messages.success(request, f"{user.username} is deactivated; their tokens are revoked.")
+    return redirect("console:users")
+
+
+@require_POST
+@admin_required
+def lockout_clear(request):
+    """Let a locked-out account or client address sign in again at once."""
+    kind, value = request.POST.get("kind", ""), request.POST.get("value", "").strip()
+    if kind not in account_services.LOCKOUT_KINDS or not value:
+        messages.error(request, "Say which account or address to unlock.")
+        return redirect("console:users")
+    account_services.signin_lockout_clear(kind=kind, value=value)
+    what = "Account" if kind == "username" else "Address"
+    messages.success(request, f"{what} {value} may sign in again.")
     return redirect("console:users")
 
 
@@ -223,6 +244,36 @@ def token_revoke(request, token_id: int):
     return redirect("console:tokens")
 
 
+# --- Credentials (their secrets never appear here) ----------------------------------
+
+@require_GET
+@admin_required
+def credentials(request):
+    rows = list(credential_selectors.credential_list()[:LIST_LIMIT])
+    return render(request, "console/credentials.html", {
+        "section": "credentials", "credentials": rows,
+        "any_host_count": sum(ANY_HOST in c.allowed_hosts for c in rows),
+    })
+
+
+@require_POST
+@admin_required
+def credential_hosts(request, credential_id):
+    credential = get_object_or_404(credential_selectors.credential_list(), pk=credential_id)
+    text = request.POST.get("allowed_hosts", "")
+    hosts = [h.strip() for h in text.replace(",", "\n").splitlines() if h.strip()]
+    try:
+        credential_services.credential_update(credential=credential, user=request.user,
+                                              allowed_hosts=hosts)
+    except Unprocessable as exc:
+        problems = [m for messages_ in exc.extra.get("errors", {}).values() for m in messages_]
+        messages.error(request, f"{credential.name}: {' '.join(problems) or exc.detail}")
+    else:
+        messages.success(request, f"{credential.name} may be sent to: "
+                                  f"{', '.join(credential.allowed_hosts)}.")
+    return redirect("console:credentials")
+
+
 # --- Operations -----------------------------------------------------------------------
 
 @require_GET
@@ -230,6 +281,7 @@ def token_revoke(request, token_id: int):
 def operations(request):
     return render(request, "console/operations.html", {
         "section": "operations", "depths": ops.queue_depths(), "workers": ops.workers_alive(),
+        "health": ops.health(),
         "last_verification": selectors.last_verification(),
         "switch": ops.kill_switch(), "failing": ops.runs_failing(),
         "workflows": workflow_selectors.workflow_list().values("id", "name")[:LIST_LIMIT],

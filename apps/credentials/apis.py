@@ -1,6 +1,8 @@
 """Credentials API. Admins create, change and delete; viewers and editors may
 list names and kinds (to pick one in a node's config). The secret is
-write-only: no response ever carries it."""
+write-only: no response ever carries it. Every credential names the hosts it may
+be sent to (`allowed_hosts`, see apps.credentials.hosts); `any_host` flags one that
+may go anywhere ("*", kept for credentials that predate the list)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from apps.core.errors import Conflict
 from apps.core.pagination import Pagination
 from apps.core.serializers import StrictSerializer
 from apps.credentials import selectors, services
+from apps.credentials.hosts import ANY_HOST, MAX_HOSTS
 from apps.credentials.models import CredentialKind
 
 
@@ -32,9 +35,23 @@ class CredentialOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     kind = serializers.CharField()
     description = serializers.CharField()
+    allowed_hosts = serializers.ListField(child=serializers.CharField())
+    any_host = serializers.SerializerMethodField(
+        help_text="True when the credential may be sent to any host ('*'): replace it with "
+                  "the hosts it is meant for.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
+
+    def get_any_host(self, credential) -> bool:
+        return ANY_HOST in credential.allowed_hosts
+
+
+def _hosts_field(**kwargs) -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(max_length=300),
+                                 max_length=MAX_HOSTS, help_text=(
+                                     "Hosts the credential may be sent to: 'api.example.com', "
+                                     "'api.example.com:8443', '*.example.com'."), **kwargs)
 
 
 def _body(credential, request) -> dict:
@@ -57,6 +74,7 @@ class CredentialListApi(APIView):
         description = serializers.CharField(max_length=500, required=False, default="",
                                             allow_blank=True)
         secret = serializers.DictField(write_only=True)
+        allowed_hosts = _hosts_field()
 
     @extend_schema(responses=CredentialOutputSerializer(many=True))
     def get(self, request):
@@ -84,6 +102,7 @@ class CredentialDetailApi(APIView):
         name = serializers.CharField(max_length=100, required=False)
         description = serializers.CharField(max_length=500, required=False, allow_blank=True)
         secret = serializers.DictField(write_only=True, required=False)
+        allowed_hosts = _hosts_field(required=False)
 
     def _get(self, credential_id):
         return get_object_or_404(selectors.credential_list(), pk=credential_id)

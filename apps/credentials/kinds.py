@@ -26,6 +26,8 @@ class BasicSecret(_Secret):
 class ApiKeySecret(_Secret):
     header: str = Field("X-API-Key", pattern=HEADER_NAME.pattern)
     value: str = Field(min_length=1, max_length=8192)
+    # Set to send the key as this query parameter instead of the header.
+    query_param: str = Field("", pattern=r"^[A-Za-z0-9_.~-]{0,100}$")
 
 
 class GenericSecret(_Secret):
@@ -60,3 +62,16 @@ def validate_secret(kind: str, secret: Any) -> dict[str, Any]:
             field = "secret." + ".".join(str(p) for p in err["loc"]) if err["loc"] else "secret"
             errors.setdefault(field, []).append(err["msg"])
         raise ValueError(errors) from None
+
+
+def secret_values(kind: str, secret: dict[str, Any]) -> list[str]:
+    """The values of a secret that must never be seen again, in the forms the HTTP
+    node sends them (for Basic auth also `user:password`, whose base64 goes on the wire).
+    Header and parameter names and the Basic-auth user name are not secrets."""
+    if kind == "bearer":
+        return [secret["token"]]
+    if kind == "basic":
+        return [secret["password"], f"{secret['username']}:{secret['password']}"]
+    if kind == "api_key":
+        return [secret["value"]]
+    return [str(value) for value in secret.values()]

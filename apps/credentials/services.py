@@ -15,10 +15,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit.actors import Actor
+from apps.audit.redaction import secrets_in_flight_add
 from apps.audit.services import audit_record
 from apps.core.errors import Unprocessable
 from apps.credentials.crypto import decrypt_secret, encrypt_secret, rotate_secret
-from apps.credentials.kinds import validate_secret
+from apps.credentials.hosts import host_entries_clean
+from apps.credentials.kinds import secret_values, validate_secret
 from apps.credentials.models import Credential, CredentialKind
 
 
@@ -35,9 +37,15 @@ class ResolvedCredential:
     name: str
     kind: str
     secret: dict[str, Any] = field(repr=False)
+    allowed_hosts: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         return f"ResolvedCredential(id={self.id!r}, name={self.name!r}, kind={self.kind!r})"
+
+    @property
+    def values(self) -> list[str]:
+        """The secret values to mask wherever they might show up again."""
+        return secret_values(self.kind, self.secret)
 
 
 def _clean_secret(kind: str, secret: Any) -> dict[str, Any]:
@@ -49,24 +57,46 @@ def _clean_secret(kind: str, secret: Any) -> dict[str, Any]:
                             code="invalid", errors=errors) from None
 
 
-def credential_create(*, name: str, kind: str, secret: dict[str, Any], user=None,
+def _clean_hosts(hosts: Any) -> list[str]:
+    """The cleaned allowed hosts; a credential must name at least one."""
+    try:
+        clean = host_entries_clean(hosts)
+    except ValueError as exc:
+        raise Unprocessable("Invalid allowed hosts.", code="invalid",
+                            errors=exc.args[0]) from None
+    if not clean:
+        raise Unprocessable("Name the hosts this credential may be sent to.", code="required",
+                            errors={"allowed_hosts": ["Give at least one host, e.g. "
+                                                      "'api.example.com'."]})
+    return clean
+
+
+def credential_create(*, name: str, kind: str, secret: dict[str, Any],
+                      allowed_hosts: list[str], user=None,
                       description: str = "") -> Credential:
     if kind not in CredentialKind.values:
         raise Unprocessable(f"Unknown kind {kind!r}.", errors={"kind": ["Unknown kind."]})
     clean = _clean_secret(kind, secret)
+    hosts = _clean_hosts(allowed_hosts)
     with transaction.atomic():
         credential = Credential.objects.create(
-            name=name, kind=kind, description=description,
+            name=name, kind=kind, description=description, allowed_hosts=hosts,
             secret_encrypted=encrypt_secret(clean), created_by=user, updated_by=user)
         audit_record(action="credential.create", actor=user, target=credential,
-                     data={"name": name, "kind": kind})
+                     data={"name": name, "kind": kind, "allowed_hosts": hosts})
     return credential
 
 
 def credential_update(*, credential: Credential, user=None, name: str | None = None,
                       description: str | None = None,
-                      secret: dict[str, Any] | None = None) -> Credential:
+                      secret: dict[str, Any] | None = None,
+                      allowed_hosts: list[str] | None = None) -> Credential:
     changed: list[str] = []
+    if allowed_hosts is not None:
+        hosts = _clean_hosts(allowed_hosts)
+        if hosts != credential.allowed_hosts:
+            credential.allowed_hosts = hosts
+            changed.append("allowed_hosts")
     if name is not None and name != credential.name:
         credential.name = name
         changed.append("name")
@@ -81,7 +111,7 @@ def credential_update(*, credential: Credential, user=None, name: str | None = N
         credential.save()
         audit_record(action="credential.update", actor=user, target=credential,
                      data={"name": credential.name, "kind": credential.kind,
-                           "changed": changed})
+                           "changed": changed, "allowed_hosts": credential.allowed_hosts})
     return credential
 
 
@@ -95,12 +125,18 @@ def credential_delete(*, credential: Credential, user=None) -> None:
 def credential_resolve(*, credential_id: str | uuid.UUID, run_id: str | None = None,
                        node_id: str | None = None) -> ResolvedCredential:
     """The decrypted secret of a credential, for use in one request only: never
-    store it, return it from a node, or log it. Records `credential.use`."""
+    store it, return it from a node, or log it. Records `credential.use`, and registers
+    the secret's values with the current secret scope (apps.audit.redaction), so what
+    the node returns and logs is masked."""
     try:
         credential = Credential.objects.get(pk=uuid.UUID(str(credential_id)))
     except (Credential.DoesNotExist, ValueError):
         raise CredentialNotFound(f"Credential {credential_id} does not exist.") from None
     secret = decrypt_secret(credential.secret_encrypted)
+    resolved = ResolvedCredential(id=str(credential.pk), name=credential.name,
+                                  kind=credential.kind, secret=secret,
+                                  allowed_hosts=tuple(credential.allowed_hosts))
+    secrets_in_flight_add(resolved.values)
     with transaction.atomic():
         Credential.objects.filter(pk=credential.pk).update(last_used_at=timezone.now())
         data = {"name": credential.name, "kind": credential.kind}
@@ -108,8 +144,7 @@ def credential_resolve(*, credential_id: str | uuid.UUID, run_id: str | None = N
             data["node_id"] = node_id
         audit_record(action="credential.use", actor=Actor.system("engine"),
                      target=credential, data=data, run_id=run_id)
-    return ResolvedCredential(id=str(credential.pk), name=credential.name,
-                              kind=credential.kind, secret=secret)
+    return resolved
 
 
 def credential_rotate_all() -> int:

@@ -6,8 +6,13 @@ from PostgreSQL when scraped."""
 
 from __future__ import annotations
 
+import hmac
+
+from django.conf import settings
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+
+from apps.core.net import address_in, client_ip, parse_networks
 
 RUNS_STARTED = Counter("weft_runs_started_total", "Runs started.", ["workflow", "trigger"])
 RUNS_FINISHED = Counter("weft_runs_finished_total", "Runs finished.", ["workflow", "status"])
@@ -56,3 +61,23 @@ def render() -> tuple[bytes, str]:
     live = CollectorRegistry()
     live.register(_LiveCollector())
     return body + generate_latest(live), CONTENT_TYPE_LATEST
+
+
+def access_refusal(request) -> int | None:
+    """None when `request` may read /metrics, else the status to answer.
+
+    In production the metrics (which name workflows) answer only to the bearer token
+    WEFT_METRICS_TOKEN or to a client in WEFT_METRICS_ALLOW (CIDRs; the client address
+    as apps.core.net finds it); with neither configured they are off (404). In
+    development they are open unless one of the two is set."""
+    token = settings.WEFT_METRICS_TOKEN
+    allow = tuple(settings.WEFT_METRICS_ALLOW)
+    if not (settings.PRODUCTION or token or allow):
+        return None
+    if token:
+        sent = request.headers.get("Authorization", "")
+        if hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return None
+    if allow and address_in(client_ip(request), parse_networks(allow)):
+        return None
+    return 403 if (token or allow) else 404

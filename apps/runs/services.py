@@ -13,6 +13,7 @@ run's status. Events for the live view are sent after the commit.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -33,10 +34,12 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from apps.audit.redaction import SecretScrubber, secret_scope
 from apps.audit.services import audit_record
 from apps.core.context import run_id_var, trace_id_var
 from apps.core.db import db_error_is_transient
 from apps.core.errors import Unprocessable
+from apps.core.inbound import clean_text
 from apps.nodes.base import (
     ERROR_PORT,
     ExecutionPolicy,
@@ -47,7 +50,7 @@ from apps.nodes.base import (
     Wait,
 )
 from apps.nodes.registry import registry
-from apps.runs import events, metrics, rows, scheduler
+from apps.runs import events, metrics, refs, rows, scheduler
 from apps.runs.engine_hooks import HookTime, engine_hooks
 from apps.runs.models import (
     EngineSwitch,
@@ -261,7 +264,9 @@ class NodeFailure(Exception):
     retry_after_s: float | None = None  # the remote side's Retry-After
 
     def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": self.type, "message": self.message}
+        # (A message may quote what a remote server sent: kept storable.)
+        body: dict[str, Any] = {"type": clean_text(self.type),
+                                "message": clean_text(self.message)}
         if self.details:
             body["details"] = self.details
         return body
@@ -292,6 +297,9 @@ class _Step:
     # Rows that started waiting on a kind with a handler, with the wait's payload.
     waits: list[tuple[NodeRun, dict[str, Any]]] = field(default_factory=list)
     reached: list[str] = field(default_factory=list)  # run statuses reached in this step
+    # node_id -> (the outputs it was made from, what nodes read of them): each pass of
+    # _pump reuses it instead of unescaping every finished node's outputs again
+    node_entries: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
 
     def node_event(self, row: NodeRun) -> None:
         event = {"event": "node", "run_id": str(self.run.pk), "node_id": row.node_id,
@@ -327,26 +335,41 @@ def _change(step: _Step, row: NodeRun, to: str, **fields: Any) -> None:
 
 def _run_data(run: Run, compiled: Compiled) -> dict[str, Any]:
     """`run` in expressions (see apps.expressions.services.expression_data)."""
-    return {"id": str(run.pk), "input": run.input, "trigger": run.trigger,
+    return {"id": str(run.pk), "input": refs.unescape(run.input), "trigger": run.trigger,
             "trace_id": run.trace_id, "workflow_id": str(run.workflow_id),
             "workflow": {"id": str(run.workflow_id), "version": compiled.version_number}}
 
 
 def _node_data(compiled: Compiled, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    """A finished node's outputs as nodes read them: unescaped, or, when some are
+    held by reference, left stored and marked `large` (materialised, then unescaped,
+    only when a node that reads data runs)."""
     first = compiled.first_output.get(node_id)
+    large = any(is_ref(v) for v in outputs.values())
+    if not large:
+        outputs = refs.unescape(outputs)
     entry = {"output": outputs.get(first) if first else None, "outputs": outputs}
-    if any(is_ref(v) for v in outputs.values()):
-        entry["large"] = True  # materialised only when a node that reads data runs
+    if large:
+        entry["large"] = True
+    return entry
+
+
+def _node_entry(step: _Step, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    hit = step.node_entries.get(node_id)
+    if hit is not None and hit[0] is outputs:
+        return hit[1]
+    entry = _node_data(step.compiled, node_id, outputs)
+    step.node_entries[node_id] = (outputs, entry)
     return entry
 
 
 def _context_data(step: _Step) -> dict[str, Any]:
     """What every node of this step may read besides its own inputs: the run, the
     outputs of finished nodes, the run's vars."""
-    nodes = {node_id: _node_data(step.compiled, node_id, row.outputs)
+    nodes = {node_id: _node_entry(step, node_id, row.outputs)
              for node_id, row in step.rows.items()
              if row.status == NodeStatus.SUCCEEDED and row.outputs is not None}
-    return {"nodes": nodes, "vars": step.run.vars,
+    return {"nodes": nodes, "vars": refs.unescape(step.run.vars),
             "run": _run_data(step.run, step.compiled)}
 
 
@@ -370,7 +393,19 @@ def _policy(config: Any) -> ExecutionPolicy:
 
 
 def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs | Wait:
-    """Call a node type's code; every failure comes back as a NodeFailure."""
+    """Call a node type's code; every failure comes back as a NodeFailure. Credential
+    values handed out meanwhile are masked in what comes back and in log lines
+    (apps.audit.redaction.secret_scope)."""
+    with secret_scope() as scope:
+        result = _invoke_scoped(compiled, node_id, context, scope)
+        if isinstance(result, Outputs):
+            return Outputs(scope.scrub(result.ports))
+        result.payload = scope.scrub(result.payload)
+        return result
+
+
+def _invoke_scoped(compiled: Compiled, node_id: str, context: NodeContext,
+                   scope: SecretScrubber) -> Outputs | Wait:
     from celery.exceptions import SoftTimeLimitExceeded
 
     node_type = compiled.types[node_id]
@@ -380,7 +415,8 @@ def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs |
     except NodeFailure:
         raise
     except NodeError as exc:  # a node's declared failure: its type and whether to retry
-        raise NodeFailure(exc.type, exc.message, exc.retryable, details=exc.details,
+        raise NodeFailure(exc.type, scope.text(exc.message), exc.retryable,
+                          details=scope.scrub(exc.details),
                           retry_after_s=exc.retry_after_s) from exc
     except SoftTimeLimitExceeded as exc:
         raise NodeFailure("timeout", "The node ran past its timeout of "
@@ -388,7 +424,7 @@ def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs |
     except Exception as exc:  # a node's own failure, whatever it is, is stored on its row
         logger.info("node failed", extra={"node_id": node_id, "error": repr(exc),
                                            "trace": traceback.format_exc(limit=5)})
-        raise NodeFailure(exc.__class__.__name__, str(exc) or repr(exc)) from exc
+        raise NodeFailure(exc.__class__.__name__, scope.text(str(exc) or repr(exc))) from exc
     finally:
         metrics.NODE_DURATION.labels(node_type.type).observe(time.perf_counter() - started)
     if not isinstance(result, Outputs | Wait):
@@ -409,12 +445,12 @@ def _make_context(step: _Step, row: NodeRun, *, data: dict[str, Any] | None = No
     if not getattr(step.compiled.types[row.node_id], "inputs_by_reference", False):
         # This node reads its data: large values left in the database come in now
         # (once per step: `data` is shared by the nodes a step runs).
-        inputs = _materialise_ports(inputs)
+        inputs = refs.unescape(refs.materialise_ports(inputs))
         for entry in data["nodes"].values():
             if entry.get("large"):
                 entry.pop("large")
-                entry["outputs"] = _materialise_ports(entry["outputs"])
-                entry["output"] = _materialise(entry["output"])
+                entry["outputs"] = refs.unescape(refs.materialise_ports(entry["outputs"]))
+                entry["output"] = refs.unescape(refs.materialise(entry["output"]))
     return NodeContext(run_id=str(step.run.pk), node_id=row.node_id, attempt=row.attempt,
                        inputs=inputs, run=data["run"], nodes=data["nodes"],
                        vars=data["vars"], trace_id=step.run.trace_id,
@@ -429,12 +465,25 @@ def _apply_result(step: _Step, row: NodeRun, result: Outputs | Wait | NodeFailur
     if isinstance(result, NodeFailure):
         _apply_failure(step, row, result)
         return
+    try:  # what a node gives is data from outside: checked and escaped (apps.runs.refs)
+        if isinstance(result, _Stored):
+            ports = result.ports
+        elif isinstance(result, Wait):
+            result = dataclasses.replace(result, payload=refs.admit(result.payload,
+                                                                    root="payload"))
+        else:
+            ports = refs.admit(dict(result.ports), root="outputs")
+    except refs.JsonProblem as problem:
+        _apply_failure(step, row, NodeFailure(
+            "invalid_output", f"Node {row.node_id!r} gave data that cannot be stored: "
+            f"{problem.path} {problem.message}.", retryable=False))
+        return
     if isinstance(result, Wait):
         _apply_wait(step, row, result)
         return
-    _change(step, row, NodeStatus.SUCCEEDED, outputs=result.ports, finished_at=step.now)
+    _change(step, row, NodeStatus.SUCCEEDED, outputs=ports, finished_at=step.now)
     if getattr(node_type, "responds", False):
-        step.run.response = result.ports.get(compiled.first_output[row.node_id])
+        step.run.response = ports.get(compiled.first_output[row.node_id])
         step.run_fields["response"] = step.run.response
 
 
@@ -457,7 +506,7 @@ def _apply_failure(step: _Step, row: NodeRun, failure: NodeFailure) -> None:
                 outputs={ERROR_PORT: {**error, "input": next(iter(row.inputs.values()), None)}})
     elif handled and policy.on_error == "default_output" and first:
         _change(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
-                outputs={first: policy.default_output})
+                outputs={first: refs.escape(policy.default_output)})
     else:
         _change(step, row, NodeStatus.FAILED, error=error, finished_at=step.now)
 
@@ -485,10 +534,15 @@ def _apply_wait(step: _Step, row: NodeRun, wait: Wait) -> None:
         step.after_commit.append(("map_begin", row))
 
 
+class _Stored(Outputs):
+    """Outputs the engine made from stored data (a disabled node's input passed on,
+    references included): kept as they are, never escaped again."""
+
+
 def _passthrough(step: _Step, row: NodeRun) -> Outputs:
     first = step.compiled.first_output[row.node_id]
     value = next(iter(row.inputs.values()), None)
-    return Outputs({first: value} if first else {})
+    return _Stored({first: value} if first else {})
 
 
 def _execute_inline(step: _Step, row: NodeRun, data: dict[str, Any]) -> None:
@@ -529,8 +583,8 @@ def _pump(step: _Step) -> None:
                     data = _context_data(step)
                 _execute_inline(step, row, data)
                 if row.status == NodeStatus.SUCCEEDED:
-                    data["nodes"][row.node_id] = _node_data(compiled, row.node_id,
-                                                            row.outputs or {})
+                    data["nodes"][row.node_id] = _node_entry(step, row.node_id,
+                                                             row.outputs or {})
                 progressed = True
             else:
                 _change(step, row, NodeStatus.QUEUED, queued_at=step.now)
@@ -714,47 +768,17 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
             logger.exception("could not dispatch node run %s; the sweep will retry", pk)
 
 
-# --- Large values stay in PostgreSQL: references ------------------------------------------
+# --- Large values stay in PostgreSQL: references (apps.runs.refs) -----------------------
 #
-# A port value bigger than rows.LARGE_JSON_BYTES / 4 (stored size, in a column over
-# rows.LARGE_JSON_BYTES) is not read into a step or a
-# worker: rows are loaded *lean*, with such values replaced by a small reference
-# {"$weft_ref": {"node_run": pk, "field": "outputs"|"inputs", "port": name}}. The map
-# node splits a referenced list into item rows inside PostgreSQL, and its result, when
-# it has more than MAP_INLINE_MAX items, is stored as {"$weft_ref": {"map": pk,
-# "count": n}} (the items' outputs, in order). A node that reads such a value as data
-# gets it materialised (`_materialise`) just before it executes.
+# Data enters the engine escaped (`refs.admit`: a run's input, a node's outputs, a
+# wait's payload) and leaves it unescaped (`refs.unescape`: what a node reads, what a
+# webhook answers), so a value from outside can never pose as a reference.
 
-REF_KEY = rows.REF_KEY
+REF_KEY = refs.REF_KEY
 MAP_INLINE_MAX = 1000
-
-
-def is_ref(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and REF_KEY in value
-
-
-def _materialise(value: Any) -> Any:
-    """The data behind a reference (read in full: only for nodes that need it as data)."""
-    for _ in range(8):  # a reference may point at a stored reference
-        if not is_ref(value):
-            return value
-        ref = value[REF_KEY]
-        if "map" in ref:
-            return list(MapItem.objects.filter(node_run_id=ref["map"]).order_by("index")
-                        .values_list("output", flat=True).iterator(chunk_size=2000))
-        stored = NodeRun.objects.filter(pk=ref["node_run"]).values_list(
-            ref["field"], flat=True).first() or {}
-        value = stored.get(ref["port"])
-    return value
-
-
-def _materialise_ports(ports: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not ports or not any(is_ref(v) or (isinstance(v, list) and any(map(is_ref, v)))
-                            for v in ports.values()):
-        return ports
-    return {port: [_materialise(v) for v in value] if isinstance(value, list)
-            and any(map(is_ref, value)) else _materialise(value)
-            for port, value in ports.items()}
+is_ref = refs.is_ref
+_materialise = refs.materialise
+_materialise_ports = refs.materialise_ports
 
 
 def _load_step(run: Run, *, now: datetime | None = None) -> _Step:
@@ -789,9 +813,19 @@ def _concurrency_limit(workflow_id) -> int | None:
 def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
               trigger: str = "manual", user=None, token=None, trigger_ref: str = "",
               trace_id: str | None = None, version: WorkflowVersion | None = None,
-              parent_node_run: NodeRun | None = None, check_paused: bool = True) -> Run:
+              parent_node_run: NodeRun | None = None, check_paused: bool = True,
+              stored_input: bool = False) -> Run:
     """Start a run of the latest published version (or `version`). Pure nodes run
-    at once, in this process; the rest go to workers. Refused while paused."""
+    at once, in this process; the rest go to workers. Refused while paused. `input`
+    comes from outside and is checked and escaped (apps.runs.refs), unless
+    `stored_input`: the engine's own stored data (a child run's, a map item's)."""
+    if not stored_input:
+        try:
+            input = refs.admit(input or {}, root="input")
+        except refs.JsonProblem as problem:
+            raise Unprocessable(f"The run's input cannot be stored: {problem.path} "
+                                f"{problem.message}.", code=problem.code,
+                                errors={problem.path: [problem.message]}) from None
     if version is None:
         version = latest_version(workflow=workflow)
         if version is None:
@@ -1092,7 +1126,10 @@ def _deferring_services(deferred: list[Callable[[], Any]]) -> dict[str, Any]:
 def node_run_resume(*, node_run_id: int, outputs: dict[str, Any] | None = None,
                     error: dict[str, str] | None = None) -> str:
     """Finish a waiting node (a timer came due, an approval was decided, a child run
-    ended): with `outputs`, or failed with `error` {type, message}."""
+    ended): with `outputs` (data from outside: checked and escaped, see apps.runs.refs;
+    a JsonProblem names what cannot be kept), or failed with `error` {type, message}."""
+    if outputs is not None:
+        outputs = refs.admit(outputs, root="outputs")
     with transaction.atomic():
         row = NodeRun.objects.filter(pk=node_run_id).only("run_id").first()
         if row is None:
@@ -1168,7 +1205,7 @@ def _start_child(run: Run, row: NodeRun) -> None:
         return
     run_start(workflow=workflow, version=version, input=payload.get("input") or {},
               trigger="subworkflow", trace_id=run.trace_id, parent_node_run=row,
-              check_paused=False)
+              check_paused=False, stored_input=True)
 
 
 def _child_finished(child: Run, result: Any) -> None:
@@ -1284,7 +1321,7 @@ def map_progress(*, node_run_id: int) -> str:
         if started >= chunks and in_flight == 0:
             if total > MAP_INLINE_MAX:
                 # The results stay in their item rows; the output refers to them.
-                outputs = {"out": {REF_KEY: {"map": node_run_id, "count": total}}}
+                outputs = {"out": refs.map_ref(node_run_id, total)}
                 NodeRun.objects.filter(pk=node_run_id).update(
                     state={**state, "outputs": outputs})
             else:  # small: gathered inline (inside PostgreSQL), as the UI shows it
@@ -1342,7 +1379,8 @@ def map_chunk_run(*, node_run_id: int, chunk: int) -> int:
                 with transaction.atomic():
                     child = run_start(workflow=workflow, version=version, input=item.input,
                                       trigger="map", trace_id=row.run.trace_id,
-                                      parent_node_run=row, check_paused=False)
+                                      parent_node_run=row, check_paused=False,
+                                      stored_input=True)
                     MapItem.objects.filter(pk=item.pk, done=False).update(child_run=child)
     _enqueue("runs.map_progress", [node_run_id], queue="default")
     return done

@@ -131,9 +131,9 @@ class WorkflowDetailApi(APIView):
 
 
 class WorkflowValidateApi(APIView):
-    """Check the draft (or a graph sent in the body) without saving anything."""
+    """Check the draft (or a graph sent in the body) without saving anything (editors)."""
 
-    permission_classes = [IsViewer]
+    permission_classes = [IsEditor]
 
     class InputSerializer(StrictSerializer):
         graph = GraphField(required=False)

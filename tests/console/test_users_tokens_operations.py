@@ -157,3 +157,29 @@ def test_operations_lists_a_live_worker_and_its_queues(admin_browser, tmp_path):
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def test_credentials_page_shows_hosts_flags_any_host_and_edits_them(
+        admin_browser, create_credential, audit_since):
+    legacy = create_credential(name="Legacy", allowed_hosts=["*"],
+                               secret={"token": "tok-never-shown-1"})
+    page = admin_browser.get("/console/credentials/")
+    assert page.status_code == 200
+    assert b"Legacy" in page.content
+    assert b"any host" in page.content
+    assert b"tok-never-shown-1" not in page.content
+    saved = admin_browser.post(f"/console/credentials/{legacy.pk}/hosts/",
+                               {"allowed_hosts": "api.example.com\n*.cdn.example.com, "})
+    assert saved.status_code == 302
+    legacy.refresh_from_db()
+    assert legacy.allowed_hosts == ["api.example.com", "*.cdn.example.com"]
+    assert audit_since(action="credential.update")[0].data["allowed_hosts"] == legacy.allowed_hosts
+    refused = admin_browser.post(f"/console/credentials/{legacy.pk}/hosts/",
+                                 {"allowed_hosts": "https://x.example.com/path"}, follow=True)
+    assert b"is not a host name" in refused.content
+    empty = admin_browser.post(f"/console/credentials/{legacy.pk}/hosts/",
+                               {"allowed_hosts": ""}, follow=True)
+    assert b"at least one host" in empty.content
+    legacy.refresh_from_db()
+    assert legacy.allowed_hosts == ["api.example.com", "*.cdn.example.com"]
+    assert b"any host</span>" not in admin_browser.get("/console/credentials/").content

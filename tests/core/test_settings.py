@@ -30,3 +30,20 @@ def test_production_starts_with_a_secret_key_and_debug_off():
         env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": "config.settings"},
         capture_output=True, text=True, timeout=60)
     assert check.stdout.strip() == "False"
+
+
+def test_production_sends_hsts_and_secure_cookies():
+    env = {"WEFT_ENV": "production", "WEFT_SECRET_KEY": "x" * 50,
+           "WEFT_CREDENTIALS_KEY": "ZmDfcTF7_60GrrY167zsiPd67pEvs0aGOv2oasOM1Pg="}
+    check = subprocess.run(
+        [sys.executable, "-c",
+         "import django; django.setup(); from django.conf import settings as s; "
+         "print(s.SECURE_HSTS_SECONDS, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+         "s.SECURE_PROXY_SSL_HEADER[0])"],
+        env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stderr
+    hsts, session_secure, csrf_secure, proxy_header = check.stdout.split()
+    assert int(hsts) >= 180 * 24 * 3600
+    assert (session_secure, csrf_secure) == ("True", "True")
+    assert proxy_header == "HTTP_X_FORWARDED_PROTO"

@@ -51,7 +51,7 @@ def test_rotation_re_encrypts_with_the_new_key(create_credential, settings):
 
 def test_admin_manages_and_the_api_never_returns_the_secret(admin_client):
     created = admin_client.post("/api/credentials/", {
-        "name": "Billing API", "kind": "api_key",
+        "name": "Billing API", "kind": "api_key", "allowed_hosts": ["billing.example.com"],
         "secret": {"header": "X-Key", "value": SECRET}}, format="json")
     assert created.status_code == 201, created.data
     assert SECRET not in str(created.data)
@@ -70,7 +70,8 @@ def test_admin_manages_and_the_api_never_returns_the_secret(admin_client):
     assert "new-value" not in str(changed.data)
     assert credential_resolve(credential_id=pk).secret["value"] == "new-value"
     duplicate = admin_client.post("/api/credentials/", {
-        "name": "Billing", "kind": "bearer", "secret": {"token": "x"}}, format="json")
+        "name": "Billing", "kind": "bearer", "secret": {"token": "x"},
+        "allowed_hosts": ["x.example.com"]}, format="json")
     assert duplicate.status_code == 409
     assert admin_client.delete(f"/api/credentials/{pk}/").status_code == 204
     assert not Credential.objects.exists()
@@ -80,7 +81,8 @@ def test_admin_manages_and_the_api_never_returns_the_secret(admin_client):
 
 def test_invalid_secrets_name_the_field(admin_client):
     response = admin_client.post("/api/credentials/", {
-        "name": "x", "kind": "basic", "secret": {"username": "ann"}}, format="json")
+        "name": "x", "kind": "basic", "secret": {"username": "ann"},
+        "allowed_hosts": ["x.example.com"]}, format="json")
     assert response.status_code == 400
     assert "secret.password" in response.data["errors"]
 

@@ -37,9 +37,10 @@ def vite_assets(entry: str) -> SafeString:
             if settings.DEBUG else ""
         )
         return format_html(
-            '<div class="weft-build-missing" role="alert" style="font:15px system-ui;max-width:640px;'
-            'margin:80px auto;padding:16px 20px;border:1px solid #fecaca;background:#fef2f2;'
-            'border-radius:8px;color:#7f1d1d"><strong>The editor\'s front end is not built.</strong>{}</div>',
+            '<link rel="stylesheet" href="{}">'
+            '<div class="weft-build-missing" role="alert">'
+            '<strong>The editor\'s front end is not built.</strong>{}</div>',
+            static("css/weft.css"),
             detail,
         )
     css = format_html_join("\n", '<link rel="stylesheet" href="{}">', ((static(c),) for c in assets.css))

@@ -7,6 +7,19 @@ engine's policy (`config.policy`) retries them with backoff, never sooner than a
 Every request carries the run's trace as a W3C `traceparent` header and an
 `Idempotency-Key: <run_id>:<node_id>` header, the same on every attempt, so a
 receiving API can drop a repeat of the same node run.
+
+Credentials stay where they belong:
+- a credential goes only to the hosts it names (`allowed_hosts`): the node refuses a
+  URL, or a redirect target, on any other host, with an error naming both, and
+  publish reports a static URL that does not fit;
+- redirects are followed here, hop by hop: on a redirect to another origin (scheme,
+  host and port, as browsers do with Authorization) every header and query parameter
+  that the credential supplied is removed, and stays removed for the later hops;
+- the secret values (and their encoded forms) are masked in everything the node
+  returns or raises (apps.audit.redaction), so a server that echoes them back cannot
+  get them stored in the run.
+Only http and https URLs are accepted; a URL that is static up to its scheme is
+checked by the config model, so publish refuses `file://` and the like.
 """
 
 from __future__ import annotations
@@ -15,19 +28,29 @@ import base64
 import email.utils
 import hashlib
 import json
+import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
 from django.conf import settings
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from apps.audit.redaction import SecretScrubber
+from apps.core.inbound import max_depth
+from apps.credentials.hosts import host_allowed, hosts_shown, url_host_port
+from apps.credentials.kinds import secret_values
+from apps.credentials.selectors import credential_get
 from apps.expressions.core import ExpressionError, render_value
 from apps.expressions.fields import CredentialField, TemplateField
 from apps.expressions.services import expression_data
 from apps.nodes.base import (
     ERROR_PORT,
+    EnvironmentProblem,
     ExecutionPolicy,
     NodeConfig,
     NodeContext,
@@ -43,6 +66,34 @@ from apps.nodes.ssrf import GuardedTransport, SSRFBlocked
 RETRY_STATUSES = {500, 502, 503, 504}
 USER_AGENT = "Weft-Workflow/1.0"
 MAX_RESPONSE_CAP = 50 * 1024 * 1024
+MAX_REDIRECTS = 5
+URL_PREFIXES = ("http://", "https://")
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):")
+
+
+def url_scheme_problem(url: str) -> str | None:
+    """Why the run would refuse this URL for its scheme, or None. A templated URL is
+    judged by its text before the first `{{`: "file://{{ x }}" is refused, while
+    "{{ base }}/x" and "ht{{ s }}" are left to the run."""
+    literal, templated, _ = url.partition("{{")
+    text = literal.lower()
+    if any(text.startswith(prefix) or (templated and prefix.startswith(text))
+           for prefix in URL_PREFIXES):
+        return None
+    scheme = _SCHEME.match(text)
+    found = (f"the scheme {scheme.group(1)!r} is refused" if scheme
+             else f"it is {url[:200]!r}")
+    return f"The URL must start with http:// or https://; {found}."
+
+
+def url_static_host(url: str) -> tuple[str, int | None] | None:
+    """The host and port of a URL whose scheme and host hold no `{{ expression }}`."""
+    literal, templated, _ = url.partition("{{")
+    if templated:
+        _, sep, rest = literal.partition("://")
+        if not sep or not any(c in rest for c in "/?#"):
+            return None
+    return url_host_port(literal if templated else url)
 
 
 class HttpRequestConfig(NodeConfig):
@@ -71,6 +122,14 @@ class HttpRequestConfig(NodeConfig):
                                     title="Largest response (bytes)")
     policy: ExecutionPolicy = policy_field(retries=2)
 
+    @field_validator("url")
+    @classmethod
+    def _http_only(cls, url: str) -> str:
+        problem = url_scheme_problem(url)
+        if problem:
+            raise ValueError(problem)
+        return url
+
 
 def _upgrade_v1(config: dict[str, Any]) -> dict[str, Any]:
     """Version 1 retried inside the worker slot with its own fields: they become the
@@ -89,17 +148,96 @@ def traceparent(trace_id: str) -> str:
     return f"00-{trace}-{secrets.token_hex(8)}-01"
 
 
-def _auth_headers(resolved: Any) -> dict[str, str]:
+@dataclass(frozen=True)
+class CredentialUse:
+    """What a credential adds to a request, where it may go, and what to mask."""
+
+    name: str
+    allowed_hosts: tuple[str, ...]
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    query: dict[str, str] = field(default_factory=dict, repr=False)
+    values: tuple[str, ...] = field(default=(), repr=False)
+
+    def check_host(self, url: httpx.URL, *, redirected_from: httpx.URL | None = None) -> None:
+        port = url.port or (443 if url.scheme == "https" else 80)
+        if host_allowed(self.allowed_hosts, host=url.host, port=port):
+            return
+        shown = url.host if url.port is None else f"{url.host}:{url.port}"
+        via = (f" (a redirect from {redirected_from.host}; it was not followed)"
+               if redirected_from is not None else "")
+        raise NodeError("credential_host",
+                        f"Credential {self.name!r} may not be sent to {shown!r}{via}: it is "
+                        f"allowed for {hosts_shown(self.allowed_hosts)}. Add the host to the "
+                        "credential's allowed hosts, or choose another credential.",
+                        details={"credential": self.name, "host": shown, "field": "url"})
+
+    def strip(self, request: httpx.Request) -> None:
+        """Remove every header and query parameter this credential supplied."""
+        for name in self.headers:
+            request.headers.pop(name, None)
+        url = request.url
+        for name in self.query:
+            url = url.copy_remove_param(name)
+        request.url = url
+
+
+def credential_use(resolved: Any) -> CredentialUse:
     kind, secret = resolved.kind, resolved.secret
+    headers: dict[str, str] = {}
+    query: dict[str, str] = {}
     if kind == "bearer":
-        return {"Authorization": f"Bearer {secret['token']}"}
-    if kind == "basic":
+        headers["Authorization"] = f"Bearer {secret['token']}"
+    elif kind == "basic":
         raw = f"{secret['username']}:{secret['password']}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(raw).decode("ascii")}
-    if kind == "api_key":
-        return {secret.get("header") or "X-API-Key": secret["value"]}
-    # A generic secret: each entry is sent as a header of that name.
-    return {str(k): str(v) for k, v in secret.items()}
+        headers["Authorization"] = "Basic " + base64.b64encode(raw).decode("ascii")
+    elif kind == "api_key":
+        if secret.get("query_param"):
+            query[secret["query_param"]] = secret["value"]
+        else:
+            headers[secret.get("header") or "X-API-Key"] = secret["value"]
+    else:  # A generic secret: each entry is sent as a header of that name.
+        headers.update({str(k): str(v) for k, v in secret.items()})
+    return CredentialUse(name=getattr(resolved, "name", str(getattr(resolved, "id", ""))),
+                         allowed_hosts=tuple(getattr(resolved, "allowed_hosts", ())),
+                         headers=headers, query=query,
+                         values=tuple(secret_values(kind, secret)))
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)
+
+
+@contextmanager
+def _exchange(client: httpx.Client, request: httpx.Request, *, follow: bool,
+              use: CredentialUse | None) -> Iterator[httpx.Response]:
+    """Send `request`, following up to MAX_REDIRECTS redirects when `follow` is set.
+    With a credential, every hop must go to one of its hosts, and from the first
+    hop to another origin on, what the credential supplied is no longer sent."""
+    origin = _origin(request.url)
+    carrying = use is not None
+    if use is not None:
+        use.check_host(request.url)
+    hops = 0
+    while True:
+        response = client.send(request, stream=True)
+        following = response.next_request if follow else None
+        if following is None:
+            break
+        response.close()
+        hops += 1
+        if hops > MAX_REDIRECTS:
+            raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.",
+                                         request=following)
+        if use is not None:
+            use.check_host(following.url, redirected_from=request.url)
+            if carrying and _origin(following.url) != origin:
+                use.strip(following)
+                carrying = False
+        request = following
+    try:
+        yield response
+    finally:
+        response.close()
 
 
 def _resolve_credential(context: NodeContext, credential_id: str) -> Any:
@@ -144,6 +282,9 @@ def _decode(response: httpx.Response, raw: bytes) -> Any:
             return json.loads(raw)
         except ValueError:
             pass
+        except RecursionError:  # past the interpreter's limit, far past the engine's
+            raise NodeError("invalid_output", "The response body (outputs.out.body) is JSON "
+                            f"nested more than {max_depth()} levels deep.") from None
     try:
         return raw.decode(response.encoding or "utf-8")
     except (LookupError, UnicodeDecodeError):
@@ -155,7 +296,8 @@ def http_client(*, timeout_s: float, follow_redirects: bool,
     """An httpx client behind the SSRF guard (also for other node types' I/O)."""
     allow = settings.WEFT_HTTP_ALLOW_HOSTS if allow is None else allow
     return httpx.Client(transport=GuardedTransport(allow=allow), timeout=timeout_s,
-                        follow_redirects=follow_redirects, max_redirects=5, trust_env=False)
+                        follow_redirects=follow_redirects, max_redirects=MAX_REDIRECTS,
+                        trust_env=False)
 
 
 @registry.register
@@ -172,27 +314,68 @@ class HttpRequestNode(NodeType):
     Config = HttpRequestConfig
     upgrades = {1: _upgrade_v1}
 
+    @classmethod
+    def check_environment(cls, config: HttpRequestConfig) -> list[EnvironmentProblem]:  # type: ignore[override]
+        """At publish: a credential's allowed hosts include the URL's host, when the
+        host is written out (a host from an expression is checked when the node runs)."""
+        if not config.credential:
+            return []
+        target = url_static_host(config.url)
+        if target is None:
+            return []
+        credential = credential_get(credential_id=config.credential)
+        if credential is None:
+            return [EnvironmentProblem(f"credential {config.credential} does not exist",
+                                       code="credential_missing", field="config.credential")]
+        host, port = target
+        if host_allowed(credential.allowed_hosts, host=host, port=port):
+            return []
+        return [EnvironmentProblem(
+            f"credential {credential.name!r} may not be sent to {host!r}: it is allowed for "
+            f"{hosts_shown(credential.allowed_hosts)}", code="credential_host",
+            field="config.url")]
+
     def execute(self, context: NodeContext, config: HttpRequestConfig) -> Outputs:
         data = expression_data(context)
         url = str(_render(config.url, data, "url"))
         headers = {str(k): str(v) for k, v in _render(config.headers, data, "headers").items()}
         query = {str(k): str(v) for k, v in _render(config.query, data, "query").items()}
         body = _render(config.body, data, "body") if config.body is not None else None
-        if not url.startswith(("http://", "https://")):
-            raise NodeError("invalid_url", f"The URL must start with http:// or https://; it "
-                            f"is {url[:200]!r}.", details={"field": "url"})
+        problem = url_scheme_problem(url) if "{{" not in url else None
+        if problem or not url.lower().startswith(URL_PREFIXES):
+            raise NodeError("invalid_url", problem or f"The URL must start with http:// or "
+                            f"https://; it is {url[:200]!r}.", details={"field": "url"})
         headers.setdefault("User-Agent", USER_AGENT)
         headers["traceparent"] = traceparent(context.trace_id or context.run_id)
         headers["Idempotency-Key"] = f"{context.run_id}:{context.node_id}"
-        if config.credential:
-            headers.update(_auth_headers(_resolve_credential(context, config.credential)))
+        use = (credential_use(_resolve_credential(context, config.credential))
+               if config.credential else None)
+        scrubber = SecretScrubber(use.values if use else ())
+        try:
+            result = self._call(config, url=url, headers=headers, query=query, body=body,
+                                use=use, scrubber=scrubber, attempt=context.attempt)
+        except NodeError as exc:  # masked in place, keeping what the engine reads
+            exc.message = scrubber.text(exc.message)
+            exc.args = (exc.message,)
+            exc.details = scrubber.scrub(exc.details)
+            raise
+        return Outputs({"out": result})
+
+    def _call(self, config: HttpRequestConfig, *, url: str, headers: dict[str, str],
+              query: dict[str, str], body: Any, use: CredentialUse | None,
+              scrubber: SecretScrubber, attempt: int) -> dict[str, Any]:
+        if use is not None:
+            headers.update(use.headers)
+            query.update(use.query)
         send_body = body is not None and config.method not in ("GET", "HEAD")
-        retries_left = context.attempt <= config.policy.retries
-        with http_client(timeout_s=config.timeout_s,
-                         follow_redirects=config.follow_redirects) as client:
+        retries_left = attempt <= config.policy.retries
+        with http_client(timeout_s=config.timeout_s, follow_redirects=False) as client:
             try:
-                with client.stream(config.method, url, params=query or None, headers=headers,
-                                   json=body if send_body else None) as response:
+                request = client.build_request(config.method, url, params=query or None,
+                                               headers=headers,
+                                               json=body if send_body else None)
+                with _exchange(client, request, follow=config.follow_redirects,
+                               use=use) as response:
                     if _retryable_status(response.status_code) and (
                             config.fail_on_error_status or retries_left):
                         # The engine's policy retries (never a sleep in this worker slot),
@@ -206,26 +389,27 @@ class HttpRequestNode(NodeType):
             except SSRFBlocked as exc:
                 raise NodeError("ssrf_blocked", str(exc)) from None
             except httpx.TooManyRedirects:
-                raise NodeError("too_many_redirects", "More than 5 redirects.") from None
+                raise NodeError("too_many_redirects",
+                                f"More than {MAX_REDIRECTS} redirects.") from None
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError
                     ) as exc:
                 raise NodeError("connection", f"{exc.__class__.__name__}: {exc}",
                                 retryable=True) from None
             except httpx.HTTPError as exc:
                 raise NodeError("http", f"{exc.__class__.__name__}: {exc}") from None
-        result = {
+        result = scrubber.scrub({
             "status": response.status_code,
             "headers": dict(response.headers),
             "body": _decode(response, raw),
             "url": str(response.url),
-            "attempts": context.attempt,
-        }
+            "attempts": attempt,
+        })
         if config.fail_on_error_status and response.status_code >= 400:
             raise NodeError("http_status", f"{config.method} {url} answered "
                             f"{response.status_code}.",
                             details={"status": response.status_code,
                                      "body": str(result["body"])[:1000]})
-        return Outputs({"out": result})
+        return result
 
 
 def _retryable_status(status: int) -> bool:

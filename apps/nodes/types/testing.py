@@ -4,6 +4,7 @@ WEFT_NODE_MODULES when WEFT_TEST_NODES=1 (tests/services.py sets it)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 import urllib.request
@@ -149,3 +150,26 @@ class TestItems(NodeType):
     def execute(self, context: NodeContext, config: NodeConfig) -> Outputs:
         value = context.inputs.get("in") or {}
         return Outputs({"out": list(range(int(value.get("count", 0))))})
+
+
+class LeakConfig(NodeConfig):
+    credential: str
+    fail: bool = False
+
+
+@registry.register
+class TestLeak(NodeType):
+    """A careless node: resolves a credential and puts its secret in its output, its
+    log line and, with `fail`, its error, so tests can see the engine mask them."""
+
+    type = "test.leak"
+    Config = LeakConfig
+
+    def execute(self, context: NodeContext, config: LeakConfig) -> Outputs:
+        resolved = context.services["credentials"](credential_id=config.credential,
+                                                   run_id=context.run_id,
+                                                   node_id=context.node_id)
+        logging.getLogger(__name__).warning("using %s", resolved.secret)
+        if config.fail:
+            raise RuntimeError(f"failed with {resolved.secret}")
+        return Outputs({"out": {"secret": resolved.secret}})

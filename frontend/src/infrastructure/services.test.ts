@@ -81,6 +81,16 @@ describe("validation controller", () => {
     expect(store.getState().problems.map((p) => p.message)).toEqual(["new"]);
     expect(store.getState().problemIndex.errorCount).toBe(1);
   });
+
+  it("does not ask a read-only page's server to validate (validate is for editors)", async () => {
+    const store = loadedStore();
+    store.getState().setReadOnly(true);
+    const validate = vi.fn<Api["validate"]>().mockResolvedValue({ valid: true, problems: [] });
+    const controller = new ValidationController(store, { validate }, 400).start();
+    controller.schedule(0);
+    await vi.advanceTimersByTimeAsync(400);
+    expect(validate).not.toHaveBeenCalled();
+  });
 });
 
 class FakeSocket implements SocketLike {

@@ -40,7 +40,8 @@ export class ValidationController {
   async run(): Promise<void> {
     this.timer = null;
     const s = this.store.getState();
-    if (!s.workflowId) return;
+    // Validating is an editor's action (the API refuses viewers); read-only pages skip it.
+    if (!s.workflowId || s.readOnly) return;
     const seq = ++this.seq;
     this.controller?.abort();
     const controller = new AbortController();

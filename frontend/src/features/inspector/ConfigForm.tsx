@@ -3,17 +3,17 @@ import Form from "@rjsf/core";
 import type { IChangeEvent } from "@rjsf/core";
 import { getDefaultFormState } from "@rjsf/utils";
 import type { ErrorSchema, RegistryFieldsType, RegistryWidgetsType, RJSFSchema } from "@rjsf/utils";
-import { customizeValidator } from "@rjsf/validator-ajv8";
 import { memo, useCallback, useMemo } from "react";
 import { jsonEqual } from "../../core/diff";
 import { normalizeSchema } from "../../core/schema";
 import type { NodeTypeSpec, Problem } from "../../core/types";
 import { useActions } from "../../infrastructure/context";
 import { buildUiSchema, problemsToErrorSchema } from "./schemaUi";
+import { cspSafeValidator as validator } from "./validator";
 import { JsonField, SmartTextareaWidget, SmartTextWidget } from "./widgets";
 
-// `cel` is our format; the server checks it, the form only needs to accept it.
-const validator = customizeValidator({ customFormats: { cel: () => true }, ajvOptionsOverrides: { strict: false } });
+// The validator interprets the schema (no code generation: the page's CSP allows no
+// eval). Formats it does not know, such as our `cel`, are left to the server.
 const widgets: RegistryWidgetsType = { TextWidget: SmartTextWidget, TextareaWidget: SmartTextareaWidget };
 const fields: RegistryFieldsType = { json: JsonField };
 
@@ -29,6 +29,11 @@ function prepare(spec: NodeTypeSpec) {
   return p;
 }
 
+/** The ".a.b" path (rjsf's) of the field a server problem is about ("config.a.b"). */
+function fieldPath(problem: Problem): string {
+  return problem.field?.startsWith("config.") ? "." + problem.field.slice("config.".length) : "";
+}
+
 export interface ConfigFormProps {
   nodeId: string;
   config: Record<string, unknown>;
@@ -40,7 +45,17 @@ export interface ConfigFormProps {
 export const ConfigForm = memo(function ConfigForm({ nodeId, config, spec, problems, readOnly }: ConfigFormProps) {
   const actions = useActions();
   const { schema, uiSchema } = prepare(spec);
-  const extraErrors = useMemo(() => problemsToErrorSchema(problems ?? []) as ErrorSchema, [problems]);
+  // Fields are checked against the schema here as they change (liveValidate); where
+  // that already flags a field, the server's problem on the same field is not repeated
+  // under it (it stays in the problems list): one wording per error.
+  const flagged = useMemo(
+    () => new Set(validator.validateFormData(config, schema).errors.map((e) => e.property ?? "")),
+    [config, schema],
+  );
+  const extraErrors = useMemo(
+    () => problemsToErrorSchema((problems ?? []).filter((p) => !flagged.has(fieldPath(p)))) as ErrorSchema,
+    [problems, flagged],
+  );
   // The form fills in the schema's defaults when it opens and reports that as a
   // change; only what the user changed beyond those defaults is an edit of the draft.
   const withDefaults = useMemo(
@@ -69,6 +84,7 @@ export const ConfigForm = memo(function ConfigForm({ nodeId, config, spec, probl
       fields={fields}
       onChange={onChange}
       extraErrors={extraErrors}
+      liveValidate="onChange"
       showErrorList={false}
       noHtml5Validate
       readonly={readOnly}

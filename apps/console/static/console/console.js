@@ -1,0 +1,26 @@
+// The console's small behaviours, loaded as a file (the Content-Security-Policy
+// allows no inline script).
+
+// Buttons that ask before they act: <button data-confirm="Are you sure?">.
+document.querySelectorAll("[data-confirm]").forEach(function (button) {
+  button.addEventListener("click", function (event) {
+    if (!window.confirm(button.dataset.confirm)) event.preventDefault();
+  });
+});
+
+// Copy a value shown once: <button data-copy="#selector">.
+document.querySelectorAll("[data-copy]").forEach(function (button) {
+  button.addEventListener("click", function () {
+    var text = document.querySelector(button.dataset.copy).textContent;
+    navigator.clipboard.writeText(text).then(function () { button.textContent = "Copied"; });
+  });
+});
+
+// Say that a slow action is running: <form data-busy="Verifying…">.
+document.querySelectorAll("form[data-busy]").forEach(function (form) {
+  form.addEventListener("submit", function () {
+    var button = form.querySelector("button");
+    button.disabled = true;
+    button.textContent = form.dataset.busy;
+  });
+});
