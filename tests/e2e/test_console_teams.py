@@ -10,7 +10,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_an_admin_creates_a_team_and_adds_a_member(signed_in_page, live_web, create_user,
-                                                   screenshot):
+                                                   screenshot, csp_watch):
     create_user(username="ann", roles=["reviewer"])
     create_user(username="bob", roles=["reviewer"])
     page, _ = signed_in_page(roles=["admin"], username="grace")
@@ -33,3 +33,4 @@ def test_an_admin_creates_a_team_and_adds_a_member(signed_in_page, live_web, cre
     team = Team.objects.get(name="Billing")
     assert sorted(team.members.values_list("username", flat=True)) == ["ann", "bob"]
     assert team.lead.username == "ann"
+    assert csp_watch() == []

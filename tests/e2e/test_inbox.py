@@ -71,7 +71,7 @@ def _start(url, token, workflow, number) -> str:
 
 def test_a_reviewer_approves_a_live_task_and_the_builder_sees_the_run_finish(
         page, browser, live_web_on_worker, create_user, create_workflow, api_token,
-        screenshot):
+        screenshot, csp_watch):
     from apps.workflows.services import workflow_publish
 
     url = live_web_on_worker
@@ -164,6 +164,8 @@ def test_a_reviewer_approves_a_live_task_and_the_builder_sees_the_run_finish(
     expect(page.get_by_role("heading", name="Invoice INV-8")).to_be_visible()
     expect(page.get_by_role("button", name="← All tasks")).to_be_visible()
     screenshot("phone-task")
+    # All of it under the strict Content-Security-Policy: not one violation.
+    assert csp_watch() == []
 
 
 def test_a_task_decided_elsewhere_shows_who_decided_it_and_refuses_a_decision(
@@ -227,7 +229,7 @@ def test_a_task_decided_elsewhere_shows_who_decided_it_and_refuses_a_decision(
 
 def test_a_team_lead_claims_releases_and_reassigns_a_task(
         page, live_web_on_worker, create_user, create_workflow, create_team, api_token,
-        screenshot):
+        screenshot, csp_watch):
     from apps.workflows.services import workflow_publish
 
     url = live_web_on_worker
@@ -265,3 +267,4 @@ def test_a_team_lead_claims_releases_and_reassigns_a_task(
     expect(view.get_by_role("region", name="History")).to_contain_text("reassigned by ann")
     screenshot("reassigned")
     assert sorted(task.assignee_users.values_list("username", flat=True)) == ["bob"]
+    assert csp_watch() == []
