@@ -20,6 +20,7 @@ urlpatterns = [
         url_name="api-schema", template_name="core/swagger_ui.html"), name="api-docs"),
     path("api/", include("config.api_urls")),
     path("", include("apps.editor.urls")),
+    path("", include("apps.approvals.urls")),
     path("console/", console_views.home, name="console"),
     path("console/", include("apps.console.urls")),
     path("hooks/<str:secret>/", runs_apis.webhook, name="webhook"),

@@ -14,7 +14,8 @@ export default defineConfig({
     sourcemap: true,
     chunkSizeWarningLimit: 1500,
     rollupOptions: {
-      input: "src/main.tsx",
+      // Two pages: the editor and workflow list (main), and the reviewer inbox (inbox).
+      input: { main: "src/main.tsx", inbox: "src/inbox.tsx" },
     },
   },
   test: {

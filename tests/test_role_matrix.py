@@ -161,3 +161,29 @@ def test_role_matrix(world, client_for, api_client, name, method, role):
         assert response.status_code in (401, 403), (path, role, response.status_code)
     else:
         assert response.status_code == 403, (path, role, response.status_code)
+
+
+# Server-rendered pages outside the API and the console (tests/console/test_access.py):
+# path -> roles that open them; other signed-in users get 403, anonymous visitors the
+# sign-in page.
+PAGES = {
+    "/inbox/": {EDITOR, REVIEWER, ADMIN},
+    "/inbox/00000000-0000-4000-8000-000000000002/": {EDITOR, REVIEWER, ADMIN},
+}
+
+
+@pytest.mark.parametrize(("path", "role"), [(p, r) for p in PAGES for r in ALL_ROLES])
+def test_page_matrix(db, create_user, path, role):
+    from django.test import Client
+
+    client = Client()
+    if role != ANON:
+        client.force_login(create_user(roles=[] if role == NONE else [role]))
+    response = client.get(path)
+    if role == ANON:
+        assert response.status_code == 302
+        assert response["Location"].startswith("/login/")
+    elif role in PAGES[path]:
+        assert response.status_code == 200, (path, role)
+    else:
+        assert response.status_code == 403, (path, role)

@@ -37,3 +37,40 @@ class UserCreateForm(forms.Form):
 
 class UserRolesForm(forms.Form):
     roles = forms.MultipleChoiceField(choices=ROLE_CHOICES, required=False)
+
+
+class TeamForm(forms.Form):
+    """A team's fields; the lead is one of the active users (they become a member)."""
+
+    name = forms.CharField(max_length=100)
+    description = forms.CharField(max_length=500, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    lead = forms.ModelChoiceField(queryset=get_user_model().objects.none(), required=False,
+                                  empty_label="No lead")
+    webhook_url = forms.URLField(max_length=2000, required=False, assume_scheme="https",
+                                 label="Webhook URL",
+                                 help_text="Optional: task events are posted there as a "
+                                           "Slack-compatible message.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lead"].queryset = get_user_model().objects.filter(
+            is_active=True).order_by("username")
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("A team needs a name.")
+        return name
+
+
+class TeamMemberForm(forms.Form):
+    user = forms.ModelChoiceField(queryset=get_user_model().objects.none(),
+                                  empty_label="Pick a user")
+
+    def __init__(self, *args, team=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        users = get_user_model().objects.filter(is_active=True).order_by("username")
+        if team is not None:
+            users = users.exclude(pk__in=team.members.values("pk"))
+        self.fields["user"].queryset = users

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.console import views
+from apps.console import teams, views
 
 app_name = "console"
 
@@ -19,6 +19,12 @@ urlpatterns = [
     path("credentials/", views.credentials, name="credentials"),
     path("credentials/<uuid:credential_id>/hosts/", views.credential_hosts,
          name="credential-hosts"),
+    path("teams/", teams.teams, name="teams"),
+    path("teams/<uuid:team_id>/", teams.team_detail, name="team-detail"),
+    path("teams/<uuid:team_id>/delete/", teams.team_delete, name="team-delete"),
+    path("teams/<uuid:team_id>/members/", teams.team_member_add, name="team-member-add"),
+    path("teams/<uuid:team_id>/members/<int:user_id>/remove/", teams.team_member_remove,
+         name="team-member-remove"),
     path("operations/", views.operations, name="operations"),
     path("operations/kill-switch/", views.kill_switch, name="kill-switch"),
 ]

@@ -47,6 +47,10 @@ class NodeRunOutputSerializer(serializers.Serializer):
     items_count = serializers.IntegerField(
         allow_null=True, help_text="How many items `items_url` holds when `outputs` refers to "
         "them instead of listing them; null otherwise.")
+    task_id = serializers.UUIDField(
+        allow_null=True, help_text="The human task this node run waits on or waited on "
+        "(open it at /inbox/<task_id>/); null for other nodes.")
+    task_title = serializers.CharField(allow_null=True, help_text="That task's title.")
 
 
 class RunDetailOutputSerializer(RunOutputSerializer):

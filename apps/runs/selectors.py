@@ -46,6 +46,9 @@ def run_detail(*, run: Run) -> dict[str, Any]:
     """The GET /api/runs/<id>/ body (also the live view's first message)."""
     node_runs = list(run.node_runs.all())
     items_urls = _items_urls(run=run, node_runs=node_runs)
+    # A node run that waits on a person has a task (apps.approvals), read by its relation.
+    tasks = {node_run_id: (str(task_id), title) for node_run_id, task_id, title
+             in run.tasks.values_list("node_run_id", "id", "title")}
     return {
         **run_summary(run=run),
         "input": unescape(run.input),
@@ -57,7 +60,9 @@ def run_detail(*, run: Run) -> dict[str, Any]:
              "error": {"type": n.error.get("type", "error"), "message": n.error.get(
                  "message", "")} if n.error else None,
              "started_at": _iso(n.started_at), "finished_at": _iso(n.finished_at),
-             "items_url": items_urls.get(n.pk), "items_count": _items_count(n.outputs)}
+             "items_url": items_urls.get(n.pk), "items_count": _items_count(n.outputs),
+             "task_id": tasks[n.pk][0] if n.pk in tasks else None,
+             "task_title": tasks[n.pk][1] if n.pk in tasks else None}
             for n in node_runs
         ],
     }

@@ -7,12 +7,17 @@ pytestmark = pytest.mark.django_db
 
 GET_PAGES = ["/console/", "/console/audit/", "/console/audit/1/", "/console/audit/export.csv",
              "/console/audit/export.jsonl", "/console/users/", "/console/tokens/",
-             "/console/credentials/", "/console/operations/"]
+             "/console/credentials/", "/console/operations/", "/console/teams/",
+             "/console/teams/00000000-0000-4000-8000-000000000003/"]
 POST_PAGES = ["/console/audit/verify/", "/console/users/", "/console/users/1/roles/",
               "/console/users/1/active/", "/console/users/lockouts/clear/",
               "/console/tokens/1/revoke/",
               "/console/credentials/00000000-0000-4000-8000-000000000001/hosts/",
-              "/console/operations/kill-switch/"]
+              "/console/operations/kill-switch/", "/console/teams/",
+              "/console/teams/00000000-0000-4000-8000-000000000003/",
+              "/console/teams/00000000-0000-4000-8000-000000000003/delete/",
+              "/console/teams/00000000-0000-4000-8000-000000000003/members/",
+              "/console/teams/00000000-0000-4000-8000-000000000003/members/1/remove/"]
 PAGES = [("get", p) for p in GET_PAGES] + [("post", p) for p in POST_PAGES]
 
 

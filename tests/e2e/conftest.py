@@ -1,10 +1,11 @@
 import shutil
+import sys
 
 import pytest
 
 from apps.accounts.services import token_create
 from tests.e2e.editor import Editor
-from tests.fixtures.live import ARTIFACTS
+from tests.fixtures.live import ARTIFACTS, free_port, process_env, spawn, wait_http
 
 EMPTY_GRAPH = {"nodes": [], "edges": [], "notes": []}
 
@@ -60,3 +61,46 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+@pytest.fixture(scope="module")
+def live_web_on_worker(celery_worker_process, tmp_path_factory):
+    """uvicorn on the worker's Redis (broker and channel layer), so the runs it starts reach
+    the worker and the worker's events reach the browser's WebSocket."""
+    port = free_port()
+    env = process_env(REDIS_URL=celery_worker_process.env["REDIS_URL"], WEFT_TEST_NODES="1")
+    cmd = [celery_worker_process.env.get("PYTHON", sys.executable), "-m",
+           "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+           "--lifespan", "off", "--no-access-log"]
+    process = spawn("web-on-worker", cmd, env, tmp_path_factory.mktemp("live-worker"))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/healthz", process)
+        yield url
+    finally:
+        process.stop()
+
+
+# Recorded in the page before any of its own scripts run (an init script is the
+# browser's, not the page's: the policy does not apply to it).
+LISTEN = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber} ${e.sample}`);
+});
+"""
+
+
+@pytest.fixture
+def csp_watch(page):
+    """Collects CSP violations (DOM events and console reports) of every page loaded."""
+    console = []
+    page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
+    page.add_init_script(LISTEN)
+
+    def violations() -> list[str]:
+        events = page.evaluate("window.__csp || []")
+        reports = [text for text in console if "Content Security Policy" in text]
+        return events + reports
+
+    return violations

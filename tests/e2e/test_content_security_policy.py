@@ -10,31 +10,6 @@ from tests.fixtures.workflows import graph_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-# Recorded in the page before any of its own scripts run (an init script is the
-# browser's, not the page's: the policy does not apply to it).
-LISTEN = """
-window.__csp = [];
-document.addEventListener("securitypolicyviolation", (e) => {
-  window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber} ${e.sample}`);
-});
-"""
-
-
-@pytest.fixture
-def csp_watch(page):
-    """Collects CSP violations (DOM events and console reports) of every page loaded."""
-    console = []
-    page.on("console", lambda msg: console.append(msg.text) if msg.type == "error" else None)
-    page.add_init_script(LISTEN)
-
-    def violations() -> list[str]:
-        events = page.evaluate("window.__csp || []")
-        reports = [text for text in console if "Content Security Policy" in text]
-        return events + reports
-
-    return violations
-
-
 def _policy(response) -> dict[str, str]:
     header = response.headers.get("content-security-policy", "")
     return {part.split()[0]: part.strip() for part in header.split(";") if part.strip()}

@@ -8,30 +8,9 @@ from apps.workflows.services import workflow_publish
 from tests.e2e.conftest import spaced
 from tests.e2e.editor import Editor
 from tests.fixtures.accounts import PASSWORD
-from tests.fixtures.live import process_env, spawn, wait_http
 from tests.fixtures.runs import flow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def live_web_on_worker(celery_worker_process, tmp_path_factory):
-    """uvicorn on the worker's Redis (broker and channel layer), so the runs it starts reach
-    the worker and the worker's events reach the browser's WebSocket."""
-    from tests.fixtures.live import free_port
-
-    port = free_port()
-    env = process_env(REDIS_URL=celery_worker_process.env["REDIS_URL"], WEFT_TEST_NODES="1")
-    cmd = [celery_worker_process.env.get("PYTHON", __import__("sys").executable), "-m",
-           "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-           "--lifespan", "off", "--no-access-log"]
-    process = spawn("web-on-worker", cmd, env, tmp_path_factory.mktemp("live-worker"))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/healthz", process)
-        yield url
-    finally:
-        process.stop()
 
 
 def test_test_run_lights_nodes_live_and_shows_outputs(

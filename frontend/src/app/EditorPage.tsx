@@ -141,6 +141,9 @@ function EditorBoot({ boot }: { boot: BootData }) {
         store.getState().setNodeTypes(types);
         store.getState().loadWorkflow(detail);
         validation.schedule(0);
+        // /editor/<id>/?run=<run_id> (the inbox's link to a task's run) opens that run.
+        const runId = new URLSearchParams(window.location.search).get("run");
+        if (runId) return runs.openRun(runId);
       })
       .catch((err) => !cancelled && setError(errorMessage(err)));
 

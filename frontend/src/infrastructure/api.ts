@@ -85,6 +85,9 @@ export interface NodeRunRecord {
   /** How many items `items_url` holds when the outputs refer to them (the server reads it
    * from the engine's own reference: data in `outputs` can never pose as one). */
   items_count?: number | null;
+  /** The human task this node run waits (or waited) on, opened at /inbox/<task_id>/. */
+  task_id?: string | null;
+  task_title?: string | null;
 }
 
 /** One item of a map node: its input, its result or error, the run that made it. */

@@ -1,8 +1,12 @@
 /** What the Django page hands the app in `<script id="weft-boot" type="application/json">`. */
 export interface BootData {
-  page?: "editor" | "workflows";
+  page?: "editor" | "workflows" | "inbox";
   workflow_id?: string | null;
-  user?: { username: string; roles: string[] };
+  /** The inbox's open task (/inbox/<task_id>/). */
+  task_id?: string | null;
+  /** The teams the user reviews for (the inbox's "my teams"). */
+  team_ids?: string[];
+  user?: { id?: number; username: string; roles: string[] };
   api_base?: string;
 }
 

@@ -43,6 +43,17 @@ export function NodeRunDetails() {
               {latest.finished_at ? ` · ${formatDuration(latest.started_at, latest.finished_at)}` : ""}
             </span>
           </p>
+          {latest.task_id ? (
+            <div className="node-run-task">
+              <span>
+                {latest.status === "waiting" ? "Waits for a decision on " : "Decided in task "}
+                <strong>{latest.task_title ?? "a task"}</strong>
+              </span>{" "}
+              <a href={`/inbox/${latest.task_id}/`} target="_blank" rel="noopener noreferrer">
+                Open in inbox
+              </a>
+            </div>
+          ) : null}
           {latest.error ? (
             <div className="run-error" role="alert">
               <strong>{latest.error.type}</strong>: {latest.error.message}
