@@ -37,7 +37,10 @@ def run_list(*, workflow=None, status: str | None = None, created_after=None,
 
 
 def run_get(*, run_id) -> Run:
-    nodes = NodeRun.objects.order_by("created_at", "id")
+    # In the order they were written (the id sequence): timestamps come from
+    # PostgreSQL's clock at the start of each transaction, or from a process's estimate
+    # of it, and may tie or cross between rows written close together.
+    nodes = NodeRun.objects.order_by("id")
     return get_object_or_404(Run.objects.select_related("version").prefetch_related(
         Prefetch("node_runs", queryset=nodes)), pk=run_id)
 
