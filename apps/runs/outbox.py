@@ -193,9 +193,13 @@ def outbox_pass(*, broker: BrokerWatch | None = None) -> dict[str, int]:
     """One turn of the outbox: what is unpublished or stranded is sent again."""
     counts = {"unpublished": 0, "stranded": 0, "lost": 0, "failed": 0}
     if broker is not None:
-        uptime = broker.restarted()
+        # Queued rows published before the broker's current life began were lost with
+        # it (an in-memory Redis keeps nothing across a restart). Judged from the
+        # broker's uptime on every turn, so a process that started after the restart
+        # (a worker that came back with it) notices as well as one that saw it go.
+        uptime = broker.uptime_s()
         if uptime is not None:
-            counts["lost"] = lost_with_broker(uptime_s=uptime)
+            counts["lost"] = lost_with_broker(uptime_s=uptime + 1.0)  # a second's margin
             if counts["lost"]:
                 logger.warning("the broker restarted; sending %d queued node run(s) again",
                                counts["lost"])
@@ -214,15 +218,14 @@ def outbox_pass(*, broker: BrokerWatch | None = None) -> dict[str, int]:
 
 
 class BrokerWatch:
-    """Notices that the (Redis) broker restarted since this process last looked."""
+    """Reads how long the (Redis) broker has been up."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.run_id: str | None = None
         self.client = None
 
-    def restarted(self) -> float | None:
-        """The new broker's uptime in seconds when it restarted since the last look."""
+    def uptime_s(self) -> float | None:
+        """Seconds since the broker started; None when it cannot be asked."""
         if not self.url.startswith(("redis://", "rediss://", "unix://")):
             return None
         try:
@@ -234,11 +237,7 @@ class BrokerWatch:
             info = self.client.info("server")
         except Exception:
             return None
-        run_id, uptime = info.get("run_id"), float(info.get("uptime_in_seconds", 0))
-        before, self.run_id = self.run_id, run_id
-        if before is not None and run_id != before:
-            return uptime + 1.0  # a second's margin for the clocks' reading
-        return None
+        return float(info.get("uptime_in_seconds", 0))
 
 
 class Liveness(threading.Thread):
