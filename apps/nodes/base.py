@@ -14,6 +14,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps.nodes.ports import evaluate_port_rule, static_rule
+
 
 class NodeConfig(BaseModel):
     """Base of every node type's config model; unknown fields are errors."""
@@ -58,6 +60,7 @@ class ExecutionPolicy(BaseModel):
 
 
 ERROR_PORT = "error"
+ERROR_PORT_LABEL = "On error"
 
 
 def policy_field(*, retries: int = 0) -> Any:
@@ -164,6 +167,17 @@ class EnvironmentProblem:
     field: str | None = None  # e.g. "config.inputs.text"
 
 
+def _has_policy(config_model: type[BaseModel]) -> bool:
+    field = config_model.model_fields.get("policy")
+    return field is not None and field.annotation is ExecutionPolicy
+
+
+def _ports(rule: list[dict[str, Any]], config: NodeConfig | dict[str, Any]) -> tuple[Port, ...]:
+    data = config.model_dump(mode="json") if isinstance(config, BaseModel) else config
+    return tuple(Port(p["name"], p["label"], p["required"], p["multiple"])
+                 for p in evaluate_port_rule(rule, data))
+
+
 class NodeType:
     """Subclass, set the class attributes and register with `@registry.register`."""
 
@@ -187,6 +201,9 @@ class NodeType:
     # the latest version is a class; graphs of older versions are upgraded when they
     # are read (validated, compiled, shown), so every published version keeps running.
     upgrades: ClassVar[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+    # Ports that follow the config, as a rule (apps/nodes/ports.py); None: the static ones.
+    input_rule: ClassVar[list[dict[str, Any]] | None] = None
+    output_rule: ClassVar[list[dict[str, Any]] | None] = None
 
     @classmethod
     def key(cls) -> tuple[str, int]:
@@ -197,12 +214,45 @@ class NodeType:
         return cls.Config.model_json_schema()
 
     @classmethod
-    def input_names(cls) -> set[str]:
-        return {p.name for p in cls.inputs}
+    def port_rules(cls) -> dict[str, list[dict[str, Any]]]:
+        """How the ports follow the config (apps/nodes/ports.py), served to the editor.
+        By default the static `inputs`/`outputs`, except that the `error` port of a type
+        with a failure policy exists only while the policy continues there. `inputs` and
+        `outputs` stay the widest set any config can give (the engine's sanity check)."""
+        if cls.__dict__.get("_port_rules") is None:
+            outputs = static_rule(cls.outputs)
+            if _has_policy(cls.Config):
+                for entry in outputs:
+                    if entry["name"] == ERROR_PORT:
+                        entry.update(label=ERROR_PORT_LABEL, required=False, when={
+                            "field": "policy.on_error", "equals": "error_port",
+                            "default": "fail"})
+            outputs = cls.output_rule if cls.output_rule is not None else outputs
+            inputs = cls.input_rule if cls.input_rule is not None else static_rule(cls.inputs)
+            cls._port_rules = {"inputs": inputs, "outputs": outputs}
+        return cls._port_rules
 
     @classmethod
-    def output_names(cls) -> set[str]:
-        return {p.name for p in cls.outputs}
+    def input_ports(cls, config: NodeConfig | dict[str, Any] | None = None) -> tuple[Port, ...]:
+        """The input ports this config gives; without a config, every possible one."""
+        if config is None:
+            return cls.inputs
+        return _ports(cls.port_rules()["inputs"], config)
+
+    @classmethod
+    def output_ports(cls, config: NodeConfig | dict[str, Any] | None = None) -> tuple[Port, ...]:
+        """The output ports this config gives; without a config, every possible one."""
+        if config is None:
+            return cls.outputs
+        return _ports(cls.port_rules()["outputs"], config)
+
+    @classmethod
+    def input_names(cls, config: NodeConfig | dict[str, Any] | None = None) -> set[str]:
+        return {p.name for p in cls.input_ports(config)}
+
+    @classmethod
+    def output_names(cls, config: NodeConfig | dict[str, Any] | None = None) -> set[str]:
+        return {p.name for p in cls.output_ports(config)}
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
@@ -217,6 +267,7 @@ class NodeType:
             "is_trigger": cls.is_trigger,
             "inputs": [p.as_dict() for p in cls.inputs],
             "outputs": [p.as_dict() for p in cls.outputs],
+            "ports": cls.port_rules(),
             "config_schema": cls.config_schema(),
         }
 

@@ -75,8 +75,9 @@ class SwitchConfig(NodeConfig):
 
 @registry.register
 class SwitchNode(NodeType):
-    """Output ports are fixed so the graph validator can check edges statically:
-    `case1`..`case10` and `default`. Case N of the config fires port `caseN`."""
+    """One output port per case (`case1`, `case2`, ... labelled with the case's label)
+    and `default`; case N of the config fires port `caseN`. `outputs` lists every port
+    any config can give (`case1`..`case10`)."""
 
     type = "control.switch"
     category = "control"
@@ -87,6 +88,11 @@ class SwitchNode(NodeType):
     inputs = (Port("in"),)
     outputs = tuple(Port(f"case{n}", required=False) for n in range(1, MAX_CASES + 1)) + (
         Port("default", required=False),)
+    output_rule = [
+        {"from": "cases", "name": "case{n}", "label": "{label}", "fallback_label": "Case {n}",
+         "max": MAX_CASES, "required": False},
+        {"name": "default", "label": "Default", "required": False},
+    ]
     Config = SwitchConfig
 
     def execute(self, context: NodeContext, config: SwitchConfig) -> Outputs:
