@@ -7,6 +7,7 @@ gets back a `NodeResult`: outputs per port, or a `Wait` for a timer or approval.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,10 +18,34 @@ from pydantic import BaseModel, ConfigDict, Field
 from apps.nodes.ports import evaluate_port_rule, static_rule
 
 
-class NodeConfig(BaseModel):
-    """Base of every node type's config model; unknown fields are errors."""
+def _words(class_name: str) -> str:
+    """'SwitchCaseConfig' -> 'Switch case': a fallback title, never a class name."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", class_name)
+    if words and words[-1] == "Config":
+        words = words[:-1]
+    text = " ".join(w if w.isupper() else w.lower() for w in words)
+    return text[:1].upper() + text[1:] if text else "Settings"
 
-    model_config = ConfigDict(extra="forbid")
+
+def builder_facing_schema(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """Forms show what the schema says, so it speaks to builders: a model's docstring
+    (written for developers) never becomes its description (`form_help` does), and a
+    model without a title of its own gets words, not its class name."""
+    schema.pop("description", None)
+    help_text = cls.__dict__.get("form_help")
+    if help_text:
+        schema["description"] = help_text
+    if schema.get("title") == cls.__name__:
+        schema["title"] = _words(cls.__name__)
+
+
+class NodeConfig(BaseModel):
+    """Base of every node type's config model; unknown fields are errors. Give nested
+    models a `title` in `model_config` and, if they need one, a `form_help: ClassVar[str]`;
+    every field a `title` and a `description` written for the person building the flow
+    (tests/nodes/test_form_words.py checks)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=builder_facing_schema)
 
 
 class EmptyConfig(NodeConfig):
@@ -40,20 +65,27 @@ class ExecutionPolicy(BaseModel):
     the default output take every failure left after retries, except a cancel and a
     quarantine (a node that keeps killing its worker)."""
 
-    model_config = ConfigDict(extra="forbid", title="Failure policy")
+    model_config = ConfigDict(extra="forbid", title="When this step fails",
+                              json_schema_extra=builder_facing_schema)
+    form_help: ClassVar[str] = (
+        "Try again when the failure may pass, then stop the run, continue through the "
+        "'On error' port, or continue with a default output.")
 
     retries: int = Field(0, ge=0, le=10, title="Retries",
                          description="Extra attempts after a failure that may pass "
                                      "(the service was unavailable or slow).")
     backoff_s: float = Field(1.0, ge=0, le=3600, title="First retry delay (s)",
                              description="Doubles with every attempt, with jitter.")
-    backoff_max_s: float = Field(300.0, ge=0, le=86400, title="Longest retry delay (s)")
+    backoff_max_s: float = Field(300.0, ge=0, le=86400, title="Longest retry delay (s)",
+                                 description="The wait between tries never grows past this.")
     timeout_s: float | None = Field(None, gt=0, le=86400, title="Timeout (s)",
                                     description="Per attempt; empty means no limit.")
     on_error: Literal["fail", "error_port", "default_output"] = Field(
         "fail", title="On error",
-        description="Fail the run, continue through the 'error' output port, or "
-                    "continue with the default output.")
+        description="Stop the run, continue through the 'On error' port (it appears on "
+                    "the node), or continue with the default output below.",
+        json_schema_extra={"x-weft-enum-labels": ["Stop the run", "Continue on the 'On error' port",
+                                         "Continue with the default output"]})
     default_output: Any = Field(None, title="Default output",
                                 description="What the step outputs instead, when "
                                             "'On error' says so.")
@@ -66,7 +98,7 @@ ERROR_PORT_LABEL = "On error"
 def policy_field(*, retries: int = 0) -> Any:
     """The config field of a node type that follows the engine's failure policy."""
     return Field(default_factory=lambda: ExecutionPolicy(retries=retries),
-                 title="When this step fails")
+                 title="When this step fails", description=ExecutionPolicy.form_help)
 
 
 @dataclass(frozen=True)
