@@ -87,6 +87,7 @@ function EditorLayout() {
             className={`problems-toggle${errorCount ? " has-errors" : ""}`}
             onClick={() => setShowProblems((v) => !v)}
             aria-label={`${showProblems ? "Hide" : "Show"} problems: ${errorCount} errors, ${warningCount} warnings`}
+            aria-expanded={showProblems}
           >
             <Icon name={errorCount ? "alert" : "check"} size={14} /> {errorCount} errors · {warningCount} warnings
           </button>

@@ -22,6 +22,7 @@ import {
 import { canRedo, canUndo, commit, createHistory, redo, replace, undo, type History } from "../core/history";
 import { autoLayout, type Size } from "../core/layout";
 import { checkConnection, type ConnectionCheck, type ConnectionRequest } from "../core/ports";
+import { dedupeProblems } from "../core/problems";
 import {
   EMPTY_SELECTION,
   emptyGraph,
@@ -110,7 +111,8 @@ export interface EditorState {
   credentials: Credential[] | null;
   /** A drag is in progress: saving and validating wait for it to end. */
   dragging: boolean;
-  focus: { id: string; seq: number } | null;
+  /** A node to bring into view and select; `field`: the inspector input to focus. */
+  focus: { id: string; seq: number; field?: string } | null;
   /** Where a node added from the palette by keyboard or click goes (the view's centre). */
   placement: Position;
   toasts: Toast[];
@@ -154,7 +156,7 @@ export interface EditorActions {
 
   setProblems(problems: Problem[]): void;
   setValidating(v: boolean): void;
-  focusNode(id: string): void;
+  focusNode(id: string, field?: string): void;
 
   view(viewing: Viewing | null): void;
   setRun(run: RunOverlay | null): void;
@@ -480,16 +482,17 @@ export function createEditorStore(initial: Partial<EditorState> = {}): EditorSto
       },
 
       setProblems(problems) {
-        set({ problems, problemIndex: indexProblems(problems, get().problemIndex) });
+        const unique = dedupeProblems(problems);
+        set({ problems: unique, problemIndex: indexProblems(unique, get().problemIndex) });
       },
 
       setValidating(validating) {
         if (get().validating !== validating) set({ validating });
       },
 
-      focusNode(id) {
+      focusNode(id, field) {
         const seq = (get().focus?.seq ?? 0) + 1;
-        set({ focus: { id, seq }, selection: { nodes: [id], edges: [], notes: [] } });
+        set({ focus: { id, seq, ...(field ? { field } : {}) }, selection: { nodes: [id], edges: [], notes: [] } });
       },
 
       view(viewing) {
