@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cel
 import numpy as np
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
@@ -39,6 +38,7 @@ import tritonclient.http as httpclient
 if __package__ in (None, ""):  # run as a script (bench/run_all.py): make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from apps.expressions.services import expression_evaluate
 from apps.inference.client import Connection, TritonClient, close_shared_clients
 from apps.inference.launcher import TritonProcess
 from apps.inference.nodes import TritonInference, TritonInferenceConfig
@@ -100,7 +100,7 @@ def node_call(connection: Connection, text: str) -> Callable[[], Any]:
         node_id="classify",
         attempt=1,
         inputs={"in": {"text": text}},
-        services={"triton": {"bench": connection}, "expressions": cel.evaluate},
+        services={"triton": {"bench": connection}, "expressions": expression_evaluate},
     )
     return lambda: node.execute(context, config)
 

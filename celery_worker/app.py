@@ -16,7 +16,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 QUEUES = ("default", "io", "inference", "maintenance")
 app.conf.task_queues = [Queue(name) for name in QUEUES]
 app.conf.task_default_queue = "default"
-app.conf.task_routes = {"audit.*": {"queue": "maintenance"}}
+app.conf.task_routes = {"audit.*": {"queue": "maintenance"},
+                        "approvals.*": {"queue": "maintenance"}}
 app.conf.beat_schedule = {
     "audit-verify-chain": {
         "task": "audit.verify_chain",
@@ -25,6 +26,8 @@ app.conf.beat_schedule = {
     },
     "runs-sweep": {"task": "runs.sweep", "schedule": 1.0,
                    "options": {"queue": "maintenance", "expires": 5}},
+    "approvals-sweep": {"task": "approvals.sweep", "schedule": 5.0,
+                        "options": {"queue": "maintenance", "expires": 10}},
 }
 app.autodiscover_tasks()
 

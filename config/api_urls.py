@@ -3,6 +3,7 @@
 from django.urls import path
 
 from apps.accounts import apis as accounts
+from apps.approvals import apis as approvals
 from apps.audit import apis as audit
 from apps.credentials import apis as credentials
 from apps.expressions import apis as expressions
@@ -66,4 +67,21 @@ urlpatterns = [
          inference.TritonModelDetailApi.as_view(), name="triton-model-detail"),
     path("inference/servers/<int:server_id>/models/<str:model>/infer/",
          inference.TritonModelInferApi.as_view(), name="triton-model-infer"),
+    path("tasks/", approvals.TaskListApi.as_view(), name="tasks"),
+    path("tasks/<uuid:task_id>/", approvals.TaskDetailApi.as_view(), name="task-detail"),
+    path("tasks/<uuid:task_id>/claim/", approvals.TaskClaimApi.as_view(), name="task-claim"),
+    path("tasks/<uuid:task_id>/release/", approvals.TaskReleaseApi.as_view(),
+         name="task-release"),
+    path("tasks/<uuid:task_id>/assign/", approvals.TaskAssignApi.as_view(),
+         name="task-assign"),
+    path("tasks/<uuid:task_id>/decide/", approvals.TaskDecideApi.as_view(),
+         name="task-decide"),
+    path("teams/", approvals.TeamListApi.as_view(), name="teams"),
+    path("teams/<uuid:team_id>/", approvals.TeamDetailApi.as_view(), name="team-detail"),
+    path("teams/<uuid:team_id>/members/", approvals.TeamMemberListApi.as_view(),
+         name="team-members"),
+    path("teams/<uuid:team_id>/members/<int:user_id>/",
+         approvals.TeamMemberDetailApi.as_view(), name="team-member-detail"),
+    path("me/notifications/", approvals.NotificationSettingsApi.as_view(),
+         name="my-notifications"),
 ]

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "apps.console",
     "apps.runs",
     "apps.inference",
+    "apps.approvals",
     # Last: imports every node module (below) once the models are loaded, then freezes.
     "apps.nodes",
 ]
@@ -98,6 +99,9 @@ WEFT_NODE_MODULES = [
     "apps.nodes.types.control",
     "apps.nodes.types.http",
     "apps.nodes.types.engine",
+    "apps.approvals.nodes",
+    "apps.nodes.types.notify",
+    "apps.audit.nodes",
 ]
 if env_bool("WEFT_TEST_NODES", False):  # node types for the engine's tests and bench only
     WEFT_NODE_MODULES.append("apps.nodes.types.testing")
@@ -107,6 +111,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.InboundMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -287,7 +292,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "apps.core.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.AutoSchema",
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "apps.core.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env("WEFT_LOGIN_RATE", "30/min")},
 }
@@ -395,10 +400,25 @@ WEFT_REQUEUE_AFTER_S = env_int("WEFT_REQUEUE_AFTER_S", 120)  # queued this long:
 # redelivery takes the node over only once it has lapsed (or its holder is gone).
 WEFT_NODE_LEASE_S = float(env("WEFT_NODE_LEASE_S", "30"))
 WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
+# JSON from outside (API bodies, webhooks, run inputs, node outputs) nests at most this
+# deep (apps.core.inbound).
+WEFT_JSON_MAX_DEPTH = env_int("WEFT_JSON_MAX_DEPTH", 64)
 # /metrics: in production it answers only to this bearer token or these networks (CIDRs);
 # in development it is open unless one of them is set.
 WEFT_METRICS_TOKEN = env("WEFT_METRICS_TOKEN")
 WEFT_METRICS_ALLOW = env_list("WEFT_METRICS_ALLOW", "")
+
+# --- Human tasks: e-mail (the console in development; SMTP from the environment) -------
+WEFT_PUBLIC_URL = env("WEFT_PUBLIC_URL", "http://127.0.0.1:8000")
+EMAIL_BACKEND = env("WEFT_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+                    if PRODUCTION else "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("WEFT_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("WEFT_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("WEFT_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env("WEFT_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("WEFT_EMAIL_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env("WEFT_EMAIL_FROM", "Weft <weft@localhost>")
 # Prometheus multiprocess mode: web and worker processes each write their own files.
 os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "prometheus"))
 Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,10 @@
 
 from django.urls import path
 
+from apps.approvals.consumers import InboxConsumer
 from apps.runs.consumers import RunConsumer
 
 websocket_urlpatterns: list = [
     path("ws/runs/<uuid:run_id>/", RunConsumer.as_asgi()),
+    path("ws/inbox/", InboxConsumer.as_asgi()),
 ]

@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.fixtures.console",
     "tests.fixtures.runs",
     "tests.fixtures.inference",
+    "tests.fixtures.approvals",
     "tests.fixtures.core",
 ]
 

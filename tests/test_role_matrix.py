@@ -55,6 +55,19 @@ MATRIX = {
     "triton-models": {"get": VIEWERS},
     "triton-model-detail": {"get": VIEWERS},
     "triton-model-infer": {"post": EDITORS},
+    # Tasks: every signed-in role but "none" may call; a task itself is visible only to
+    # its assignees, their teams and admins (others get 404: tests/approvals).
+    "tasks": {"get": VIEWERS},
+    "task-detail": {"get": VIEWERS},
+    "task-claim": {"post": VIEWERS},
+    "task-release": {"post": VIEWERS},
+    "task-assign": {"post": VIEWERS},
+    "task-decide": {"post": VIEWERS},
+    "teams": {"get": VIEWERS, "post": ADMINS},
+    "team-detail": {"get": VIEWERS, "patch": ADMINS, "delete": ADMINS},
+    "team-members": {"post": ADMINS},
+    "team-member-detail": {"delete": ADMINS},
+    "my-notifications": {"get": VIEWERS, "put": VIEWERS},
 }
 
 
@@ -111,6 +124,8 @@ def _kwargs(name, world, client):
         "token_id": ApiToken.objects.filter(user=getattr(client, "user", None)).values_list(
             "pk", flat=True).first() or 1,
         "credential_id": "00000000-0000-4000-8000-000000000001",
+        "task_id": "00000000-0000-4000-8000-000000000002",
+        "team_id": "00000000-0000-4000-8000-000000000003",
     }
 
 
@@ -119,7 +134,7 @@ def _path(name, kwargs):
     from django.urls.exceptions import NoReverseMatch
 
     for keys in (["workflow_id", "number"], ["workflow_id"], ["run_id", "node_id"], ["run_id"],
-                 ["user_id"],
+                 ["team_id", "user_id"], ["team_id"], ["task_id"], ["user_id"],
                  ["token_id"], ["seq"], ["credential_id"], ["server_id", "model"],
                  ["server_id"], []):
         try:

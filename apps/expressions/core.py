@@ -1,96 +1,125 @@
 """CEL expressions and `{{ }}` templates over JSON data (DESIGN.md contract 5).
 
 Plain Python, no Django: the graph validator, the API, the nodes and the engine
-all call these. Nothing here reaches Python's eval/exec: the `cel` package (a
-Rust interpreter) parses and evaluates CEL only, and it sees nothing but the
-data handed in (`input`, `nodes`, `run`, `vars`, plus names a node adds such as
-`item`). Credentials are never part of that data, and no Python functions are
-registered, so an expression cannot reach secrets, files or the network.
+all call these. Nothing here reaches Python's eval/exec: cel-cpp (through
+apps.expressions.environment) parses, type-checks and evaluates CEL only, over
+nothing but the data handed in (`input`, `nodes`, `run`, `vars`, plus names a node
+adds such as `item`). No functions beyond CEL's standard library are registered, so
+an expression cannot reach secrets, files or the network.
 
-Bounds. The `cel` extension holds the GIL for a whole evaluation and cannot be
-interrupted, so a watchdog thread could neither pre-empt it nor even run. The
-time bound is therefore enforced *before* evaluation, by a cost estimate:
-expressions are capped in length, comprehension macros (`map`, `filter`, `all`,
-`exists`, `exists_one`) may nest at most `max_nesting` deep, and the estimated
-work (the largest list or map in the referenced data to the power of the
-nesting, squared for `map`/`filter` whose accumulation is quadratic in this
-interpreter) must stay under `max_cost`. Results are capped in size after.
+Checking is what the run does: the same environment compiles the expression, so
+unknown names, unknown functions and provable type errors are reported at edit time
+(`check`), and `expression_check(..., declarations=...)` checks against real types.
+
+Bounds, enforced while the expression runs. Before an evaluation, the checked tree
+and the sizes of the data it reads give a sound upper bound on its cost and on the
+largest value it can create (apps.expressions.bounds). Within `inline_cost` and
+`max_value_bytes` it runs in-process (the inline pure nodes' hot path, a few
+microseconds); otherwise it runs in a sandbox subprocess with an address-space limit
+and a wall-clock limit (apps.expressions.sandbox), killed when it passes either, while
+the caller waits without holding the GIL. cel-cpp also stops any evaluation after
+10,000 comprehension iterations and refuses nesting deeper than 32 when parsing.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import math
-import re
 from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from functools import lru_cache
 from threading import Lock
 from typing import Any
 
-import cel
+from apps.expressions import bounds, sandbox
+from apps.expressions.environment import (
+    ROOT_NAMES,
+    CelError,
+    compile_checked,
+    dyn_declarations,
+    execute,
+    json_size,
+    to_json,
+)
 
-ROOT_NAMES = ("input", "nodes", "run", "vars")
-COMPREHENSIONS = {"map": 2, "filter": 2, "all": 1, "exists": 1, "exists_one": 1}
+__all__ = [
+    "DEFAULT_LIMITS", "ROOT_NAMES", "ExpressionError", "Limits", "check", "check_template",
+    "compile_expression", "evaluate", "is_template", "json_size", "render_template",
+    "render_value", "to_json",
+]
 
 
 @dataclass(frozen=True)
 class Limits:
     max_length: int = 4000  # characters in one expression
     max_template_length: int = 20000  # characters in one template string
-    max_nesting: int = 3  # comprehensions inside comprehensions
-    max_cost: int = 5_000_000  # estimated steps (about a second on a slow core)
     max_result_bytes: int = 1_000_000  # JSON size of a result or rendered template
+    max_value_bytes: int = 1_000_000  # largest value created in-process (bound)
+    inline_cost: int = 2_000_000  # bound on the work of an in-process evaluation
+    max_seconds: float = 2.0  # wall-clock time of a sandboxed evaluation
+    # the most a value may need, judged at check from literals alone; the sandbox's own
+    # limit (apps.expressions.sandbox.SandboxLimits) is the same 256 MB
+    max_memory_bytes: int = 256 * 1024 * 1024
 
 
 DEFAULT_LIMITS = Limits()
 
 
 class ExpressionError(ValueError):
-    """A CEL expression that does not parse, or fails while evaluating.
+    """A CEL expression that does not parse or check, or fails while evaluating.
 
     `position` is the 0-based character offset of the problem in the text that
-    was checked (the expression, or the whole template), when it is known."""
+    was checked (the expression, or the whole template), when it is known. `limit`
+    names the bound that stopped it ("time", "memory", "size", "iterations")."""
 
-    def __init__(self, message: str, position: int | None = None) -> None:
+    def __init__(self, message: str, position: int | None = None, *,
+                 limit: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.position = position
+        self.limit = limit
 
     def as_dict(self) -> dict[str, Any]:
-        return {"message": self.message, "position": self.position}
+        data: dict[str, Any] = {"message": self.message, "position": self.position}
+        if self.limit:
+            data["limit"] = self.limit
+        return data
 
     def shifted(self, offset: int, prefix: str = "") -> ExpressionError:
         position = None if self.position is None else self.position + offset
-        return ExpressionError(prefix + self.message, position)
+        return ExpressionError(prefix + self.message, position, limit=self.limit)
 
 
-# --- Compiling, with an LRU cache of programs --------------------------------------------
+# --- Compiling, with an LRU cache of checked programs --------------------------------------
 
 @dataclass(frozen=True)
 class _Compiled:
     program: Any
-    roots: frozenset[str]  # free variables (comprehension-bound names removed)
-    nesting: int  # deepest comprehension nesting
-    cost_terms: tuple[int, ...]  # per comprehension: exponent of N in its cost
-    literal_items: int  # upper bound on the size of lists written in the expression
+    tree: bounds.Node
+    roots: frozenset[str]  # the variables the expression reads
+    tiers: dict = field(default_factory=dict)  # Limits -> bounds.inline_tier
+
+    def tier(self, limits: Limits) -> int:
+        tier = self.tiers.get(limits)
+        if tier is None:
+            tier = self.tiers[limits] = bounds.inline_tier(
+                self.tree, max_value=limits.max_value_bytes, max_cost=limits.inline_cost)
+        return tier
 
 
 class _LRU:
     def __init__(self, size: int) -> None:
         self.size = size
-        self.data: OrderedDict[str, _Compiled] = OrderedDict()
+        self.data: OrderedDict[Any, _Compiled] = OrderedDict()
         self.lock = Lock()
 
-    def get(self, key: str) -> _Compiled | None:
+    def get(self, key: Any) -> _Compiled | None:
         with self.lock:
             value = self.data.get(key)
             if value is not None:
                 self.data.move_to_end(key)
             return value
 
-    def put(self, key: str, value: _Compiled) -> None:
+    def put(self, key: Any, value: _Compiled) -> None:
         with self.lock:
             self.data[key] = value
             self.data.move_to_end(key)
@@ -99,70 +128,25 @@ class _LRU:
 
 
 _cache = _LRU(2048)
-_POSITION = re.compile(r"<input>:(\d+):(\d+):\s*(?:Syntax error:\s*)?(.*)")
 
 
-def _offset(text: str, line: int, column: int) -> int:
-    lines = text.split("\n")
-    offset = sum(len(part) + 1 for part in lines[: max(line - 1, 0)])
-    return min(offset + max(column - 1, 0), len(text))
+def _roots(tree: bounds.Node, declared: set[str]) -> frozenset[str]:
+    found: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if node.kind == "ident" and node.name in declared:
+            found.add(node.name)
+        stack.extend(node.children)
+        if node.target is not None:
+            stack.append(node.target)
+    return frozenset(found)
 
 
-def _parse_error(expression: str, exc: Exception) -> ExpressionError:
-    message = str(exc)
-    match = _POSITION.search(message)
-    if not match:
-        return ExpressionError(message.splitlines()[0] if message else "Invalid expression.")
-    line, column, detail = int(match[1]), int(match[2]), match[3].strip()
-    detail = re.sub(r" expecting \{.*\}$", "", detail)
-    detail = re.sub(r"^mismatched input '<EOF>'.*", "unexpected end of expression", detail)
-    detail = re.sub(r"^(?:mismatched|extraneous) input ('.*?')", r"unexpected \1", detail)
-    detail = detail.replace("<EOF>", "end of expression")
-    return ExpressionError(f"Syntax error: {detail}", _offset(expression, line, column))
-
-
-def _scan(expression: str) -> tuple[int, tuple[int, ...], set[str], int]:
-    """Walk the tokens (skipping string literals): the deepest comprehension
-    nesting, each comprehension's cost exponent, the names they bind, and an
-    upper bound on the length of list literals."""
-    stack: list[tuple[int, int]] = []  # (paren depth where it opened, exponent so far)
-    depth = 0
-    terms: list[int] = []
-    bound: set[str] = set()
-    nesting = 0
-    commas = 0
-    i, n = 0, len(expression)
-    while i < n:
-        ch = expression[i]
-        if ch in "'\"":
-            quote = expression[i: i + 3] if expression[i: i + 3] in ("'''", '"""') else ch
-            j = i + len(quote)
-            while j < n and expression[j: j + len(quote)] != quote:
-                j += 2 if expression[j] == "\\" else 1
-            i = j + len(quote)
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            while stack and stack[-1][0] > depth:
-                stack.pop()
-        elif ch == ",":
-            commas += 1
-        elif ch == ".":
-            match = re.match(r"\.\s*(map|filter|all|exists_one|exists)\s*\(\s*([A-Za-z_]\w*)",
-                             expression[i:])
-            if match:
-                exponent = COMPREHENSIONS[match[1]] + (stack[-1][1] if stack else 0)
-                terms.append(exponent)
-                bound.add(match[2])
-                stack.append((depth + 1, exponent))
-                nesting = max(nesting, len(stack))
-        i += 1
-    return nesting, tuple(terms), bound, commas + 1
-
-
-def compile_expression(expression: str, limits: Limits = DEFAULT_LIMITS) -> _Compiled:
+def compile_expression(expression: str, limits: Limits = DEFAULT_LIMITS, *,
+                       declarations: tuple | None = None) -> _Compiled:
+    """Parse and type-check `expression` (all variables `dyn` unless `declarations`
+    say otherwise); raises ExpressionError."""
     if not isinstance(expression, str):
         raise ExpressionError("An expression must be a string.")
     if len(expression) > limits.max_length:
@@ -170,151 +154,125 @@ def compile_expression(expression: str, limits: Limits = DEFAULT_LIMITS) -> _Com
                               f"limit is {limits.max_length}.", limits.max_length)
     if not expression.strip():
         raise ExpressionError("The expression is empty.", 0)
-    cached = _cache.get(expression)
+    declarations = declarations if declarations is not None else dyn_declarations()
+    key = (expression, declarations)
+    cached = _cache.get(key)
     if cached is not None:
         return cached
     try:
-        program = cel.compile(expression)
-    except Exception as exc:  # the extension raises ValueError (and others on odd input)
-        raise _parse_error(expression, exc) from None
-    nesting, terms, bound, literal = _scan(expression)
-    roots = frozenset(program.variables()) - bound
-    compiled = _Compiled(program, roots, nesting, terms, literal)
-    _cache.put(expression, compiled)
+        program = compile_checked(expression, declarations)
+    except CelError as exc:
+        raise ExpressionError(exc.message, exc.position) from None
+    tree = bounds.decode_checked(program.serialize())
+    compiled = _Compiled(program, tree, _roots(tree, {name for name, _ in declarations}))
+    _cache.put(key, compiled)
     return compiled
 
 
-def _name_position(expression: str, name: str) -> int | None:
-    match = re.search(rf"(?<![\w.]){re.escape(name)}\b", expression)
-    return match.start() if match else None
-
-
 def check(expression: str, *, names: tuple[str, ...] | list[str] = (),
+          declarations: dict[str, str] | None = None,
           limits: Limits = DEFAULT_LIMITS) -> ExpressionError | None:
-    """None when `expression` is valid CEL over the known variables (`input`,
-    `nodes`, `run`, `vars` and `names`), else the error with its position."""
+    """None when `expression` is valid CEL over the known variables, else the error
+    with its position: syntax, unknown variables and functions, type errors, and
+    values that would pass the limits whatever the data (literals alone).
+
+    The variables are `input`, `nodes`, `run`, `vars` and `names`, all `dyn`;
+    `declarations` (name or dotted path -> CEL type name, e.g. {"input.amount":
+    "int"}) replace or add to them, so that types from sample data are checked."""
+    base = dict(dyn_declarations(names))
+    if declarations:
+        for name in declarations:
+            base.pop(name.split(".")[0], None)
+        base.update(declarations)
     try:
-        compiled = compile_expression(expression, limits)
+        compiled = compile_expression(expression, limits,
+                                      declarations=tuple(sorted(base.items())))
     except ExpressionError as exc:
         return exc
-    known = set(ROOT_NAMES) | set(names)
-    unknown = sorted(compiled.roots - known)
-    if unknown:
-        allowed = ", ".join(sorted(known))
-        return ExpressionError(f"Unknown variable {unknown[0]!r}; use {allowed}.",
-                               _name_position(expression, unknown[0]))
-    if compiled.nesting > limits.max_nesting:
-        return ExpressionError(f"Comprehensions (map, filter, all, exists) nest "
-                               f"{compiled.nesting} deep; the limit is {limits.max_nesting}.")
+    bound = bounds.estimate(compiled.tree, {}, cap=limits.max_value_bytes)
+    if bound.created > limits.max_memory_bytes:
+        return ExpressionError(
+            f"The expression can build a value of about {bound.created:,} bytes from its "
+            f"literals alone; the limit is {limits.max_memory_bytes:,}.", limit="memory")
     return None
 
 
 # --- Evaluating --------------------------------------------------------------------------
 
-def _largest_collection(value: Any, budget: list[int]) -> int:
-    """The size of the largest list or map inside `value` (walk capped by budget)."""
-    largest = 0
-    stack = [value]
-    while stack and budget[0] > 0:
-        item = stack.pop()
-        budget[0] -= 1
-        if isinstance(item, dict):
-            largest = max(largest, len(item))
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple):
-            largest = max(largest, len(item))
-            stack.extend(item)
-        elif isinstance(item, str):
-            pass
-    return largest
+def _limit_error(kind: str, limits: Limits) -> ExpressionError:
+    if kind == "start":
+        return ExpressionError("The expression could not be evaluated: its sandbox process "
+                               "did not start.")
+    if kind == "time":
+        return ExpressionError(f"The expression ran longer than {limits.max_seconds:g} s (the "
+                               "time limit) and was stopped.", limit="time")
+    megabytes = sandbox.pool.limits.memory_bytes // (1024 * 1024)
+    return ExpressionError(f"The expression needed more than {megabytes} MB (the memory "
+                           "limit) and was stopped.", limit="memory")
 
 
-def _estimate_cost(compiled: _Compiled, context: dict[str, Any]) -> int:
-    if not compiled.cost_terms:
-        return 0
-    size = max(_largest_collection(context, [2_000_000]), compiled.literal_items, 1)
-    return sum(size ** exponent for exponent in compiled.cost_terms)
+def _sandboxed(compiled: _Compiled, expression: str, declarations: tuple,
+               context: dict[str, Any], limits: Limits) -> Any:
+    try:
+        payload = json.dumps(context, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ExpressionError(f"The data cannot be evaluated: {exc}") from None
+    if len(payload) > limits.max_memory_bytes // 4:
+        raise ExpressionError(f"The data this expression reads is {len(payload):,} bytes; the "
+                              f"limit is {limits.max_memory_bytes // 4:,}.", limit="size")
+    request = {"expression": expression, "declarations": declarations,
+               "context": context,
+               "max_result_bytes": limits.max_result_bytes}
+    try:
+        answer = sandbox.pool.evaluate(request, seconds=limits.max_seconds)
+    except sandbox.SandboxError as exc:
+        raise _limit_error(exc.kind, limits) from None
+    if "ok" in answer:
+        return answer["ok"]
+    if answer.get("memory"):
+        raise _limit_error("memory", limits)
+    message = answer.get("error") or "The expression failed."
+    raise ExpressionError(message, limit=_limit_of(message))
 
 
-def _runtime_error(exc: Exception) -> ExpressionError:
-    text = str(exc).strip("'\"")
-    if isinstance(exc, KeyError):
-        return ExpressionError(f"No such key: {text!r}.")
-    if isinstance(exc, ZeroDivisionError):
-        return ExpressionError("Division by zero.")
-    match = re.match(r"Undefined variable or function: '([^']+)'", text)
-    if match:
-        return ExpressionError(f"Unknown variable or function {match[1]!r}.")
-    return ExpressionError(text.split(". ")[0] if text else exc.__class__.__name__)
+def _limit_of(message: str) -> str | None:
+    if "iterated more than" in message:
+        return "iterations"
+    if "larger than" in message:
+        return "size"
+    return None
 
 
-def to_json(value: Any) -> Any:
-    """CEL results as JSON-friendly values: timestamps as ISO 8601 strings,
-    durations as seconds, bytes as base64, map keys as strings."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(v) for v in value]
-    if hasattr(value, "has_value"):  # cel.OptionalValue
-        return to_json(value.value()) if value.has_value() else None
-    return str(value)
-
-
-def json_size(value: Any, limit: int) -> int:
-    """The JSON length of `value`, counting no further than just past `limit`."""
-    total = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            total += 2 + 2 * len(item)
-            for key, sub in item.items():
-                total += len(str(key)) + 2
-                stack.append(sub)
-        elif isinstance(item, list):
-            total += 2 + len(item)
-            stack.extend(item)
-        elif isinstance(item, str):
-            total += len(item) + 2
-        else:
-            total += 8
-        if total > limit:
-            return total
-    return total
+@lru_cache(maxsize=64)
+def _declarations(names: tuple[str, ...]) -> tuple:
+    return dyn_declarations(tuple(name for name in names if name not in ROOT_NAMES))
 
 
 def evaluate(expression: str, data: dict[str, Any], *,
              limits: Limits = DEFAULT_LIMITS) -> Any:
     """Evaluate CEL `expression` over `data` (a mapping of variable name to JSON
-    value) and return a JSON-friendly result. Raises ExpressionError."""
-    compiled = compile_expression(expression, limits)
-    if compiled.nesting > limits.max_nesting:
-        raise ExpressionError(f"Comprehensions nest {compiled.nesting} deep; the limit is "
-                              f"{limits.max_nesting}.")
+    value) and return a JSON-friendly result. Raises ExpressionError, whose `limit`
+    says which bound stopped it, if one did."""
+    declarations = _declarations(tuple(data))
+    compiled = compile_expression(expression, limits, declarations=declarations)
     # Only the variables the expression names travel into the interpreter.
-    context = {name: data[name] for name in compiled.roots if name in data}
-    cost = _estimate_cost(compiled, context)
-    if cost > limits.max_cost:
-        raise ExpressionError(f"The expression would take too long over this data "
-                              f"(estimated {cost:,} steps; the limit is {limits.max_cost:,}). "
-                              "Reduce the data or the nesting of map/filter.")
-    try:
-        result = compiled.program.execute(context)
-    except Exception as exc:  # every failure inside CEL is the expression's error
-        raise _runtime_error(exc) from None
-    result = to_json(result)
+    context = {name: data.get(name) for name in compiled.roots}
+    tier = compiled.tier(limits)
+    if tier and all(json_size(value, tier) <= tier for value in context.values()):
+        inline = True  # small data: the bound computed once for this expression holds
+    else:
+        bound = bounds.estimate(compiled.tree, context, cap=limits.max_value_bytes)
+        inline = bound.created <= limits.max_value_bytes and bound.cost <= limits.inline_cost
+    if inline:
+        try:
+            result = execute(compiled.program, context)
+        except CelError as exc:
+            raise ExpressionError(exc.message, limit=_limit_of(exc.message)) from None
+    else:
+        result = _sandboxed(compiled, expression, declarations, context, limits)
     if json_size(result, limits.max_result_bytes) > limits.max_result_bytes:
-        raise ExpressionError(f"The result is larger than {limits.max_result_bytes:,} bytes.")
+        raise ExpressionError(f"The result is larger than {limits.max_result_bytes:,} bytes "
+                              "(the limit).", limit="size")
     return result
 
 
@@ -374,6 +332,7 @@ def is_template(text: str) -> bool:
 
 
 def check_template(template: str, *, names: tuple[str, ...] | list[str] = (),
+                   declarations: dict[str, str] | None = None,
                    limits: Limits = DEFAULT_LIMITS) -> ExpressionError | None:
     """None when every `{{ expression }}` in `template` is valid; else the first
     error, its position counted from the start of the template."""
@@ -386,7 +345,8 @@ def check_template(template: str, *, names: tuple[str, ...] | list[str] = (),
         return exc
     for segment in segments:
         if segment.expression is not None:
-            error = check(segment.expression, names=names, limits=limits)
+            error = check(segment.expression, names=names, declarations=declarations,
+                          limits=limits)
             if error is not None:
                 return error.shifted(segment.offset) if error.position is not None else (
                     ExpressionError(error.message, segment.offset))

@@ -13,6 +13,7 @@ from apps.expressions.core import (
     render_template,
     render_value,
 )
+from apps.expressions.environment import declarations_from_sample
 
 
 def expression_evaluate(expression: str, data: dict[str, Any]) -> Any:
@@ -20,11 +21,19 @@ def expression_evaluate(expression: str, data: dict[str, Any]) -> Any:
     return evaluate(expression, data)
 
 
-def expression_check(*, expression: str, template: bool = False,
-                     names: tuple[str, ...] = ()) -> ExpressionError | None:
+def expression_check(*, expression: str, template: bool = False, names: tuple[str, ...] = (),
+                     declarations: dict[str, str] | None = None,
+                     samples: dict[str, Any] | None = None) -> ExpressionError | None:
+    """The error the run would give for this expression (or template), found now:
+    syntax, unknown variables and functions, type errors. `declarations` gives types by
+    name or dotted path ({"input.amount": "int"}); `samples` derives them from sample
+    data ({"input": {"amount": 3}}), so `input.amount * 0.9` is reported with its fix."""
+    declared = dict(declarations or {})
+    for name, sample in (samples or {}).items():
+        declared.update(declarations_from_sample(name, sample))
     if template:
-        return check_template(expression, names=names)
-    return check(expression, names=names)
+        return check_template(expression, names=names, declarations=declared or None)
+    return check(expression, names=names, declarations=declared or None)
 
 
 def expression_data(context: Any, **extra: Any) -> dict[str, Any]:

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import cel
 from pydantic import Field
 
+from apps.expressions.core import check
 from apps.expressions.services import expression_data
 from apps.inference.client import Connection, shared_client
 from apps.inference.errors import ConfigError, InputError
@@ -164,10 +164,10 @@ def check_expressions(config: TritonInferenceConfig) -> list[str]:
         if not expression.strip():
             problems.append(f"inputs.{name}: the expression is empty")
             continue
-        try:
-            cel.compile(expression)
-        except Exception as exc:  # noqa: BLE001 - the parser's message is the useful part
-            problems.append(f"inputs.{name}: {exc}")
+        error = check(expression)
+        if error is not None:
+            at = f" (at character {error.position})" if error.position is not None else ""
+            problems.append(f"inputs.{name}: {error.message}{at}")
     return problems
 
 

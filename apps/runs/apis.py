@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -11,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsAdmin, IsEditor, IsViewer
+from apps.core.inbound import BodyRefused, read_body
 from apps.core.pagination import Pagination, keyset_next_link
 from apps.core.serializers import StrictSerializer
 from apps.runs import metrics, selectors, services, triggers
@@ -43,6 +43,9 @@ class NodeRunOutputSerializer(serializers.Serializer):
         allow_null=True, help_text="Where this node run's map items are read a page at a time "
         "(its output refers to them, or the map is still running, failed or was cancelled); "
         "null when there are none or they are in `outputs`.")
+    items_count = serializers.IntegerField(
+        allow_null=True, help_text="How many items `items_url` holds when `outputs` refers to "
+        "them instead of listing them; null otherwise.")
 
 
 class RunDetailOutputSerializer(RunOutputSerializer):
@@ -242,19 +245,11 @@ def _error(status_code: int, code: str, detail: str, **extra) -> JsonResponse:
 @require_POST
 def webhook(request, secret: str):
     """POST JSON to /hooks/<secret>/: 202 with the run id, or the respond node's answer."""
-    limit = settings.WEFT_WEBHOOK_MAX_BYTES
-    try:
-        declared = int(request.headers.get("Content-Length") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        return _error(413, "too_large", f"The body is over the limit of {limit} bytes.")
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        return _error(413, "too_large", f"The body is over the limit of {limit} bytes.")
-    if len(body) > limit:
-        return _error(413, "too_large", f"The body is over the limit of {limit} bytes.")
+    try:  # the same reading as the ASGI front (apps.runs.hooks)
+        body = read_body(request.read, limit=settings.WEFT_WEBHOOK_MAX_BYTES,
+                         declared=request.headers.get("Content-Length"))
+    except BodyRefused as refused:
+        return _error(refused.status, refused.code, refused.detail)
     status_code, payload, headers = triggers.webhook_handle(
         secret=secret, body=body, headers={k.lower(): v for k, v in request.headers.items()})
     response = JsonResponse(payload, status=status_code, safe=False)

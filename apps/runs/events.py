@@ -54,8 +54,12 @@ def publish_run(run_id: str, events: list[dict[str, Any]]) -> None:
     request, a worker's step) does not wait on Redis. Order is kept per process."""
     if not events:
         return
-    message = {"type": "run.events", "events": events}
-    group = run_group(run_id)
+    publish_group(run_group(run_id), {"type": "run.events", "events": events})
+
+
+def publish_group(group: str, message: dict[str, Any]) -> None:
+    """One Channels message to a group, after the caller's commit (see publish_run);
+    best effort: the database has the truth."""
     try:
         if _fast_publisher() is not None:
             _background().put((group, message))
@@ -67,7 +71,7 @@ def publish_run(run_id: str, events: list[dict[str, Any]]) -> None:
         if layer is not None:
             async_to_sync(layer.group_send)(group, message)
     except Exception:  # live updates are best effort; the database has the truth
-        logger.warning("could not publish run events", exc_info=True)
+        logger.warning("could not publish events to %s", group, exc_info=True)
 
 
 _outbox: queue.SimpleQueue | None = None

@@ -22,6 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections, reset_queries
 
 from apps.core.context import new_id, request_id_var
+from apps.core.inbound import BodyReader, BodyRefused
 from apps.runs import triggers
 
 logger = logging.getLogger("weft.runs.hooks")
@@ -84,28 +85,20 @@ async def webhook_app(scope, receive, send) -> None:
         await _respond(send, 404, {"code": "not_found", "detail": "No webhook has this "
                                    "address."}, extra)
         return
-    limit = settings.WEFT_WEBHOOK_MAX_BYTES
-    too_large = {"code": "too_large", "detail": f"The body is over the limit of {limit} bytes."}
-    try:
-        declared = int(headers.get("content-length") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
-        await _respond(send, 413, too_large, extra)
+    try:  # the same reading as the Django view (apps.runs.apis.webhook)
+        reader = BodyReader(limit=settings.WEFT_WEBHOOK_MAX_BYTES,
+                            declared=headers.get("content-length"))
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            reader.feed(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+    except BodyRefused as refused:
+        await _respond(send, refused.status, {"code": refused.code, "detail": refused.detail},
+                       extra)
         return
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            await _respond(send, 413, too_large, extra)
-            return
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
-    status, payload, response_headers = await _handle_async(secret, b"".join(chunks), headers,
+    status, payload, response_headers = await _handle_async(secret, reader.body(), headers,
                                                             request_id)
     await _respond(send, status, payload, {**response_headers, **extra})

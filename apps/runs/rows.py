@@ -9,7 +9,8 @@ not paused. Rows come back as ordinary model instances.
 
 Large port values stay in PostgreSQL: rows are read *lean* (see `lean_sql`), with a
 port value over LARGE_JSON_BYTES / 4, in a column over LARGE_JSON_BYTES, replaced by a
-small reference {REF_KEY: {"node_run": pk, "field": ..., "port": ...}}.
+small reference {REF_KEY: {"node_run": pk, "field": ..., "port": ...}} (see
+`apps.runs.refs`: stored data never holds that key, so it cannot be forged).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from django.db import connection
 from django.db.models import JSONField, Model
 
 from apps.runs.models import NodeRun, NodeStatus, Run, RunStatus
+from apps.runs.refs import REF_KEY
 
-REF_KEY = "$weft_ref"
 LARGE_JSON_BYTES = 32 * 1024
 
 

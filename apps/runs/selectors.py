@@ -13,7 +13,7 @@ from apps.core.errors import NotFound
 from apps.core.pagination import KeysetPage, keyset_page
 from apps.nodes.types.engine import MapOverList
 from apps.runs.models import EngineSwitch, MapItem, NodeRun, Run, RunStatus
-from apps.runs.services import REF_KEY, is_ref
+from apps.runs.refs import map_ref_count, map_ref_owner, unescape
 from apps.workflows.models import WorkflowVersion
 
 LIST_FIELDS = ("id", "workflow_id", "version__number", "status", "trigger", "created_at",
@@ -48,16 +48,16 @@ def run_detail(*, run: Run) -> dict[str, Any]:
     items_urls = _items_urls(run=run, node_runs=node_runs)
     return {
         **run_summary(run=run),
-        "input": run.input,
+        "input": unescape(run.input),
         "trace_id": run.trace_id,
         "parent_run": str(run.parent_run_id) if run.parent_run_id else None,
         "node_runs": [
             {"node_id": n.node_id, "status": n.status, "attempt": n.attempt,
-             "inputs": n.inputs, "outputs": n.outputs,
+             "inputs": unescape(n.inputs), "outputs": unescape(n.outputs),
              "error": {"type": n.error.get("type", "error"), "message": n.error.get(
                  "message", "")} if n.error else None,
              "started_at": _iso(n.started_at), "finished_at": _iso(n.finished_at),
-             "items_url": items_urls.get(n.pk)}
+             "items_url": items_urls.get(n.pk), "items_count": _items_count(n.outputs)}
             for n in node_runs
         ],
     }
@@ -83,10 +83,22 @@ def _is_map(row: NodeRun) -> bool:
 
 
 def _map_ref_owner(outputs: Any) -> int | None:
-    """The node run holding the items, when an output port refers to a map's items."""
+    """The node run holding the items, when an output port refers to a map's items
+    (read from the stored outputs: data from outside can never pose as such a
+    reference, see apps.runs.refs)."""
     for value in (outputs or {}).values() if isinstance(outputs, dict) else ():
-        if is_ref(value) and isinstance(value[REF_KEY], dict) and "map" in value[REF_KEY]:
-            return int(value[REF_KEY]["map"])
+        owner = map_ref_owner(value)
+        if owner is not None:
+            return owner
+    return None
+
+
+def _items_count(outputs: Any) -> int | None:
+    """How many items an output port refers to (a big map's result), if any."""
+    for value in (outputs or {}).values() if isinstance(outputs, dict) else ():
+        count = map_ref_count(value)
+        if count is not None:
+            return count
     return None
 
 
@@ -165,7 +177,8 @@ def map_item_page(*, run_id, node_id: str, after: int | None = None,
                                   "child_run_id"),
                        key="index", after=after, count=count,
                        limit=max(1, min(limit, MAP_ITEMS_MAX_LIMIT)))
-    page.rows = [{"index": item.index, "input": item.input, "output": item.output,
+    page.rows = [{"index": item.index, "input": unescape(item.input),
+                  "output": unescape(item.output),
                   "error": item.error, "done": item.done,
                   "child_run": str(item.child_run_id) if item.child_run_id else None}
                  for item in page.rows]

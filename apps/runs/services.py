@@ -13,6 +13,7 @@ run's status. Events for the live view are sent after the commit.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -30,7 +31,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from apps.audit.redaction import SecretScrubber, secret_scope
@@ -38,6 +39,7 @@ from apps.audit.services import audit_record
 from apps.core.context import run_id_var, trace_id_var
 from apps.core.db import db_error_is_transient
 from apps.core.errors import Unprocessable
+from apps.core.inbound import clean_text
 from apps.nodes.base import (
     ERROR_PORT,
     ExecutionPolicy,
@@ -48,7 +50,8 @@ from apps.nodes.base import (
     Wait,
 )
 from apps.nodes.registry import registry
-from apps.runs import events, metrics, rows, scheduler
+from apps.runs import events, metrics, refs, rows, scheduler
+from apps.runs.engine_hooks import HookTime, engine_hooks
 from apps.runs.models import (
     EngineSwitch,
     MapItem,
@@ -262,7 +265,9 @@ class NodeFailure(Exception):
     retry_after_s: float | None = None  # the remote side's Retry-After
 
     def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"type": self.type, "message": self.message}
+        # (A message may quote what a remote server sent: kept storable.)
+        body: dict[str, Any] = {"type": clean_text(self.type),
+                                "message": clean_text(self.message)}
         if self.details:
             body["details"] = self.details
         return body
@@ -290,6 +295,12 @@ class _Step:
     after_commit: list[Any] = field(default_factory=list)
     run_fields: dict[str, Any] = field(default_factory=dict)
     finished_children: list[Run] = field(default_factory=list)
+    # Rows that started waiting on a kind with a handler, with the wait's payload.
+    waits: list[tuple[NodeRun, dict[str, Any]]] = field(default_factory=list)
+    reached: list[str] = field(default_factory=list)  # run statuses reached in this step
+    # node_id -> (the outputs it was made from, what nodes read of them): each pass of
+    # _pump reuses it instead of unescaping every finished node's outputs again
+    node_entries: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
 
     def node_event(self, row: NodeRun) -> None:
         event = {"event": "node", "run_id": str(self.run.pk), "node_id": row.node_id,
@@ -325,26 +336,41 @@ def _change(step: _Step, row: NodeRun, to: str, **fields: Any) -> None:
 
 def _run_data(run: Run, compiled: Compiled) -> dict[str, Any]:
     """`run` in expressions (see apps.expressions.services.expression_data)."""
-    return {"id": str(run.pk), "input": run.input, "trigger": run.trigger,
+    return {"id": str(run.pk), "input": refs.unescape(run.input), "trigger": run.trigger,
             "trace_id": run.trace_id, "workflow_id": str(run.workflow_id),
             "workflow": {"id": str(run.workflow_id), "version": compiled.version_number}}
 
 
 def _node_data(compiled: Compiled, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    """A finished node's outputs as nodes read them: unescaped, or, when some are
+    held by reference, left stored and marked `large` (materialised, then unescaped,
+    only when a node that reads data runs)."""
     first = compiled.first_output.get(node_id)
+    large = any(is_ref(v) for v in outputs.values())
+    if not large:
+        outputs = refs.unescape(outputs)
     entry = {"output": outputs.get(first) if first else None, "outputs": outputs}
-    if any(is_ref(v) for v in outputs.values()):
-        entry["large"] = True  # materialised only when a node that reads data runs
+    if large:
+        entry["large"] = True
+    return entry
+
+
+def _node_entry(step: _Step, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    hit = step.node_entries.get(node_id)
+    if hit is not None and hit[0] is outputs:
+        return hit[1]
+    entry = _node_data(step.compiled, node_id, outputs)
+    step.node_entries[node_id] = (outputs, entry)
     return entry
 
 
 def _context_data(step: _Step) -> dict[str, Any]:
     """What every node of this step may read besides its own inputs: the run, the
     outputs of finished nodes, the run's vars."""
-    nodes = {node_id: _node_data(step.compiled, node_id, row.outputs)
+    nodes = {node_id: _node_entry(step, node_id, row.outputs)
              for node_id, row in step.rows.items()
              if row.status == NodeStatus.SUCCEEDED and row.outputs is not None}
-    return {"nodes": nodes, "vars": step.run.vars,
+    return {"nodes": nodes, "vars": refs.unescape(step.run.vars),
             "run": _run_data(step.run, step.compiled)}
 
 
@@ -420,12 +446,12 @@ def _make_context(step: _Step, row: NodeRun, *, data: dict[str, Any] | None = No
     if not getattr(step.compiled.types[row.node_id], "inputs_by_reference", False):
         # This node reads its data: large values left in the database come in now
         # (once per step: `data` is shared by the nodes a step runs).
-        inputs = _materialise_ports(inputs)
+        inputs = refs.unescape(refs.materialise_ports(inputs))
         for entry in data["nodes"].values():
             if entry.get("large"):
                 entry.pop("large")
-                entry["outputs"] = _materialise_ports(entry["outputs"])
-                entry["output"] = _materialise(entry["output"])
+                entry["outputs"] = refs.unescape(refs.materialise_ports(entry["outputs"]))
+                entry["output"] = refs.unescape(refs.materialise(entry["output"]))
     return NodeContext(run_id=str(step.run.pk), node_id=row.node_id, attempt=row.attempt,
                        inputs=inputs, run=data["run"], nodes=data["nodes"],
                        vars=data["vars"], trace_id=step.run.trace_id,
@@ -440,12 +466,25 @@ def _apply_result(step: _Step, row: NodeRun, result: Outputs | Wait | NodeFailur
     if isinstance(result, NodeFailure):
         _apply_failure(step, row, result)
         return
+    try:  # what a node gives is data from outside: checked and escaped (apps.runs.refs)
+        if isinstance(result, _Stored):
+            ports = result.ports
+        elif isinstance(result, Wait):
+            result = dataclasses.replace(result, payload=refs.admit(result.payload,
+                                                                    root="payload"))
+        else:
+            ports = refs.admit(dict(result.ports), root="outputs")
+    except refs.JsonProblem as problem:
+        _apply_failure(step, row, NodeFailure(
+            "invalid_output", f"Node {row.node_id!r} gave data that cannot be stored: "
+            f"{problem.path} {problem.message}.", retryable=False))
+        return
     if isinstance(result, Wait):
         _apply_wait(step, row, result)
         return
-    _change(step, row, NodeStatus.SUCCEEDED, outputs=result.ports, finished_at=step.now)
+    _change(step, row, NodeStatus.SUCCEEDED, outputs=ports, finished_at=step.now)
     if getattr(node_type, "responds", False):
-        step.run.response = result.ports.get(compiled.first_output[row.node_id])
+        step.run.response = ports.get(compiled.first_output[row.node_id])
         step.run_fields["response"] = step.run.response
 
 
@@ -468,7 +507,7 @@ def _apply_failure(step: _Step, row: NodeRun, failure: NodeFailure) -> None:
                 outputs={ERROR_PORT: {**error, "input": next(iter(row.inputs.values()), None)}})
     elif handled and policy.on_error == "default_output" and first:
         _change(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
-                outputs={first: policy.default_output})
+                outputs={first: refs.escape(policy.default_output)})
     else:
         _change(step, row, NodeStatus.FAILED, error=error, finished_at=step.now)
 
@@ -487,16 +526,24 @@ def retry_delay_s(policy: ExecutionPolicy, attempt: int, retry_after_s: float | 
 def _apply_wait(step: _Step, row: NodeRun, wait: Wait) -> None:
     state = {"kind": wait.kind, "payload": wait.payload}
     _change(step, row, NodeStatus.WAITING, due_at=wait.until, state=state)
+    kind = engine_hooks.wait_kinds.get(wait.kind)
+    if kind is not None and kind.on_wait is not None:
+        step.waits.append((row, wait.payload))
     if wait.kind == "subworkflow":
         step.after_commit.append(("subworkflow", row))
     elif wait.kind == "map":
         step.after_commit.append(("map_begin", row))
 
 
+class _Stored(Outputs):
+    """Outputs the engine made from stored data (a disabled node's input passed on,
+    references included): kept as they are, never escaped again."""
+
+
 def _passthrough(step: _Step, row: NodeRun) -> Outputs:
     first = step.compiled.first_output[row.node_id]
     value = next(iter(row.inputs.values()), None)
-    return Outputs({first: value} if first else {})
+    return _Stored({first: value} if first else {})
 
 
 def _execute_inline(step: _Step, row: NodeRun, data: dict[str, Any]) -> None:
@@ -537,8 +584,8 @@ def _pump(step: _Step) -> None:
                     data = _context_data(step)
                 _execute_inline(step, row, data)
                 if row.status == NodeStatus.SUCCEEDED:
-                    data["nodes"][row.node_id] = _node_data(compiled, row.node_id,
-                                                            row.outputs or {})
+                    data["nodes"][row.node_id] = _node_entry(step, row.node_id,
+                                                             row.outputs or {})
                 progressed = True
             else:
                 _change(step, row, NodeStatus.QUEUED, queued_at=step.now)
@@ -603,6 +650,7 @@ def _set_run_status(step: _Step, to: str, **fields: Any) -> None:
     if run.error and to == RunStatus.FAILED:
         event["error"] = run.error
     step.events.append(event)
+    step.reached.append(to)
     if to in RUN_FINISHED:
         metrics.RUNS_FINISHED.labels(str(run.workflow_id), to).inc()
         if run.parent_node_run_id:
@@ -636,7 +684,28 @@ def _flush(step: _Step) -> None:
         write.row_updates.append((pk, loaded, fields))
     if not rows.step_write(write):
         raise _Dropped(f"run {step.run.pk} or one of its node runs moved on concurrently")
+    for row, payload in step.waits:  # the rows are written: a task may refer to its row
+        engine_hooks.wait_kinds[row.state["kind"]].on_wait(run=step.run, node_run=row,
+                                                            payload=payload)
+    for status in step.reached:
+        _run_reached(step.run, status)
     _after_commit(step)
+
+
+def _run_reached(run: Run, status: str) -> None:
+    """The handlers of a run status (apps.runs.engine_hooks): in this transaction, or
+    after it commits."""
+    for hook in engine_hooks.for_status(status, HookTime.IN_TRANSACTION):
+        hook.handler(run=run, status=status)
+    for hook in engine_hooks.for_status(status, HookTime.AFTER_COMMIT):
+        transaction.on_commit(functools.partial(hook.handler, run=run, status=status))
+
+
+def _needs_transaction(step: _Step) -> bool:
+    """Whether flushing this step writes more than its one statement (hooks, children)."""
+    return bool(step.waits or step.finished_children or any(
+        kind in ("map_begin", "subworkflow") for kind, _ in step.after_commit) or any(
+        engine_hooks.for_status(status, HookTime.IN_TRANSACTION) for status in step.reached))
 
 
 def _after_commit(step: _Step) -> None:
@@ -700,47 +769,17 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
             logger.exception("could not dispatch node run %s; the sweep will retry", pk)
 
 
-# --- Large values stay in PostgreSQL: references ------------------------------------------
+# --- Large values stay in PostgreSQL: references (apps.runs.refs) -----------------------
 #
-# A port value bigger than rows.LARGE_JSON_BYTES / 4 (stored size, in a column over
-# rows.LARGE_JSON_BYTES) is not read into a step or a
-# worker: rows are loaded *lean*, with such values replaced by a small reference
-# {"$weft_ref": {"node_run": pk, "field": "outputs"|"inputs", "port": name}}. The map
-# node splits a referenced list into item rows inside PostgreSQL, and its result, when
-# it has more than MAP_INLINE_MAX items, is stored as {"$weft_ref": {"map": pk,
-# "count": n}} (the items' outputs, in order). A node that reads such a value as data
-# gets it materialised (`_materialise`) just before it executes.
+# Data enters the engine escaped (`refs.admit`: a run's input, a node's outputs, a
+# wait's payload) and leaves it unescaped (`refs.unescape`: what a node reads, what a
+# webhook answers), so a value from outside can never pose as a reference.
 
-REF_KEY = rows.REF_KEY
+REF_KEY = refs.REF_KEY
 MAP_INLINE_MAX = 1000
-
-
-def is_ref(value: Any) -> bool:
-    return isinstance(value, dict) and len(value) == 1 and REF_KEY in value
-
-
-def _materialise(value: Any) -> Any:
-    """The data behind a reference (read in full: only for nodes that need it as data)."""
-    for _ in range(8):  # a reference may point at a stored reference
-        if not is_ref(value):
-            return value
-        ref = value[REF_KEY]
-        if "map" in ref:
-            return list(MapItem.objects.filter(node_run_id=ref["map"]).order_by("index")
-                        .values_list("output", flat=True).iterator(chunk_size=2000))
-        stored = NodeRun.objects.filter(pk=ref["node_run"]).values_list(
-            ref["field"], flat=True).first() or {}
-        value = stored.get(ref["port"])
-    return value
-
-
-def _materialise_ports(ports: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not ports or not any(is_ref(v) or (isinstance(v, list) and any(map(is_ref, v)))
-                            for v in ports.values()):
-        return ports
-    return {port: [_materialise(v) for v in value] if isinstance(value, list)
-            and any(map(is_ref, value)) else _materialise(value)
-            for port, value in ports.items()}
+is_ref = refs.is_ref
+_materialise = refs.materialise
+_materialise_ports = refs.materialise_ports
 
 
 def _load_step(run: Run, *, now: datetime | None = None) -> _Step:
@@ -775,9 +814,19 @@ def _concurrency_limit(workflow_id) -> int | None:
 def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
               trigger: str = "manual", user=None, token=None, trigger_ref: str = "",
               trace_id: str | None = None, version: WorkflowVersion | None = None,
-              parent_node_run: NodeRun | None = None, check_paused: bool = True) -> Run:
+              parent_node_run: NodeRun | None = None, check_paused: bool = True,
+              stored_input: bool = False) -> Run:
     """Start a run of the latest published version (or `version`). Pure nodes run
-    at once, in this process; the rest go to workers. Refused while paused."""
+    at once, in this process; the rest go to workers. Refused while paused. `input`
+    comes from outside and is checked and escaped (apps.runs.refs), unless
+    `stored_input`: the engine's own stored data (a child run's, a map item's)."""
+    if not stored_input:
+        try:
+            input = refs.admit(input or {}, root="input")
+        except refs.JsonProblem as problem:
+            raise Unprocessable(f"The run's input cannot be stored: {problem.path} "
+                                f"{problem.message}.", code=problem.code,
+                                errors={problem.path: [problem.message]}) from None
     if version is None:
         version = latest_version(workflow=workflow)
         if version is None:
@@ -812,8 +861,7 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
     if not limit and not audited:
         step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
         _begin(step)  # in memory: pure nodes run, nothing is written yet
-        if not any(kind in ("map_begin", "subworkflow") for kind, _ in step.after_commit) \
-                and not step.finished_children:
+        if not _needs_transaction(step):
             # The hot path (webhooks, schedules): the run and its rows are one INSERT,
             # which is its own transaction unless the caller holds one.
             _flush(step)
@@ -1079,7 +1127,10 @@ def _deferring_services(deferred: list[Callable[[], Any]]) -> dict[str, Any]:
 def node_run_resume(*, node_run_id: int, outputs: dict[str, Any] | None = None,
                     error: dict[str, str] | None = None) -> str:
     """Finish a waiting node (a timer came due, an approval was decided, a child run
-    ended): with `outputs`, or failed with `error` {type, message}."""
+    ended): with `outputs` (data from outside: checked and escaped, see apps.runs.refs;
+    a JsonProblem names what cannot be kept), or failed with `error` {type, message}."""
+    if outputs is not None:
+        outputs = refs.admit(outputs, root="outputs")
     with transaction.atomic():
         row = NodeRun.objects.filter(pk=node_run_id).only("run_id").first()
         if row is None:
@@ -1106,6 +1157,7 @@ def _resume_locked(run: Run, node_run_id: int, outputs, error) -> str:
         if outputs is None:
             outputs = _passthrough(step, current).ports
         _change(step, current, NodeStatus.SUCCEEDED, outputs=outputs, finished_at=step.now)
+    _deadline_after_wait(step, current)
     _pump(step)
     _settle(step)
     try:
@@ -1114,6 +1166,19 @@ def _resume_locked(run: Run, node_run_id: int, outputs, error) -> str:
     except _Dropped:
         return "dropped"
     return current.status
+
+
+def _deadline_after_wait(step: _Step, row: NodeRun) -> None:
+    """A wait that does not count toward the run's time limit moves its deadline on by
+    the time it took."""
+    kind = engine_hooks.wait_kinds.get((row.state or {}).get("kind"))
+    run = step.run
+    if kind is None or not kind.pauses_deadline or run.deadline_at is None:
+        return
+    waited = step.now - (row.started_at or row.created_at or step.now)
+    if waited.total_seconds() > 0:
+        run.deadline_at = run.deadline_at + waited
+        step.run_fields["deadline_at"] = run.deadline_at
 
 
 # --- Sub-workflows and maps ---------------------------------------------------------------
@@ -1141,7 +1206,7 @@ def _start_child(run: Run, row: NodeRun) -> None:
         return
     run_start(workflow=workflow, version=version, input=payload.get("input") or {},
               trigger="subworkflow", trace_id=run.trace_id, parent_node_run=row,
-              check_paused=False)
+              check_paused=False, stored_input=True)
 
 
 def _child_finished(child: Run, result: Any) -> None:
@@ -1257,7 +1322,7 @@ def map_progress(*, node_run_id: int) -> str:
         if started >= chunks and in_flight == 0:
             if total > MAP_INLINE_MAX:
                 # The results stay in their item rows; the output refers to them.
-                outputs = {"out": {REF_KEY: {"map": node_run_id, "count": total}}}
+                outputs = {"out": refs.map_ref(node_run_id, total)}
                 NodeRun.objects.filter(pk=node_run_id).update(
                     state={**state, "outputs": outputs})
             else:  # small: gathered inline (inside PostgreSQL), as the UI shows it
@@ -1315,7 +1380,8 @@ def map_chunk_run(*, node_run_id: int, chunk: int) -> int:
                 with transaction.atomic():
                     child = run_start(workflow=workflow, version=version, input=item.input,
                                       trigger="map", trace_id=row.run.trace_id,
-                                      parent_node_run=row, check_paused=False)
+                                      parent_node_run=row, check_paused=False,
+                                      stored_input=True)
                     MapItem.objects.filter(pk=item.pk, done=False).update(child_run=child)
     _enqueue("runs.map_progress", [node_run_id], queue="default")
     return done
@@ -1376,6 +1442,7 @@ def _cancel_locked(run: Run) -> None:
     error = {"type": "cancelled", "message": "The run was cancelled."}
     if not _run_move(run.pk, RunStatus.CANCELLED, finished_at=now, error=error):
         return
+    _run_reached(run, RunStatus.CANCELLED)
     metrics.RUNS_FINISHED.labels(str(run.workflow_id), RunStatus.CANCELLED).inc()
     evts = [{"event": "node", "run_id": str(run.pk), "node_id": r.node_id,
              "status": NodeStatus.CANCELLED, "attempt": r.attempt} for r in open_rows]
@@ -1550,8 +1617,13 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
                       .values_list("parent_run_id", flat=True).distinct()[:batch]):
         counts["orphans"] += _cancel_children(parent_id)
     # Runs past their deadline fail.
-    for run_id in Run.objects.filter(status__in=RUN_ACTIVE, deadline_at__lt=now).values_list(
-            "pk", flat=True)[:batch]:
+    # Time waiting on a person does not count (engine_hooks: pauses_deadline): such a
+    # run is not failed while it waits, and its deadline moves on when it resumes.
+    waiting_on_people = NodeRun.objects.filter(
+        run_id=OuterRef("pk"), status=NodeStatus.WAITING,
+        state__kind__in=engine_hooks.deadline_paused_kinds())
+    for run_id in Run.objects.filter(status__in=RUN_ACTIVE, deadline_at__lt=now).exclude(
+            Exists(waiting_on_people)).values_list("pk", flat=True)[:batch]:
         with transaction.atomic():
             run = rows.run_lock(run_id)
             if run is None or run.status not in RUN_ACTIVE:

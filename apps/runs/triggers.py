@@ -17,8 +17,9 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from apps.core import inbound
 from apps.core.errors import Unprocessable
-from apps.runs import services
+from apps.runs import refs, services
 from apps.runs.models import Run, RunStatus, WorkflowRuntime
 from apps.workflows.models import Workflow, WorkflowVersion
 
@@ -78,8 +79,6 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
                     ) -> tuple[Run, dict[str, Any]]:
     """Start a run from a webhook call. Returns the run and the trigger's config;
     raises Unprocessable (with its HTTP status) for anything refused, starting nothing."""
-    import json
-
     target = _webhook_target(secret)
     if target is None:
         raise Unprocessable("No webhook has this address.", code="not_found", status_code=404)
@@ -101,10 +100,12 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
         if not hmac.compare_digest(given.strip().lower(), expected):
             raise Unprocessable(f"The signature in {config.signature_header!r} does not match "
                                 "the body.", code="bad_signature", status_code=401)
-    try:
-        payload = json.loads(body) if body else {}
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Unprocessable(f"The body is not JSON: {exc}", code="malformed_json") from exc
+    try:  # the checks of every way in: nesting, NUL characters, lone surrogates
+        payload = inbound.loads(body) if body else {}
+    except inbound.JsonProblem as problem:
+        raise Unprocessable(f"The body cannot be used: {problem.path} {problem.message}.",
+                            code=problem.code, errors={problem.path: [problem.message]}
+                            ) from None
     run = services.run_start(workflow=workflow, version=version,
                              input=payload if isinstance(payload, dict) else {"body": payload},
                              trigger="webhook", trigger_ref=secret[:8],
@@ -153,10 +154,12 @@ def webhook_wait_response(*, run: Run, timeout: float) -> tuple[int, Any, dict[s
 
 
 def _response_parts(response: Any) -> tuple[int, Any, dict[str, str]]:
+    """The respond node's stored output as the caller gets it (unescaped: a body that
+    held `$weft_...` keys goes back as it came, see apps.runs.refs)."""
     if isinstance(response, dict):
-        return int(response.get("status", 200)), response.get("body"), \
+        return int(response.get("status", 200)), refs.unescape(response.get("body")), \
             dict(response.get("headers") or {})
-    return 200, response, {}
+    return 200, refs.unescape(response), {}
 
 
 # --- Schedules ----------------------------------------------------------------------------

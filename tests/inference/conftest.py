@@ -53,13 +53,10 @@ def client(connection: Connection) -> Iterator[TritonClient]:
 
 @pytest.fixture
 def cel_evaluate() -> Callable[[str, dict[str, Any]], Any]:
-    """The `expressions` service as the engine will provide it, over the real CEL package."""
-    import cel
+    """The `expressions` service as the engine provides it: the real bounded evaluator."""
+    from apps.runs.node_services import node_services
 
-    def evaluate(expression: str, data: dict[str, Any]) -> Any:
-        return cel.evaluate(expression, data)
-
-    return evaluate
+    return node_services()["expressions"]
 
 
 @pytest.fixture

@@ -79,3 +79,28 @@ def test_a_call_is_audited_even_when_its_run_was_cancelled_meanwhile(
     assert row.outputs is None
     (event,) = audit_since(action="inference.call")
     assert event.run_id == str(run.pk)
+
+
+def test_a_model_output_that_cannot_be_stored_fails_the_node_at_once(
+        registered_server, publish, django_capture_on_commit_callbacks):
+    """A model that answers with a NUL character (here the echo model, given one):
+    the node fails at once naming where, never a database error and a redelivery."""
+    from apps.runs import services
+    from apps.runs.models import NodeRun, Run
+    from tests.fixtures.runs import flow
+
+    workflow = publish(flow(("start", "trigger.manual"),
+                            ("echo", "inference.triton",
+                             {"server": registered_server.name, "model": "echo",
+                              "inputs": {"bytes": "['a\\x00b']"}, "outputs": ["bytes_echo"]}),
+                            edges=[("start", "echo")]))
+    run = services.run_start(workflow=workflow, input={})
+    row = NodeRun.objects.get(run=run, node_id="echo")
+    with django_capture_on_commit_callbacks():
+        assert services.node_run_execute(node_run_id=row.pk, worker="test") == "failed"
+    run = Run.objects.get(pk=run.pk)
+    assert run.status == "failed"
+    assert (run.error["node_id"], run.error["type"]) == ("echo", "invalid_output")
+    assert "outputs.out" in run.error["message"]
+    assert "NUL" in run.error["message"]
+    assert NodeRun.objects.get(pk=row.pk).delivery_count == 1

@@ -5,64 +5,10 @@ runs: PostgreSQL, a local HTTP server, the real Triton server."""
 
 from __future__ import annotations
 
-import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
 
 from apps.runs import services
 from tests.fixtures.runs import flow, node_execute, node_row, retry_due_now
-
-
-class Scripted:
-    """A local HTTP server that answers from a script of (status, headers, body) and
-    then 200s; it counts the requests it got (the side effects)."""
-
-    def __init__(self, script=()):
-        self.script = list(script)
-        self.requests = 0
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
-                owner.requests += 1
-                status, headers, body = owner.script.pop(0) if owner.script else (
-                    200, {}, {"ok": True})
-                raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/call"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def scripted(settings):
-    settings.WEFT_HTTP_ALLOW_HOSTS = ["127.0.0.1/32"]
-    servers = []
-
-    def make(*script):
-        servers.append(Scripted(script))
-        return servers[-1]
-
-    yield make
-    for server in servers:
-        server.close()
 
 
 def _http_flow(url, policy, *, wired=True):

@@ -41,6 +41,7 @@ from django.conf import settings
 from pydantic import Field, field_validator
 
 from apps.audit.redaction import SecretScrubber
+from apps.core.inbound import max_depth
 from apps.credentials.hosts import host_allowed, hosts_shown, url_host_port
 from apps.credentials.kinds import secret_values
 from apps.credentials.selectors import credential_get
@@ -286,6 +287,9 @@ def _decode(response: httpx.Response, raw: bytes) -> Any:
             return json.loads(raw)
         except ValueError:
             pass
+        except RecursionError:  # past the interpreter's limit, far past the engine's
+            raise NodeError("invalid_output", "The response body (outputs.out.body) is JSON "
+                            f"nested more than {max_depth()} levels deep.") from None
     try:
         return raw.decode(response.encoding or "utf-8")
     except (LookupError, UnicodeDecodeError):

@@ -82,6 +82,9 @@ export interface NodeRunRecord {
   finished_at: string | null;
   /** Where this node run's map items are read a page at a time (null when none or inline). */
   items_url?: string | null;
+  /** How many items `items_url` holds when the outputs refer to them (the server reads it
+   * from the engine's own reference: data in `outputs` can never pose as one). */
+  items_count?: number | null;
 }
 
 /** One item of a map node: its input, its result or error, the run that made it. */
@@ -100,17 +103,6 @@ export interface MapItemPage {
   next: string | null;
   next_after: number | null;
   results: MapItem[];
-}
-
-/** How many items a `{"$weft_ref": {"map": pk, "count": n}}` output refers to, if any. */
-export function mapRefCount(outputs: unknown): number | null {
-  if (!outputs || typeof outputs !== "object") return null;
-  for (const value of Object.values(outputs as Record<string, unknown>)) {
-    if (!value || typeof value !== "object") continue;
-    const ref = (value as Record<string, unknown>)["$weft_ref"] as { map?: unknown; count?: unknown } | undefined;
-    if (ref && typeof ref === "object" && ref.map !== undefined && typeof ref.count === "number") return ref.count;
-  }
-  return null;
 }
 
 export interface RunDetail extends RunSummary {

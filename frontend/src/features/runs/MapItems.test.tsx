@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
-import { createApi, mapRefCount, type MapItem } from "../../infrastructure/api";
+import { createApi, type MapItem } from "../../infrastructure/api";
 import { ApiProvider } from "../../infrastructure/context";
 import { MAP_ITEMS_PAGE, MapItems } from "./MapItems";
 
@@ -122,10 +122,4 @@ describe("map items in the run panel", () => {
     expect(calls).toEqual([`${URL_PATH}?after=0&limit=2&failed=true`, URL_PATH]);
   });
 
-  it("reads the item count from a map reference in a node's outputs", () => {
-    expect(mapRefCount({ out: { $weft_ref: { map: 4, count: 1200 } } })).toBe(1200);
-    expect(mapRefCount({ out: { $weft_ref: { node_run: 4, field: "outputs", port: "out" } } })).toBeNull();
-    expect(mapRefCount({ out: [1, 2] })).toBeNull();
-    expect(mapRefCount(null)).toBeNull();
-  });
 });

@@ -1,6 +1,6 @@
 /** The selected node's inputs, outputs and error in the run being shown. */
 import { useEffect, useState } from "react";
-import { errorMessage, mapRefCount, type NodeRunRecord } from "../../infrastructure/api";
+import { errorMessage, type NodeRunRecord } from "../../infrastructure/api";
 import { useEditor, useServices } from "../../infrastructure/context";
 import { formatDuration } from "../../ui/format";
 import { MapItems } from "./MapItems";
@@ -53,7 +53,7 @@ export function NodeRunDetails() {
           <h4>Outputs</h4>
           <Json value={latest.outputs} />
           {latest.items_url ? (
-            <MapItems key={latest.items_url} itemsUrl={latest.items_url} count={mapRefCount(latest.outputs)} />
+            <MapItems key={latest.items_url} itemsUrl={latest.items_url} count={latest.items_count ?? null} />
           ) : null}
           {records.length > 1 ? <p className="muted small">{records.length - 1} earlier attempt(s) failed and were retried.</p> : null}
         </>
