@@ -65,7 +65,7 @@ class ExecutionPolicy(BaseModel):
     the default output take every failure left after retries, except a cancel and a
     quarantine (a node that keeps killing its worker)."""
 
-    model_config = ConfigDict(extra="forbid", title="When this step fails",
+    model_config = ConfigDict(extra="forbid", title="Failure policy",
                               json_schema_extra=builder_facing_schema)
     form_help: ClassVar[str] = (
         "Try again when the failure may pass, then stop the run, continue through the "

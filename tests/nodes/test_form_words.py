@@ -76,7 +76,7 @@ def test_the_check_catches_class_names_and_docstrings():
 def test_the_failure_policy_section_reads_as_a_person_would_say_it():
     schema = registry.get("http.request").config_schema()
     policy = schema["$defs"]["ExecutionPolicy"]
-    assert policy["title"] == "When this step fails"
+    assert policy["title"] == "Failure policy"
     assert "retry" in policy["description"].lower() or "try again" in policy["description"].lower()
     assert _resolve(schema, schema["properties"]["policy"])["title"] == "When this step fails"
     assert policy["properties"]["on_error"]["x-weft-enum-labels"][1] == \
