@@ -78,8 +78,9 @@ class ExecutionPolicy(BaseModel):
                              description="Doubles with every attempt, with jitter.")
     backoff_max_s: float = Field(300.0, ge=0, le=86400, title="Longest retry delay (s)",
                                  description="The wait between tries never grows past this.")
-    timeout_s: float | None = Field(None, gt=0, le=86400, title="Timeout (s)",
-                                    description="Per attempt; empty means no limit.")
+    timeout_s: float | None = Field(None, gt=0, le=86400,
+                                    title="Time limit per attempt (s)",
+                                    description="Empty means no limit.")
     on_error: Literal["fail", "error_port", "default_output"] = Field(
         "fail", title="On error",
         description="Stop the run, continue through the 'On error' port (it appears on "

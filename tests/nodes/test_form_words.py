@@ -81,3 +81,23 @@ def test_the_failure_policy_section_reads_as_a_person_would_say_it():
     assert _resolve(schema, schema["properties"]["policy"])["title"] == "When this step fails"
     assert policy["properties"]["on_error"]["x-weft-enum-labels"][1] == \
         "Continue on the 'On error' port"
+
+
+def _labels(root, schema, seen):
+    """Titles of the fields one form shows at once (nested sections included, list items
+    not: each item is its own group)."""
+    for prop in (schema.get("properties") or {}).values():
+        prop = _resolve(root, prop)
+        seen.append(prop.get("title"))
+        if prop.get("properties"):
+            _labels(root, prop, seen)
+    return seen
+
+
+@pytest.mark.parametrize("node_type", [t for t in registry if not t.type.startswith("test.")],
+                         ids=lambda t: t.type)
+def test_no_two_fields_of_a_form_share_a_label(node_type):
+    # The HTTP request's own timeout and its failure policy's both read "Timeout (s)".
+    schema = node_type.config_schema()
+    labels = _labels(schema, schema, [])
+    assert sorted({x for x in labels if labels.count(x) > 1}) == []
