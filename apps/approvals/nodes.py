@@ -68,7 +68,8 @@ class OverdueStep(NodeConfig):
     action: Literal["remind", "escalate", "approve", "reject"] = Field(
         title="Then", description="Remind the assignees, escalate to another team, or "
                                   "decide for them.")
-    team: str = Field("", max_length=100, title="Team to escalate to")
+    team: str = Field("", max_length=100, title="Team to escalate to",
+                      description="With 'escalate': the team that gets the task.")
     every: str = Field("", title="Repeat every",
                        description="For reminders: repeat until the next step (empty: once).")
 
@@ -108,7 +109,8 @@ class ApprovalConfig(NodeConfig):
                                             title="When overdue",
                                             description="Steps in order after the due time.")
     context: list[ContextItem] = Field(default_factory=list, max_length=30,
-                                       title="What the reviewer sees")
+                                       title="What the reviewer sees",
+                                       description="Labelled values shown with the task.")
     form_schema: dict[str, Any] | None = Field(
         None, title="Form", description="A JSON Schema of fields the reviewer may correct.")
     form_values: dict[str, str] = CelField(

@@ -45,7 +45,8 @@ class TritonInferenceConfig(NodeConfig):
     server: str = Field(
         min_length=1, title="Server", description="A configured Triton server, by name."
     )
-    model: str = Field(min_length=1, title="Model")
+    model: str = Field(min_length=1, title="Model",
+                       description="The model's name on that server.")
     version: str = Field("", pattern=r"^[0-9]*$", title="Version", description="Empty: the latest.")
     inputs: dict[str, str] = Field(
         default_factory=dict,

@@ -7,6 +7,7 @@ gets back a `NodeResult`: outputs per port, or a `Wait` for a timer or approval.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,11 +15,37 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps.nodes.ports import evaluate_port_rule, static_rule
+
+
+def _words(class_name: str) -> str:
+    """'SwitchCaseConfig' -> 'Switch case': a fallback title, never a class name."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", class_name)
+    if words and words[-1] == "Config":
+        words = words[:-1]
+    text = " ".join(w if w.isupper() else w.lower() for w in words)
+    return text[:1].upper() + text[1:] if text else "Settings"
+
+
+def builder_facing_schema(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """Forms show what the schema says, so it speaks to builders: a model's docstring
+    (written for developers) never becomes its description (`form_help` does), and a
+    model without a title of its own gets words, not its class name."""
+    schema.pop("description", None)
+    help_text = cls.__dict__.get("form_help")
+    if help_text:
+        schema["description"] = help_text
+    if schema.get("title") == cls.__name__:
+        schema["title"] = _words(cls.__name__)
+
 
 class NodeConfig(BaseModel):
-    """Base of every node type's config model; unknown fields are errors."""
+    """Base of every node type's config model; unknown fields are errors. Give nested
+    models a `title` in `model_config` and, if they need one, a `form_help: ClassVar[str]`;
+    every field a `title` and a `description` written for the person building the flow
+    (tests/nodes/test_form_words.py checks)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=builder_facing_schema)
 
 
 class EmptyConfig(NodeConfig):
@@ -38,33 +65,41 @@ class ExecutionPolicy(BaseModel):
     the default output take every failure left after retries, except a cancel and a
     quarantine (a node that keeps killing its worker)."""
 
-    model_config = ConfigDict(extra="forbid", title="Failure policy")
+    model_config = ConfigDict(extra="forbid", title="Failure policy",
+                              json_schema_extra=builder_facing_schema)
+    form_help: ClassVar[str] = (
+        "Try again when the failure may pass, then stop the run, continue through the "
+        "'On error' port, or continue with a default output.")
 
     retries: int = Field(0, ge=0, le=10, title="Retries",
                          description="Extra attempts after a failure that may pass "
                                      "(the service was unavailable or slow).")
     backoff_s: float = Field(1.0, ge=0, le=3600, title="First retry delay (s)",
                              description="Doubles with every attempt, with jitter.")
-    backoff_max_s: float = Field(300.0, ge=0, le=86400, title="Longest retry delay (s)")
-    timeout_s: float | None = Field(None, gt=0, le=86400, title="Step time limit (s)",
-                                    description="How long one attempt of the whole step "
-                                                "may run; empty means no limit.")
+    backoff_max_s: float = Field(300.0, ge=0, le=86400, title="Longest retry delay (s)",
+                                 description="The wait between tries never grows past this.")
+    timeout_s: float | None = Field(None, gt=0, le=86400,
+                                    title="Time limit per attempt (s)",
+                                    description="Empty means no limit.")
     on_error: Literal["fail", "error_port", "default_output"] = Field(
         "fail", title="On error",
-        description="Fail the run, continue through the 'error' output port, or "
-                    "continue with the default output.")
+        description="Stop the run, continue through the 'On error' port (it appears on "
+                    "the node), or continue with the default output below.",
+        json_schema_extra={"x-weft-enum-labels": ["Stop the run", "Continue on the 'On error' port",
+                                         "Continue with the default output"]})
     default_output: Any = Field(None, title="Default output",
                                 description="What the step outputs instead, when "
                                             "'On error' says so.")
 
 
 ERROR_PORT = "error"
+ERROR_PORT_LABEL = "On error"
 
 
 def policy_field(*, retries: int = 0) -> Any:
     """The config field of a node type that follows the engine's failure policy."""
     return Field(default_factory=lambda: ExecutionPolicy(retries=retries),
-                 title="When this step fails")
+                 title="When this step fails", description=ExecutionPolicy.form_help)
 
 
 @dataclass(frozen=True)
@@ -165,6 +200,17 @@ class EnvironmentProblem:
     field: str | None = None  # e.g. "config.inputs.text"
 
 
+def _has_policy(config_model: type[BaseModel]) -> bool:
+    field = config_model.model_fields.get("policy")
+    return field is not None and field.annotation is ExecutionPolicy
+
+
+def _ports(rule: list[dict[str, Any]], config: NodeConfig | dict[str, Any]) -> tuple[Port, ...]:
+    data = config.model_dump(mode="json") if isinstance(config, BaseModel) else config
+    return tuple(Port(p["name"], p["label"], p["required"], p["multiple"])
+                 for p in evaluate_port_rule(rule, data))
+
+
 class NodeType:
     """Subclass, set the class attributes and register with `@registry.register`."""
 
@@ -188,6 +234,9 @@ class NodeType:
     # the latest version is a class; graphs of older versions are upgraded when they
     # are read (validated, compiled, shown), so every published version keeps running.
     upgrades: ClassVar[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+    # Ports that follow the config, as a rule (apps/nodes/ports.py); None: the static ones.
+    input_rule: ClassVar[list[dict[str, Any]] | None] = None
+    output_rule: ClassVar[list[dict[str, Any]] | None] = None
 
     @classmethod
     def key(cls) -> tuple[str, int]:
@@ -198,12 +247,45 @@ class NodeType:
         return cls.Config.model_json_schema()
 
     @classmethod
-    def input_names(cls) -> set[str]:
-        return {p.name for p in cls.inputs}
+    def port_rules(cls) -> dict[str, list[dict[str, Any]]]:
+        """How the ports follow the config (apps/nodes/ports.py), served to the editor.
+        By default the static `inputs`/`outputs`, except that the `error` port of a type
+        with a failure policy exists only while the policy continues there. `inputs` and
+        `outputs` stay the widest set any config can give (the engine's sanity check)."""
+        if cls.__dict__.get("_port_rules") is None:
+            outputs = static_rule(cls.outputs)
+            if _has_policy(cls.Config):
+                for entry in outputs:
+                    if entry["name"] == ERROR_PORT:
+                        entry.update(label=ERROR_PORT_LABEL, required=False, when={
+                            "field": "policy.on_error", "equals": "error_port",
+                            "default": "fail"})
+            outputs = cls.output_rule if cls.output_rule is not None else outputs
+            inputs = cls.input_rule if cls.input_rule is not None else static_rule(cls.inputs)
+            cls._port_rules = {"inputs": inputs, "outputs": outputs}
+        return cls._port_rules
 
     @classmethod
-    def output_names(cls) -> set[str]:
-        return {p.name for p in cls.outputs}
+    def input_ports(cls, config: NodeConfig | dict[str, Any] | None = None) -> tuple[Port, ...]:
+        """The input ports this config gives; without a config, every possible one."""
+        if config is None:
+            return cls.inputs
+        return _ports(cls.port_rules()["inputs"], config)
+
+    @classmethod
+    def output_ports(cls, config: NodeConfig | dict[str, Any] | None = None) -> tuple[Port, ...]:
+        """The output ports this config gives; without a config, every possible one."""
+        if config is None:
+            return cls.outputs
+        return _ports(cls.port_rules()["outputs"], config)
+
+    @classmethod
+    def input_names(cls, config: NodeConfig | dict[str, Any] | None = None) -> set[str]:
+        return {p.name for p in cls.input_ports(config)}
+
+    @classmethod
+    def output_names(cls, config: NodeConfig | dict[str, Any] | None = None) -> set[str]:
+        return {p.name for p in cls.output_ports(config)}
 
     @classmethod
     def describe(cls) -> dict[str, Any]:
@@ -218,6 +300,7 @@ class NodeType:
             "is_trigger": cls.is_trigger,
             "inputs": [p.as_dict() for p in cls.inputs],
             "outputs": [p.as_dict() for p in cls.outputs],
+            "ports": cls.port_rules(),
             "config_schema": cls.config_schema(),
         }
 

@@ -169,7 +169,8 @@ def compile_version(version: WorkflowVersion) -> Compiled:
         types[node_id] = node_type
         configs[node_id] = node_type.Config.model_validate(node.get("config") or {})
         instances[node_id] = node_type()
-        first_output[node_id] = node_type.outputs[0].name if node_type.outputs else None
+        ports = node_type.output_ports(configs[node_id])
+        first_output[node_id] = ports[0].name if ports else None
     compiled = Compiled(
         input_ports={node_id: tuple(p.name for p in types[node_id].inputs) for node_id in nodes},
         version_number=getattr(version, "number", None),
@@ -435,7 +436,7 @@ def _invoke_scoped(compiled: Compiled, node_id: str, context: NodeContext,
         raise NodeFailure("invalid_result", f"Node type {node_type.type} returned "
                           f"{type(result).__name__}, not Outputs or Wait.")
     if isinstance(result, Outputs):
-        unknown = set(result.ports) - node_type.output_names()
+        unknown = set(result.ports) - node_type.output_names(compiled.configs[node_id])
         if unknown:
             raise NodeFailure("invalid_result", f"Node type {node_type.type} fired unknown "
                               f"output port(s) {sorted(unknown)}.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from apps.expressions.core import ExpressionError, evaluate, render_template
 from apps.expressions.fields import CelField, TemplateField
@@ -61,7 +61,10 @@ class IfNode(NodeType):
 
 
 class SwitchCase(NodeConfig):
-    label: str = Field("", max_length=100, title="Label")
+    model_config = ConfigDict(title="Case")
+
+    label: str = Field("", max_length=100, title="Label",
+                       description="Names this case's output port on the canvas.")
     condition: str = CelField(min_length=1, max_length=4000, title="When",
                               description="CEL condition; the first true case wins.")
 
@@ -69,14 +72,16 @@ class SwitchCase(NodeConfig):
 class SwitchConfig(NodeConfig):
     cases: list[SwitchCase] = Field(
         default_factory=list, max_length=MAX_CASES, title="Cases",
-        description=f"Checked in order; case N fires port 'caseN' (up to {MAX_CASES}). "
-                    "When none matches the input goes to 'default'.")
+        description=f"Checked in order: the input leaves by the port of the first case "
+                    f"whose condition is true (up to {MAX_CASES} cases), or by 'Default' "
+                    "when none is.")
 
 
 @registry.register
 class SwitchNode(NodeType):
-    """Output ports are fixed so the graph validator can check edges statically:
-    `case1`..`case10` and `default`. Case N of the config fires port `caseN`."""
+    """One output port per case (`case1`, `case2`, ... labelled with the case's label)
+    and `default`; case N of the config fires port `caseN`. `outputs` lists every port
+    any config can give (`case1`..`case10`)."""
 
     type = "control.switch"
     category = "control"
@@ -87,6 +92,11 @@ class SwitchNode(NodeType):
     inputs = (Port("in"),)
     outputs = tuple(Port(f"case{n}", required=False) for n in range(1, MAX_CASES + 1)) + (
         Port("default", required=False),)
+    output_rule = [
+        {"from": "cases", "name": "case{n}", "label": "{label}", "fallback_label": "Case {n}",
+         "max": MAX_CASES, "required": False},
+        {"name": "default", "label": "Default", "required": False},
+    ]
     Config = SwitchConfig
 
     def execute(self, context: NodeContext, config: SwitchConfig) -> Outputs:
@@ -101,8 +111,10 @@ UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 
 
 class DelayConfig(NodeConfig):
-    amount: float = Field(1, ge=0, le=366 * 86400, title="Wait for")
-    unit: Literal["seconds", "minutes", "hours", "days"] = Field("minutes", title="Unit")
+    amount: float = Field(1, ge=0, le=366 * 86400, title="Wait for",
+                          description="How long to wait, in the unit below (at most 366 days).")
+    unit: Literal["seconds", "minutes", "hours", "days"] = Field(
+        "minutes", title="Unit", description="Seconds, minutes, hours or days.")
 
 
 def _now(context: NodeContext) -> datetime:

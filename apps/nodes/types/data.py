@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from apps.expressions.core import ExpressionError, evaluate
 from apps.expressions.fields import CelField
@@ -46,6 +46,8 @@ def _items(expression: str, data: dict[str, Any], field: str) -> list[Any]:
 # --- data.set -------------------------------------------------------------------------
 
 class SetField(NodeConfig):
+    model_config = ConfigDict(title="Field to set")
+
     name: str = Field(min_length=1, max_length=200, title="Field name",
                       description="Name of the output field; dots make nested objects "
                                   "(customer.email).")
@@ -102,8 +104,8 @@ class FilterConfig(NodeConfig):
                                       "(default: the input itself).")
     condition: str = CelField(min_length=1, max_length=4000, names=ITEM_NAMES,
                               title="Keep when",
-                              description="CEL predicate over `item` (and `index`), "
-                                          "e.g. item.amount > 100")
+                              description="CEL condition on each list element, item (and "
+                                          "its position, index), e.g. item.amount > 100")
 
 
 @registry.register
@@ -186,12 +188,13 @@ class AggregateConfig(NodeConfig):
     items: str = CelField("input", min_length=1, max_length=4000, title="List",
                           description="CEL expression giving the list (default: the input).")
     operation: Literal["count", "sum", "avg", "min", "max"] = Field(
-        "count", title="Operation")
+        "count", title="Operation",
+        description="Count the items, or the sum, average, smallest or largest value.")
     value: str = CelField("", max_length=4000, names=ITEM_NAMES, title="Value",
-                          description="CEL expression over `item` giving the number to "
+                          description="CEL expression on each list element, item, giving the number to "
                                       "sum, average or compare (not needed for count).")
     group_by: str = CelField("", max_length=4000, names=ITEM_NAMES, title="Group by",
-                             description="Optional CEL key over `item`, e.g. item.country; "
+                             description="Optional CEL key on each element, item, e.g. item.country; "
                                          "gives one result per distinct key.")
 
     def needs_value(self) -> bool:

@@ -48,7 +48,9 @@ class WebhookTriggerConfig(NodeConfig):
         "async", title="Answer",
         description="async: answer 202 with the run id at once; respond: wait for a "
                     "'Respond to webhook' node and answer with its body.")
-    respond_timeout_s: float = Field(10.0, gt=0, le=120, title="Respond timeout (s)")
+    respond_timeout_s: float = Field(10.0, gt=0, le=120, title="Respond timeout (s)",
+                                     description="With 'respond': how long the caller waits "
+                                                 "for the answer.")
     signature_header: str = Field(
         "", max_length=100, title="Signature header",
         description="When set, requests must carry the HMAC-SHA256 of the body (hex, "
@@ -75,8 +77,11 @@ class WebhookTrigger(NodeType):
 class ScheduleTriggerConfig(NodeConfig):
     cron: str = Field("0 * * * *", title="Cron expression",
                       description="Five fields: minute hour day-of-month month day-of-week.")
-    timezone: str = Field("UTC", title="Time zone")
-    input: dict[str, Any] = Field(default_factory=dict, title="Input")
+    timezone: str = Field("UTC", title="Time zone",
+                          description="The cron's times are read in this zone, e.g. "
+                                      "Europe/Paris.")
+    input: dict[str, Any] = Field(default_factory=dict, title="Input",
+                                  description="JSON given to each scheduled run as its input.")
 
     @field_validator("cron")
     @classmethod
@@ -170,12 +175,14 @@ class SubWorkflow(NodeType):
 
 
 class RespondConfig(NodeConfig):
-    status: int = Field(200, ge=100, le=599, title="Status code")
+    status: int = Field(200, ge=100, le=599, title="Status code",
+                        description="The HTTP status the caller gets, e.g. 200.")
     body: str = CelField("", max_length=4000, title="Body expression",
                          description="CEL giving the response body, e.g. "
                                      "{'id': run.id, 'total': input.total}; empty sends "
                                      "this node's input.")
-    headers: dict[str, str] = Field(default_factory=dict, title="Headers")
+    headers: dict[str, str] = Field(default_factory=dict, title="Headers",
+                                    description="Extra HTTP headers of the answer.")
 
 
 @registry.register
@@ -200,8 +207,10 @@ class RespondToWebhook(NodeType):
 class MapConfig(NodeConfig):
     workflow_id: uuid.UUID = Field(title="Workflow",
                                    description="A published workflow run once per item.")
-    concurrency: int = Field(4, ge=1, le=64, title="Chunks at once")
-    chunk_size: int = Field(100, ge=1, le=1000, title="Items per chunk")
+    concurrency: int = Field(4, ge=1, le=64, title="Chunks at once",
+                             description="How many chunks of items run at the same time.")
+    chunk_size: int = Field(100, ge=1, le=1000, title="Items per chunk",
+                            description="How many items one chunk holds.")
     policy: ExecutionPolicy = policy_field()
 
 

@@ -98,11 +98,13 @@ def url_static_host(url: str) -> tuple[str, int | None] | None:
 
 class HttpRequestConfig(NodeConfig):
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] = Field(
-        "GET", title="Method")
+        "GET", title="Method", description="The HTTP method of the request.")
     url: str = TemplateField(min_length=1, max_length=4000, title="URL",
                              description="http(s) URL; may use {{ expression }}, e.g. "
                                          "https://api.example.com/orders/{{ input.id }}")
-    query: dict[str, str] = TemplateField(default_factory=dict, title="Query parameters")
+    query: dict[str, str] = TemplateField(default_factory=dict, title="Query parameters",
+                                          description="Added to the URL; values may use "
+                                                      "{{ expression }}.")
     headers: dict[str, str] = TemplateField(default_factory=dict, title="Headers",
                                             description="Values may use {{ expression }}. "
                                                         "Put secrets in a credential, not here.")
@@ -114,12 +116,15 @@ class HttpRequestConfig(NodeConfig):
                                              kinds=("bearer", "basic", "api_key", "secret"),
                                              description="Stored credential used to "
                                                          "authenticate the request.")
-    timeout_s: float = Field(30.0, gt=0, le=300, title="Timeout (s)")
-    follow_redirects: bool = Field(True, title="Follow redirects")
+    timeout_s: float = Field(30.0, gt=0, le=300, title="Timeout (s)",
+                             description="How long one request may take.")
+    follow_redirects: bool = Field(True, title="Follow redirects",
+                                   description="Follow the 3xx answers the server gives.")
     fail_on_error_status: bool = Field(True, title="Fail on 4xx/5xx",
                                        description="Otherwise the status is in the output.")
     max_response_bytes: int = Field(5 * 1024 * 1024, ge=1, le=MAX_RESPONSE_CAP,
-                                    title="Largest response (bytes)")
+                                    title="Largest response (bytes)",
+                                    description="A larger response fails the step.")
     policy: ExecutionPolicy = policy_field(retries=2)
 
     @field_validator("url")

@@ -45,8 +45,10 @@ def _render(value: Any, context: NodeContext, field: str) -> Any:
 class EmailConfig(NodeConfig):
     to: list[str] = TemplateField(min_length=1, max_length=50, title="To",
                                   description="Addresses; each may use {{ expression }}.")
-    subject: str = TemplateField(min_length=1, max_length=300, title="Subject")
-    body: str = TemplateField("", max_length=20000, title="Text")
+    subject: str = TemplateField(min_length=1, max_length=300, title="Subject",
+                                 description="May use {{ expression }}.")
+    body: str = TemplateField("", max_length=20000, title="Text",
+                              description="The message; may use {{ expression }}.")
     policy: ExecutionPolicy = policy_field(retries=2)
 
 
@@ -86,7 +88,8 @@ class ChatWebhookConfig(NodeConfig):
                              description="A Slack-compatible incoming webhook (https://...).")
     text: str = TemplateField(min_length=1, max_length=20000, title="Message",
                               description="May use {{ expression }}.")
-    timeout_s: float = Field(10.0, gt=0, le=60, title="Timeout (s)")
+    timeout_s: float = Field(10.0, gt=0, le=60, title="Timeout (s)",
+                             description="How long the request may take.")
     policy: ExecutionPolicy = policy_field(retries=2)
 
 

@@ -87,8 +87,9 @@ function EditorLayout() {
             className={`problems-toggle${errorCount ? " has-errors" : ""}`}
             onClick={() => setShowProblems((v) => !v)}
             aria-label={`${showProblems ? "Hide" : "Show"} problems: ${errorCount} errors, ${warningCount} warnings`}
+            aria-expanded={showProblems}
           >
-            <Icon name={errorCount ? "alert" : "check"} size={14} /> {errorCount} errors · {warningCount} warnings
+            <Icon name={errorCount ? "alert" : "check"} size={14} /> {errorCount} {errorCount === 1 ? "error" : "errors"} · {warningCount} {warningCount === 1 ? "warning" : "warnings"}
           </button>
         </section>
         <aside className="editor-right">

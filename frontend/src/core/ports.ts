@@ -2,6 +2,7 @@
  * Which connections the editor allows while a wire is being dragged. The server's
  * validator is the authority; this refuses the obvious mistakes before they are made.
  */
+import { portsOf } from "./portRules";
 import type { Graph, GraphNode, NodeTypeSpec } from "./types";
 
 export interface ConnectionRequest {
@@ -48,10 +49,10 @@ export function checkConnection(graph: Graph, c: ConnectionRequest, lookup: Type
   const sourceType = lookup(source);
   const targetType = lookup(target);
   if (!sourceType || !targetType) return { ok: false, reason: "Unknown node type." };
-  if (!sourceType.outputs.some((p) => p.name === c.sourcePort)) {
+  if (!portsOf(sourceType, source.config).outputs.some((p) => p.name === c.sourcePort)) {
     return { ok: false, reason: `"${source.name}" has no output "${c.sourcePort}".` };
   }
-  const inPort = targetType.inputs.find((p) => p.name === c.targetPort);
+  const inPort = portsOf(targetType, target.config).inputs.find((p) => p.name === c.targetPort);
   if (!inPort) return { ok: false, reason: `"${target.name}" has no input "${c.targetPort}".` };
   const into = graph.edges.filter((e) => e.target === c.target && e.target_port === c.targetPort);
   if (into.some((e) => e.source === c.source && e.source_port === c.sourcePort)) {

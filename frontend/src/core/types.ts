@@ -2,6 +2,7 @@
  * The graph document and node-type descriptions exactly as the API serves them.
  * Framework-free: nothing here knows about React or xyflow.
  */
+import type { PortRuleEntry } from "./portRules";
 
 export interface Position {
   x: number;
@@ -58,6 +59,8 @@ export interface NodeTypeSpec {
   is_trigger: boolean;
   inputs: PortSpec[];
   outputs: PortSpec[];
+  /** How the ports follow the config (core/portRules.ts); absent: `inputs`/`outputs`. */
+  ports?: { inputs: PortRuleEntry[]; outputs: PortRuleEntry[] };
   config_schema: JsonSchema;
 }
 

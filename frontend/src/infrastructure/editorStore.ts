@@ -22,6 +22,9 @@ import {
 import { canRedo, canUndo, commit, createHistory, redo, replace, undo, type History } from "../core/history";
 import { autoLayout, type Size } from "../core/layout";
 import { checkConnection, type ConnectionCheck, type ConnectionRequest } from "../core/ports";
+import { estimatedSize, placeNewNode } from "../core/placement";
+import { portsOf } from "../core/portRules";
+import { dedupeProblems } from "../core/problems";
 import {
   EMPTY_SELECTION,
   emptyGraph,
@@ -110,7 +113,8 @@ export interface EditorState {
   credentials: Credential[] | null;
   /** A drag is in progress: saving and validating wait for it to end. */
   dragging: boolean;
-  focus: { id: string; seq: number } | null;
+  /** A node to bring into view and select; `field`: the inspector input to focus. */
+  focus: { id: string; seq: number; field?: string } | null;
   /** Where a node added from the palette by keyboard or click goes (the view's centre). */
   placement: Position;
   toasts: Toast[];
@@ -154,7 +158,7 @@ export interface EditorActions {
 
   setProblems(problems: Problem[]): void;
   setValidating(v: boolean): void;
-  focusNode(id: string): void;
+  focusNode(id: string, field?: string): void;
 
   view(viewing: Viewing | null): void;
   setRun(run: RunOverlay | null): void;
@@ -346,9 +350,16 @@ export function createEditorStore(initial: Partial<EditorState> = {}): EditorSto
         const spec = get().typeIndex[typeKey(type, version)];
         if (!spec) return null;
         const s = get();
-        // Nodes added without a drop position fan out a little so they do not stack.
-        const offset = (s.graph.nodes.length % 5) * 24;
-        const at = position ?? { x: s.placement.x - 110 + offset, y: s.placement.y - 36 + offset };
+        // Without a drop position: next to the selected node, or at the view's centre,
+        // wherever it covers no other node.
+        const anchor = s.selection.nodes.length === 1 ? s.graph.nodes.find((n) => n.id === s.selection.nodes[0]) : null;
+        const sizeOf = (n: GraphNode) => {
+          const t = s.typeIndex[typeKey(n.type, n.version)];
+          const ports = t ? portsOf(t, n.config) : null;
+          return estimatedSize(ports?.inputs.length ?? 1, ports?.outputs.length ?? 1);
+        };
+        const own = portsOf(spec, {});
+        const at = position ?? placeNewNode({ nodes: s.graph.nodes, anchor, centre: s.placement, sizeOf, size: estimatedSize(own.inputs.length, own.outputs.length) });
         const node = createNode(s.graph, spec, at);
         apply(addNode(s.graph, node), { selection: { nodes: [node.id], edges: [], notes: [] } });
         return node;
@@ -480,16 +491,17 @@ export function createEditorStore(initial: Partial<EditorState> = {}): EditorSto
       },
 
       setProblems(problems) {
-        set({ problems, problemIndex: indexProblems(problems, get().problemIndex) });
+        const unique = dedupeProblems(problems);
+        set({ problems: unique, problemIndex: indexProblems(unique, get().problemIndex) });
       },
 
       setValidating(validating) {
         if (get().validating !== validating) set({ validating });
       },
 
-      focusNode(id) {
+      focusNode(id, field) {
         const seq = (get().focus?.seq ?? 0) + 1;
-        set({ focus: { id, seq }, selection: { nodes: [id], edges: [], notes: [] } });
+        set({ focus: { id, seq, ...(field ? { field } : {}) }, selection: { nodes: [id], edges: [], notes: [] } });
       },
 
       view(viewing) {

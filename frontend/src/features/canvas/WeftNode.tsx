@@ -3,8 +3,9 @@
  * It reads its type, problems and run status from the store by id, so a change to
  * one node's status re-renders that node only.
  */
-import { Handle, Position, type NodeProps } from "@xyflow/react";
-import { memo } from "react";
+import { Handle, Position, useUpdateNodeInternals, type NodeProps } from "@xyflow/react";
+import { memo, useEffect } from "react";
+import { drawnPorts } from "../../core/portRules";
 import { typeKey } from "../../core/types";
 import { useEditor } from "../../infrastructure/context";
 import { Icon } from "../../ui/Icon";
@@ -27,8 +28,15 @@ function WeftNodeView({ id, data, selected }: NodeProps<WeftFlowNode>) {
   const status = useEditor((s) => s.run?.nodes[id]?.status);
   const errors = problems?.filter((p) => p.severity === "error") ?? [];
   const warnings = problems?.filter((p) => p.severity === "warning") ?? [];
-  const inputs = spec?.inputs ?? [];
-  const outputs = spec?.outputs ?? [];
+  // Ports follow the config (a Switch's cases, the error port of the failure policy);
+  // a port only an existing edge still uses is drawn too, marked, so that edge shows.
+  const ports = spec ? drawnPorts(spec, data.config, data.usedOut, data.usedIn) : null;
+  const inputs = ports?.inputs ?? [];
+  const outputs = ports?.outputs ?? [];
+  // Handles that come and go must be measured again before edges can attach to them.
+  const updateNodeInternals = useUpdateNodeInternals();
+  const portKey = `${inputs.map((p) => p.name).join(",")}|${outputs.map((p) => p.name).join(",")}`;
+  useEffect(() => updateNodeInternals(id), [id, portKey, updateNodeInternals]);
   const rows = Math.max(inputs.length, outputs.length);
   const tooltip = problems?.map((p) => `${p.severity === "error" ? "Error" : "Warning"}: ${p.message}`).join("\n");
   const classes = [
@@ -79,7 +87,7 @@ function WeftNodeView({ id, data, selected }: NodeProps<WeftFlowNode>) {
                         type="target"
                         position={Position.Left}
                         id={input.name}
-                        className={`handle-in${input.required ? " is-required" : ""}${input.multiple ? " is-multiple" : ""}`}
+                        className={`handle-in${input.required ? " is-required" : ""}${input.multiple ? " is-multiple" : ""}${ports?.stale.has(`in:${input.name}`) ? " is-stale" : ""}`}
                         title={`${input.label || input.name}${input.multiple ? " (takes several connections)" : ""}`}
                       />
                       {showLabels ? <span className="port-label">{input.label || input.name}</span> : null}
@@ -89,8 +97,15 @@ function WeftNodeView({ id, data, selected }: NodeProps<WeftFlowNode>) {
                 <span className="weft-port weft-port-out">
                   {output ? (
                     <>
-                      {showLabels ? <span className="port-label">{output.label || output.name}</span> : null}
-                      <Handle type="source" position={Position.Right} id={output.name} className="handle-out" title={output.label || output.name} />
+                      {showLabels ? <span className={`port-label${ports?.stale.has(`out:${output.name}`) ? " is-stale" : ""}`}>{output.label || output.name}</span> : null}
+                      <Handle
+                        type="source"
+                        position={Position.Right}
+                        id={output.name}
+                        className={`handle-out${ports?.stale.has(`out:${output.name}`) ? " is-stale" : ""}`}
+                        title={ports?.stale.has(`out:${output.name}`) ? `${output.name}: not given by this node's settings; its connection never carries data` : output.label || output.name}
+                        data-port={output.name}
+                      />
                     </>
                   ) : null}
                 </span>

@@ -4,9 +4,11 @@
  * one: memoised node components then re-render only what changed.
  */
 import type { Edge, Node } from "@xyflow/react";
+import { usedPorts } from "../../core/portRules";
 import type { Graph, GraphEdge, GraphNode, GraphNote, Problem, Selection } from "../../core/types";
 
-export type WeftNodeData = { name: string; nodeType: string; version: number };
+/** `usedOut`/`usedIn`: the port names this node's edges use (drawn even when stale). */
+export type WeftNodeData = { name: string; nodeType: string; version: number; config: Record<string, unknown>; usedOut: string[]; usedIn: string[] };
 export type NoteNodeData = { noteId: string; text: string; color: string };
 export type WeftFlowNode = Node<WeftNodeData, "weft">;
 export type NoteFlowNode = Node<NoteNodeData, "note">;
@@ -88,18 +90,24 @@ export class FlowAdapter {
       nextNotes.set(note.id, entry);
       out.push(entry.out);
     }
+    const used = usedPorts(graph.edges);
+    const none: string[] = [];
+    const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
     for (const node of graph.nodes) {
       const selected = selNodes.has(node.id);
+      const usedOut = used.get(node.id)?.out ?? none;
+      const usedIn = used.get(node.id)?.in ?? none;
       const measured = this.measured.get(node.id);
       const prev = this.nodeCache.get(node.id);
       let entry: NodeEntry;
-      if (prev && prev.src === node && prev.selected === selected && prev.measured === measured && prev.draggable === editable) {
+      const sameUse = !!prev && sameList(prev.out.data.usedOut, usedOut) && sameList(prev.out.data.usedIn, usedIn);
+      if (prev && prev.src === node && sameUse && prev.selected === selected && prev.measured === measured && prev.draggable === editable) {
         entry = prev;
       } else {
         const data =
-          prev && prev.src.name === node.name && prev.src.type === node.type && prev.src.version === node.version
+          prev && sameUse && prev.src.name === node.name && prev.src.type === node.type && prev.src.version === node.version && prev.src.config === node.config
             ? prev.out.data
-            : { name: node.name, nodeType: node.type, version: node.version };
+            : { name: node.name, nodeType: node.type, version: node.version, config: node.config, usedOut, usedIn };
         entry = {
           src: node,
           selected,

@@ -10,12 +10,14 @@ import type { NodeTypeSpec, Problem } from "../../core/types";
 import { useActions } from "../../infrastructure/context";
 import { buildUiSchema, problemsToErrorSchema } from "./schemaUi";
 import { cspSafeValidator as validator } from "./validator";
+import { buttonTemplates } from "./buttons";
 import { JsonField, SmartTextareaWidget, SmartTextWidget } from "./widgets";
 
 // The validator interprets the schema (no code generation: the page's CSP allows no
 // eval). Formats it does not know, such as our `cel`, are left to the server.
 const widgets: RegistryWidgetsType = { TextWidget: SmartTextWidget, TextareaWidget: SmartTextareaWidget };
 const fields: RegistryFieldsType = { json: JsonField };
+const templates = { ButtonTemplates: buttonTemplates };
 
 const prepared = new WeakMap<NodeTypeSpec, { schema: RJSFSchema; uiSchema: Record<string, unknown> }>();
 function prepare(spec: NodeTypeSpec) {
@@ -82,6 +84,7 @@ export const ConfigForm = memo(function ConfigForm({ nodeId, config, spec, probl
       validator={validator}
       widgets={widgets}
       fields={fields}
+      templates={templates}
       onChange={onChange}
       extraErrors={extraErrors}
       liveValidate="onChange"

@@ -3,6 +3,7 @@
  * problems that concern it. Read-only when viewing a version, a past run, or as a viewer.
  */
 import { useEffect, useState } from "react";
+import { problemFieldId } from "../../core/problems";
 import { typeKey } from "../../core/types";
 import { useActions, useEditor } from "../../infrastructure/context";
 import { displayedGraph, isEditable, type EditorState } from "../../infrastructure/editorStore";
@@ -44,6 +45,27 @@ export function Inspector() {
   const spec = useEditor((s) => (nodeType !== undefined && version !== undefined ? s.typeIndex[typeKey(nodeType, version)] : undefined));
   const problems = useEditor((s) => (nodeId && !s.viewing ? s.problemIndex.byNode[nodeId] : undefined));
   const actions = useActions();
+  const focus = useEditor((s) => s.focus);
+  // A problem clicked in the problems list: put the cursor in the field it is about,
+  // once the form of that node has rendered (a nested field may need a moment).
+  useEffect(() => {
+    if (!focus || focus.id !== nodeId) return;
+    const id = problemFieldId(focus.id, focus.field);
+    if (!id) return;
+    let tries = 0;
+    const timer = setInterval(() => {
+      const el = document.getElementById(id);
+      const input = el && !(el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement || el instanceof HTMLSelectElement)
+        ? el.querySelector<HTMLElement>("input, textarea, select")
+        : el;
+      if (input || ++tries > 20) clearInterval(timer);
+      if (input) {
+        input.scrollIntoView({ block: "center" });
+        input.focus();
+      }
+    }, 50);
+    return () => clearInterval(timer);
+  }, [focus, nodeId]);
 
   const count = selection.nodes.length + selection.edges.length + selection.notes.length;
   if (!node) {

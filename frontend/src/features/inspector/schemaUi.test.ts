@@ -20,6 +20,8 @@ describe("config form ui schema", () => {
     expect(ui.tags).toBeUndefined();
     expect(ui.nested).toEqual({ body: { "ui:field": "json" } });
     expect(ui.prompt).toEqual({ "ui:widget": "textarea" });
+    const choice = buildUiSchema({ type: "object", properties: { on_error: { enum: ["fail", "error_port"], "x-weft-enum-labels": ["Stop the run", "Continue"] } } });
+    expect(choice.on_error).toEqual({ "ui:enumNames": ["Stop the run", "Continue"] });
     expect(ui["ui:submitButtonOptions"]).toEqual({ norender: true });
   });
 
@@ -27,10 +29,12 @@ describe("config form ui schema", () => {
     const errors = problemsToErrorSchema([
       { field: "config.retry.attempts", message: "Node 'a', field 'retry.attempts': Input should be a valid integer.", severity: "error" },
       { field: "config", message: "Condition is not valid CEL", severity: "error" },
+      { field: "config.url", message: `Node "Bob's call", field 'url': Field required.`, severity: "error" },
       { field: "type", message: "ignored", severity: "error" },
     ]);
     expect(errors).toEqual({
       retry: { attempts: { __errors: ["Input should be a valid integer."] } },
+      url: { __errors: ["Field required."] },
       __errors: ["Condition is not valid CEL"],
     });
   });

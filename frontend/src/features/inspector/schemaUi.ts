@@ -36,6 +36,8 @@ export function buildUiSchema(root: JsonSchema): Obj {
         const child = walk(prop, depth + 1);
         const resolved = resolveRef(root, prop);
         if (resolved["x-weft-widget"] === "textarea") child["ui:widget"] = "textarea";
+        // Choices in words ("Stop the run") where the stored value is a code ("fail").
+        if (Array.isArray(resolved["x-weft-enum-labels"])) child["ui:enumNames"] = resolved["x-weft-enum-labels"];
         if (Object.keys(child).length) ui[key] = child;
       }
     }
@@ -57,7 +59,7 @@ export function problemsToErrorSchema(problems: { field?: string; message: strin
     }
     const errors = (cursor.__errors as string[] | undefined) ?? [];
     // The server's message repeats the node and field; keep the useful part.
-    errors.push(p.message.replace(/^Node '[^']*', field '[^']*': /, ""));
+    errors.push(p.message.replace(/^Node (?:'[^']*'|"[^"]*"), field '[^']*': /, ""));
     cursor.__errors = errors;
   }
   return out;

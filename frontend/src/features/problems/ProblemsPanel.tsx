@@ -1,5 +1,9 @@
-/** Every validation problem of the draft; clicking one focuses the node or edge it is about. */
+/**
+ * Every validation problem of the draft, once each, naming nodes by their names (the id
+ * on hover). Clicking one selects the node and focuses the field it is about.
+ */
 import { memo, useMemo } from "react";
+import { problemWhere, sortProblems } from "../../core/problems";
 import type { Problem } from "../../core/types";
 import { useActions, useEditor } from "../../infrastructure/context";
 import type { EditorActions } from "../../infrastructure/editorStore";
@@ -13,7 +17,7 @@ export function ProblemsPanel({ onClose }: { onClose?: () => void }) {
   const namesKey = useEditor((s) => problemNames(s.graph.nodes, s.graph.edges, s.problems));
   const actions = useActions();
   const names = useMemo(() => JSON.parse(namesKey) as Record<string, string>, [namesKey]);
-  const sorted = useMemo(() => [...problems].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === "error" ? -1 : 1)), [problems]);
+  const sorted = useMemo(() => sortProblems(problems), [problems]);
   return (
     <section className="problems-panel" aria-label="Problems">
       <header className="panel-header">
@@ -21,8 +25,8 @@ export function ProblemsPanel({ onClose }: { onClose?: () => void }) {
           Problems {validating ? <span className="muted small">checking…</span> : null}
         </h2>
         {onClose ? (
-          <button type="button" className="icon-button" aria-label="Hide problems" onClick={onClose}>
-            ×
+          <button type="button" className="icon-button" aria-label="Collapse problems to a count" title="Collapse to a count" onClick={onClose}>
+            <Icon name="x" size={14} />
           </button>
         ) : null}
       </header>
@@ -58,6 +62,7 @@ function problemNames(nodes: { id: string; name: string }[], edges: { id: string
 
 const ProblemRow = memo(function ProblemRow({ problem: p, names, actions }: { problem: Problem; names: Record<string, string>; actions: EditorActions }) {
   const target = p.node_id ?? (p.edge_id ? names[`edge:${p.edge_id}`] : undefined);
+  const where = problemWhere(p, names);
   return (
     <li>
       <button
@@ -65,13 +70,15 @@ const ProblemRow = memo(function ProblemRow({ problem: p, names, actions }: { pr
         className={`problem-item problem-${p.severity}`}
         onClick={() => {
           if (p.edge_id) actions.setSelection({ nodes: [], edges: [p.edge_id], notes: [] });
-          if (target) actions.focusNode(target);
+          if (target) actions.focusNode(target, p.node_id ? p.field : undefined);
         }}
         disabled={!target}
         aria-label={`${p.severity}: ${p.message}`}
       >
         <Icon name={p.severity === "error" ? "alert" : "info"} size={14} />
-        <span className="problem-where">{p.node_id ? names[p.node_id] ?? p.node_id : p.edge_id ? "Connection" : "Workflow"}</span>
+        <span className="problem-where" title={where.hover}>
+          {where.label}
+        </span>
         <span className="problem-message">{p.message}</span>
       </button>
     </li>
