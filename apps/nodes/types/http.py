@@ -257,7 +257,9 @@ def _resolve_credential(context: NodeContext, credential_id: str) -> Any:
                         "choose another in the node's settings.") from None
 
 
-def _render(value: Any, data: dict[str, Any], field: str) -> Any:
+def render_field(value: Any, data: dict[str, Any], field: str) -> Any:
+    """A config field's templates filled from expression data; a failure is the node's
+    `expression` error naming the field (also for other node types' fields)."""
     try:
         return render_value(value, data)
     except ExpressionError as exc:
@@ -342,10 +344,10 @@ class HttpRequestNode(NodeType):
 
     def execute(self, context: NodeContext, config: HttpRequestConfig) -> Outputs:
         data = expression_data(context)
-        url = str(_render(config.url, data, "url"))
-        headers = {str(k): str(v) for k, v in _render(config.headers, data, "headers").items()}
-        query = {str(k): str(v) for k, v in _render(config.query, data, "query").items()}
-        body = _render(config.body, data, "body") if config.body is not None else None
+        url = str(render_field(config.url, data, "url"))
+        headers = {str(k): str(v) for k, v in render_field(config.headers, data, "headers").items()}
+        query = {str(k): str(v) for k, v in render_field(config.query, data, "query").items()}
+        body = render_field(config.body, data, "body") if config.body is not None else None
         problem = url_scheme_problem(url) if "{{" not in url else None
         if problem or not url.lower().startswith(URL_PREFIXES):
             raise NodeError("invalid_url", problem or f"The URL must start with http:// or "

@@ -13,7 +13,6 @@ import httpx
 from django.conf import settings
 from pydantic import Field
 
-from apps.expressions.core import ExpressionError, render_value
 from apps.expressions.fields import TemplateField
 from apps.expressions.services import expression_data
 from apps.nodes.base import (
@@ -29,17 +28,13 @@ from apps.nodes.base import (
 )
 from apps.nodes.registry import registry
 from apps.nodes.ssrf import SSRFBlocked
-from apps.nodes.types.http import http_client, retry_after_s
+from apps.nodes.types.http import http_client, render_field, retry_after_s
 
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
 def _render(value: Any, context: NodeContext, field: str) -> Any:
-    try:
-        return render_value(value, expression_data(context))
-    except ExpressionError as exc:
-        raise NodeError("expression", f"Field {field!r}: {exc.message}",
-                        details={"field": field}) from None
+    return render_field(value, expression_data(context), field)
 
 
 class EmailConfig(NodeConfig):
