@@ -160,3 +160,25 @@ describe("problem index", () => {
     expect(after.byNode.b).not.toBe(before.byNode.b);
   });
 });
+
+describe("store slices", () => {
+  it("declare disjoint keys, so combining them never hides one slice's state or action", async () => {
+    const { createCatalogueSlice } = await import("./slices/catalogueSlice");
+    const { createGraphSlice } = await import("./slices/graphSlice");
+    const { createProblemsSlice } = await import("./slices/problemsSlice");
+    const { createSavingSlice } = await import("./slices/savingSlice");
+    const { createUiSlice } = await import("./slices/uiSlice");
+    const { createViewSlice } = await import("./slices/viewSlice");
+    const store = createEditorStore();
+    const api = [store.setState, store.getState, store] as const;
+    const seen = new Map<string, string>();
+    const slices = { catalogue: createCatalogueSlice, graph: createGraphSlice, problems: createProblemsSlice, saving: createSavingSlice, ui: createUiSlice, view: createViewSlice };
+    for (const [name, create] of Object.entries(slices)) {
+      for (const key of Object.keys(create(...api))) {
+        expect(seen.get(key), `${key} is in both ${seen.get(key)} and ${name}`).toBeUndefined();
+        seen.set(key, name);
+      }
+    }
+    expect(new Set(seen.keys())).toEqual(new Set(Object.keys(store.getState())));
+  });
+});
