@@ -14,17 +14,21 @@ from apps.core.inbound import BodyRefused, read_body
 from apps.core.pagination import Pagination, keyset_next_link
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
-from apps.runs import metrics, replay, selectors, services, triggers
-from apps.runs.models import RunStatus
+from apps.runs import metrics, replay, selectors, services, test_data, test_runs, triggers
+from apps.runs.models import RunMode, RunStatus
 from apps.workflows.selectors import workflow_get
 
 
 class RunOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     workflow = serializers.UUIDField()
-    version = serializers.IntegerField()
+    version = serializers.IntegerField(
+        allow_null=True, help_text="The published version it ran; null for a test run "
+        "(it ran a test snapshot of the draft: GET /api/runs/<id>/graph/).")
     status = serializers.ChoiceField(choices=RunStatus.choices)
     trigger = serializers.CharField()
+    mode = serializers.ChoiceField(choices=RunMode.choices, help_text="production: a "
+                                   "published version; test: a test run of the draft.")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -103,6 +107,7 @@ class RunListApi(APIView):
         status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
         created_after = serializers.DateTimeField(required=False)
         created_before = serializers.DateTimeField(required=False)
+        mode = serializers.ChoiceField(choices=RunMode.choices, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses=RunOutputSerializer(many=True))
     def get(self, request):
@@ -277,6 +282,87 @@ class WorkflowRuntimeApi(APIView):
         runtime = triggers.workflow_runtime_update(workflow=workflow, user=request.user,
                                                    **data.validated_data)
         return Response(self._body(request, runtime))
+
+
+# --- Test runs of the draft (apps.runs.test_runs) -----------------------------------------
+
+class WorkflowTestRunApi(APIView):
+    """Start a test run of the saved draft (not a published version): all of it, or with
+    `node` only that node and the nodes before it ("Run this node": nodes that have data
+    from an earlier test run, or a pin, give it instead of running; `rerun_upstream`:
+    "Run up to here", they run again). Without `input`, the manual trigger's sample input.
+    A draft the run would fail on gets 400 naming each problem."""
+
+    permission_classes = [IsEditor]
+
+    class InputSerializer(StrictSerializer):
+        input = serializers.DictField(required=False, help_text="The run's input; "
+                                      "default: the manual trigger's sample input.")
+        node = serializers.CharField(required=False, max_length=64,
+                                     help_text="Run only this node and the nodes before it.")
+        rerun_upstream = serializers.BooleanField(
+            required=False, default=False, help_text="With `node`: run the nodes before it "
+            "again instead of using their latest test data.")
+
+    @extend_schema(request=InputSerializer,
+                   responses={201: RunDetailOutputSerializer, **error_responses(423)})
+    def post(self, request, workflow_id):
+        workflow = workflow_get(workflow_id=workflow_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = test_runs.draft_run_start(
+            workflow=workflow, user=request.user, input=data.validated_data.get("input"),
+            node_id=data.validated_data.get("node"),
+            rerun_upstream=data.validated_data["rerun_upstream"],
+            trace_id=triggers.trace_id_from(request.headers.get("traceparent", "")))
+        return Response(_detail(run.pk), status=status.HTTP_201_CREATED)
+
+
+class NodeTestDataOutputSerializer(serializers.Serializer):
+    node_id = serializers.CharField()
+    run_id = serializers.UUIDField(help_text="The test run it comes from.")
+    finished_at = serializers.DateTimeField(allow_null=True)
+    inputs = serializers.JSONField(help_text="What arrived, by input port.")
+    outputs = serializers.JSONField(help_text="What it gave, by output port.")
+    stale = serializers.BooleanField(help_text="The draft changed since, in this node or "
+                                     "a node before it.")
+
+
+class WorkflowTestDataApi(APIView):
+    """What each node of the draft last gave in a test run (its latest success): the
+    input and output panel and expression autocomplete read it."""
+
+    permission_classes = [IsEditor]
+
+    class OutputSerializer(serializers.Serializer):
+        nodes = NodeTestDataOutputSerializer(many=True)
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request, workflow_id):
+        workflow = workflow_get(workflow_id=workflow_id)
+        found = test_data.latest_outputs(workflow=workflow)
+        return Response({"nodes": [
+            {"node_id": d.node_id, "run_id": d.run_id, "finished_at": d.finished_at,
+             "inputs": d.inputs, "outputs": d.outputs, "stale": d.stale}
+            for d in found.values()]})
+
+
+class RunGraphApi(APIView):
+    """The graph a run ran: its published version's, or its test snapshot's (with the
+    nodes that gave pinned data instead of running)."""
+
+    permission_classes = [IsViewer]
+
+    class OutputSerializer(serializers.Serializer):
+        mode = serializers.ChoiceField(choices=RunMode.choices)
+        version = serializers.IntegerField(allow_null=True)
+        graph = serializers.JSONField()
+        pinned = serializers.ListField(child=serializers.CharField(),
+                                       help_text="Nodes that gave pinned data.")
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request, run_id):
+        return Response(selectors.run_graph(run_id=run_id))
 
 
 # --- Outside /api: the webhook receiver and the metrics endpoint -------------------------

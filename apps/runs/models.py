@@ -33,6 +33,11 @@ class NodeStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class RunMode(models.TextChoices):
+    PRODUCTION = "production"  # a published version
+    TEST = "test"              # a test snapshot of the draft (apps.runs.test_runs)
+
+
 class Run(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workflow = models.ForeignKey("workflows.Workflow", on_delete=models.PROTECT,
@@ -40,6 +45,8 @@ class Run(models.Model):
     version = models.ForeignKey("workflows.WorkflowVersion", on_delete=models.PROTECT,
                                 related_name="runs")
     trigger = models.CharField(max_length=20, default="manual")
+    # Test runs never fire error triggers and do not count toward the concurrency limit.
+    mode = models.CharField(max_length=10, choices=RunMode.choices, default=RunMode.PRODUCTION)
     input = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=RunStatus.choices,
                               default=RunStatus.QUEUED)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from apps.core import inbound
 from apps.core.errors import Unprocessable
 from apps.runs import refs, replay, services
-from apps.runs.models import ReceiptKind, Run, RunStatus, WorkflowRuntime
+from apps.runs.models import ReceiptKind, Run, RunMode, RunStatus, WorkflowRuntime
 from apps.workflows.models import Workflow, WorkflowVersion
 from apps.workflows.services import workflow_update
 
@@ -141,7 +141,8 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
             trigger="webhook", trigger_ref=secret[:8],
             trace_id=trace_id_from(headers.get("traceparent", "")), run_id=new_id,
             guard=guard))
-    return run_id, run, {"mode": config.mode, "timeout": config.respond_timeout_s}
+    return run_id, run, {"mode": config.mode, "timeout": config.respond_timeout_s,
+                         "failure": (config.failure_status, config.failure_body)}
 
 
 def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str]
@@ -164,8 +165,8 @@ def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str]
                          "detail": "This request started a run that no longer exists."}, {}
         extra["Idempotent-Replayed"] = "true"
     if trigger["mode"] == "respond":
-        status_code, payload, answer = webhook_wait_response(run=run,
-                                                             timeout=trigger["timeout"])
+        status_code, payload, answer = webhook_wait_response(
+            run=run, timeout=trigger["timeout"], failure=trigger["failure"])
     else:
         status_code, payload, answer = 202, {"run_id": str(run.pk), "status": run.status}, {}
     extra = {**answer, **extra, "X-Weft-Run-Id": str(run.pk),
@@ -177,10 +178,15 @@ def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str]
 RESPOND_RETRY_AFTER_S = 1
 
 
-def webhook_wait_response(*, run: Run, timeout: float) -> tuple[int, Any, dict[str, str]]:
+def webhook_wait_response(*, run: Run, timeout: float,
+                          failure: tuple[int, dict[str, Any]] = (500, {})
+                          ) -> tuple[int, Any, dict[str, str]]:
     """For 'respond' mode: the respond node's answer, waiting for workers if needed.
-    A run that cannot answer in time gets 503 with Retry-After and its id; the same
-    request sent again (same signature or Idempotency-Key) waits on that run."""
+    A run that ends without answering gets the trigger's failure status and body (its
+    id added; never the error's text, an expression or a node id: those stay in the run
+    for the builder). A run that cannot answer in time gets 503 with Retry-After and its
+    id; the same request sent again (same signature or Idempotency-Key) waits on that
+    run."""
     if run.response is not None:
         return _response_parts(run.response)
     deadline = time.monotonic() + timeout
@@ -189,10 +195,11 @@ def webhook_wait_response(*, run: Run, timeout: float) -> tuple[int, Any, dict[s
         row = Run.objects.filter(pk=run.pk).values("response", "status", "error").first()
         if row["response"] is not None:
             return _response_parts(row["response"])
+        if row["status"] == RunStatus.SUCCEEDED:
+            return 200, {"run_id": str(run.pk), "status": row["status"]}, {}
         if row["status"] in services.RUN_FINISHED:
-            status = 500 if row["status"] != RunStatus.SUCCEEDED else 200
-            return status, {"run_id": str(run.pk), "status": row["status"],
-                            "error": row["error"]}, {}
+            status, body = failure
+            return status, {**(body or {"error": "run_failed"}), "run_id": str(run.pk)}, {}
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
     return 503, {"code": "respond_timeout", "run_id": str(run.pk),
@@ -275,7 +282,8 @@ def schedules_sweep(*, now: datetime | None = None) -> int:
 def error_triggers_fire(*, run_id) -> int:
     """Start the error-trigger workflows that watch the failed run's workflow."""
     failed = Run.objects.select_related("workflow").filter(pk=run_id).first()
-    if failed is None or failed.status != RunStatus.FAILED or failed.trigger == "error":
+    if failed is None or failed.status != RunStatus.FAILED or failed.trigger == "error" \
+            or failed.mode == RunMode.TEST:  # a test run of a draft never fires them
         return 0
     started = 0
     for version in _latest_versions_with("trigger.error"):
