@@ -126,7 +126,7 @@ function EditorBoot({ boot }: { boot: BootData }) {
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    const { api, store, autosave, validation, runs } = services;
+    const { api, store, autosave, validation, runs, testData } = services;
     const id = boot.workflow_id;
     if (!id) {
       setError("No workflow was given to this page.");
@@ -142,6 +142,8 @@ function EditorBoot({ boot }: { boot: BootData }) {
         store.getState().setNodeTypes(types);
         store.getState().loadWorkflow(detail);
         validation.schedule(0);
+        testData.start();
+        void testData.load().catch(() => undefined);
         // /editor/<id>/?run=<run_id> (the inbox's link to a task's run) opens that run.
         const runId = new URLSearchParams(window.location.search).get("run");
         if (runId) return runs.openRun(runId);
@@ -160,6 +162,7 @@ function EditorBoot({ boot }: { boot: BootData }) {
       window.removeEventListener("beforeunload", onBeforeUnload);
       autosave.stop();
       validation.stop();
+      testData.stop();
       runs.close();
     };
   }, [services, boot]);

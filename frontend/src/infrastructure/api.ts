@@ -59,12 +59,16 @@ export interface Credential {
   kind: string;
 }
 
+export type RunMode = "production" | "test";
+
 export interface RunSummary {
   id: string;
   workflow: string;
+  /** The published version it ran; null for a test run (it ran a test snapshot of the draft). */
   version: number | null;
   status: RunStatus;
   trigger: string;
+  mode?: RunMode;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -110,6 +114,44 @@ export interface MapItemPage {
 
 export interface RunDetail extends RunSummary {
   node_runs: NodeRunRecord[];
+}
+
+/** The graph a run ran: its version's, or its test snapshot's. */
+export interface RunGraph {
+  mode: RunMode;
+  version: number | null;
+  graph: Graph;
+  /** Nodes that gave pinned data instead of running. */
+  pinned: string[];
+}
+
+/** A node's output pinned in the draft: test runs use it instead of running the node. */
+export interface Pin {
+  node_id: string;
+  outputs: Record<string, unknown>;
+  source_run: string | null;
+  updated_by: string | null;
+  updated_at: string;
+}
+
+/** What a node of the draft last gave in a test run. */
+export interface NodeTestData {
+  node_id: string;
+  run_id: string;
+  finished_at: string | null;
+  inputs: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+  /** The draft changed since, in this node or a node before it. */
+  stale: boolean;
+}
+
+export interface TestRunRequest {
+  /** Default: the manual trigger's sample input. */
+  input?: unknown;
+  /** Run only this node and the nodes before it. */
+  node?: string;
+  /** With `node`: run the nodes before it again instead of using their latest test data. */
+  rerun_upstream?: boolean;
 }
 
 export class ApiError extends Error {
@@ -246,6 +288,14 @@ export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fet
       request<ExpressionCheck>("POST", "/expressions/check/", { expression, template }, signal),
     listCredentials: () => request<Paginated<Credential> | Credential[]>("GET", "/credentials/"),
     startRun: (wf: string, input: unknown) => request<RunSummary>("POST", `/workflows/${id(wf)}/runs/`, { input }),
+    /** A test run of the saved draft (not a published version). */
+    startTestRun: (wf: string, body: TestRunRequest) => request<RunDetail>("POST", `/workflows/${id(wf)}/test-runs/`, body),
+    testData: (wf: string) => request<{ nodes: NodeTestData[] }>("GET", `/workflows/${id(wf)}/test-data/`),
+    getRunGraph: (runId: string) => request<RunGraph>("GET", `/runs/${id(runId)}/graph/`),
+    listPins: (wf: string) => request<Pin[]>("GET", `/workflows/${id(wf)}/pins/`),
+    setPin: (wf: string, nodeId: string, body: { output: unknown } | { outputs: Record<string, unknown> } | { run: string }) =>
+      request<Pin>("PUT", `/workflows/${id(wf)}/pins/${id(nodeId)}/`, body),
+    deletePin: (wf: string, nodeId: string) => request<void>("DELETE", `/workflows/${id(wf)}/pins/${id(nodeId)}/`),
     listRuns: (wf: string, page = 1) =>
       request<Paginated<RunSummary>>("GET", `/runs/${q({ workflow: wf, page: page > 1 ? page : undefined })}`),
     getRun: (runId: string) => request<RunDetail>("GET", `/runs/${id(runId)}/`),

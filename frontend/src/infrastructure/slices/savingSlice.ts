@@ -1,4 +1,5 @@
 /** The draft as the server holds it: revision, save status, an edit conflict. */
+import { draftChanges, type DraftChange } from "../../core/diff";
 import { createHistory } from "../../core/history";
 import { EMPTY_SELECTION, emptyGraph, type Graph } from "../../core/types";
 import type { Slice } from "./types";
@@ -18,6 +19,8 @@ export interface SavingState {
   saveStatus: SaveStatus;
   saveError: string | null;
   conflict: Conflict | null;
+  /** The latest published version's graph (null: never published, or not read yet). */
+  publishedGraph: Graph | null;
 }
 
 export interface SavingActions {
@@ -26,6 +29,7 @@ export interface SavingActions {
   markSaveFailed(status: "offline" | "error", message: string): void;
   setConflict(conflict: Conflict | null): void;
   acceptTheirs(): void;
+  setPublishedGraph(graph: Graph | null): void;
 }
 
 export function hasUnsavedChanges(s: SavingState & { graph: Graph }): boolean {
@@ -38,6 +42,7 @@ export const createSavingSlice: Slice<SavingState & SavingActions> = (set, get) 
   saveStatus: "saved",
   saveError: null,
   conflict: null,
+  publishedGraph: null,
 
   markSaving() {
     set({ saveStatus: "saving", saveError: null });
@@ -71,4 +76,23 @@ export const createSavingSlice: Slice<SavingState & SavingActions> = (set, get) 
       selection: EMPTY_SELECTION,
     });
   },
+
+  setPublishedGraph(publishedGraph) {
+    set({ publishedGraph });
+  },
 });
+
+const NO_CHANGES: DraftChange[] = [];
+// Graphs are immutable: the answer for a (draft, published) pair never changes, and
+// selectors ask on every store update.
+const changesMemo = new WeakMap<Graph, { published: Graph; changes: DraftChange[] }>();
+
+/** What the draft changes since the latest published version (empty when never published). */
+export function changesSincePublished(s: SavingState & { graph: Graph }): DraftChange[] {
+  if (!s.publishedGraph) return NO_CHANGES;
+  const hit = changesMemo.get(s.graph);
+  if (hit && hit.published === s.publishedGraph) return hit.changes;
+  const changes = draftChanges(s.publishedGraph, s.graph);
+  changesMemo.set(s.graph, { published: s.publishedGraph, changes });
+  return changes;
+}

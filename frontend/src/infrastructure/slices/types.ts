@@ -1,6 +1,6 @@
 /**
  * How the editor store is cut: one slice per concern (graph, saving, problems, view, UI,
- * catalogue), each a `StateCreator` over the whole store so that an action may read or
+ * catalogue, test data), each a `StateCreator` over the whole store so that an action may read or
  * write another slice's state when one user action spans two concerns (loading a
  * workflow sets both the graph and what was saved).
  */
@@ -9,11 +9,12 @@ import type { CatalogueActions, CatalogueState } from "./catalogueSlice";
 import type { GraphActions, GraphState } from "./graphSlice";
 import type { ProblemsActions, ProblemsState } from "./problemsSlice";
 import type { SavingActions, SavingState } from "./savingSlice";
+import type { TestDataActions, TestDataState } from "./testDataSlice";
 import type { UiActions, UiState } from "./uiSlice";
 import type { ViewActions, ViewState } from "./viewSlice";
 
-export type EditorState = GraphState & SavingState & ProblemsState & ViewState & UiState & CatalogueState;
-export type EditorActions = GraphActions & SavingActions & ProblemsActions & ViewActions & UiActions & CatalogueActions;
+export type EditorState = GraphState & SavingState & ProblemsState & ViewState & UiState & CatalogueState & TestDataState;
+export type EditorActions = GraphActions & SavingActions & ProblemsActions & ViewActions & UiActions & CatalogueActions & TestDataActions;
 export type EditorStoreState = EditorState & EditorActions;
 
 export type Slice<T> = StateCreator<EditorStoreState, [], [], T>;
