@@ -91,7 +91,7 @@ def test_the_first_demo_passes_its_first_test_run_untouched(signed_in_page, open
     page.get_by_role("button", name="Start a test run").click()
     page.get_by_role("dialog", name="Test run").get_by_role("button", name="Run",
                                                               exact=True).click()
-    expect(page.locator(".run-bar")).to_contain_text("succeeded")
+    expect(page.locator(".run-bar .pill")).to_have_text("succeeded")
     editor.node("Pass through").click()
     expect(page.get_by_role("region", name="This node in the run").locator(
         ".json-view").last).to_contain_text('"hello": "world"')

@@ -280,3 +280,22 @@ def test_run_this_node_uses_upstream_test_data_and_marks_it_stale_after_an_edit(
     assert upto.data["status"] == "running"
     node_execute(Run.objects.get(pk=upto.data["id"]), "call")
     assert sum(receiver.keys().values()) == 2
+
+
+def test_data_a_node_gave_from_its_pin_is_not_reused_by_run_this_node(editor_client,
+                                                                      create_workflow,
+                                                                      receiver):
+    graph = flow(("start", "trigger.manual"), ("call", "test.call", {"url": receiver.url}),
+                 ("after", "core.noop"), edges=[("start", "call"), ("call", "after")])
+    workflow = create_workflow(graph=graph)
+    editor_client.put(f"/api/workflows/{workflow.pk}/pins/call/", {"output": {"p": 1}},
+                      format="json")
+    pinned_run = editor_client.post(f"/api/workflows/{workflow.pk}/test-runs/", {},
+                                    format="json")
+    assert pinned_run.data["status"] == "succeeded"
+    editor_client.delete(f"/api/workflows/{workflow.pk}/pins/call/")
+    data = editor_client.get(f"/api/workflows/{workflow.pk}/test-data/").data["nodes"]
+    assert "call" not in {d["node_id"] for d in data}
+    again = editor_client.post(f"/api/workflows/{workflow.pk}/test-runs/", {"node": "after"},
+                               format="json")
+    assert again.data["status"] == "running"  # the call runs, on a worker

@@ -4,6 +4,7 @@
  */
 import { useEffect, useMemo, useState } from "react";
 import { Canvas } from "../features/canvas/Canvas";
+import { NodeDataPanel } from "../features/data/NodeDataPanel";
 import { Inspector } from "../features/inspector/Inspector";
 import { Palette } from "../features/palette/Palette";
 import { ProblemsPanel } from "../features/problems/ProblemsPanel";
@@ -105,6 +106,7 @@ function EditorLayout() {
               <>
                 <Inspector />
                 {hasRun ? <NodeRunDetails /> : null}
+                <NodeDataPanel />
               </>
             ) : null}
             {tab === "versions" ? <VersionsPanel /> : null}

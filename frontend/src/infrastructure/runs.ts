@@ -25,7 +25,8 @@ export class RunController {
     const s = this.store.getState();
     if (!s.workflowId) return null;
     const detail = await this.api.startTestRun(s.workflowId, request);
-    this.store.getState().view(null);
+    // Back to the draft (a past run may be open); the selection stays when already there.
+    if (this.store.getState().viewing) this.store.getState().view(null);
     this.follow(overlayFrom(detail, true));
     return detail;
   }

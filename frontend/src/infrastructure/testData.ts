@@ -28,12 +28,26 @@ export class TestDataController {
       if (s.latestVersion !== prev.latestVersion) void this.loadPublished();
       const ended = s.run && TERMINAL_RUN_STATUSES.includes(s.run.status) && (!prev.run || prev.run.runId !== s.run.runId || !TERMINAL_RUN_STATUSES.includes(prev.run.status));
       if (ended && s.run?.live) void this.loadData();
+      // Whether data is stale is judged against the saved draft: read it again after a save.
+      if (s.savedGraph !== prev.savedGraph && s.loaded) this.scheduleData();
     });
+  }
+
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  private scheduleData() {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.loadData().catch(() => undefined);
+    }, 300);
   }
 
   stop() {
     this.unsubscribe?.();
     this.unsubscribe = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
   }
 
   /** Everything, on opening the editor. Failures leave the panels empty (they say so). */

@@ -1,0 +1,34 @@
+/**
+ * What an expression in a node of the draft sees, from the store's test data: each
+ * node's pin, else what it last gave in a test run; the trigger's sample input when it
+ * has not run. Shared by the input panel and the expression fields' autocomplete.
+ */
+import { portsOf } from "../core/portRules";
+import { scopeFor, type Scope } from "../core/paths";
+import { typeKey } from "../core/types";
+import { outputsOf, type EditorState } from "./editorStore";
+
+export function draftOutputs(s: EditorState): Record<string, Record<string, unknown> | undefined> {
+  const out: Record<string, Record<string, unknown> | undefined> = {};
+  for (const n of s.graph.nodes) {
+    const spec = s.typeIndex[typeKey(n.type, n.version)];
+    out[n.id] = outputsOf(s, n.id);
+    if (!out[n.id] && spec?.is_trigger && n.config && typeof n.config.sample_input === "object") {
+      out[n.id] = { [portsOf(spec, n.config).outputs[0]?.name ?? "out"]: n.config.sample_input };
+    }
+  }
+  return out;
+}
+
+export function firstPortOf(s: EditorState, nodeId: string): string | undefined {
+  const n = s.graph.nodes.find((x) => x.id === nodeId);
+  const spec = n ? s.typeIndex[typeKey(n.type, n.version)] : undefined;
+  return spec && n ? portsOf(spec, n.config).outputs[0]?.name : undefined;
+}
+
+export function draftScope(s: EditorState, nodeId: string): Scope {
+  const outputs = draftOutputs(s);
+  const trigger = s.graph.nodes.find((n) => s.typeIndex[typeKey(n.type, n.version)]?.is_trigger);
+  const runInput = trigger ? Object.values(outputs[trigger.id] ?? {})[0] : undefined;
+  return scopeFor(s.graph, nodeId, outputs, runInput ?? {}, (id) => firstPortOf(s, id));
+}
