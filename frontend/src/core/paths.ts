@@ -33,8 +33,9 @@ export function member(base: string, key: string): string {
 
 function preview(value: unknown): string {
   const kind = kindOf(value);
-  if (kind === "map") return `{${Object.keys(value as object).length} fields}`;
-  if (kind === "list") return `[${(value as unknown[]).length} items]`;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  if (kind === "map") return `{${plural(Object.keys(value as object).length, "field")}}`;
+  if (kind === "list") return `[${plural((value as unknown[]).length, "item")}]`;
   const text = JSON.stringify(value) ?? "null";
   return text.length > 40 ? `${text.slice(0, 39)}…` : text;
 }

@@ -51,7 +51,10 @@ export interface ExportDocument {
   graph: Graph;
 }
 
-export type ExpressionCheck = { valid: true } | { valid: false; error: { message: string; position: number | null } };
+/** What an expression gives on sample data: its value, or why it cannot give one. */
+export type ExpressionPreview = { value: unknown } | { error: string };
+
+export type ExpressionCheck = { valid: true; preview?: ExpressionPreview } | { valid: false; error: { message: string; position: number | null } };
 
 export interface Credential {
   id: string | number;
@@ -284,8 +287,8 @@ export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fet
     restoreVersion: (wf: string, n: number) => request<WorkflowDetail>("POST", `/workflows/${id(wf)}/versions/${n}/restore/`),
     exportWorkflow: (wf: string) => request<ExportDocument>("GET", `/workflows/${id(wf)}/export/`),
     importWorkflow: (doc: unknown) => request<WorkflowDetail>("POST", "/workflows/import/", doc),
-    checkExpression: (expression: string, template: boolean, signal?: AbortSignal) =>
-      request<ExpressionCheck>("POST", "/expressions/check/", { expression, template }, signal),
+    checkExpression: (expression: string, template: boolean, signal?: AbortSignal, samples?: unknown) =>
+      request<ExpressionCheck>("POST", "/expressions/check/", samples === undefined ? { expression, template } : { expression, template, samples, preview: true }, signal),
     listCredentials: () => request<Paginated<Credential> | Credential[]>("GET", "/credentials/"),
     startRun: (wf: string, input: unknown) => request<RunSummary>("POST", `/workflows/${id(wf)}/runs/`, { input }),
     /** A test run of the saved draft (not a published version). */

@@ -32,3 +32,40 @@ export function draftScope(s: EditorState, nodeId: string): Scope {
   const runInput = trigger ? Object.values(outputs[trigger.id] ?? {})[0] : undefined;
   return scopeFor(s.graph, nodeId, outputs, runInput ?? {}, (id) => firstPortOf(s, id));
 }
+
+export interface Samples {
+  input?: unknown;
+  nodes?: Record<string, { output: unknown; outputs: Record<string, unknown> }>;
+  run?: Record<string, unknown>;
+}
+
+/**
+ * Sample data for typed checks and the live preview of an expression in `nodeId`:
+ * only what is known. `nodes` only when every node before it has data (else a node
+ * without data would read as unknown), `run` with every field the run gives.
+ */
+export function samplesFor(s: EditorState, nodeId: string): Samples | undefined {
+  const scope = draftScope(s, nodeId);
+  const before = ancestorCount(s, nodeId);
+  const samples: Samples = {};
+  if (scope.input !== undefined) samples.input = scope.input;
+  if (before > 0 && Object.keys(scope.nodes).length === before) samples.nodes = scope.nodes;
+  if (scope.run.input && typeof scope.run.input === "object" && Object.keys(scope.run.input).length) {
+    samples.run = { id: "", input: scope.run.input, trigger: "manual", trace_id: "", workflow_id: "", workflow: { id: "", version: 0 } };
+  }
+  return Object.keys(samples).length ? samples : undefined;
+}
+
+function ancestorCount(s: EditorState, nodeId: string): number {
+  const seen = new Set<string>();
+  const todo = [nodeId];
+  while (todo.length) {
+    const id = todo.pop()!;
+    for (const e of s.graph.edges) if (e.target === id && !seen.has(e.source)) {
+      seen.add(e.source);
+      todo.push(e.source);
+    }
+  }
+  seen.delete(nodeId);
+  return seen.size;
+}
