@@ -50,6 +50,8 @@ urlpatterns = [
          name="workflow-runs"),
     path("workflows/<uuid:workflow_id>/runtime/", runs.WorkflowRuntimeApi.as_view(),
          name="workflow-runtime"),
+    path("workflows/<uuid:workflow_id>/runtime/listen/",
+         runs.WorkflowWebhookListenApi.as_view(), name="workflow-webhook-listen"),
     path("workflows/<uuid:workflow_id>/test-runs/", runs.WorkflowTestRunApi.as_view(),
          name="workflow-test-runs"),
     path("workflows/<uuid:workflow_id>/test-data/", runs.WorkflowTestDataApi.as_view(),

@@ -43,6 +43,7 @@ MATRIX = {
     "workflow-runs": {"post": EDITORS},
     "workflow-runtime": {"get": EDITORS, "patch": EDITORS},
     "workflow-test-runs": {"post": EDITORS},
+    "workflow-webhook-listen": {"post": EDITORS, "delete": EDITORS},
     "workflow-test-data": {"get": EDITORS},
     "workflow-pins": {"get": EDITORS},
     "workflow-pin-detail": {"put": EDITORS, "delete": EDITORS},

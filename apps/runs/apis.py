@@ -14,7 +14,16 @@ from apps.core.inbound import BodyRefused, read_body
 from apps.core.pagination import Pagination, keyset_next_link
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
-from apps.runs import metrics, replay, selectors, services, test_data, test_runs, triggers
+from apps.runs import (
+    metrics,
+    replay,
+    selectors,
+    services,
+    test_data,
+    test_runs,
+    test_webhooks,
+    triggers,
+)
 from apps.runs.models import RunMode, RunStatus
 from apps.workflows.selectors import workflow_get
 
@@ -250,7 +259,10 @@ class WorkflowRuntimeApi(APIView):
                                                    min_value=1, max_value=10000)
         run_timeout_s = serializers.IntegerField(required=False, allow_null=True,
                                                  min_value=1, max_value=30 * 86400)
-        rotate_secrets = serializers.BooleanField(required=False, default=False)
+        rotate_secrets = serializers.BooleanField(
+            required=False, default=False, help_text="New webhook address and signing key.")
+        rotate_signing_key = serializers.BooleanField(
+            required=False, default=False, help_text="A new signing key; the address stays.")
         webhook_legacy_signature = serializers.BooleanField(
             required=False, help_text="Also accept the old signature of the body alone "
             "(replayable): on for workflows created before timestamped signatures.")
@@ -258,6 +270,10 @@ class WorkflowRuntimeApi(APIView):
     @staticmethod
     def _body(request, runtime) -> dict:
         return {"webhook_url": request.build_absolute_uri(f"/hooks/{runtime.webhook_secret}/"),
+                "test_webhook_url": request.build_absolute_uri(
+                    f"/hooks-test/{runtime.webhook_secret}/"),
+                "listening_until": runtime.test_listen_until,
+                "test_run_id": str(runtime.test_run_id) if runtime.test_run_id else None,
                 "signing_key": runtime.signing_key,
                 "webhook_legacy_signature": runtime.workflow.webhook_legacy_signature,
                 "max_concurrency": runtime.max_concurrency,
@@ -265,6 +281,12 @@ class WorkflowRuntimeApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         webhook_url = serializers.URLField(help_text="POST JSON here to start a run.")
+        test_webhook_url = serializers.URLField(
+            help_text="While the editor listens: POST here to start a test run of the draft.")
+        listening_until = serializers.DateTimeField(
+            allow_null=True, help_text="Until when the test URL takes one request.")
+        test_run_id = serializers.UUIDField(
+            allow_null=True, help_text="The test run the last request to the test URL started.")
         signing_key = serializers.CharField(help_text="The webhook's HMAC-SHA256 key.")
         max_concurrency = serializers.IntegerField(allow_null=True)
         run_timeout_s = serializers.IntegerField(allow_null=True)
@@ -365,6 +387,26 @@ class RunGraphApi(APIView):
         return Response(selectors.run_graph(run_id=run_id))
 
 
+class WorkflowWebhookListenApi(APIView):
+    """Listen on the webhook's test URL (POST: for 2 minutes and one request, which
+    starts a test run of the draft as you) or stop listening (DELETE). Answers with the
+    workflow's runtime body: poll it for `test_run_id`."""
+
+    permission_classes = [IsEditor]
+
+    @extend_schema(request=None, responses={200: WorkflowRuntimeApi.OutputSerializer})
+    def post(self, request, workflow_id):
+        workflow = workflow_get(workflow_id=workflow_id)
+        runtime = test_webhooks.webhook_listen(workflow=workflow, user=request.user)
+        return Response(WorkflowRuntimeApi._body(request, runtime))
+
+    @extend_schema(request=None, responses={200: WorkflowRuntimeApi.OutputSerializer})
+    def delete(self, request, workflow_id):
+        workflow = workflow_get(workflow_id=workflow_id)
+        runtime = test_webhooks.webhook_listen_stop(workflow=workflow)
+        return Response(WorkflowRuntimeApi._body(request, runtime))
+
+
 # --- Outside /api: the webhook receiver and the metrics endpoint -------------------------
 
 def _error(status_code: int, code: str, detail: str, **extra) -> JsonResponse:
@@ -381,6 +423,23 @@ def webhook(request, secret: str):
     except BodyRefused as refused:
         return _error(refused.status, refused.code, refused.detail)
     status_code, payload, headers = triggers.webhook_handle(
+        secret=secret, body=body, headers={k.lower(): v for k, v in request.headers.items()})
+    response = JsonResponse(payload, status=status_code, safe=False)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+@csrf_exempt
+@require_POST
+def webhook_test(request, secret: str):
+    """POST JSON to /hooks-test/<secret>/ while the editor listens: a test run of the draft."""
+    try:
+        body = read_body(request.read, limit=settings.WEFT_WEBHOOK_MAX_BYTES,
+                         declared=request.headers.get("Content-Length"))
+    except BodyRefused as refused:
+        return _error(refused.status, refused.code, refused.detail)
+    status_code, payload, headers = test_webhooks.webhook_test_handle(
         secret=secret, body=body, headers={k.lower(): v for k, v in request.headers.items()})
     response = JsonResponse(payload, status=status_code, safe=False)
     for name, value in headers.items():

@@ -182,6 +182,13 @@ class WorkflowRuntime(models.Model):
     schedule_version = models.PositiveIntegerField(null=True, blank=True)
     max_concurrency = models.PositiveIntegerField(null=True, blank=True)
     run_timeout_s = models.PositiveIntegerField(null=True, blank=True)
+    # The webhook's test URL (apps.runs.test_webhooks): armed by "Listen" in the editor
+    # until this time (PostgreSQL's clock), for one request, which starts a test run of
+    # the draft as the user who armed it; `test_run_id`: the run that request started.
+    test_listen_until = models.DateTimeField(null=True, blank=True)
+    test_listen_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                       null=True, blank=True, related_name="+")
+    test_run_id = models.UUIDField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"runtime of {self.workflow_id}"

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from apps.audit.services import audit_record
 from apps.core import inbound
 from apps.core.errors import Unprocessable
 from apps.runs import refs, replay, services
@@ -39,7 +40,8 @@ def workflow_runtime_get(*, workflow: Workflow) -> WorkflowRuntime:
 
 def workflow_runtime_update(*, workflow: Workflow, user=None, max_concurrency: int | None = ...,
                             run_timeout_s: int | None = ..., rotate_secrets: bool = False,
-                            webhook_legacy_signature: bool | None = None) -> WorkflowRuntime:
+                            webhook_legacy_signature: bool | None = None,
+                            rotate_signing_key: bool = False) -> WorkflowRuntime:
     runtime = workflow_runtime_get(workflow=workflow)
     if webhook_legacy_signature is not None \
             and webhook_legacy_signature != workflow.webhook_legacy_signature:
@@ -52,7 +54,9 @@ def workflow_runtime_update(*, workflow: Workflow, user=None, max_concurrency: i
         runtime.run_timeout_s = run_timeout_s
     if rotate_secrets:
         runtime.webhook_secret = secrets.token_urlsafe(32)
+    if rotate_secrets or rotate_signing_key:
         runtime.signing_key = secrets.token_hex(32)
+        audit_record(action="workflow.signing_key_rotate", actor=user, target=workflow)
     runtime.save()
     _hook_cache.clear()
     services._limit_cache.clear()
@@ -151,8 +155,14 @@ def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str]
     ASGI fast path for /hooks/): status, JSON body and extra headers. `headers` are
     lower-cased; the body was already bounded by WEFT_WEBHOOK_MAX_BYTES. A repeated
     request answers as its first run does now (`Idempotent-Replayed: true`)."""
+    return webhook_answer(lambda: webhook_receive(secret=secret, body=body, headers=headers))
+
+
+def webhook_answer(receive) -> tuple[int, Any, dict[str, str]]:
+    """The answer to a webhook request once `receive()` started (or found) its run: the
+    production URL's and the test URL's (apps.runs.test_webhooks)."""
     try:
-        run_id, run, trigger = webhook_receive(secret=secret, body=body, headers=headers)
+        run_id, run, trigger = receive()
     except Unprocessable as exc:
         return exc.status_code, {"code": exc.get_codes(), "detail": str(exc.detail),
                                  **exc.extra}, {}

@@ -5,6 +5,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { Canvas } from "../features/canvas/Canvas";
 import { NodeDataPanel } from "../features/data/NodeDataPanel";
+import { WebhookPanel } from "../features/webhook/WebhookPanel";
 import { Inspector } from "../features/inspector/Inspector";
 import { Palette } from "../features/palette/Palette";
 import { ProblemsPanel } from "../features/problems/ProblemsPanel";
@@ -60,6 +61,12 @@ function EditorLayout() {
   const hasRun = useEditor((s) => s.run !== null);
   const readOnly = useEditor((s) => s.readOnly);
   const selectedOne = useEditor((s) => s.selection.nodes.length === 1);
+  // The selected node is the draft's webhook trigger: its signature header ("" for none).
+  const webhook = useEditor((s) => {
+    if (s.viewing || s.selection.nodes.length !== 1) return null;
+    const node = s.graph.nodes.find((n) => n.id === s.selection.nodes[0]);
+    return node?.type === "trigger.webhook" ? String(node.config.signature_header ?? "") : null;
+  });
 
   // Selecting a node shows its settings.
   useEffect(() => {
@@ -105,6 +112,7 @@ function EditorLayout() {
             {tab === "inspector" ? (
               <>
                 <Inspector />
+                {webhook !== null ? <WebhookPanel signatureHeader={webhook} /> : null}
                 {hasRun ? <NodeRunDetails /> : null}
                 <NodeDataPanel />
               </>

@@ -148,6 +148,19 @@ export interface NodeTestData {
   stale: boolean;
 }
 
+/** A workflow's webhook addresses and engine settings (editors only: they are secrets). */
+export interface WorkflowRuntime {
+  webhook_url: string;
+  /** While the editor listens: a request here starts a test run of the draft. */
+  test_webhook_url: string;
+  listening_until: string | null;
+  /** The test run the last request to the test URL started. */
+  test_run_id: string | null;
+  signing_key: string;
+  max_concurrency: number | null;
+  run_timeout_s: number | null;
+}
+
 export interface TestRunRequest {
   /** Default: the manual trigger's sample input. */
   input?: unknown;
@@ -294,6 +307,10 @@ export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fet
     /** A test run of the saved draft (not a published version). */
     startTestRun: (wf: string, body: TestRunRequest) => request<RunDetail>("POST", `/workflows/${id(wf)}/test-runs/`, body),
     testData: (wf: string) => request<{ nodes: NodeTestData[] }>("GET", `/workflows/${id(wf)}/test-data/`),
+    getRuntime: (wf: string) => request<WorkflowRuntime>("GET", `/workflows/${id(wf)}/runtime/`),
+    rotateSigningKey: (wf: string) => request<WorkflowRuntime>("PATCH", `/workflows/${id(wf)}/runtime/`, { rotate_signing_key: true }),
+    listen: (wf: string) => request<WorkflowRuntime>("POST", `/workflows/${id(wf)}/runtime/listen/`),
+    stopListening: (wf: string) => request<WorkflowRuntime>("DELETE", `/workflows/${id(wf)}/runtime/listen/`),
     getRunGraph: (runId: string) => request<RunGraph>("GET", `/runs/${id(runId)}/graph/`),
     listPins: (wf: string) => request<Pin[]>("GET", `/workflows/${id(wf)}/pins/`),
     setPin: (wf: string, nodeId: string, body: { output: unknown } | { outputs: Record<string, unknown> } | { run: string }) =>

@@ -31,6 +31,13 @@ export class RunController {
     return detail;
   }
 
+  /** Follows a test run of the draft that started elsewhere (a request to the test URL). */
+  async watch(runId: string): Promise<void> {
+    const detail = await this.api.getRun(runId);
+    if (this.store.getState().viewing) this.store.getState().view(null);
+    this.follow(overlayFrom(detail, true));
+  }
+
   /** Opens a past run on the canvas, on the graph it ran (its version, or its test snapshot). */
   async openRun(runId: string): Promise<void> {
     const detail = await this.api.getRun(runId);
