@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -413,38 +415,35 @@ def _error(status_code: int, code: str, detail: str, **extra) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail, **extra}, status=status_code)
 
 
-@csrf_exempt
-@require_POST
-def webhook(request, secret: str):
-    """POST JSON to /hooks/<secret>/: 202 with the run id, or the respond node's answer."""
-    try:  # the same reading as the ASGI front (apps.runs.hooks)
+def _webhook_view(request, handle) -> JsonResponse:
+    """Read the body as the ASGI front does (apps.runs.hooks), then answer what
+    `handle(body=, headers=)` says: status, JSON body, headers."""
+    try:
         body = read_body(request.read, limit=settings.WEFT_WEBHOOK_MAX_BYTES,
                          declared=request.headers.get("Content-Length"))
     except BodyRefused as refused:
         return _error(refused.status, refused.code, refused.detail)
-    status_code, payload, headers = triggers.webhook_handle(
-        secret=secret, body=body, headers={k.lower(): v for k, v in request.headers.items()})
+    status_code, payload, headers = handle(
+        body=body, headers={k.lower(): v for k, v in request.headers.items()})
     response = JsonResponse(payload, status=status_code, safe=False)
     for name, value in headers.items():
         response[name] = value
     return response
+
+
+@csrf_exempt
+@require_POST
+def webhook(request, secret: str):
+    """POST JSON to /hooks/<secret>/: 202 with the run id, or the respond node's answer."""
+    return _webhook_view(request, functools.partial(triggers.webhook_handle, secret=secret))
 
 
 @csrf_exempt
 @require_POST
 def webhook_test(request, secret: str):
     """POST JSON to /hooks-test/<secret>/ while the editor listens: a test run of the draft."""
-    try:
-        body = read_body(request.read, limit=settings.WEFT_WEBHOOK_MAX_BYTES,
-                         declared=request.headers.get("Content-Length"))
-    except BodyRefused as refused:
-        return _error(refused.status, refused.code, refused.detail)
-    status_code, payload, headers = test_webhooks.webhook_test_handle(
-        secret=secret, body=body, headers={k.lower(): v for k, v in request.headers.items()})
-    response = JsonResponse(payload, status=status_code, safe=False)
-    for name, value in headers.items():
-        response[name] = value
-    return response
+    return _webhook_view(request, functools.partial(test_webhooks.webhook_test_handle,
+                                                    secret=secret))
 
 
 def metrics_view(request):
