@@ -24,5 +24,6 @@ urlpatterns = [
     path("console/", console_views.home, name="console"),
     path("console/", include("apps.console.urls")),
     path("hooks/<str:secret>/", runs_apis.webhook, name="webhook"),
+    path("hooks-test/<str:secret>/", runs_apis.webhook_test, name="webhook-test"),
     path("metrics", runs_apis.metrics_view, name="metrics"),
 ]

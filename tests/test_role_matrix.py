@@ -42,6 +42,12 @@ MATRIX = {
     "audit-verify": {"post": ADMINS},
     "workflow-runs": {"post": EDITORS},
     "workflow-runtime": {"get": EDITORS, "patch": EDITORS},
+    "workflow-test-runs": {"post": EDITORS},
+    "workflow-webhook-listen": {"post": EDITORS, "delete": EDITORS},
+    "workflow-test-data": {"get": EDITORS},
+    "workflow-pins": {"get": EDITORS},
+    "workflow-pin-detail": {"put": EDITORS, "delete": EDITORS},
+    "run-graph": {"get": VIEWERS},
     "runs": {"get": VIEWERS},
     "run-detail": {"get": VIEWERS},
     "run-node-items": {"get": VIEWERS},
@@ -133,7 +139,7 @@ def _path(name, kwargs):
     from django.urls import reverse
     from django.urls.exceptions import NoReverseMatch
 
-    for keys in (["workflow_id", "number"], ["workflow_id"], ["run_id", "node_id"], ["run_id"],
+    for keys in (["workflow_id", "number"], ["workflow_id", "node_id"], ["workflow_id"], ["run_id", "node_id"], ["run_id"],
                  ["team_id", "user_id"], ["team_id"], ["task_id"], ["user_id"],
                  ["token_id"], ["seq"], ["credential_id"], ["server_id", "model"],
                  ["server_id"], []):

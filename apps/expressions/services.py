@@ -36,6 +36,19 @@ def expression_check(*, expression: str, template: bool = False, names: tuple[st
     return check(expression, names=names, declarations=declared or None)
 
 
+def expression_preview(*, expression: str, template: bool = False,
+                       samples: dict[str, Any]) -> dict[str, Any]:
+    """What the expression (or template) gives on sample data, evaluated with the run's
+    bounds: {"value": ...} or {"error": message}. For the editor's live preview."""
+    data = {"input": samples.get("input"), "nodes": samples.get("nodes") or {},
+            "run": samples.get("run") or {}, "vars": samples.get("vars") or {}}
+    try:
+        value = render_template(expression, data) if template else evaluate(expression, data)
+    except ExpressionError as exc:
+        return {"error": exc.message}
+    return {"value": value}
+
+
 def expression_data(context: Any, **extra: Any) -> dict[str, Any]:
     """The variables an expression sees inside a node, from its NodeContext; the one
     place that defines them, for every node type:
@@ -71,5 +84,5 @@ def expression_data(context: Any, **extra: Any) -> dict[str, Any]:
 
 __all__ = [
     "ROOT_NAMES", "ExpressionError", "expression_check", "expression_data",
-    "expression_evaluate", "render_template", "render_value",
+    "expression_evaluate", "expression_preview", "render_template", "render_value",
 ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -14,17 +16,30 @@ from apps.core.inbound import BodyRefused, read_body
 from apps.core.pagination import Pagination, keyset_next_link
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
-from apps.runs import metrics, replay, selectors, services, triggers
-from apps.runs.models import RunStatus
+from apps.runs import (
+    metrics,
+    replay,
+    selectors,
+    services,
+    test_data,
+    test_runs,
+    test_webhooks,
+    triggers,
+)
+from apps.runs.models import RunMode, RunStatus
 from apps.workflows.selectors import workflow_get
 
 
 class RunOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     workflow = serializers.UUIDField()
-    version = serializers.IntegerField()
+    version = serializers.IntegerField(
+        allow_null=True, help_text="The published version it ran; null for a test run "
+        "(it ran a test snapshot of the draft: GET /api/runs/<id>/graph/).")
     status = serializers.ChoiceField(choices=RunStatus.choices)
     trigger = serializers.CharField()
+    mode = serializers.ChoiceField(choices=RunMode.choices, help_text="production: a "
+                                   "published version; test: a test run of the draft.")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -103,6 +118,7 @@ class RunListApi(APIView):
         status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
         created_after = serializers.DateTimeField(required=False)
         created_before = serializers.DateTimeField(required=False)
+        mode = serializers.ChoiceField(choices=RunMode.choices, required=False)
 
     @extend_schema(parameters=[FilterSerializer], responses=RunOutputSerializer(many=True))
     def get(self, request):
@@ -245,7 +261,10 @@ class WorkflowRuntimeApi(APIView):
                                                    min_value=1, max_value=10000)
         run_timeout_s = serializers.IntegerField(required=False, allow_null=True,
                                                  min_value=1, max_value=30 * 86400)
-        rotate_secrets = serializers.BooleanField(required=False, default=False)
+        rotate_secrets = serializers.BooleanField(
+            required=False, default=False, help_text="New webhook address and signing key.")
+        rotate_signing_key = serializers.BooleanField(
+            required=False, default=False, help_text="A new signing key; the address stays.")
         webhook_legacy_signature = serializers.BooleanField(
             required=False, help_text="Also accept the old signature of the body alone "
             "(replayable): on for workflows created before timestamped signatures.")
@@ -253,6 +272,10 @@ class WorkflowRuntimeApi(APIView):
     @staticmethod
     def _body(request, runtime) -> dict:
         return {"webhook_url": request.build_absolute_uri(f"/hooks/{runtime.webhook_secret}/"),
+                "test_webhook_url": request.build_absolute_uri(
+                    f"/hooks-test/{runtime.webhook_secret}/"),
+                "listening_until": runtime.test_listen_until,
+                "test_run_id": str(runtime.test_run_id) if runtime.test_run_id else None,
                 "signing_key": runtime.signing_key,
                 "webhook_legacy_signature": runtime.workflow.webhook_legacy_signature,
                 "max_concurrency": runtime.max_concurrency,
@@ -260,6 +283,12 @@ class WorkflowRuntimeApi(APIView):
 
     class OutputSerializer(serializers.Serializer):
         webhook_url = serializers.URLField(help_text="POST JSON here to start a run.")
+        test_webhook_url = serializers.URLField(
+            help_text="While the editor listens: POST here to start a test run of the draft.")
+        listening_until = serializers.DateTimeField(
+            allow_null=True, help_text="Until when the test URL takes one request.")
+        test_run_id = serializers.UUIDField(
+            allow_null=True, help_text="The test run the last request to the test URL started.")
         signing_key = serializers.CharField(help_text="The webhook's HMAC-SHA256 key.")
         max_concurrency = serializers.IntegerField(allow_null=True)
         run_timeout_s = serializers.IntegerField(allow_null=True)
@@ -279,27 +308,142 @@ class WorkflowRuntimeApi(APIView):
         return Response(self._body(request, runtime))
 
 
+# --- Test runs of the draft (apps.runs.test_runs) -----------------------------------------
+
+class WorkflowTestRunApi(APIView):
+    """Start a test run of the saved draft (not a published version): all of it, or with
+    `node` only that node and the nodes before it ("Run this node": nodes that have data
+    from an earlier test run, or a pin, give it instead of running; `rerun_upstream`:
+    "Run up to here", they run again). Without `input`, the manual trigger's sample input.
+    A draft the run would fail on gets 400 naming each problem."""
+
+    permission_classes = [IsEditor]
+
+    class InputSerializer(StrictSerializer):
+        input = serializers.DictField(required=False, help_text="The run's input; "
+                                      "default: the manual trigger's sample input.")
+        node = serializers.CharField(required=False, max_length=64,
+                                     help_text="Run only this node and the nodes before it.")
+        rerun_upstream = serializers.BooleanField(
+            required=False, default=False, help_text="With `node`: run the nodes before it "
+            "again instead of using their latest test data.")
+
+    @extend_schema(request=InputSerializer,
+                   responses={201: RunDetailOutputSerializer, **error_responses(423)})
+    def post(self, request, workflow_id):
+        workflow = workflow_get(workflow_id=workflow_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = test_runs.draft_run_start(
+            workflow=workflow, user=request.user, input=data.validated_data.get("input"),
+            node_id=data.validated_data.get("node"),
+            rerun_upstream=data.validated_data["rerun_upstream"],
+            trace_id=triggers.trace_id_from(request.headers.get("traceparent", "")))
+        return Response(_detail(run.pk), status=status.HTTP_201_CREATED)
+
+
+class NodeTestDataOutputSerializer(serializers.Serializer):
+    node_id = serializers.CharField()
+    run_id = serializers.UUIDField(help_text="The test run it comes from.")
+    finished_at = serializers.DateTimeField(allow_null=True)
+    inputs = serializers.JSONField(help_text="What arrived, by input port.")
+    outputs = serializers.JSONField(help_text="What it gave, by output port.")
+    stale = serializers.BooleanField(help_text="The draft changed since, in this node or "
+                                     "a node before it.")
+
+
+class WorkflowTestDataApi(APIView):
+    """What each node of the draft last gave in a test run (its latest success): the
+    input and output panel and expression autocomplete read it."""
+
+    permission_classes = [IsEditor]
+
+    class OutputSerializer(serializers.Serializer):
+        nodes = NodeTestDataOutputSerializer(many=True)
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request, workflow_id):
+        workflow = workflow_get(workflow_id=workflow_id)
+        found = test_data.latest_outputs(workflow=workflow)
+        return Response({"nodes": [
+            {"node_id": d.node_id, "run_id": d.run_id, "finished_at": d.finished_at,
+             "inputs": d.inputs, "outputs": d.outputs, "stale": d.stale}
+            for d in found.values()]})
+
+
+class RunGraphApi(APIView):
+    """The graph a run ran: its published version's, or its test snapshot's (with the
+    nodes that gave pinned data instead of running)."""
+
+    permission_classes = [IsViewer]
+
+    class OutputSerializer(serializers.Serializer):
+        mode = serializers.ChoiceField(choices=RunMode.choices)
+        version = serializers.IntegerField(allow_null=True)
+        graph = serializers.JSONField()
+        pinned = serializers.ListField(child=serializers.CharField(),
+                                       help_text="Nodes that gave pinned data.")
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request, run_id):
+        return Response(selectors.run_graph(run_id=run_id))
+
+
+class WorkflowWebhookListenApi(APIView):
+    """Listen on the webhook's test URL (POST: for 2 minutes and one request, which
+    starts a test run of the draft as you) or stop listening (DELETE). Answers with the
+    workflow's runtime body: poll it for `test_run_id`."""
+
+    permission_classes = [IsEditor]
+
+    @extend_schema(request=None, responses={200: WorkflowRuntimeApi.OutputSerializer})
+    def post(self, request, workflow_id):
+        workflow = workflow_get(workflow_id=workflow_id)
+        runtime = test_webhooks.webhook_listen(workflow=workflow, user=request.user)
+        return Response(WorkflowRuntimeApi._body(request, runtime))
+
+    @extend_schema(request=None, responses={200: WorkflowRuntimeApi.OutputSerializer})
+    def delete(self, request, workflow_id):
+        workflow = workflow_get(workflow_id=workflow_id)
+        runtime = test_webhooks.webhook_listen_stop(workflow=workflow)
+        return Response(WorkflowRuntimeApi._body(request, runtime))
+
+
 # --- Outside /api: the webhook receiver and the metrics endpoint -------------------------
 
 def _error(status_code: int, code: str, detail: str, **extra) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail, **extra}, status=status_code)
 
 
-@csrf_exempt
-@require_POST
-def webhook(request, secret: str):
-    """POST JSON to /hooks/<secret>/: 202 with the run id, or the respond node's answer."""
-    try:  # the same reading as the ASGI front (apps.runs.hooks)
+def _webhook_view(request, handle) -> JsonResponse:
+    """Read the body as the ASGI front does (apps.runs.hooks), then answer what
+    `handle(body=, headers=)` says: status, JSON body, headers."""
+    try:
         body = read_body(request.read, limit=settings.WEFT_WEBHOOK_MAX_BYTES,
                          declared=request.headers.get("Content-Length"))
     except BodyRefused as refused:
         return _error(refused.status, refused.code, refused.detail)
-    status_code, payload, headers = triggers.webhook_handle(
-        secret=secret, body=body, headers={k.lower(): v for k, v in request.headers.items()})
+    status_code, payload, headers = handle(
+        body=body, headers={k.lower(): v for k, v in request.headers.items()})
     response = JsonResponse(payload, status=status_code, safe=False)
     for name, value in headers.items():
         response[name] = value
     return response
+
+
+@csrf_exempt
+@require_POST
+def webhook(request, secret: str):
+    """POST JSON to /hooks/<secret>/: 202 with the run id, or the respond node's answer."""
+    return _webhook_view(request, functools.partial(triggers.webhook_handle, secret=secret))
+
+
+@csrf_exempt
+@require_POST
+def webhook_test(request, secret: str):
+    """POST JSON to /hooks-test/<secret>/ while the editor listens: a test run of the draft."""
+    return _webhook_view(request, functools.partial(test_webhooks.webhook_test_handle,
+                                                    secret=secret))
 
 
 def metrics_view(request):

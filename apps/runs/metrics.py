@@ -14,8 +14,11 @@ from prometheus_client.core import GaugeMetricFamily
 
 from apps.core.net import address_in, client_ip, parse_networks
 
-RUNS_STARTED = Counter("weft_runs_started_total", "Runs started.", ["workflow", "trigger"])
-RUNS_FINISHED = Counter("weft_runs_finished_total", "Runs finished.", ["workflow", "status"])
+# `mode`: production (a published version) or test (a test snapshot of the draft).
+RUNS_STARTED = Counter("weft_runs_started_total", "Runs started.",
+                       ["workflow", "trigger", "mode"])
+RUNS_FINISHED = Counter("weft_runs_finished_total", "Runs finished.",
+                        ["workflow", "status", "mode"])
 NODE_DURATION = Histogram("weft_node_duration_seconds", "Time in a node type's code.",
                           ["node_type"], buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                   0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))

@@ -33,6 +33,11 @@ class NodeStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class RunMode(models.TextChoices):
+    PRODUCTION = "production"  # a published version
+    TEST = "test"              # a test snapshot of the draft (apps.runs.test_runs)
+
+
 class Run(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     workflow = models.ForeignKey("workflows.Workflow", on_delete=models.PROTECT,
@@ -40,6 +45,8 @@ class Run(models.Model):
     version = models.ForeignKey("workflows.WorkflowVersion", on_delete=models.PROTECT,
                                 related_name="runs")
     trigger = models.CharField(max_length=20, default="manual")
+    # Test runs never fire error triggers and do not count toward the concurrency limit.
+    mode = models.CharField(max_length=10, choices=RunMode.choices, default=RunMode.PRODUCTION)
     input = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=RunStatus.choices,
                               default=RunStatus.QUEUED)
@@ -175,6 +182,13 @@ class WorkflowRuntime(models.Model):
     schedule_version = models.PositiveIntegerField(null=True, blank=True)
     max_concurrency = models.PositiveIntegerField(null=True, blank=True)
     run_timeout_s = models.PositiveIntegerField(null=True, blank=True)
+    # The webhook's test URL (apps.runs.test_webhooks): armed by "Listen" in the editor
+    # until this time (PostgreSQL's clock), for one request, which starts a test run of
+    # the draft as the user who armed it; `test_run_id`: the run that request started.
+    test_listen_until = models.DateTimeField(null=True, blank=True)
+    test_listen_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
+                                       null=True, blank=True, related_name="+")
+    test_run_id = models.UUIDField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"runtime of {self.workflow_id}"

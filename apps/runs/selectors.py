@@ -11,20 +11,21 @@ from django.urls import reverse
 
 from apps.core.errors import NotFound
 from apps.core.pagination import KeysetPage, keyset_page
+from apps.nodes.registry import registry
 from apps.nodes.types.engine import MapOverList
 from apps.runs.models import EngineSwitch, MapItem, NodeRun, Run, RunStatus
 from apps.runs.refs import map_ref_count, map_ref_owner, unescape
 from apps.workflows.models import WorkflowVersion
 
-LIST_FIELDS = ("id", "workflow_id", "version__number", "status", "trigger", "created_at",
-               "started_at", "finished_at", "error")
+LIST_FIELDS = ("id", "workflow_id", "version__number", "status", "trigger", "mode",
+               "created_at", "started_at", "finished_at", "error")
 
 
 def run_list(*, workflow=None, status: str | None = None, created_after=None,
-             created_before=None) -> QuerySet[Run]:
-    qs = Run.objects.select_related("version").only(
-        "id", "workflow_id", "version__number", "status", "trigger", "created_at", "started_at",
-        "finished_at", "error").order_by("-created_at", "id")
+             created_before=None, mode: str | None = None) -> QuerySet[Run]:
+    qs = Run.objects.select_related("version").only(*LIST_FIELDS).order_by("-created_at", "id")
+    if mode:
+        qs = qs.filter(mode=mode)
     if workflow:
         qs = qs.filter(workflow_id=workflow)
     if status:
@@ -200,9 +201,19 @@ def _iso(moment) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def run_graph(*, run_id) -> dict[str, Any]:
+    """The graph a run ran (its version or test snapshot), as the editor draws it."""
+    run = get_object_or_404(Run.objects.select_related("version").only(
+        "pk", "mode", "version__number", "version__graph", "version__pins"), pk=run_id)
+    return {"mode": run.mode, "version": run.version.number,
+            "graph": registry.upgrade_graph(run.version.graph),
+            "pinned": sorted(run.version.pins or {})}
+
+
 def run_summary(*, run: Run) -> dict[str, Any]:
     return {"id": str(run.pk), "workflow": str(run.workflow_id),
             "version": run.version.number, "status": run.status, "trigger": run.trigger,
+            "mode": run.mode,
             "created_at": _iso(run.created_at), "started_at": _iso(run.started_at),
             "finished_at": _iso(run.finished_at), "error": run.error}
 

@@ -57,10 +57,12 @@ from apps.runs.models import (
     NodeRun,
     NodeStatus,
     Run,
+    RunMode,
     RunStatus,
     WorkflowRuntime,
 )
 from apps.runs.node_services import node_services
+from apps.runs.pinned import pinned_type
 from apps.workflows.models import Workflow, WorkflowVersion
 
 logger = logging.getLogger("weft.runs")
@@ -160,12 +162,15 @@ def compile_version(version: WorkflowVersion) -> Compiled:
         return cached
     document = registry.upgrade_graph(version.graph)  # older node type versions
     nodes = {n["id"]: n for n in document["nodes"]}
+    pins = version.pins or {}  # a test snapshot's pinned outputs (apps.runs.pinned)
     types, configs, instances, first_output = {}, {}, {}, {}
     for node_id, node in nodes.items():
         node_type = registry.get(node["type"], node.get("version", 1))
         if node_type is None:
             raise Unprocessable(f"Node {node_id!r} has type {node['type']!r}, which this "
                                 "server does not know.", code="unknown_node_type")
+        if node_id in pins:
+            node_type = pinned_type(node_type, pins[node_id])
         types[node_id] = node_type
         configs[node_id] = node_type.Config.model_validate(node.get("config") or {})
         instances[node_id] = node_type()
@@ -194,8 +199,8 @@ def compiled_by_id(version_id: int) -> Compiled:
     cached = _compiled_cache.get(version_id)
     if cached is not None:
         return cached
-    return compile_version(WorkflowVersion.objects.only(
-        "pk", "number", "graph", "workflow_id").get(pk=version_id))
+    return compile_version(WorkflowVersion.all_objects.only(
+        "pk", "number", "graph", "pins", "workflow_id").get(pk=version_id))
 
 
 class _TtlCache:
@@ -250,7 +255,7 @@ def engine_paused_reason(*, workflow_id, fresh: bool = False) -> str | None:
 
 def latest_version(*, workflow: Workflow) -> WorkflowVersion | None:
     return _version_cache.get(workflow.pk, lambda: workflow.versions.order_by("-number")
-                              .only("pk", "number", "graph", "workflow_id").first())
+                              .only("pk", "number", "graph", "pins", "workflow_id").first())
 
 
 # --- The step: an in-memory view of one run, flushed in one transaction ------------------
@@ -658,9 +663,11 @@ def _set_run_status(step: _Step, to: str, **fields: Any) -> None:
     step.events.append(event)
     step.reached.append(to)
     if to in RUN_FINISHED:
-        metrics.RUNS_FINISHED.labels(str(run.workflow_id), to).inc()
+        metrics.RUNS_FINISHED.labels(str(run.workflow_id), to, run.mode).inc()
         if run.parent_node_run_id:
             step.finished_children.append(run)
+        if run.mode == RunMode.TEST:  # no error triggers, no capacity held
+            return
         if to == RunStatus.FAILED and run.trigger != "error":
             run_id = run.pk
             step.after_commit.append(("error_trigger", run_id))
@@ -870,14 +877,16 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
               trace_id: str | None = None, version: WorkflowVersion | None = None,
               parent_node_run: NodeRun | None = None, check_paused: bool = True,
               stored_input: bool = False, run_id: uuid.UUID | None = None,
-              guard: tuple[str, list[Any]] | None = None) -> Run:
+              guard: tuple[str, list[Any]] | None = None,
+              mode: str = RunMode.PRODUCTION) -> Run:
     """Start a run of the latest published version (or `version`). Pure nodes run
     at once, in this process; the rest go to workers. Refused while paused. `input`
     comes from outside and is checked and escaped (apps.runs.refs), unless
     `stored_input`: the engine's own stored data (a child run's, a map item's).
     `run_id` and `guard`: the id chosen beforehand and the claim of a request receipt
     written in the run's own statement (apps.runs.replay); raises replay.ClaimTaken,
-    writing nothing, when the claim was made before."""
+    writing nothing, when the claim was made before. `mode` test: a test snapshot of
+    the draft (apps.runs.test_runs), outside the concurrency limit."""
     if not stored_input:
         try:
             input = refs.admit(input or {}, root="input")
@@ -897,18 +906,19 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
     compiled = compile_version(version)
     now = db_clock()
     run = Run(id=run_id or uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk,
-              trigger=trigger, input=input or {}, status=RunStatus.QUEUED, created_at=now,
+              trigger=trigger, mode=mode, input=input or {}, status=RunStatus.QUEUED,
+              created_at=now,
               started_by=user if user is not None and user.is_authenticated else None,
               started_by_token=token, trigger_ref=trigger_ref,
               trace_id=trace_id or uuid.uuid4().hex,
               parent_run_id=parent_node_run.run_id if parent_node_run else None,
               parent_node_run=parent_node_run)
     _bind(run)
-    metrics.RUNS_STARTED.labels(str(workflow.pk), trigger).inc()
+    metrics.RUNS_STARTED.labels(str(workflow.pk), trigger, mode).inc()
     limit = None
     if parent_node_run is None:
         runtime = _runtime_settings(workflow.pk)
-        limit = runtime and runtime["max_concurrency"]
+        limit = runtime and mode == RunMode.PRODUCTION and runtime["max_concurrency"]
         timeout = (runtime and runtime["run_timeout_s"]) or settings.WEFT_RUN_TIMEOUT_S
     else:
         timeout = settings.WEFT_RUN_TIMEOUT_S
@@ -944,7 +954,7 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
             audit_record(action="run.start", actor=token or user, target=run,
                          run_id=str(run.pk), data={"workflow": str(workflow.pk),
                                                    "version": version.number,
-                                                   "trigger": trigger})
+                                                   "trigger": trigger, "mode": mode})
     return run
 
 
@@ -952,9 +962,10 @@ def _has_capacity(workflow_id, limit: int) -> bool:
     # Serialise starts of this workflow so two of them cannot both take the last slot.
     WorkflowRuntime.objects.select_for_update().filter(workflow_id=workflow_id).first()
     active = Run.objects.filter(workflow_id=workflow_id, status__in=RUN_ACTIVE,
-                                parent_run__isnull=True).count()
+                                parent_run__isnull=True, mode=RunMode.PRODUCTION).count()
     queued_before = Run.objects.filter(workflow_id=workflow_id, status=RunStatus.QUEUED,
-                                       parent_run__isnull=True).exists()
+                                       parent_run__isnull=True,
+                                       mode=RunMode.PRODUCTION).exists()
     return active < limit and not queued_before
 
 
@@ -975,7 +986,8 @@ def runs_start_queued(*, workflow_id) -> int:
                 workflow_id=workflow_id).first()
             limit = runtime.max_concurrency if runtime else None
             active = Run.objects.filter(workflow_id=workflow_id, status__in=RUN_ACTIVE,
-                                        parent_run__isnull=True).count()
+                                        parent_run__isnull=True,
+                                        mode=RunMode.PRODUCTION).count()
             if limit and active >= limit:
                 return started
             run = (Run.objects.select_for_update(skip_locked=True)
@@ -1336,7 +1348,7 @@ def _start_child(run: Run, row: NodeRun) -> None:
         return
     run_start(workflow=workflow, version=version, input=payload.get("input") or {},
               trigger="subworkflow", trace_id=run.trace_id, parent_node_run=row,
-              check_paused=False, stored_input=True)
+              check_paused=False, stored_input=True, mode=run.mode)
 
 
 def _child_finished(child: Run, result: Any) -> None:
@@ -1511,7 +1523,7 @@ def map_chunk_run(*, node_run_id: int, chunk: int) -> int:
                     child = run_start(workflow=workflow, version=version, input=item.input,
                                       trigger="map", trace_id=row.run.trace_id,
                                       parent_node_run=row, check_paused=False,
-                                      stored_input=True)
+                                      stored_input=True, mode=row.run.mode)
                     MapItem.objects.filter(pk=item.pk, done=False).update(child_run=child)
     _enqueue("runs.map_progress", [node_run_id], queue="default")
     return done
@@ -1523,7 +1535,7 @@ def _map_inline_batch(row: NodeRun, workflow, version, compiled: Compiled,
     runs, node_rows, updates = [], [], []
     for item in items:
         run = Run(id=uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk,
-                  trigger="map", input=item.input if isinstance(item.input, dict)
+                  trigger="map", mode=row.run.mode, input=item.input if isinstance(item.input, dict)
                   else {"item": item.input}, status=RunStatus.QUEUED, created_at=now,
                   trace_id=row.run.trace_id, parent_run_id=row.run_id,
                   parent_node_run_id=row.pk, trigger_ref=f"map:{row.pk}:{item.index}",
@@ -1573,7 +1585,7 @@ def _cancel_locked(run: Run) -> None:
     if not _run_move(run.pk, RunStatus.CANCELLED, finished_at=now, error=error):
         return
     _run_reached(run, RunStatus.CANCELLED)
-    metrics.RUNS_FINISHED.labels(str(run.workflow_id), RunStatus.CANCELLED).inc()
+    metrics.RUNS_FINISHED.labels(str(run.workflow_id), RunStatus.CANCELLED, run.mode).inc()
     evts = [{"event": "node", "run_id": str(run.pk), "node_id": r.node_id,
              "status": NodeStatus.CANCELLED, "attempt": r.attempt} for r in open_rows]
     evts.append({"event": "run", "run_id": str(run.pk), "status": RunStatus.CANCELLED,

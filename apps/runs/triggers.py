@@ -16,10 +16,11 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
+from apps.audit.services import audit_record
 from apps.core import inbound
 from apps.core.errors import Unprocessable
 from apps.runs import refs, replay, services
-from apps.runs.models import ReceiptKind, Run, RunStatus, WorkflowRuntime
+from apps.runs.models import ReceiptKind, Run, RunMode, RunStatus, WorkflowRuntime
 from apps.workflows.models import Workflow, WorkflowVersion
 from apps.workflows.services import workflow_update
 
@@ -39,7 +40,8 @@ def workflow_runtime_get(*, workflow: Workflow) -> WorkflowRuntime:
 
 def workflow_runtime_update(*, workflow: Workflow, user=None, max_concurrency: int | None = ...,
                             run_timeout_s: int | None = ..., rotate_secrets: bool = False,
-                            webhook_legacy_signature: bool | None = None) -> WorkflowRuntime:
+                            webhook_legacy_signature: bool | None = None,
+                            rotate_signing_key: bool = False) -> WorkflowRuntime:
     runtime = workflow_runtime_get(workflow=workflow)
     if webhook_legacy_signature is not None \
             and webhook_legacy_signature != workflow.webhook_legacy_signature:
@@ -52,7 +54,9 @@ def workflow_runtime_update(*, workflow: Workflow, user=None, max_concurrency: i
         runtime.run_timeout_s = run_timeout_s
     if rotate_secrets:
         runtime.webhook_secret = secrets.token_urlsafe(32)
+    if rotate_secrets or rotate_signing_key:
         runtime.signing_key = secrets.token_hex(32)
+        audit_record(action="workflow.signing_key_rotate", actor=user, target=workflow)
     runtime.save()
     _hook_cache.clear()
     services._limit_cache.clear()
@@ -141,7 +145,8 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
             trigger="webhook", trigger_ref=secret[:8],
             trace_id=trace_id_from(headers.get("traceparent", "")), run_id=new_id,
             guard=guard))
-    return run_id, run, {"mode": config.mode, "timeout": config.respond_timeout_s}
+    return run_id, run, {"mode": config.mode, "timeout": config.respond_timeout_s,
+                         "failure": (config.failure_status, config.failure_body)}
 
 
 def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str]
@@ -150,8 +155,14 @@ def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str]
     ASGI fast path for /hooks/): status, JSON body and extra headers. `headers` are
     lower-cased; the body was already bounded by WEFT_WEBHOOK_MAX_BYTES. A repeated
     request answers as its first run does now (`Idempotent-Replayed: true`)."""
+    return webhook_answer(lambda: webhook_receive(secret=secret, body=body, headers=headers))
+
+
+def webhook_answer(receive) -> tuple[int, Any, dict[str, str]]:
+    """The answer to a webhook request once `receive()` started (or found) its run: the
+    production URL's and the test URL's (apps.runs.test_webhooks)."""
     try:
-        run_id, run, trigger = webhook_receive(secret=secret, body=body, headers=headers)
+        run_id, run, trigger = receive()
     except Unprocessable as exc:
         return exc.status_code, {"code": exc.get_codes(), "detail": str(exc.detail),
                                  **exc.extra}, {}
@@ -164,8 +175,8 @@ def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str]
                          "detail": "This request started a run that no longer exists."}, {}
         extra["Idempotent-Replayed"] = "true"
     if trigger["mode"] == "respond":
-        status_code, payload, answer = webhook_wait_response(run=run,
-                                                             timeout=trigger["timeout"])
+        status_code, payload, answer = webhook_wait_response(
+            run=run, timeout=trigger["timeout"], failure=trigger["failure"])
     else:
         status_code, payload, answer = 202, {"run_id": str(run.pk), "status": run.status}, {}
     extra = {**answer, **extra, "X-Weft-Run-Id": str(run.pk),
@@ -177,10 +188,15 @@ def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str]
 RESPOND_RETRY_AFTER_S = 1
 
 
-def webhook_wait_response(*, run: Run, timeout: float) -> tuple[int, Any, dict[str, str]]:
+def webhook_wait_response(*, run: Run, timeout: float,
+                          failure: tuple[int, dict[str, Any]] = (500, {})
+                          ) -> tuple[int, Any, dict[str, str]]:
     """For 'respond' mode: the respond node's answer, waiting for workers if needed.
-    A run that cannot answer in time gets 503 with Retry-After and its id; the same
-    request sent again (same signature or Idempotency-Key) waits on that run."""
+    A run that ends without answering gets the trigger's failure status and body (its
+    id added; never the error's text, an expression or a node id: those stay in the run
+    for the builder). A run that cannot answer in time gets 503 with Retry-After and its
+    id; the same request sent again (same signature or Idempotency-Key) waits on that
+    run."""
     if run.response is not None:
         return _response_parts(run.response)
     deadline = time.monotonic() + timeout
@@ -189,10 +205,11 @@ def webhook_wait_response(*, run: Run, timeout: float) -> tuple[int, Any, dict[s
         row = Run.objects.filter(pk=run.pk).values("response", "status", "error").first()
         if row["response"] is not None:
             return _response_parts(row["response"])
+        if row["status"] == RunStatus.SUCCEEDED:
+            return 200, {"run_id": str(run.pk), "status": row["status"]}, {}
         if row["status"] in services.RUN_FINISHED:
-            status = 500 if row["status"] != RunStatus.SUCCEEDED else 200
-            return status, {"run_id": str(run.pk), "status": row["status"],
-                            "error": row["error"]}, {}
+            status, body = failure
+            return status, {**(body or {"error": "run_failed"}), "run_id": str(run.pk)}, {}
         time.sleep(pause)
         pause = min(pause * 2, 0.1)
     return 503, {"code": "respond_timeout", "run_id": str(run.pk),
@@ -275,7 +292,8 @@ def schedules_sweep(*, now: datetime | None = None) -> int:
 def error_triggers_fire(*, run_id) -> int:
     """Start the error-trigger workflows that watch the failed run's workflow."""
     failed = Run.objects.select_related("workflow").filter(pk=run_id).first()
-    if failed is None or failed.status != RunStatus.FAILED or failed.trigger == "error":
+    if failed is None or failed.status != RunStatus.FAILED or failed.trigger == "error" \
+            or failed.mode == RunMode.TEST:  # a test run of a draft never fires them
         return 0
     started = 0
     for version in _latest_versions_with("trigger.error"):

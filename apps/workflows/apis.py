@@ -10,7 +10,7 @@ from apps.core.pagination import Pagination, paginated_response
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.nodes.registry import registry
-from apps.workflows import selectors, services
+from apps.workflows import pins, selectors, services
 from apps.workflows.graph import ERROR
 
 
@@ -236,3 +236,65 @@ class WorkflowImportApi(APIView):
         data.is_valid(raise_exception=True)
         workflow = services.workflow_import(user=request.user, document=data.validated_data)
         return Response(_detail(workflow), status=status.HTTP_201_CREATED)
+
+
+# --- Pinned data of the draft (apps.workflows.pins) ---------------------------------------
+
+class PinOutputSerializer(serializers.Serializer):
+    node_id = serializers.CharField()
+    outputs = serializers.JSONField(help_text="The pinned output, by output port.")
+    source_run = serializers.UUIDField(allow_null=True, help_text="The run it was taken "
+                                       "from; null when pasted.")
+    updated_by = serializers.CharField(source="updated_by.username", allow_null=True,
+                                       default=None)
+    updated_at = serializers.DateTimeField()
+
+
+class WorkflowPinListApi(APIView):
+    """The draft's pinned nodes: test runs of the draft use their pins instead of running
+    them; published versions never do."""
+
+    permission_classes = [IsEditor]
+
+    @extend_schema(responses=PinOutputSerializer(many=True))
+    def get(self, request, workflow_id):
+        workflow = selectors.workflow_get(workflow_id=workflow_id)
+        return Response(PinOutputSerializer(pins.pin_list(workflow=workflow), many=True).data)
+
+
+class WorkflowPinDetailApi(APIView):
+    """Pin a node of the draft (its data pasted as JSON, or its output in a past run),
+    or unpin it."""
+
+    permission_classes = [IsEditor]
+
+    class InputSerializer(StrictSerializer):
+        output = serializers.JSONField(required=False, help_text="The value of the node's "
+                                       "first output port.")
+        outputs = serializers.DictField(required=False, help_text="Values by output port.")
+        run = serializers.UUIDField(required=False, help_text="Take the node's output in "
+                                    "this run of the workflow.")
+
+        def validate(self, attrs):
+            given = [name for name in ("output", "outputs", "run") if name in attrs]
+            if len(given) != 1:
+                raise serializers.ValidationError(
+                    {"output": ["Give exactly one of output, outputs, run."]})
+            return attrs
+
+    @extend_schema(request=InputSerializer, responses=PinOutputSerializer)
+    def put(self, request, workflow_id, node_id: str):
+        workflow = selectors.workflow_get(workflow_id=workflow_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        given = data.validated_data
+        pin = pins.pin_set(workflow=workflow, user=request.user, node_id=node_id,
+                           outputs=given.get("outputs"), output=given.get("output"),
+                           has_output="output" in given, run_id=given.get("run"))
+        return Response(PinOutputSerializer(pin).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, workflow_id, node_id: str):
+        workflow = selectors.workflow_get(workflow_id=workflow_id)
+        pins.pin_delete(workflow=workflow, user=request.user, node_id=node_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -40,9 +40,18 @@ def graph_environment_problems(*, graph: dict[str, Any]) -> list[Problem]:
             continue
         config = node_type.Config.model_validate(node.get("config", {}))
         for found in node_type.check_environment(config):
-            problems.append(Problem(code=found.code, message=f"Node {node['id']!r}: "
+            name = node.get("name") if isinstance(node.get("name"), str) else ""
+            problems.append(Problem(code=found.code, message=f"Node {(name.strip() or node['id'])!r}: "
                                     f"{found.message}", node_id=node["id"], field=found.field))
     return problems
+
+
+def graph_runnable_problems(*, graph: Any) -> list[Problem]:
+    """The errors that keep a graph from running: what publish refuses and a test run
+    of the draft refuses (the validator's errors, then the node types' environment
+    checks, which may do I/O, only for a graph that passed the validator)."""
+    problems = errors_only(graph_validate(graph=graph))
+    return problems or graph_environment_problems(graph=graph)
 
 
 def _problems_body(problems: list[Problem]) -> list[dict[str, Any]]:
@@ -118,9 +127,7 @@ def workflow_delete(*, workflow: Workflow, user) -> None:
 def workflow_publish(*, workflow: Workflow, user, note: str = "") -> WorkflowVersion:
     """Freeze the draft as the next version; refuses a graph with errors."""
     locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
-    problems = errors_only(graph_validate(graph=locked.graph))
-    if not problems:
-        problems = graph_environment_problems(graph=locked.graph)
+    problems = graph_runnable_problems(graph=locked.graph)
     if problems:
         raise Unprocessable(
             f"The workflow has {len(problems)} problem(s); fix them before publishing. "

@@ -16,7 +16,7 @@ import pytest
 
 from apps.accounts.services import token_create
 from apps.runs import triggers
-from apps.runs.models import NodeRun
+from apps.runs.models import NodeRun, Run
 from tests.expressions.hostile import HOSTILE, MEMORY, TIME, TIME_DATA
 from tests.fixtures.runs import flow
 
@@ -139,12 +139,15 @@ def test_a_run_stops_a_hostile_node_at_its_limit_and_the_web_keeps_answering(
     with HealthPoller(live_web.url):
         status, body = _request(live_web.url, f"/hooks/{secret}/",
                                 json.dumps(TIME_DATA).encode())
-    # A respond-mode run that fails answers with the run's error (the webhook's documented
-    # answer for a failed run, not a crash): it names the node, the field and the limit.
-    assert body["status"] == "failed", (status, body)
-    assert body["error"]["node_id"] == "set"
-    assert body["error"]["message"] == ("Field 'fields[0].value': The expression ran longer "
-                                        "than 2 s (the time limit) and was stopped.")
+    # A respond-mode run that fails answers with the webhook's failure response (not a
+    # crash, and without the expression or node ids); the run keeps what went wrong: the
+    # node, the field and the limit.
+    run = Run.objects.get(workflow=workflow)
+    assert (status, body) == (500, {"error": "run_failed", "run_id": str(run.pk)})
+    assert run.status == "failed"
+    assert run.error["node_id"] == "set"
+    assert run.error["message"] == ("Field 'fields[0].value': The expression ran longer "
+                                    "than 2 s (the time limit) and was stopped.")
     node = NodeRun.objects.get(run__workflow=workflow, node_id="set")
     assert node.status == "failed"
     message = json.dumps(node.error)

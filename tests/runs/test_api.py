@@ -38,8 +38,9 @@ def test_start_a_run_and_read_it(editor_client, publish):
     listing = editor_client.get(f"/api/runs/?workflow={workflow.pk}&status=succeeded")
     assert listing.data["count"] == 1
     assert set(listing.data["results"][0]) == {"id", "workflow", "version", "status",
-                                               "trigger", "created_at", "started_at",
+                                               "trigger", "mode", "created_at", "started_at",
                                                "finished_at", "error"}
+    assert listing.data["results"][0]["mode"] == "production"
     assert editor_client.get("/api/runs/?status=failed").data["count"] == 0
 
 
@@ -167,7 +168,7 @@ def test_metrics_are_exposed(client, publish):
                             edges=[("start", "a")]))
     services.run_start(workflow=workflow)
     text = client.get("/metrics").content.decode()
-    assert f'weft_runs_started_total{{trigger="manual",workflow="{workflow.pk}"}}' in text
+    assert f'weft_runs_started_total{{mode="production",trigger="manual",workflow="{workflow.pk}"}}' in text
     assert "weft_node_duration_seconds_bucket" in text
     assert 'weft_queue_depth{queue="io"}' in text
 
@@ -193,3 +194,27 @@ def test_starts_cancels_retries_and_the_kill_switch_are_audited(editor_client, a
     actions = list(AuditEvent.objects.order_by("seq").values_list("action", flat=True))
     for action in ("run.start", "run.retry", "engine.pause", "engine.resume"):
         assert action in actions
+
+
+@pytest.mark.parametrize(("config", "status", "body"), [
+    ({}, 500, {"error": "run_failed"}),
+    ({"failure_status": 422, "failure_body": {"error": "rejected", "retry": False}}, 422,
+     {"error": "rejected", "retry": False}),
+])
+def test_a_failed_respond_webhook_answers_the_configured_error_without_internals(
+        client, editor_client, publish, config, status, body):
+    graph = flow(("hook", "trigger.webhook", {"mode": "respond", **config}),
+                 ("discount", "data.set", {"fields": [{"name": "total",
+                                                       "value": "input.amount * 0.9"}]}),
+                 ("respond", "flow.respond", {"status": 200}),
+                 edges=[("hook", "discount"), ("discount", "respond")])
+    workflow = publish(graph)
+    response, _ = _hook(client, editor_client, workflow, json.dumps({"amount": 100}))
+    run = Run.objects.get(pk=response["X-Weft-Run-Id"])
+    assert response.status_code == status
+    assert response.json() == {**body, "run_id": str(run.pk)}
+    # The details stay in the run, for the builder.
+    assert run.status == "failed"
+    assert run.error["node_id"] == "discount"
+    assert "input.amount * 0.9" not in response.content.decode()
+    assert "discount" not in response.content.decode()

@@ -55,6 +55,15 @@ class WebhookTriggerConfig(NodeConfig):
         "", max_length=100, title="Signature header",
         description="When set, requests must carry the HMAC-SHA256 of the body (hex, "
                     "optionally prefixed 'sha256=') signed with the workflow's signing key.")
+    failure_status: int = Field(
+        500, ge=400, le=599, title="Status when the run fails",
+        description="With 'respond': the HTTP status the caller gets when the run fails "
+                    "before answering.")
+    failure_body: dict[str, Any] = Field(
+        default_factory=dict, title="Body when the run fails",
+        description="With 'respond': the JSON the caller gets when the run fails, with "
+                    "the run's id added as run_id. Empty: {\"error\": \"run_failed\"}. "
+                    "What went wrong stays in the run, for you; the caller never sees it.")
 
 
 @registry.register

@@ -4,6 +4,8 @@
  */
 import { useEffect, useMemo, useState } from "react";
 import { Canvas } from "../features/canvas/Canvas";
+import { NodeDataPanel } from "../features/data/NodeDataPanel";
+import { WebhookPanel } from "../features/webhook/WebhookPanel";
 import { Inspector } from "../features/inspector/Inspector";
 import { Palette } from "../features/palette/Palette";
 import { ProblemsPanel } from "../features/problems/ProblemsPanel";
@@ -59,6 +61,12 @@ function EditorLayout() {
   const hasRun = useEditor((s) => s.run !== null);
   const readOnly = useEditor((s) => s.readOnly);
   const selectedOne = useEditor((s) => s.selection.nodes.length === 1);
+  // The selected node is the draft's webhook trigger: its signature header ("" for none).
+  const webhook = useEditor((s) => {
+    if (s.viewing || s.selection.nodes.length !== 1) return null;
+    const node = s.graph.nodes.find((n) => n.id === s.selection.nodes[0]);
+    return node?.type === "trigger.webhook" ? String(node.config.signature_header ?? "") : null;
+  });
 
   // Selecting a node shows its settings.
   useEffect(() => {
@@ -104,7 +112,9 @@ function EditorLayout() {
             {tab === "inspector" ? (
               <>
                 <Inspector />
+                {webhook !== null ? <WebhookPanel signatureHeader={webhook} /> : null}
                 {hasRun ? <NodeRunDetails /> : null}
+                <NodeDataPanel />
               </>
             ) : null}
             {tab === "versions" ? <VersionsPanel /> : null}
@@ -126,7 +136,7 @@ function EditorBoot({ boot }: { boot: BootData }) {
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    const { api, store, autosave, validation, runs } = services;
+    const { api, store, autosave, validation, runs, testData } = services;
     const id = boot.workflow_id;
     if (!id) {
       setError("No workflow was given to this page.");
@@ -142,6 +152,8 @@ function EditorBoot({ boot }: { boot: BootData }) {
         store.getState().setNodeTypes(types);
         store.getState().loadWorkflow(detail);
         validation.schedule(0);
+        testData.start();
+        void testData.load().catch(() => undefined);
         // /editor/<id>/?run=<run_id> (the inbox's link to a task's run) opens that run.
         const runId = new URLSearchParams(window.location.search).get("run");
         if (runId) return runs.openRun(runId);
@@ -160,6 +172,7 @@ function EditorBoot({ boot }: { boot: BootData }) {
       window.removeEventListener("beforeunload", onBeforeUnload);
       autosave.stop();
       validation.stop();
+      testData.stop();
       runs.close();
     };
   }, [services, boot]);

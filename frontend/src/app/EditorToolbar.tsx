@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from "react";
 import { jsonEqual } from "../core/diff";
 import { errorMessage } from "../infrastructure/api";
 import { useEditor, useServices } from "../infrastructure/context";
-import { isEditable } from "../infrastructure/editorStore";
+import { changesSincePublished, isEditable } from "../infrastructure/editorStore";
 import { SaveIndicator } from "../features/saving/SaveIndicator";
 import { Button } from "../ui/Button";
 import { Icon } from "../ui/Icon";
@@ -55,6 +55,26 @@ function TitleInput() {
   );
 }
 
+/** "Draft · 3 changes since v2": whether the draft differs from what runs in production. */
+function DraftStatus() {
+  const latest = useEditor((s) => s.latestVersion);
+  const changes = useEditor(changesSincePublished);
+  const known = useEditor((s) => s.publishedGraph !== null);
+  if (!latest) return <span className="pill" title="Never published: only test runs run it">Draft · not published</span>;
+  if (!known || changes.length === 0) {
+    return (
+      <span className="pill pill-green" title="The draft is the latest published version">
+        v{latest}
+      </span>
+    );
+  }
+  return (
+    <span className="pill pill-amber draft-status" title={changes.map((c) => c.text).join("\n")} role="status">
+      Draft · {changes.length} {changes.length === 1 ? "change" : "changes"} since v{latest}
+    </span>
+  );
+}
+
 export function EditorToolbar({ onPublish, onTestRun, navigate }: EditorToolbarProps) {
   const services = useServices();
   const { api, store } = services;
@@ -64,7 +84,6 @@ export function EditorToolbar({ onPublish, onTestRun, navigate }: EditorToolbarP
   const canRedo = useEditor((s) => s.history.future.length > 0);
   const hasSelection = useEditor((s) => s.selection.nodes.length + s.selection.notes.length > 0);
   const errorCount = useEditor((s) => s.problemIndex.errorCount);
-  const latest = useEditor((s) => s.latestVersion);
   const fileInput = useRef<HTMLInputElement>(null);
   const actions = store.getState();
 
@@ -104,7 +123,7 @@ export function EditorToolbar({ onPublish, onTestRun, navigate }: EditorToolbarP
       </a>
       <TitleInput />
       <SaveIndicator />
-      {latest ? <span className="pill pill-green" title="Latest published version">v{latest}</span> : <span className="pill">draft</span>}
+      <DraftStatus />
       <span className="spacer" />
       <div className="toolbar-group" role="group" aria-label="Edit">
         <Button icon="undo" label="Undo (Ctrl+Z)" disabled={!editable || !canUndo} onClick={() => actions.undo()} />

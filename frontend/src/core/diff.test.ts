@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sampleGraph } from "../test/fixtures";
-import { diffGraphs, jsonEqual } from "./diff";
+import { diffGraphs, draftChanges, jsonEqual } from "./diff";
 import { removeElements, updateNode } from "./graph";
 
 describe("graph diff for the conflict dialog", () => {
@@ -40,5 +40,24 @@ describe("graph diff for the conflict dialog", () => {
     expect(jsonEqual({ a: 1 }, { a: 1, b: 2 })).toBe(false);
     expect(jsonEqual([1, 2], [2, 1])).toBe(false);
     expect(jsonEqual(null, {})).toBe(false);
+  });
+});
+
+describe("draft changes since the published version", () => {
+  it("names each change once, and moves together as one layout change", () => {
+    const published = sampleGraph();
+    const draft = sampleGraph();
+    draft.nodes[1] = { ...draft.nodes[1], config: { x: 1 }, position: { x: 5, y: 5 } };
+    draft.nodes[2] = { ...draft.nodes[2], position: { x: 9, y: 9 } };
+    draft.nodes.splice(3, 1); // m removed
+    draft.edges[1] = { ...draft.edges[1], source_port: "other" };
+    expect(draftChanges(published, draft).map((c) => c.kind + ": " + c.text)).toEqual([
+      "removed: Removed “m”",
+      "changed: Changed the settings of “a”",
+      "connected: Connected “a” → “b”",
+      "disconnected: Disconnected “a” → “b”",
+      "layout: Moved nodes or edited notes",
+    ]);
+    expect(draftChanges(published, sampleGraph())).toEqual([]);
   });
 });

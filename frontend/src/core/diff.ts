@@ -69,3 +69,44 @@ export function diffGraphs(base: Graph, mine: Graph): GraphDiff {
     [diff.nodes, diff.edges, diff.notes].every((d) => d.onlyMine.length === 0 && d.onlyTheirs.length === 0 && d.changed.length === 0);
   return diff;
 }
+
+/** One difference between the latest published version and the draft, in words. */
+export interface DraftChange {
+  kind: "added" | "removed" | "changed" | "connected" | "disconnected" | "layout";
+  text: string;
+  nodeId?: string;
+}
+
+/**
+ * What the draft changes since the published version, one entry per thing a builder
+ * did: a node added, removed, renamed or reconfigured, a connection made or undone.
+ * Moving nodes and editing notes count as one "layout" change together.
+ */
+export function draftChanges(published: Graph, draft: Graph): DraftChange[] {
+  const d = diffGraphs(published, draft);
+  const name = (g: Graph, id: string) => {
+    const n = g.nodes.find((x) => x.id === id);
+    return `“${n?.name || id}”`;
+  };
+  const changes: DraftChange[] = [];
+  for (const n of d.nodes.onlyMine) changes.push({ kind: "added", text: `Added ${name(draft, n.id)}`, nodeId: n.id });
+  for (const n of d.nodes.onlyTheirs) changes.push({ kind: "removed", text: `Removed ${name(published, n.id)}` });
+  let layout = d.notes.onlyMine.length + d.notes.onlyTheirs.length + d.notes.changed.length > 0;
+  for (const c of d.nodes.changed) {
+    const what: string[] = [];
+    if (c.fields.includes("name")) what.push(`renamed ${name(published, c.id)} to ${name(draft, c.id)}`);
+    if (c.fields.includes("type")) what.push(`changed the type of ${name(draft, c.id)}`);
+    if (c.fields.includes("config")) what.push(`changed the settings of ${name(draft, c.id)}`);
+    if (c.fields.includes("position")) layout = true;
+    if (what.length) {
+      const text = what.join(", ");
+      changes.push({ kind: "changed", text: text[0].toUpperCase() + text.slice(1), nodeId: c.id });
+    }
+  }
+  const link = (g: Graph, e: GraphEdge) => `${name(g, e.source)} → ${name(g, e.target)}`;
+  const changedEdges = new Set(d.edges.changed);
+  for (const e of [...d.edges.onlyMine, ...draft.edges.filter((x) => changedEdges.has(x.id))]) changes.push({ kind: "connected", text: `Connected ${link(draft, e)}` });
+  for (const e of [...d.edges.onlyTheirs, ...published.edges.filter((x) => changedEdges.has(x.id))]) changes.push({ kind: "disconnected", text: `Disconnected ${link(published, e)}` });
+  if (layout) changes.push({ kind: "layout", text: "Moved nodes or edited notes" });
+  return changes;
+}

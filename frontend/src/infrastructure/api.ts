@@ -51,7 +51,10 @@ export interface ExportDocument {
   graph: Graph;
 }
 
-export type ExpressionCheck = { valid: true } | { valid: false; error: { message: string; position: number | null } };
+/** What an expression gives on sample data: its value, or why it cannot give one. */
+export type ExpressionPreview = { value: unknown } | { error: string };
+
+export type ExpressionCheck = { valid: true; preview?: ExpressionPreview } | { valid: false; error: { message: string; position: number | null } };
 
 export interface Credential {
   id: string | number;
@@ -59,12 +62,16 @@ export interface Credential {
   kind: string;
 }
 
+export type RunMode = "production" | "test";
+
 export interface RunSummary {
   id: string;
   workflow: string;
+  /** The published version it ran; null for a test run (it ran a test snapshot of the draft). */
   version: number | null;
   status: RunStatus;
   trigger: string;
+  mode?: RunMode;
   created_at: string;
   started_at: string | null;
   finished_at: string | null;
@@ -110,6 +117,57 @@ export interface MapItemPage {
 
 export interface RunDetail extends RunSummary {
   node_runs: NodeRunRecord[];
+}
+
+/** The graph a run ran: its version's, or its test snapshot's. */
+export interface RunGraph {
+  mode: RunMode;
+  version: number | null;
+  graph: Graph;
+  /** Nodes that gave pinned data instead of running. */
+  pinned: string[];
+}
+
+/** A node's output pinned in the draft: test runs use it instead of running the node. */
+export interface Pin {
+  node_id: string;
+  outputs: Record<string, unknown>;
+  source_run: string | null;
+  updated_by: string | null;
+  updated_at: string;
+}
+
+/** What a node of the draft last gave in a test run. */
+export interface NodeTestData {
+  node_id: string;
+  run_id: string;
+  finished_at: string | null;
+  inputs: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+  /** The draft changed since, in this node or a node before it. */
+  stale: boolean;
+}
+
+/** A workflow's webhook addresses and engine settings (editors only: they are secrets). */
+export interface WorkflowRuntime {
+  webhook_url: string;
+  /** While the editor listens: a request here starts a test run of the draft. */
+  test_webhook_url: string;
+  listening_until: string | null;
+  /** The test run the last request to the test URL started. */
+  test_run_id: string | null;
+  signing_key: string;
+  max_concurrency: number | null;
+  run_timeout_s: number | null;
+}
+
+export interface TestRunRequest {
+  /** Default: the manual trigger's sample input. */
+  input?: unknown;
+  /** Run only this node and the nodes before it. */
+  node?: string;
+  /** With `node`: run the nodes before it again instead of using their latest test data. */
+  rerun_upstream?: boolean;
 }
 
 export class ApiError extends Error {
@@ -242,10 +300,22 @@ export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fet
     restoreVersion: (wf: string, n: number) => request<WorkflowDetail>("POST", `/workflows/${id(wf)}/versions/${n}/restore/`),
     exportWorkflow: (wf: string) => request<ExportDocument>("GET", `/workflows/${id(wf)}/export/`),
     importWorkflow: (doc: unknown) => request<WorkflowDetail>("POST", "/workflows/import/", doc),
-    checkExpression: (expression: string, template: boolean, signal?: AbortSignal) =>
-      request<ExpressionCheck>("POST", "/expressions/check/", { expression, template }, signal),
+    checkExpression: (expression: string, template: boolean, signal?: AbortSignal, samples?: unknown) =>
+      request<ExpressionCheck>("POST", "/expressions/check/", samples === undefined ? { expression, template } : { expression, template, samples, preview: true }, signal),
     listCredentials: () => request<Paginated<Credential> | Credential[]>("GET", "/credentials/"),
     startRun: (wf: string, input: unknown) => request<RunSummary>("POST", `/workflows/${id(wf)}/runs/`, { input }),
+    /** A test run of the saved draft (not a published version). */
+    startTestRun: (wf: string, body: TestRunRequest) => request<RunDetail>("POST", `/workflows/${id(wf)}/test-runs/`, body),
+    testData: (wf: string) => request<{ nodes: NodeTestData[] }>("GET", `/workflows/${id(wf)}/test-data/`),
+    getRuntime: (wf: string) => request<WorkflowRuntime>("GET", `/workflows/${id(wf)}/runtime/`),
+    rotateSigningKey: (wf: string) => request<WorkflowRuntime>("PATCH", `/workflows/${id(wf)}/runtime/`, { rotate_signing_key: true }),
+    listen: (wf: string) => request<WorkflowRuntime>("POST", `/workflows/${id(wf)}/runtime/listen/`),
+    stopListening: (wf: string) => request<WorkflowRuntime>("DELETE", `/workflows/${id(wf)}/runtime/listen/`),
+    getRunGraph: (runId: string) => request<RunGraph>("GET", `/runs/${id(runId)}/graph/`),
+    listPins: (wf: string) => request<Pin[]>("GET", `/workflows/${id(wf)}/pins/`),
+    setPin: (wf: string, nodeId: string, body: { output: unknown } | { outputs: Record<string, unknown> } | { run: string }) =>
+      request<Pin>("PUT", `/workflows/${id(wf)}/pins/${id(nodeId)}/`, body),
+    deletePin: (wf: string, nodeId: string) => request<void>("DELETE", `/workflows/${id(wf)}/pins/${id(nodeId)}/`),
     listRuns: (wf: string, page = 1) =>
       request<Paginated<RunSummary>>("GET", `/runs/${q({ workflow: wf, page: page > 1 ? page : undefined })}`),
     getRun: (runId: string) => request<RunDetail>("GET", `/runs/${id(runId)}/`),

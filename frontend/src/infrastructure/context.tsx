@@ -1,5 +1,5 @@
 /**
- * Wires the editor's services (API, store, autosave, validation, runs) and hands them to
+ * Wires the editor's services (API, store, autosave, validation, runs, test data) and hands them to
  * React through one context, so features reach them without importing each other.
  */
 import { createContext, useContext, type ReactNode } from "react";
@@ -8,6 +8,7 @@ import { createApi, type Api } from "./api";
 import { Autosave } from "./autosave";
 import { createEditorStore, type EditorActions, type EditorState, type EditorStore } from "./editorStore";
 import { RunController } from "./runs";
+import { TestDataController } from "./testData";
 import { ValidationController } from "./validation";
 
 export interface EditorServices {
@@ -16,17 +17,21 @@ export interface EditorServices {
   autosave: Autosave;
   validation: ValidationController;
   runs: RunController;
+  testData: TestDataController;
 }
 
 export function createEditorServices(apiBase = "/api"): EditorServices {
   const api = createApi(apiBase);
   const store = createEditorStore();
+  const autosave = new Autosave(store, api);
+  const runs = new RunController(store, api);
   return {
     api,
     store,
-    autosave: new Autosave(store, api),
+    autosave,
     validation: new ValidationController(store, api),
-    runs: new RunController(store, api),
+    runs,
+    testData: new TestDataController(store, api, autosave, runs),
   };
 }
 

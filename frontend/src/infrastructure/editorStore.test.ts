@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TYPES, sampleGraph } from "../test/fixtures";
 import type { WorkflowDetail } from "./api";
-import { createEditorStore, hasUnsavedChanges, isEditable } from "./editorStore";
+import { changesSincePublished, createEditorStore, hasUnsavedChanges, isEditable, outputsOf } from "./editorStore";
 
 function detail(graph = sampleGraph(), revision = 3): WorkflowDetail {
   return {
@@ -158,5 +158,59 @@ describe("problem index", () => {
     const after = store.getState().problemIndex;
     expect(after.byNode.a).toBe(before.byNode.a);
     expect(after.byNode.b).not.toBe(before.byNode.b);
+  });
+});
+
+describe("store slices", () => {
+  it("declare disjoint keys, so combining them never hides one slice's state or action", async () => {
+    const { createCatalogueSlice } = await import("./slices/catalogueSlice");
+    const { createGraphSlice } = await import("./slices/graphSlice");
+    const { createProblemsSlice } = await import("./slices/problemsSlice");
+    const { createSavingSlice } = await import("./slices/savingSlice");
+    const { createUiSlice } = await import("./slices/uiSlice");
+    const { createViewSlice } = await import("./slices/viewSlice");
+    const { createTestDataSlice } = await import("./slices/testDataSlice");
+    const store = createEditorStore();
+    const api = [store.setState, store.getState, store] as const;
+    const seen = new Map<string, string>();
+    const slices = { catalogue: createCatalogueSlice, graph: createGraphSlice, problems: createProblemsSlice, saving: createSavingSlice, ui: createUiSlice, view: createViewSlice, testData: createTestDataSlice };
+    for (const [name, create] of Object.entries(slices)) {
+      for (const key of Object.keys(create(...api))) {
+        expect(seen.get(key), `${key} is in both ${seen.get(key)} and ${name}`).toBeUndefined();
+        seen.set(key, name);
+      }
+    }
+    expect(new Set(seen.keys())).toEqual(new Set(Object.keys(store.getState())));
+  });
+});
+
+describe("draft and test data", () => {
+  it("counts the draft's changes since the published version, not before one is read", () => {
+    const store = loaded();
+    expect(changesSincePublished(store.getState())).toEqual([]);
+    store.getState().setPublishedGraph(sampleGraph());
+    expect(changesSincePublished(store.getState())).toEqual([]);
+    store.getState().renameNode("a", "Fetch");
+    store.getState().addNodeOfType("core.noop", 1, { x: 900, y: 0 });
+    store.getState().connect({ source: "b", sourcePort: "true", target: "m", targetPort: "in" });
+    const texts = changesSincePublished(store.getState()).map((c) => c.text);
+    expect(texts).toEqual(["Added “No operation”", "Renamed “a” to “Fetch”", "Connected “b” → “m”"]);
+    store.getState().undo();
+    store.getState().undo();
+    store.getState().undo();
+    expect(changesSincePublished(store.getState())).toEqual([]);
+  });
+
+  it("keeps pins by node and prefers a pin over the latest test data", () => {
+    const store = loaded();
+    const pin = { node_id: "a", outputs: { out: { pinned: 1 } }, source_run: null, updated_by: "ada", updated_at: "" };
+    store.getState().setNodeData([{ node_id: "a", run_id: "r1", finished_at: null, inputs: {}, outputs: { out: { ran: 1 } }, stale: false }]);
+    expect(outputsOf(store.getState(), "a")).toEqual({ out: { ran: 1 } });
+    store.getState().putPin(pin);
+    expect(outputsOf(store.getState(), "a")).toEqual({ out: { pinned: 1 } });
+    store.getState().dropPin("a");
+    expect(store.getState().pins).toEqual({});
+    expect(outputsOf(store.getState(), "a")).toEqual({ out: { ran: 1 } });
+    expect(outputsOf(store.getState(), "b")).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@
  * and keeps the per-node statuses in the store's run overlay.
  */
 import { TERMINAL_RUN_STATUSES } from "../core/types";
-import type { Api, RunDetail } from "./api";
+import type { Api, RunDetail, TestRunRequest } from "./api";
 import { nodeStatesFrom, type EditorStore, type RunOverlay } from "./editorStore";
 import { RunSocket, type RunEvent, type SocketFactory } from "./ws";
 
@@ -12,20 +12,33 @@ export class RunController {
 
   constructor(
     private readonly store: EditorStore,
-    private readonly api: Pick<Api, "startRun" | "getRun" | "getVersion">,
+    private readonly api: Pick<Api, "startTestRun" | "getRun" | "getVersion" | "getRunGraph">,
     private readonly socketFactory?: SocketFactory,
   ) {}
 
-  /** Starts a test run of the published version; errors (not published...) propagate. */
-  async startTestRun(input: unknown): Promise<void> {
+  /**
+   * Starts a test run of the saved draft (all of it, or one node and the nodes before
+   * it) and follows it on the canvas; the server's refusal (problems in the draft)
+   * propagates. The caller saves the draft first.
+   */
+  async startTestRun(request: TestRunRequest = {}): Promise<RunDetail | null> {
     const s = this.store.getState();
-    if (!s.workflowId) return;
-    const run = await this.api.startRun(s.workflowId, input);
-    this.store.getState().view(null);
-    this.follow({ runId: run.id, status: run.status, version: run.version, live: true, nodes: {}, detail: null, error: run.error });
+    if (!s.workflowId) return null;
+    const detail = await this.api.startTestRun(s.workflowId, request);
+    // Back to the draft (a past run may be open); the selection stays when already there.
+    if (this.store.getState().viewing) this.store.getState().view(null);
+    this.follow(overlayFrom(detail, true));
+    return detail;
   }
 
-  /** Opens a past run on the canvas, showing the graph of the version it ran. */
+  /** Follows a test run of the draft that started elsewhere (a request to the test URL). */
+  async watch(runId: string): Promise<void> {
+    const detail = await this.api.getRun(runId);
+    if (this.store.getState().viewing) this.store.getState().view(null);
+    this.follow(overlayFrom(detail, true));
+  }
+
+  /** Opens a past run on the canvas, on the graph it ran (its version, or its test snapshot). */
   async openRun(runId: string): Promise<void> {
     const detail = await this.api.getRun(runId);
     const s = this.store.getState();
@@ -33,7 +46,8 @@ export class RunController {
       const version = await this.api.getVersion(s.workflowId, detail.version);
       this.store.getState().view({ kind: "run", runId, version: detail.version, graph: version.graph });
     } else {
-      this.store.getState().view(null);
+      const ran = await this.api.getRunGraph(runId);
+      this.store.getState().view({ kind: "run", runId, version: null, graph: ran.graph });
     }
     this.follow(overlayFrom(detail, false));
   }

@@ -112,15 +112,16 @@ class FakeSocket implements SocketLike {
 }
 
 describe("run controller", () => {
-  it("follows a test run over the socket and colours nodes by status", async () => {
+  it("follows a test run of the draft over the socket and colours nodes by status", async () => {
     vi.stubGlobal("window", { location: { protocol: "https:", host: "weft.example" } });
     const store = loadedStore();
     const run: RunDetail = {
-      id: "run-1", workflow: "wf-1", version: 2, status: "queued", trigger: "manual", created_at: "", started_at: null,
+      id: "run-1", workflow: "wf-1", version: null, mode: "test", status: "queued", trigger: "manual", created_at: "", started_at: null,
       finished_at: null, error: null, node_runs: [],
     };
     const api = {
-      startRun: vi.fn<Api["startRun"]>().mockResolvedValue(run),
+      startTestRun: vi.fn<Api["startTestRun"]>().mockResolvedValue(run),
+      getRunGraph: vi.fn<Api["getRunGraph"]>(),
       getRun: vi.fn<Api["getRun"]>().mockResolvedValue({
         ...run, status: "failed", node_runs: [
           { node_id: "start", status: "succeeded", attempt: 1, inputs: {}, outputs: { out: 1 }, error: null, started_at: null, finished_at: null },
@@ -130,8 +131,8 @@ describe("run controller", () => {
       getVersion: vi.fn<Api["getVersion"]>(),
     };
     const runs = new RunController(store, api, (url) => new FakeSocket(url));
-    await runs.startTestRun({ amount: 1 });
-    expect(api.startRun).toHaveBeenCalledWith("wf-1", { amount: 1 });
+    await runs.startTestRun({ input: { amount: 1 } });
+    expect(api.startTestRun).toHaveBeenCalledWith("wf-1", { input: { amount: 1 } });
     expect(FakeSocket.last.url).toBe("wss://weft.example/ws/runs/run-1/");
     FakeSocket.last.send({ event: "snapshot", run: { ...run, status: "running", node_runs: [{ node_id: "start", status: "running", attempt: 1 }] } });
     expect(store.getState().run!.nodes.start.status).toBe("running");
@@ -159,7 +160,8 @@ describe("run controller", () => {
       node_runs: [{ node_id: "start", status: "succeeded", attempt: 1, inputs: {}, outputs: {}, error: null, started_at: null, finished_at: null }],
     };
     const api = {
-      startRun: vi.fn<Api["startRun"]>(),
+      startTestRun: vi.fn<Api["startTestRun"]>(),
+      getRunGraph: vi.fn<Api["getRunGraph"]>(),
       getRun: vi.fn<Api["getRun"]>().mockResolvedValue(done),
       getVersion: vi.fn<Api["getVersion"]>().mockResolvedValue({ number: 1, note: "", created_by: null, created_at: "", graph: versionGraph }),
     };
@@ -173,5 +175,24 @@ describe("run controller", () => {
     expect(store.getState().graph.nodes).toHaveLength(4); // read-only while viewing
     runs.close();
     expect(store.getState().viewing).toBeNull();
+  });
+
+  it("opens a past test run on the test snapshot it ran", async () => {
+    const store = loadedStore();
+    const snapshot = { nodes: [sampleGraph().nodes[0], sampleGraph().nodes[1]], edges: [], notes: [] };
+    const done: RunDetail = {
+      id: "run-t", workflow: "wf-1", version: null, mode: "test", status: "succeeded", trigger: "manual", created_at: "", started_at: null,
+      finished_at: null, error: null, node_runs: [],
+    };
+    const api = {
+      startTestRun: vi.fn<Api["startTestRun"]>(),
+      getRun: vi.fn<Api["getRun"]>().mockResolvedValue(done),
+      getVersion: vi.fn<Api["getVersion"]>(),
+      getRunGraph: vi.fn<Api["getRunGraph"]>().mockResolvedValue({ mode: "test", version: null, graph: snapshot, pinned: [] }),
+    };
+    const runs = new RunController(store, api, (url) => new FakeSocket(url));
+    await runs.openRun("run-t");
+    expect(api.getVersion).not.toHaveBeenCalled();
+    expect(store.getState().viewing).toMatchObject({ kind: "run", runId: "run-t", version: null, graph: snapshot });
   });
 });

@@ -3,6 +3,8 @@ import { memo } from "react";
 
 const PATHS: Record<string, string> = {
   play: "M6 4l14 8-14 8z",
+  pin: "M12 17v5M9 3h6l-1 7 4 4H6l4-4z",
+  "skip-to": "M5 4l10 8-10 8zM19 5v14",
   "arrow-right": "M5 12h14M13 6l6 6-6 6",
   "arrow-up": "M12 19V5M6 11l6-6 6 6",
   "arrow-down": "M12 5v14M6 13l6 6 6-6",

@@ -26,6 +26,7 @@ function WeftNodeView({ id, data, selected }: NodeProps<WeftFlowNode>) {
   const spec = useEditor((s) => s.typeIndex[typeKey(data.nodeType, data.version)]);
   const problems = useEditor((s) => (s.viewing ? undefined : s.problemIndex.byNode[id]));
   const status = useEditor((s) => s.run?.nodes[id]?.status);
+  const pinned = useEditor((s) => !s.viewing && !!s.pins[id]);
   const errors = problems?.filter((p) => p.severity === "error") ?? [];
   const warnings = problems?.filter((p) => p.severity === "warning") ?? [];
   // Ports follow the config (a Switch's cases, the error port of the failure policy);
@@ -45,6 +46,7 @@ function WeftNodeView({ id, data, selected }: NodeProps<WeftFlowNode>) {
     selected ? "is-selected" : "",
     errors.length ? "has-error" : warnings.length ? "has-warning" : "",
     status ? `run-${status}` : "",
+    pinned ? "is-pinned" : "",
     spec ? "" : "is-unknown",
   ].join(" ");
   return (
@@ -61,6 +63,11 @@ function WeftNodeView({ id, data, selected }: NodeProps<WeftFlowNode>) {
             <span className="weft-node-type">{spec.label}</span>
           ) : null}
         </span>
+        {pinned ? (
+          <span className="weft-node-pin" title="Pinned: test runs use its pinned output instead of running it" aria-label="Pinned">
+            <Icon name="pin" size={13} />
+          </span>
+        ) : null}
         {errors.length || warnings.length ? (
           <span className={`weft-node-badge ${errors.length ? "badge-error" : "badge-warning"}`} aria-label={`${errors.length + warnings.length} problems`}>
             !

@@ -10,42 +10,23 @@ import { useEffect, useState } from "react";
 import { hasTemplate, isCelSchema, isCredentialSchema } from "../../core/schema";
 import { errorMessage, resultsOf } from "../../infrastructure/api";
 import { useApi, useEditor, useServices } from "../../infrastructure/context";
-import { useExpressionCheck, type CheckState } from "./useExpressionCheck";
-
-function CheckMessage({ state, kind }: { state: CheckState; kind: string }) {
-  if (state.status === "idle") return null;
-  if (state.status === "checking") return <div className="expr-check expr-checking">Checking {kind}…</div>;
-  if (state.status === "valid") return <div className="expr-check expr-valid">✓ Valid {kind}</div>;
-  if (state.status === "unavailable") return <div className="expr-check expr-unavailable">Could not check the {kind} right now.</div>;
-  return (
-    <div className="expr-check expr-invalid" role="alert">
-      ✗ {state.message}
-      {state.position !== null ? <span className="muted"> (at character {state.position + 1})</span> : null}
-    </div>
-  );
-}
+import { CheckMessage, ExpressionInput } from "./ExpressionInput";
+import { useExpressionCheck, useSamples } from "./useExpressionCheck";
 
 function CelInput(props: WidgetProps) {
   const { id, value, onChange, onBlur, onFocus, disabled, readonly, placeholder } = props;
-  const text = typeof value === "string" ? value : "";
-  const state = useExpressionCheck(text, false, !readonly && !disabled);
   return (
-    <div className="expr-field">
-      <textarea
-        id={id}
-        className={`form-control code-input${state.status === "invalid" ? " is-invalid" : ""}`}
-        rows={Math.min(6, Math.max(2, text.split("\n").length))}
-        value={text}
-        spellCheck={false}
-        placeholder={placeholder || "CEL expression, e.g. input.amount > 100"}
-        disabled={disabled}
-        readOnly={readonly}
-        onChange={(e) => onChange(e.target.value === "" ? props.options.emptyValue : e.target.value)}
-        onBlur={(e) => onBlur(id, e.target.value)}
-        onFocus={(e) => onFocus(id, e.target.value)}
-      />
-      <CheckMessage state={state} kind="expression" />
-    </div>
+    <ExpressionInput
+      id={id}
+      value={typeof value === "string" ? value : ""}
+      template={false}
+      disabled={disabled}
+      readOnly={readonly}
+      placeholder={placeholder || "CEL expression, e.g. input.amount > 100"}
+      onChange={(v) => onChange(v === "" ? props.options.emptyValue : v)}
+      onBlur={(v) => onBlur(id, v)}
+      onFocus={(v) => onFocus(id, v)}
+    />
   );
 }
 
@@ -92,7 +73,8 @@ function TemplateAwareInput(props: WidgetProps) {
   const BaseInputTemplate = getTemplate("BaseInputTemplate", props.registry, props.options);
   const text = typeof props.value === "string" ? props.value : "";
   const isTemplate = hasTemplate(text);
-  const state = useExpressionCheck(text, true, isTemplate && !props.readonly && !props.disabled);
+  const samples = useSamples();
+  const state = useExpressionCheck(text, true, isTemplate && !props.readonly && !props.disabled, samples);
   return (
     <div className="expr-field">
       <BaseInputTemplate {...props} />
@@ -112,21 +94,16 @@ export function SmartTextWidget(props: WidgetProps) {
 /** A textarea that also checks templates (used for `x-weft-widget: "textarea"`). */
 export function SmartTextareaWidget(props: WidgetProps) {
   const { id, value, onChange, disabled, readonly } = props;
-  const text = typeof value === "string" ? value : "";
-  const state = useExpressionCheck(text, true, hasTemplate(text) && !readonly && !disabled);
   return (
-    <div className="expr-field">
-      <textarea
-        id={id}
-        className="form-control"
-        rows={4}
-        value={text}
-        disabled={disabled}
-        readOnly={readonly}
-        onChange={(e) => onChange(e.target.value === "" ? props.options.emptyValue : e.target.value)}
-      />
-      {hasTemplate(text) ? <CheckMessage state={state} kind="template" /> : null}
-    </div>
+    <ExpressionInput
+      id={id}
+      value={typeof value === "string" ? value : ""}
+      template
+      rows={4}
+      disabled={disabled}
+      readOnly={readonly}
+      onChange={(v) => onChange(v === "" ? props.options.emptyValue : v)}
+    />
   );
 }
 

@@ -10,8 +10,13 @@ function Json({ value }: { value: unknown }) {
   return <pre className="json-view">{JSON.stringify(value, null, 2)}</pre>;
 }
 
+const nodeIdOf = (s: { selection: { nodes: string[] } }) => (s.selection.nodes.length === 1 ? s.selection.nodes[0] : null);
+
 export function NodeRunDetails() {
-  const { runs } = useServices();
+  const { runs, testData, store } = useServices();
+  const readOnly = useEditor((s) => s.readOnly);
+  const pinned = useEditor((s) => (nodeIdOf(s) ? !!s.pins[nodeIdOf(s)!] : false));
+  const inDraft = useEditor((s) => !!nodeIdOf(s) && s.graph.nodes.some((n) => n.id === nodeIdOf(s)));
   const run = useEditor((s) => s.run);
   const nodeId = useEditor((s) => (s.selection.nodes.length === 1 ? s.selection.nodes[0] : null));
   const status = useEditor((s) => (nodeId ? s.run?.nodes[nodeId]?.status : undefined));
@@ -58,6 +63,20 @@ export function NodeRunDetails() {
             <div className="run-error" role="alert">
               <strong>{latest.error.type}</strong>: {latest.error.message}
             </div>
+          ) : null}
+          {latest.status === "succeeded" && !readOnly && inDraft ? (
+            <button
+              type="button"
+              className="btn btn-default btn-small"
+              onClick={() =>
+                testData.pin(nodeId, { run: run.runId }).then(
+                  () => store.getState().toast("success", "Pinned: test runs of the draft now use this output."),
+                  (err) => store.getState().toast("error", errorMessage(err)),
+                )
+              }
+            >
+              {pinned ? "Pin this output instead" : "Pin this output"}
+            </button>
           ) : null}
           <h4>Inputs</h4>
           <Json value={latest.inputs} />

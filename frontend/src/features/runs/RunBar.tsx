@@ -20,8 +20,8 @@ export function RunBar() {
     <div className={`run-bar run-bar-${run.status}`} role="status" aria-live="polite">
       <span className={`pill run-pill-${run.status}`}>{run.status}</span>
       <span>
-        Run <code>{run.runId.slice(0, 8)}</code>
-        {run.version ? ` of version ${run.version}` : ""}
+        {run.detail?.mode === "test" || (!run.version && run.live) ? "Test run" : "Run"} <code>{run.runId.slice(0, 8)}</code>
+        {run.version ? ` of version ${run.version}` : " of the draft"}
         {viewing?.kind === "run" ? " (read-only)" : ""}
       </span>
       <span className="muted small">

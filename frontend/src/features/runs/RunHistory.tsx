@@ -51,16 +51,17 @@ export function RunHistory() {
       </header>
       {error ? <p className="problem-error">{error}</p> : null}
       {list === null && !error ? <p className="muted">Loading…</p> : null}
-      {list && list.length === 0 ? <p className="muted">No runs yet. Publish, then use “Test run”.</p> : null}
+      {list && list.length === 0 ? <p className="muted">No runs yet. Use “Test run” to try the draft.</p> : null}
       <ul className="item-list">
         {(list ?? []).map((r) => (
           <li key={r.id} className={`item${current?.runId === r.id ? " is-active" : ""}`}>
             <button type="button" className="item-button" onClick={() => open(r.id)} aria-label={`Open run ${r.id} (${r.status})`}>
               <div className="item-title">
-                <span className={`pill run-pill-${r.status}`}>{r.status}</span> {formatTime(r.created_at)}
+                <span className={`pill run-pill-${r.status}`}>{r.status}</span>{" "}
+                {r.mode === "test" ? <span className="pill pill-test">test</span> : <span className="pill">production</span>} {formatTime(r.created_at)}
               </div>
               <div className="item-meta">
-                {r.version ? `version ${r.version}` : "draft"} · {r.trigger}
+                {r.version ? `version ${r.version}` : "draft (test snapshot)"} · {r.trigger}
                 {r.finished_at ? ` · ${formatDuration(r.started_at, r.finished_at)}` : ""}
               </div>
             </button>

@@ -1,18 +1,22 @@
-/** Start a test run with a JSON input; the server's refusal (e.g. not published) is shown as is. */
+/**
+ * Start a test run of the current draft (saved first), with a JSON input that defaults
+ * to the manual trigger's sample input. The server's refusal (a problem in the draft)
+ * is shown as is, and its problems land in the problems panel.
+ */
 import { useState } from "react";
-import { errorMessage } from "../../infrastructure/api";
+import { ApiError, errorMessage } from "../../infrastructure/api";
 import { useEditor, useServices } from "../../infrastructure/context";
-import { hasUnsavedChanges } from "../../infrastructure/editorStore";
 import { Dialog } from "../../ui/Dialog";
 
-const STORAGE_KEY = "weft:test-input:";
+export function sampleInputText(sample: unknown): string {
+  return sample && typeof sample === "object" && !Array.isArray(sample) ? JSON.stringify(sample, null, 2) : "{\n  \n}";
+}
 
 export function TestRunDialog({ onClose }: { onClose: () => void }) {
-  const { runs, store } = useServices();
-  const workflowId = useEditor((s) => s.workflowId);
-  const latest = useEditor((s) => s.latestVersion);
-  const draftDiffers = useEditor((s) => hasUnsavedChanges(s));
-  const [text, setText] = useState(() => localStorage.getItem(STORAGE_KEY + workflowId) ?? "{\n  \n}");
+  const { runs, store, autosave } = useServices();
+  const sample = useEditor((s) => s.graph.nodes.find((n) => s.typeIndex[`${n.type}@${n.version}`]?.is_trigger)?.config?.sample_input);
+  const pinCount = useEditor((s) => s.graph.nodes.filter((n) => s.pins[n.id]).length);
+  const [text, setText] = useState(() => sampleInputText(sample));
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -31,11 +35,13 @@ export function TestRunDialog({ onClose }: { onClose: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      localStorage.setItem(STORAGE_KEY + workflowId, text);
-      await runs.startTestRun(input);
-      store.getState().toast("info", "Test run started.");
+      await autosave.flush();
+      if (store.getState().saveStatus !== "saved") throw new Error("The draft could not be saved, so it cannot be tested yet.");
+      await runs.startTestRun({ input });
+      store.getState().toast("info", "Test run of the draft started.");
       onClose();
     } catch (err) {
+      if (err instanceof ApiError && err.problems.length) store.getState().setProblems(err.problems);
       setError(errorMessage(err));
       setBusy(false);
     }
@@ -57,9 +63,8 @@ export function TestRunDialog({ onClose }: { onClose: () => void }) {
       }
     >
       <p className="muted">
-        {latest
-          ? `Runs published version ${latest}.${draftDiffers ? " Your latest edits are not published: publish first to test them." : ""}`
-          : "This workflow has not been published yet: publish it first, then run it."}
+        Runs the current draft (saved first), not a published version: webhooks, schedules and API runs keep using the published one.
+        {pinCount ? ` ${pinCount} pinned node${pinCount === 1 ? " gives its" : "s give their"} pinned data instead of running.` : ""}
       </p>
       <label className="control-label" htmlFor="run-input">
         Input (JSON)
@@ -75,6 +80,7 @@ export function TestRunDialog({ onClose }: { onClose: () => void }) {
           if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void start();
         }}
       />
+      {sample ? <p className="muted small">Filled in from the trigger's sample input.</p> : null}
       {error ? (
         <p className="problem-error" role="alert">
           {error}

@@ -1,7 +1,9 @@
 /** Publish the draft as a new version, with a note. */
 import { useState } from "react";
+import { useShallow } from "zustand/react/shallow";
 import { ApiError, errorMessage } from "../../infrastructure/api";
-import { useServices } from "../../infrastructure/context";
+import { useEditor, useServices } from "../../infrastructure/context";
+import { changesSincePublished } from "../../infrastructure/editorStore";
 import { Dialog } from "../../ui/Dialog";
 
 export function PublishDialog({ onClose }: { onClose: () => void }) {
@@ -9,6 +11,9 @@ export function PublishDialog({ onClose }: { onClose: () => void }) {
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const changes = useEditor(changesSincePublished);
+  const latest = useEditor((s) => s.latestVersion);
+  const pinned = useEditor(useShallow((s) => s.graph.nodes.filter((n) => s.pins[n.id]).map((n) => n.name || n.id)));
   const publish = async () => {
     const id = store.getState().workflowId;
     if (!id) return;
@@ -44,6 +49,27 @@ export function PublishDialog({ onClose }: { onClose: () => void }) {
       }
     >
       <p className="muted">Runs, webhooks and schedules use the latest published version. The draft stays editable.</p>
+      {latest ? (
+        changes.length ? (
+          <div className="publish-changes">
+            <strong>
+              {changes.length} {changes.length === 1 ? "change" : "changes"} since version {latest}
+            </strong>
+            <ul aria-label="Changes since the published version">
+              {changes.map((c, i) => (
+                <li key={i}>{c.text}</li>
+              ))}
+            </ul>
+          </div>
+        ) : (
+          <p className="muted">The draft is the same as version {latest}.</p>
+        )
+      ) : null}
+      {pinned.length ? (
+        <p className="publish-pins" role="note">
+          Pinned data is for testing only: the published version runs {pinned.map((n) => `“${n}”`).join(", ")} for real.
+        </p>
+      ) : null}
       <label className="control-label" htmlFor="publish-note">
         What changed?
       </label>
