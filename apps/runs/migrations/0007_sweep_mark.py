@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('runs', '0004_outbox_and_heartbeats'),
+        ('runs', '0006_webhook_test_listen'),
     ]
 
     operations = [
