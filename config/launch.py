@@ -32,6 +32,10 @@ from config.supervision import Program
 
 PY = sys.executable
 APP_PROCESSES = ("web", "worker", "beat")
+# The worker for nodes that wait on the network (queues io and inference): one process
+# whose few delivery threads claim nodes and hand their calls to its event loop
+# (apps.runs.io_executor); WEFT_IO_CONCURRENCY calls in flight, not a thread each.
+IO_WORKER_OPTIONS = ["--pool", "threads", "--concurrency", "4"]
 
 
 def _manage(*args: str, env: dict[str, str] | None = None) -> None:
