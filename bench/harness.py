@@ -126,15 +126,17 @@ def publish(name, graph):
 
 @contextmanager
 def celery_worker(queues: Sequence[str], *, concurrency: int = 2,
-                  log_name: str = "bench-worker.log") -> Iterator[subprocess.Popen]:
-    """A real `celery worker` process (prefork) on `queues`, with this process's
-    environment (database, broker); waits until it answers a ping. Its log goes to
-    var/<log_name>."""
+                  log_name: str = "bench-worker.log",
+                  options: Sequence[str] | None = None) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process (prefork, or `options` such as config.launch's
+    IO_WORKER_OPTIONS) on `queues`, with this process's environment (database,
+    broker); waits until it answers a ping. Its log goes to var/<log_name>."""
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / log_name, "ab")  # noqa: SIM115
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "-Q",
-         ",".join(queues), "--concurrency", str(concurrency), "--loglevel", "WARNING",
+         ",".join(queues), *(options or ["--concurrency", str(concurrency)]),
+         "--loglevel", "WARNING",
          "--without-gossip", "--without-mingle", "--hostname", f"bench{os.getpid()}@%h"],
         cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)
