@@ -162,11 +162,14 @@ class TaskListApi(APIView):
         if data["tab"] == "all" and not has_role(request.user, ADMIN):
             data["tab"] = "mine"  # "all" is the admins' tab
         qs = selectors.task_list(user=request.user, **data)
+        counts = selectors.tab_counts(user=request.user)
+        unfiltered = not (data.get("workflow") or data.get("team") or data["search"])
         paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
+        page = paginator.paginate_queryset(
+            qs, request, view=self, count=counts.get(data["tab"]) if unfiltered else None)
         response = paginator.get_paginated_response(
             TaskSummarySerializer(page, many=True).data)
-        response.data["counts"] = selectors.tab_counts(user=request.user)
+        response.data["counts"] = counts
         return response
 
 

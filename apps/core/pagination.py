@@ -1,12 +1,29 @@
 from dataclasses import dataclass
 from typing import Any
 
+from django.core.paginator import Paginator
 from rest_framework.pagination import PageNumberPagination
 
 
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def paginate_queryset(self, queryset, request, view=None, *, count: int | None = None):
+        """`count`: the queryset's size when the caller already knows it (the inbox's
+        tab counts), so the page does not count the rows a second time."""
+        if count is not None:
+            self.django_paginator_class = _known_count(count)
+        return super().paginate_queryset(queryset, request, view=view)
+
+
+def _known_count(count: int) -> type[Paginator]:
+    class KnownCountPaginator(Paginator):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.__dict__["count"] = count  # Paginator.count is a cached_property
+
+    return KnownCountPaginator
 
 
 def paginated_response(*, request, view, queryset, serializer_class):

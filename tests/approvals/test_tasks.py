@@ -147,6 +147,23 @@ def test_only_assignees_their_teams_and_admins_see_a_task(start_review, billing,
     assert task.status == "open"
 
 
+def test_each_tab_counts_what_its_pages_list(start_review, billing, client_for):
+    tasks = [start_review(input={"number": f"INV-{n}"}) for n in range(3)]
+    ann = client_for(user=billing["ann"])
+    assert ann.post(f"/api/tasks/{tasks[0].pk}/claim/").status_code == 200
+    for tab, expected in (("mine", 1), ("team", 2)):
+        first = ann.get(f"/api/tasks/?tab={tab}&page_size=1").json()
+        assert first["count"] == first["counts"][tab] == expected
+        listed, page = list(first["results"]), first
+        while page["next"]:
+            page = ann.get(page["next"]).json()
+            listed += page["results"]
+        assert len(listed) == expected
+    # A search narrows the count as well as the rows; the tab's count stays the tab's.
+    found = ann.get("/api/tasks/?tab=team&search=inv-2").json()
+    assert (found["count"], len(found["results"]), found["counts"]["team"]) == (1, 1, 2)
+
+
 def test_n_of_m_needs_n_approvals_and_one_vote_per_person(
         start_review, create_user, client_for):
     reviewers = [create_user(username=f"r{n}", roles=["reviewer"]) for n in range(3)]
