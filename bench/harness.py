@@ -100,6 +100,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def web_server(workers: int = 2) -> tuple[subprocess.Popen, int]:
+    """uvicorn serving Weft as in production (DEBUG off: no query log, no debug pages)
+    on a free port, once it accepts connections; the caller terminates it."""
+    port = free_port()
+    env = {**os.environ, "WEFT_LOG_LEVEL": "WARNING", "WEFT_DEBUG": "0"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level",
+         "warning"], cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 90  # a loaded machine starts uvicorn slowly
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server, port
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.terminate()
+                raise
+            time.sleep(0.2)
+
+
 def pct(values: Sequence[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
