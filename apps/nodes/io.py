@@ -7,7 +7,9 @@ the executor: a test, a node run from the editor)."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -62,7 +64,8 @@ class IOClients:
 
 
 def perform_now(call: NetworkCall) -> Outputs:
-    """Run one network call to its end on an event loop of its own."""
+    """Run one network call to its end on an event loop of its own (in a thread of its
+    own when this thread already runs a loop), with this thread's context."""
 
     async def go() -> Outputs:
         io = IOClients()
@@ -71,4 +74,10 @@ def perform_now(call: NetworkCall) -> Outputs:
         finally:
             await io.aclose()
 
-    return asyncio.run(go())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(go())
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(1, thread_name_prefix="weft-call") as pool:
+        return pool.submit(context.run, asyncio.run, go()).result()
