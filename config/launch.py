@@ -1,9 +1,7 @@
 """`make run`: start embedded services, prepare the database, then run the web server,
-a Celery worker (queues default and maintenance), the I/O worker (queues io and
-inference: nodes that wait on the network, apps.runs.io_executor) and Celery beat
-under supervision (config/supervision.py) until Ctrl-C or SIGTERM, which stops every
-process this launcher started, in order: web, then the workers and beat, Triton, then
-Redis and PostgreSQL.
+a Celery worker and Celery beat under supervision (config/supervision.py) until Ctrl-C
+or SIGTERM, which stops every process this launcher started, in order: web, then the
+worker and beat, Triton, then Redis and PostgreSQL.
 
 A process that exits on its own (web, worker, beat, the local Triton server, and the
 embedded PostgreSQL and Redis when this launcher started them) is restarted with
@@ -11,8 +9,8 @@ backoff (1 s doubling to 30 s) and a log line; the others keep serving. `/readyz
 the console's operations page show a process restarting in a loop.
 
 Environment: WEFT_HOST / WEFT_PORT (default 127.0.0.1:8000), WEFT_WEB_WORKERS,
-WEFT_WORKER_CONCURRENCY, WEFT_IO_CONCURRENCY / WEFT_IO_PER_HOST (the I/O worker's
-caps), DATABASE_URL / REDIS_URL (skip the embedded servers),
+WEFT_WORKER_CONCURRENCY, WEFT_IO_CONCURRENCY / WEFT_IO_PER_HOST (the caps of the calls each
+worker child keeps in flight on its event loop, apps.runs.io_executor), DATABASE_URL / REDIS_URL (skip the embedded servers),
 TRITON_URL (skip the local Triton server and register that one as "local" instead),
 WEFT_TRITON_HTTP_PORT / WEFT_TRITON_GRPC_PORT / WEFT_TRITON_METRICS_PORT (default
 8010 / 8011 / 8012: the local Triton server with the demo models), WEFT_VAR_DIR
@@ -34,10 +32,11 @@ from config import embedded, supervision
 from config.supervision import Program
 
 PY = sys.executable
-APP_PROCESSES = ("web", "worker", "io-worker", "beat")
-# The worker for nodes that wait on the network (queues io and inference): one process
-# whose few delivery threads claim nodes and hand their calls to its event loop
+APP_PROCESSES = ("web", "worker", "beat")
+# A worker process for nodes that wait on the network as compose.yaml runs it (queue
+# io): a few delivery threads that claim nodes and hand their calls to its event loop
 # (apps.runs.io_executor); WEFT_IO_CONCURRENCY calls in flight, not a thread each.
+# `make run`'s one worker does the same in each of its prefork children.
 IO_WORKER_OPTIONS = ["--pool", "threads", "--concurrency", "4"]
 
 
@@ -99,11 +98,8 @@ def processes() -> dict[str, list[str]]:
                 "--workers", os.environ.get("WEFT_WEB_WORKERS", "1"), "--no-access-log",
                 "--lifespan", "off"],
         "worker": [PY, "-m", "celery", "-A", "celery_worker", "worker", "--loglevel", "INFO",
-                   "-Q", "default,maintenance", "--concurrency", concurrency,
-                   "--without-gossip", "--without-mingle", "--hostname", "worker@%h"],
-        "io-worker": [PY, "-m", "celery", "-A", "celery_worker", "worker", "--loglevel", "INFO",
-                      "-Q", "io,inference", *IO_WORKER_OPTIONS, "--without-gossip",
-                      "--without-mingle", "--hostname", "io@%h"],
+                   "-Q", "default,io,inference,maintenance", "--concurrency", concurrency,
+                   "--without-gossip", "--without-mingle"],
         "beat": [PY, "-m", "celery", "-A", "celery_worker", "beat", "--loglevel", "INFO",
                  "--schedule", str(embedded.VAR_DIR / "celerybeat-schedule")],
     }
@@ -123,8 +119,6 @@ def programs(*, postgres: list[str] | None, redis: list[str] | None,
     commands = processes()
     listed += [
         Program("worker", commands["worker"], priority=300, autostart=False, stop_wait_s=20),
-        Program("io-worker", commands["io-worker"], priority=300, autostart=False,
-                stop_wait_s=20),
         Program("beat", commands["beat"], priority=300, autostart=False),
         Program("web", commands["web"], priority=400, autostart=False),
     ]
@@ -201,7 +195,7 @@ def main() -> int:
         _triton_register(triton_token)
         _manage("weft_seed_demo")
         rpc = supervision.rpc()
-        for name in ("worker", "io-worker", "beat", "web"):
+        for name in ("worker", "beat", "web"):
             rpc.supervisor.startProcess(name, False)
         serving.set()
         host = os.environ.get("WEFT_HOST", "127.0.0.1")
