@@ -24,10 +24,14 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("WEFT_AUDIT_VERIFY_EVERY", 3600)),
         "options": {"queue": "maintenance"},
     },
+    # No `expires`: a message's expiry is judged by the receiving worker's clock, and a
+    # worker whose clock runs ahead would drop every sweep it took (timers would wait).
+    # A backlog of sweeps is skipped by the tasks themselves (rows.sweep_turn, by
+    # PostgreSQL's clock).
     "runs-sweep": {"task": "runs.sweep", "schedule": 1.0,
-                   "options": {"queue": "maintenance", "expires": 5}},
+                   "options": {"queue": "maintenance"}},
     "approvals-sweep": {"task": "approvals.sweep", "schedule": 5.0,
-                        "options": {"queue": "maintenance", "expires": 10}},
+                        "options": {"queue": "maintenance"}},
 }
 app.autodiscover_tasks()
 

@@ -223,3 +223,16 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.holder} beat at {self.beat_at}"
+
+
+class SweepMark(models.Model):
+    """When a periodic sweep last ran, by PostgreSQL's clock. Beat sends a sweep every
+    second to whichever worker is free; the mark lets a worker skip one that another
+    ran a moment ago (a backlog after workers were away costs one statement each),
+    without Celery's message expiry, which each worker judges by its own clock."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    swept_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} swept at {self.swept_at}"

@@ -219,6 +219,18 @@ def db_now() -> datetime:
         return cursor.fetchone()[0]
 
 
+def sweep_turn(*, name: str, every_s: float) -> bool:
+    """Take the sweep `name`'s turn if it last ran at least `every_s` ago (PostgreSQL's
+    clock): True when this caller should sweep now."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO runs_sweepmark (name, swept_at) VALUES (%s, now()) "
+            "ON CONFLICT (name) DO UPDATE SET swept_at = now() "
+            "WHERE runs_sweepmark.swept_at <= now() - make_interval(secs => %s) "
+            "RETURNING name", [name, float(every_s)])
+        return cursor.fetchone() is not None
+
+
 # --- Writing a step ------------------------------------------------------------------------
 
 def _json_row(obj: Model, fields) -> dict[str, Any]:

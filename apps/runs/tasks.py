@@ -9,7 +9,11 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from apps.runs import io_executor, services, triggers
+from apps.runs import io_executor, rows, services, triggers
+
+# Beat sends the sweep every second; a sweep that finds another ran less than half a
+# second ago by PostgreSQL's clock is skipped (celery_worker/app.py: no message expiry).
+SWEEP_SPACING_S = 0.5
 
 
 @shared_task(name="runs.node_execute", bind=True, max_retries=None)
@@ -34,6 +38,8 @@ def node_execute(self, node_run_id: int) -> str:
 
 @shared_task(name="runs.sweep")
 def sweep() -> dict:
+    if not rows.sweep_turn(name="runs", every_s=SWEEP_SPACING_S):
+        return {"skipped": 1}  # another worker swept a moment ago
     return services.runs_sweep()
 
 

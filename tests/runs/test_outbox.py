@@ -110,3 +110,18 @@ def test_the_quarantine_message_counts_the_deliveries_that_died(publish, setting
     error = NodeRun.objects.get(pk=row.pk).error
     assert error["type"] == "quarantined"
     assert "started 3 times and its worker died each time" in error["message"], error
+
+
+def test_a_sweep_sent_twice_in_a_moment_runs_once(settings):
+    """Beat sends the sweep every second to whichever worker is free; one that another
+    worker ran a moment ago (by PostgreSQL's clock) is skipped, so a backlog of sweeps
+    after the workers were away costs a statement each, not a sweep each."""
+    from apps.runs import tasks
+    from apps.runs.models import SweepMark
+
+    first = tasks.sweep()
+    assert "skipped" not in first and "timers" in first
+    assert tasks.sweep() == {"skipped": 1}
+    SweepMark.objects.filter(name="runs").update(
+        swept_at=rows.db_now() - timedelta(seconds=tasks.SWEEP_SPACING_S))
+    assert "timers" in tasks.sweep()
