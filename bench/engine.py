@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +31,14 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.harness import ROOT, celery_worker, django_setup, flow, free_port, pct, publish
+from bench.harness import (
+    celery_worker,
+    django_setup,
+    flow,
+    pct,
+    publish,
+    web_server,
+)
 
 QUICK = "--quick" in sys.argv
 SIGNED = "--signed" in sys.argv
@@ -99,23 +104,8 @@ def bench_webhook():
     runtime = workflow_runtime_get(workflow=workflow)
     secret = runtime.webhook_secret
     signing_key = runtime.signing_key if SIGNED else None
-    port = free_port()
-    # The server as in production: DEBUG off (no query log, no debug pages).
-    env = {**os.environ, "WEFT_LOG_LEVEL": "WARNING", "WEFT_DEBUG": "0"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "2", "--no-access-log", "--log-level", "warning"],
-        cwd=ROOT, env=env, start_new_session=True)
+    server, port = web_server()
     try:
-        deadline = time.monotonic() + 90  # a loaded machine starts uvicorn slowly
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
         path = f"/hooks/{secret}/"
         body = b'{"order": 42, "items": [1, 2, 3]}'
         asyncio.run(_load(port, path, body, 8, 400, signing_key))  # warm up both workers

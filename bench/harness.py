@@ -100,6 +100,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def web_server(workers: int = 2) -> tuple[subprocess.Popen, int]:
+    """uvicorn serving Weft as in production (DEBUG off: no query log, no debug pages)
+    on a free port, once it accepts connections; the caller terminates it."""
+    port = free_port()
+    env = {**os.environ, "WEFT_LOG_LEVEL": "WARNING", "WEFT_DEBUG": "0"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level",
+         "warning"], cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 90  # a loaded machine starts uvicorn slowly
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server, port
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.terminate()
+                raise
+            time.sleep(0.2)
+
+
 def pct(values: Sequence[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -126,15 +147,17 @@ def publish(name, graph):
 
 @contextmanager
 def celery_worker(queues: Sequence[str], *, concurrency: int = 2,
-                  log_name: str = "bench-worker.log") -> Iterator[subprocess.Popen]:
-    """A real `celery worker` process (prefork) on `queues`, with this process's
-    environment (database, broker); waits until it answers a ping. Its log goes to
-    var/<log_name>."""
+                  log_name: str = "bench-worker.log",
+                  options: Sequence[str] | None = None) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process (prefork, or `options` such as config.launch's
+    IO_WORKER_OPTIONS) on `queues`, with this process's environment (database,
+    broker); waits until it answers a ping. Its log goes to var/<log_name>."""
     (ROOT / "var").mkdir(exist_ok=True)
     log = open(ROOT / "var" / log_name, "ab")  # noqa: SIM115
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "-Q",
-         ",".join(queues), "--concurrency", str(concurrency), "--loglevel", "WARNING",
+         ",".join(queues), *(options or ["--concurrency", str(concurrency)]),
+         "--loglevel", "WARNING",
          "--without-gossip", "--without-mingle", "--hostname", f"bench{os.getpid()}@%h"],
         cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)

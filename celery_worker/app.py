@@ -81,6 +81,16 @@ def _remember_hostname(sender=None, **_kwargs) -> None:
     _worker["hostname"] = getattr(sender, "hostname", "") or ""
 
 
+@signals.worker_ready.connect
+def _liveness_in_the_worker_process(sender=None, **_kwargs) -> None:
+    """A worker whose pool runs tasks in its own process (threads, solo: the I/O
+    workers, see apps.runs.io_executor) beats from that process; a prefork worker's
+    children beat from `worker_process_init`."""
+    pool = getattr(getattr(sender, "controller", None), "pool", None)
+    if pool is not None and "prefork" not in type(pool).__module__:
+        _liveness()
+
+
 @signals.worker_process_init.connect
 def _liveness(**_kwargs) -> None:
     """Each process that executes nodes beats (a heartbeat row in PostgreSQL) and runs

@@ -9,7 +9,8 @@ backoff (1 s doubling to 30 s) and a log line; the others keep serving. `/readyz
 the console's operations page show a process restarting in a loop.
 
 Environment: WEFT_HOST / WEFT_PORT (default 127.0.0.1:8000), WEFT_WEB_WORKERS,
-WEFT_WORKER_CONCURRENCY, DATABASE_URL / REDIS_URL (skip the embedded servers),
+WEFT_WORKER_CONCURRENCY, WEFT_IO_CONCURRENCY / WEFT_IO_PER_HOST (the caps of the calls each
+worker child keeps in flight on its event loop, apps.runs.io_executor), DATABASE_URL / REDIS_URL (skip the embedded servers),
 TRITON_URL (skip the local Triton server and register that one as "local" instead),
 WEFT_TRITON_HTTP_PORT / WEFT_TRITON_GRPC_PORT / WEFT_TRITON_METRICS_PORT (default
 8010 / 8011 / 8012: the local Triton server with the demo models), WEFT_VAR_DIR
@@ -32,6 +33,11 @@ from config.supervision import Program
 
 PY = sys.executable
 APP_PROCESSES = ("web", "worker", "beat")
+# A worker process for nodes that wait on the network as compose.yaml runs it (queue
+# io): a few delivery threads that claim nodes and hand their calls to its event loop
+# (apps.runs.io_executor); WEFT_IO_CONCURRENCY calls in flight, not a thread each.
+# `make run`'s one worker does the same in each of its prefork children.
+IO_WORKER_OPTIONS = ["--pool", "threads", "--concurrency", "4"]
 
 
 def _manage(*args: str, env: dict[str, str] | None = None) -> None:

@@ -414,6 +414,12 @@ WEFT_HOLDER_DEAD_S = float(env("WEFT_HOLDER_DEAD_S", "10"))
 WEFT_OUTBOX_GRACE_S = float(env("WEFT_OUTBOX_GRACE_S", "2"))
 WEFT_OUTBOX_EVERY_S = float(env("WEFT_OUTBOX_EVERY_S", "1"))
 # How long a worker keeps a node's result while the database is away, trying to commit it.
+# Nodes that wait on the network (HTTP, inference) are awaited on one event loop per
+# worker process (apps.runs.io_executor): at most WEFT_IO_CONCURRENCY in flight per
+# process, WEFT_IO_PER_HOST of them to one host (host:port) at once.
+WEFT_IO_EXECUTOR = env_bool("WEFT_IO_EXECUTOR", True)
+WEFT_IO_CONCURRENCY = env_int("WEFT_IO_CONCURRENCY", 200)
+WEFT_IO_PER_HOST = env_int("WEFT_IO_PER_HOST", 32)
 WEFT_SETTLE_RETRY_S = float(env("WEFT_SETTLE_RETRY_S", "300"))
 WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
 # JSON from outside (API bodies, webhooks, run inputs, node outputs) nests at most this

@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.credentials",
     "tests.fixtures.console",
     "tests.fixtures.runs",
+    "tests.fixtures.slow_http",
     "tests.fixtures.faults",
     "tests.fixtures.inference",
     "tests.fixtures.approvals",

@@ -165,6 +165,20 @@ class Wait:
 NodeResult = Outputs | Wait
 
 
+class NetworkCall:
+    """The waiting part of a node that waits on the network (DESIGN.md contract 10).
+    Its node type's `prepare` does everything that needs the run's data or the
+    database (templates, credentials) and returns one of these; `perform` only awaits
+    the network, with the shared clients of its event loop (apps.nodes.io.IOClients),
+    so one process holds hundreds in flight (apps.runs.io_executor). `host` is the
+    key of the per-host cap and rate limit it counts against ("" for none)."""
+
+    host: str = ""
+
+    async def perform(self, io: Any) -> Outputs:
+        raise NotImplementedError
+
+
 class NodeError(Exception):
     """A node's own failure, raised from `execute`. `type` is a short machine name
     ("http_status", "expression", "stopped"); `retryable` tells the engine whether
@@ -317,6 +331,14 @@ class NodeType:
         """Publish-time checks against the outside world; may do I/O (unlike `check`).
         Called only for configs that passed the pure validation."""
         return []
+
+    # A node type that waits on the network sets `waits_on_network` and implements
+    # `prepare` (returning a NetworkCall): the I/O executor awaits the call on its event
+    # loop; its `execute` runs the same call at once (apps.nodes.io.perform_now).
+    waits_on_network: ClassVar[bool] = False
+
+    def prepare(self, context: NodeContext, config: NodeConfig) -> NetworkCall:
+        raise NotImplementedError
 
     def execute(self, context: NodeContext, config: NodeConfig) -> NodeResult:
         raise NotImplementedError

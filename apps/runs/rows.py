@@ -201,6 +201,16 @@ def node_run_renew(node_run_id: int, *, holder: str, lease_s: float) -> bool:
         return cursor.rowcount == 1
 
 
+def node_runs_renew(node_run_ids: list[int], *, holder: str, lease_s: float) -> set[int]:
+    """Extend the leases of the nodes this holder runs, in one statement; the ids that
+    are still this holder's (the others were cancelled, or taken over)."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE runs_noderun SET lease_until = now() + make_interval(secs => %s)"
+                       " WHERE id = ANY(%s) AND status = %s AND worker = %s RETURNING id",
+                       [float(lease_s), list(node_run_ids), NodeStatus.RUNNING, holder])
+        return {record[0] for record in cursor.fetchall()}
+
+
 def db_now() -> datetime:
     """PostgreSQL's clock (the transaction's start inside a transaction): the one clock
     that leases, due times and timers are computed and compared with."""

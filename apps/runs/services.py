@@ -402,6 +402,9 @@ def _policy(config: Any) -> ExecutionPolicy:
     return policy if isinstance(policy, ExecutionPolicy) else ExecutionPolicy()
 
 
+node_policy = _policy  # a node config's failure policy (its defaults when it has none)
+
+
 def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs | Wait:
     """Call a node type's code; every failure comes back as a NodeFailure. Credential
     values handed out meanwhile are masked in what comes back and in log lines
@@ -416,27 +419,48 @@ def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs |
 
 def _invoke_scoped(compiled: Compiled, node_id: str, context: NodeContext,
                    scope: SecretScrubber) -> Outputs | Wait:
-    from celery.exceptions import SoftTimeLimitExceeded
-
     node_type = compiled.types[node_id]
     started = time.perf_counter()
     try:
         result = compiled.instances[node_id].execute(context, compiled.configs[node_id])
     except NodeFailure:
         raise
-    except NodeError as exc:  # a node's declared failure: its type and whether to retry
-        raise NodeFailure(exc.type, scope.text(exc.message), exc.retryable,
-                          details=scope.scrub(exc.details),
-                          retry_after_s=exc.retry_after_s) from exc
-    except SoftTimeLimitExceeded as exc:
-        raise NodeFailure("timeout", "The node ran past its timeout of "
-                          f"{_policy(compiled.configs[node_id]).timeout_s} s.") from exc
-    except Exception as exc:  # a node's own failure, whatever it is, is stored on its row
-        logger.info("node failed", extra={"node_id": node_id, "error": repr(exc),
-                                           "trace": traceback.format_exc(limit=5)})
-        raise NodeFailure(exc.__class__.__name__, scope.text(str(exc) or repr(exc))) from exc
+    except Exception as exc:
+        raise node_failure(compiled, node_id, exc, scope) from exc
     finally:
         metrics.NODE_DURATION.labels(node_type.type).observe(time.perf_counter() - started)
+    return node_result_checked(compiled, node_id, result)
+
+
+def node_failure(compiled: Compiled, node_id: str, exc: Exception,
+                 scope: SecretScrubber) -> NodeFailure:
+    """What an exception raised by a node's code means to the engine (its values
+    masked by `scope`)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    if isinstance(exc, NodeFailure):
+        return exc
+    if isinstance(exc, NodeError):  # a node's declared failure: its type and whether to retry
+        return NodeFailure(exc.type, scope.text(exc.message), exc.retryable,
+                           details=scope.scrub(exc.details), retry_after_s=exc.retry_after_s)
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return node_timeout(compiled, node_id)
+    # A node's own failure, whatever it is, is stored on its row.
+    logger.info("node failed", extra={"node_id": node_id, "error": repr(exc),
+                                       "trace": "".join(traceback.format_exception(
+                                           exc, limit=5))})
+    return NodeFailure(exc.__class__.__name__, scope.text(str(exc) or repr(exc)))
+
+
+def node_timeout(compiled: Compiled, node_id: str) -> NodeFailure:
+    """The failure of a node that ran past its policy's time limit."""
+    return NodeFailure("timeout", "The node ran past its timeout of "
+                       f"{_policy(compiled.configs[node_id]).timeout_s} s.")
+
+
+def node_result_checked(compiled: Compiled, node_id: str, result: Any) -> Outputs | Wait:
+    """A node's result, or the NodeFailure raised when it is not one the engine takes."""
+    node_type = compiled.types[node_id]
     if not isinstance(result, Outputs | Wait):
         raise NodeFailure("invalid_result", f"Node type {node_type.type} returned "
                           f"{type(result).__name__}, not Outputs or Wait.")
@@ -1007,6 +1031,40 @@ def runs_start_queued(*, workflow_id) -> int:
 def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
     """Run one queued node (a Celery delivery). Returns what happened, for logs/tests.
     Leases and the step's `now` come from PostgreSQL's clock, never this process's."""
+    claimed = node_run_claim(node_run_id=node_run_id, worker=worker)
+    if isinstance(claimed, str):
+        return claimed
+    return node_run_finish(claimed=claimed)
+
+
+def node_run_finish(*, claimed: Claimed) -> str:
+    """Execute a claimed node here, its lease kept meanwhile, and settle its result."""
+    with _lease_kept(claimed.row.pk, claimed.holder):
+        try:
+            result: Outputs | Wait | NodeFailure = _invoke(claimed.compiled, claimed.row.node_id,
+                                                           claimed.context)
+        except NodeFailure as failure:
+            result = failure
+        return node_run_settle(claimed=claimed, result=result)
+
+
+@dataclass
+class Claimed:
+    """A node run this process claimed (its lease held by `holder`), with what its code
+    needs: the compiled plan, its context, and the writes held back for its settle."""
+
+    row: NodeRun
+    compiled: Compiled
+    context: NodeContext
+    deferred: list[Callable[[], Any]]
+    holder: str
+
+
+def node_run_claim(*, node_run_id: int, worker: str = "") -> str | Claimed:
+    """Claim a queued node for this process and prepare its context; or why not ("busy",
+    "paused", "ignored"), or its quarantine settled ("failed"). The caller executes it
+    while its lease is kept, then `node_run_settle`s it (apps.runs.io_executor does so
+    around an awaited call)."""
     holder = worker_identity(worker)
     # The common case in one statement: claim the row (queued, or running with a lapsed
     # lease or a holder that stopped beating: its worker died) with compare-and-set,
@@ -1047,12 +1105,13 @@ def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
     # The node's own clock (delays, "wait until"): PostgreSQL's, from the claim.
     services["now"] = lambda: now + timedelta(seconds=time.monotonic() - started)
     context = _make_context(step, row, data=data, services=services)
-    with _lease_kept(node_run_id, holder):
-        try:
-            result: Outputs | Wait | NodeFailure = _invoke(compiled, row.node_id, context)
-        except NodeFailure as failure:
-            result = failure
-        return _settle_result(row, result, deferred)
+    return Claimed(row=row, compiled=compiled, context=context, deferred=deferred,
+                   holder=holder)
+
+
+def node_run_settle(*, claimed: Claimed, result: Outputs | Wait | NodeFailure) -> str:
+    """Commit the result of a claimed node (see `_settle_result`)."""
+    return _settle_result(claimed.row, result, claimed.deferred)
 
 
 def _settle_result(row: NodeRun, result: Outputs | Wait | NodeFailure,

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from apps.runs import rows, services, triggers
+from apps.runs import io_executor, rows, services, triggers
 
 # Beat sends the sweep every second; a sweep that finds another ran less than half a
 # second ago by PostgreSQL's clock is skipped (celery_worker/app.py: no message expiry).
@@ -19,8 +19,9 @@ SWEEP_SPACING_S = 0.5
 @shared_task(name="runs.node_execute", bind=True, max_retries=None)
 def node_execute(self, node_run_id: int) -> str:
     try:
-        outcome = services.node_run_execute(node_run_id=node_run_id,
-                                            worker=self.request.hostname or "")
+        outcome = io_executor.node_execute(
+            node_run_id=node_run_id, worker=self.request.hostname or "",
+            queue=(self.request.delivery_info or {}).get("routing_key") or "")
     except (OperationalError, InterfaceError) as exc:
         # The database went away (a restart, a dropped connection): nothing was
         # committed half-way. Wait here until it answers (a minute at most), then

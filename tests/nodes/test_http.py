@@ -1,6 +1,7 @@
 """The HTTP node against a real local http.server on 127.0.0.1 (loopback allowed for
 those tests only), and the SSRF guard, which must refuse before connecting."""
 
+import asyncio
 import json
 import socket
 import threading
@@ -97,6 +98,16 @@ def test_get_with_templates_trace_and_idempotency(server, allow_loopback):
     assert headers["Idempotency-Key"] == "run-7:fetch"
     assert headers["traceparent"].startswith("00-4bf92f3577b34da6a3ce929d0e0e4736-")
     assert headers["Host"] == server.removeprefix("http://")
+
+
+def test_the_node_runs_in_a_thread_whose_event_loop_is_running(server, allow_loopback):
+    """Executed outside the I/O worker (a node run from the editor, a test) where this
+    thread already runs an event loop, the call still goes out."""
+
+    async def inside_a_loop():
+        return call({"url": server + "/orders/7"})
+
+    assert asyncio.run(inside_a_loop()).ports["out"]["body"] == {"path": "/orders/7"}
 
 
 def test_post_json_body_keeps_types(server, allow_loopback):

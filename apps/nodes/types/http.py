@@ -30,8 +30,8 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -52,6 +52,7 @@ from apps.nodes.base import (
     ERROR_PORT,
     EnvironmentProblem,
     ExecutionPolicy,
+    NetworkCall,
     NodeConfig,
     NodeContext,
     NodeError,
@@ -60,6 +61,7 @@ from apps.nodes.base import (
     Port,
     policy_field,
 )
+from apps.nodes.io import IOClients, perform_now
 from apps.nodes.registry import registry
 from apps.nodes.ssrf import GuardedTransport, SSRFBlocked
 
@@ -212,9 +214,9 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)
 
 
-@contextmanager
-def _exchange(client: httpx.Client, request: httpx.Request, *, follow: bool,
-              use: CredentialUse | None) -> Iterator[httpx.Response]:
+@asynccontextmanager
+async def _exchange(client: httpx.AsyncClient, request: httpx.Request, *, follow: bool,
+                    use: CredentialUse | None) -> AsyncIterator[httpx.Response]:
     """Send `request`, following up to MAX_REDIRECTS redirects when `follow` is set.
     With a credential, every hop must go to one of its hosts, and from the first
     hop to another origin on, what the credential supplied is no longer sent."""
@@ -224,11 +226,11 @@ def _exchange(client: httpx.Client, request: httpx.Request, *, follow: bool,
         use.check_host(request.url)
     hops = 0
     while True:
-        response = client.send(request, stream=True)
+        response = await client.send(request, stream=True)
         following = response.next_request if follow else None
         if following is None:
             break
-        response.close()
+        await response.aclose()
         hops += 1
         if hops > MAX_REDIRECTS:
             raise httpx.TooManyRedirects("Exceeded maximum allowed redirects.",
@@ -242,7 +244,7 @@ def _exchange(client: httpx.Client, request: httpx.Request, *, follow: bool,
     try:
         yield response
     finally:
-        response.close()
+        await response.aclose()
 
 
 def _resolve_credential(context: NodeContext, credential_id: str) -> Any:
@@ -267,13 +269,13 @@ def render_field(value: Any, data: dict[str, Any], field: str) -> Any:
                         details={"field": field}) from None
 
 
-def _read_capped(response: httpx.Response, limit: int) -> bytes:
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise NodeError("response_too_large", f"The response is {int(declared):,} bytes; "
                         f"the limit is {limit:,}.")
     chunks, size = [], 0
-    for chunk in response.iter_bytes():
+    async for chunk in response.aiter_bytes():
         size += len(chunk)
         if size > limit:
             raise NodeError("response_too_large", f"The response is over the limit of "
@@ -342,7 +344,12 @@ class HttpRequestNode(NodeType):
             f"{hosts_shown(credential.allowed_hosts)}", code="credential_host",
             field="config.url")]
 
-    def execute(self, context: NodeContext, config: HttpRequestConfig) -> Outputs:
+    waits_on_network = True
+
+    def execute(self, context: NodeContext, config: HttpRequestConfig) -> Outputs:  # type: ignore[override]
+        return perform_now(self.prepare(context, config))
+
+    def prepare(self, context: NodeContext, config: HttpRequestConfig) -> HttpCall:  # type: ignore[override]
         data = expression_data(context)
         url = str(render_field(config.url, data, "url"))
         headers = {str(k): str(v) for k, v in render_field(config.headers, data, "headers").items()}
@@ -357,10 +364,39 @@ class HttpRequestNode(NodeType):
         headers["Idempotency-Key"] = f"{context.run_id}:{context.node_id}"
         use = (credential_use(_resolve_credential(context, config.credential))
                if config.credential else None)
-        scrubber = SecretScrubber(use.values if use else ())
+        if use is not None:
+            headers.update(use.headers)
+            query.update(use.query)
+        return HttpCall(config=config, url=url, headers=headers, query=query, body=body,
+                        use=use, attempt=context.attempt, host=_host_key(url))
+
+
+def _host_key(url: str) -> str:
+    """The per-host cap's key of a URL: its host and port."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return ""
+    return f"{parsed.host}:{parsed.port or (443 if parsed.scheme == 'https' else 80)}"
+
+
+@dataclass
+class HttpCall(NetworkCall):
+    """One HTTP request of a node, ready to send (templates rendered, credential added)."""
+
+    config: HttpRequestConfig
+    url: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    use: CredentialUse | None
+    attempt: int
+    host: str = ""
+
+    async def perform(self, io: IOClients) -> Outputs:
+        scrubber = SecretScrubber(self.use.values if self.use else ())
         try:
-            result = self._call(config, url=url, headers=headers, query=query, body=body,
-                                use=use, scrubber=scrubber, attempt=context.attempt)
+            result = await self._call(io.http(), scrubber)
         except NodeError as exc:  # masked in place, keeping what the engine reads
             exc.message = scrubber.text(exc.message)
             exc.args = (exc.message,)
@@ -368,48 +404,44 @@ class HttpRequestNode(NodeType):
             raise
         return Outputs({"out": result})
 
-    def _call(self, config: HttpRequestConfig, *, url: str, headers: dict[str, str],
-              query: dict[str, str], body: Any, use: CredentialUse | None,
-              scrubber: SecretScrubber, attempt: int) -> dict[str, Any]:
-        if use is not None:
-            headers.update(use.headers)
-            query.update(use.query)
-        send_body = body is not None and config.method not in ("GET", "HEAD")
-        retries_left = attempt <= config.policy.retries
-        with http_client(timeout_s=config.timeout_s, follow_redirects=False) as client:
-            try:
-                request = client.build_request(config.method, url, params=query or None,
-                                               headers=headers,
-                                               json=body if send_body else None)
-                with _exchange(client, request, follow=config.follow_redirects,
-                               use=use) as response:
-                    if _retryable_status(response.status_code) and (
-                            config.fail_on_error_status or retries_left):
-                        # The engine's policy retries (never a sleep in this worker slot),
-                        # after at least what the server asked for.
-                        raise NodeError(
-                            "http_status", f"{config.method} {url} answered "
-                            f"{response.status_code}.", retryable=True,
-                            retry_after_s=retry_after_s(response.headers.get("retry-after")),
-                            details={"status": response.status_code})
-                    raw = _read_capped(response, config.max_response_bytes)
-            except SSRFBlocked as exc:
-                raise NodeError("ssrf_blocked", str(exc)) from None
-            except httpx.TooManyRedirects:
-                raise NodeError("too_many_redirects",
-                                f"More than {MAX_REDIRECTS} redirects.") from None
-            except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError
-                    ) as exc:
-                raise NodeError("connection", f"{exc.__class__.__name__}: {exc}",
-                                retryable=True) from None
-            except httpx.HTTPError as exc:
-                raise NodeError("http", f"{exc.__class__.__name__}: {exc}") from None
+    async def _call(self, client: httpx.AsyncClient, scrubber: SecretScrubber
+                    ) -> dict[str, Any]:
+        config, url = self.config, self.url
+        send_body = self.body is not None and config.method not in ("GET", "HEAD")
+        retries_left = self.attempt <= config.policy.retries
+        try:
+            request = client.build_request(config.method, url, params=self.query or None,
+                                           headers=self.headers, timeout=config.timeout_s,
+                                           json=self.body if send_body else None)
+            async with _exchange(client, request, follow=config.follow_redirects,
+                                 use=self.use) as response:
+                if _retryable_status(response.status_code) and (
+                        config.fail_on_error_status or retries_left):
+                    # The engine's policy retries (never a sleep in this worker slot),
+                    # after at least what the server asked for.
+                    raise NodeError(
+                        "http_status", f"{config.method} {url} answered "
+                        f"{response.status_code}.", retryable=True,
+                        retry_after_s=retry_after_s(response.headers.get("retry-after")),
+                        details={"status": response.status_code})
+                raw = await _read_capped(response, config.max_response_bytes)
+        except SSRFBlocked as exc:
+            raise NodeError("ssrf_blocked", str(exc)) from None
+        except httpx.TooManyRedirects:
+            raise NodeError("too_many_redirects",
+                            f"More than {MAX_REDIRECTS} redirects.") from None
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError
+                ) as exc:
+            raise NodeError("connection", f"{exc.__class__.__name__}: {exc}",
+                            retryable=True) from None
+        except httpx.HTTPError as exc:
+            raise NodeError("http", f"{exc.__class__.__name__}: {exc}") from None
         result = scrubber.scrub({
             "status": response.status_code,
             "headers": dict(response.headers),
             "body": _decode(response, raw),
             "url": str(response.url),
-            "attempts": attempt,
+            "attempts": self.attempt,
         })
         if config.fail_on_error_status and response.status_code >= 400:
             raise NodeError("http_status", f"{config.method} {url} answered "

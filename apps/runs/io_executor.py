@@ -1,0 +1,243 @@
+"""The I/O executor: nodes that wait on the network (HTTP requests, model calls) are
+awaited on one event loop per worker process, so that process keeps hundreds of calls
+in flight while waiting costs no process, no thread and no database connection
+(DESIGN.md contract 10).
+
+A delivery of such a node (a Celery task on the `io` or `inference` queue) does, on
+the worker's own thread:
+
+1. take a slot of the process's global cap (WEFT_IO_CONCURRENCY): while none is free
+   the delivery waits here, the node not yet claimed, so it stays *queued* and its
+   message unacknowledged (another process may take the next ones);
+2. claim the node with its lease (`services.node_run_claim`: the kill switch,
+   quarantine and compare-and-set are the engine's as for any node), and `prepare`
+   its call (templates, credentials: the parts that read the database);
+3. hand the call to the event loop and return, so Celery acknowledges the message.
+
+On the loop, the call waits for a slot of its host (WEFT_IO_PER_HOST), is awaited
+under the node's time limit, and its result is settled by one of a few database
+threads (`services.node_run_settle`: the same step as for any node, so retries with
+backoff and `Retry-After` are the engine's due-time rows, never a sleep here).
+
+Durability rests on PostgreSQL, not on the message: every in-flight node is running
+under this process's lease, renewed for all of them in one statement every few
+seconds, and this process beats (apps.runs.outbox). When the process dies (SIGKILL),
+its heartbeat stops and another process's outbox loop sends its nodes again; the
+next delivery takes each over, and the compare-and-set settle commits each once.
+A node that is no longer this process's (its run cancelled, or taken over after a
+lapse) drops out of the renewal: its call is abandoned at once and its late result
+would be dropped anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from apps.audit.redaction import SecretScrubber, secret_scope
+from apps.nodes.base import NetworkCall, Outputs
+from apps.nodes.io import IOClients
+from apps.runs import metrics, rows, services
+
+logger = logging.getLogger("weft.runs.io")
+
+# The queues whose deliveries go through the executor.
+QUEUES = frozenset({"io", "inference"})
+
+
+@dataclass(eq=False)
+class _Flight:
+    claimed: services.Claimed
+    call: NetworkCall
+    scope: SecretScrubber
+    task: asyncio.Task | None = None
+    settling: bool = False
+    abandoned: bool = False
+    started: float = field(default_factory=time.perf_counter)
+
+
+class IOExecutor:
+    """One per worker process (see `executor()`); thread-safe `execute`."""
+
+    def __init__(self, *, concurrency: int, per_host: int, db_threads: int = 2) -> None:
+        self.concurrency = concurrency
+        self.per_host = per_host
+        self.slots = threading.BoundedSemaphore(concurrency)
+        self.flights: dict[int, _Flight] = {}  # node run pk -> its flight (loop thread only)
+        self.hosts: dict[str, asyncio.Semaphore] = {}
+        self.peak = 0
+        self.db = ThreadPoolExecutor(db_threads, thread_name_prefix="weft-io-db")
+        self.loop = asyncio.new_event_loop()
+        self.io = IOClients(max_connections=concurrency)
+        self.holders: set[str] = set()
+        ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(ready,), name="weft-io-loop",
+                                       daemon=True)
+        self.thread.start()
+        ready.wait()
+
+    # --- The delivering thread -------------------------------------------------------------
+
+    def execute(self, *, node_run_id: int, worker: str = "") -> str:
+        """Take a slot, claim the node and hand its call to the loop ("submitted");
+        a node type that does not wait on the network runs here as usual."""
+        self.slots.acquire()
+        handed = False
+        try:
+            claimed = services.node_run_claim(node_run_id=node_run_id, worker=worker)
+            if isinstance(claimed, str):
+                return claimed
+            node_id = claimed.row.node_id
+            instance = claimed.compiled.instances[node_id]
+            if not getattr(instance, "waits_on_network", False):
+                return services.node_run_finish(claimed=claimed)
+            with secret_scope() as scope:
+                try:
+                    call = instance.prepare(claimed.context, claimed.compiled.configs[node_id])
+                except Exception as exc:
+                    failure = services.node_failure(claimed.compiled, node_id, exc, scope)
+                    return services.node_run_settle(claimed=claimed, result=failure)
+                context = contextvars.copy_context()  # log lines on the loop are masked too
+            flight = _Flight(claimed=claimed, call=call, scope=scope)
+            self.holders.add(claimed.holder)
+            self.loop.call_soon_threadsafe(self._launch, flight, context)
+            handed = True
+            return "submitted"
+        finally:
+            if not handed:
+                self.slots.release()
+
+    # --- The loop --------------------------------------------------------------------------
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.create_task(self._keep_leases())
+        self.loop.call_soon(ready.set)
+        self.loop.run_forever()
+
+    def _launch(self, flight: _Flight, context: contextvars.Context) -> None:
+        pk = flight.claimed.row.pk
+        self.flights[pk] = flight
+        self.peak = max(self.peak, len(self.flights))
+        flight.task = self.loop.create_task(self._fly(flight), context=context)
+
+    async def _fly(self, flight: _Flight) -> None:
+        claimed = flight.claimed
+        node_id = claimed.row.node_id
+        compiled = claimed.compiled
+        try:
+            try:
+                result = await self._perform(flight)
+            except asyncio.CancelledError:
+                if flight.abandoned:  # no longer ours: nothing to settle
+                    logger.info("node run %s abandoned: its run moved on", claimed.row.pk)
+                    return
+                raise
+            except TimeoutError:  # its policy's time limit passed while it waited
+                result = services.node_timeout(compiled, node_id)
+            except Exception as exc:
+                result = services.node_failure(compiled, node_id, exc, flight.scope)
+            finally:
+                metrics.NODE_DURATION.labels(compiled.types[node_id].type).observe(
+                    time.perf_counter() - flight.started)
+            flight.settling = True
+            await self.loop.run_in_executor(self.db, self._settle, claimed, result)
+        finally:
+            self.flights.pop(claimed.row.pk, None)
+            self.slots.release()
+
+    async def _perform(self, flight: _Flight) -> Any:
+        call = flight.call
+        claimed = flight.claimed
+        node_id = claimed.row.node_id
+        host = self.hosts.get(call.host) if call.host else None
+        if call.host and host is None:
+            host = self.hosts[call.host] = asyncio.Semaphore(self.per_host)
+        timeout = services.node_policy(claimed.compiled.configs[node_id]).timeout_s
+        async with host or nullcontext():
+            async with asyncio.timeout(timeout):
+                outputs = await call.perform(self.io)
+        result = services.node_result_checked(claimed.compiled, node_id, outputs)
+        return Outputs(flight.scope.scrub(result.ports)) if isinstance(result, Outputs) \
+            else result
+
+    @staticmethod
+    def _settle(claimed: services.Claimed, result: Any) -> None:
+        try:
+            services.node_run_settle(claimed=claimed, result=result)
+        except Exception:  # its lease lapses; the sweep sends it again (never twice settled)
+            logger.exception("could not settle node run %s", claimed.row.pk)
+        finally:
+            close_old_connections()
+
+    async def _keep_leases(self) -> None:
+        """Renew the leases of every node in flight, in one statement a turn; abandon
+        the calls of nodes that are no longer this process's."""
+        every = min(1.0, settings.WEFT_NODE_LEASE_S / 3)
+        while True:
+            await asyncio.sleep(every)
+            flying = {pk: f for pk, f in self.flights.items() if not f.settling}
+            if not flying:
+                continue
+            by_holder: dict[str, list[int]] = {}
+            for pk, flight in flying.items():
+                by_holder.setdefault(flight.claimed.holder, []).append(pk)
+            try:
+                kept = await self.loop.run_in_executor(self.db, _renew, by_holder)
+            except Exception:  # the database away: the next turn tries again
+                logger.warning("could not renew the leases of %d node(s) in flight",
+                               len(flying), exc_info=True)
+                continue
+            for pk, flight in flying.items():
+                if pk not in kept and not flight.settling and flight.task is not None:
+                    flight.abandoned = True
+                    flight.task.cancel()
+
+    def in_flight(self) -> int:
+        return len(self.flights)
+
+
+def _renew(by_holder: dict[str, list[int]]) -> set[int]:
+    try:
+        kept: set[int] = set()
+        for holder, pks in by_holder.items():
+            kept |= rows.node_runs_renew(pks, holder=holder, lease_s=settings.WEFT_NODE_LEASE_S)
+        return kept
+    finally:
+        close_old_connections()
+
+
+_executor: IOExecutor | None = None
+_executor_pid = 0
+_executor_lock = threading.Lock()
+
+
+def executor() -> IOExecutor:
+    """This process's executor, started on first use (after a fork, a new one)."""
+    global _executor, _executor_pid
+    if _executor is None or _executor_pid != os.getpid():
+        with _executor_lock:
+            if _executor is None or _executor_pid != os.getpid():
+                _executor = IOExecutor(concurrency=settings.WEFT_IO_CONCURRENCY,
+                                       per_host=settings.WEFT_IO_PER_HOST)
+                _executor_pid = os.getpid()
+    return _executor
+
+
+def node_execute(*, node_run_id: int, worker: str = "", queue: str = "") -> str:
+    """A node delivery: through this process's executor when it came from a queue of
+    nodes that wait on the network (and the executor is on), else executed here."""
+    if settings.WEFT_IO_EXECUTOR and queue in QUEUES:
+        return executor().execute(node_run_id=node_run_id, worker=worker)
+    return services.node_run_execute(node_run_id=node_run_id, worker=worker)
