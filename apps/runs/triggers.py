@@ -17,9 +17,11 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from apps.core import inbound
+from apps.core.cache import TtlCache
 from apps.core.errors import Unprocessable
 from apps.runs import refs, replay, services
 from apps.runs.models import ReceiptKind, Run, RunStatus, WorkflowRuntime
+from apps.runs.services.runtime import runtime_settings_forget
 from apps.workflows.models import Workflow, WorkflowVersion
 from apps.workflows.services import workflow_update
 
@@ -55,7 +57,7 @@ def workflow_runtime_update(*, workflow: Workflow, user=None, max_concurrency: i
         runtime.signing_key = secrets.token_hex(32)
     runtime.save()
     _hook_cache.clear()
-    services._limit_cache.clear()
+    runtime_settings_forget()
     return runtime
 
 
@@ -75,7 +77,7 @@ def run_start_keyed(*, workflow: Workflow, input: dict[str, Any], key: str | Non
 
 # --- Webhooks -----------------------------------------------------------------------------
 
-_hook_cache = services._TtlCache(2.0)
+_hook_cache = TtlCache(2.0)
 
 
 def trace_id_from(traceparent: str) -> str | None:

@@ -9,6 +9,7 @@ import pytest
 
 from apps.runs import rows, services
 from apps.runs.models import MapItem, NodeRun, Run
+from apps.runs.services import children
 from tests.fixtures.runs import flow
 
 pytestmark = pytest.mark.django_db
@@ -276,11 +277,11 @@ def test_a_respond_expression_that_fails_fails_the_node_with_an_expression_error
 
 
 def test_a_large_list_reaches_a_map_by_reference_and_its_result_stays_in_item_rows(
-        publish, monkeypatch, django_capture_on_commit_callbacks):
+        publish, monkeypatch, node_spy, django_capture_on_commit_callbacks):
     """Driven in this process (no worker): the map's task sees neither its list nor
     earlier outputs; a large result is a reference that a data node materialises."""
     monkeypatch.setattr(rows, "LARGE_JSON_BYTES", 64)
-    monkeypatch.setattr(services, "MAP_INLINE_MAX", 10)
+    monkeypatch.setattr(children, "MAP_INLINE_MAX", 10)
     child = publish(flow(("start", "trigger.manual"),
                          ("set", "test.set", {"values": {"done": True}}),
                          edges=[("start", "set")]), name="item")
@@ -295,10 +296,7 @@ def test_a_large_list_reaches_a_map_by_reference_and_its_result_stays_in_item_ro
     assert lean.outputs == {"out": {"$weft_ref": {"node_run": items.pk, "field": "outputs",
                                                   "port": "out"}}}
     map_row = NodeRun.objects.get(run=run, node_id="map")
-    seen = []
-    original = services._invoke
-    monkeypatch.setattr(services, "_invoke", lambda compiled, node_id, context: (
-        seen.append(context), original(compiled, node_id, context))[1])
+    seen = node_spy("flow.map")
     with django_capture_on_commit_callbacks():
         assert services.node_run_execute(node_run_id=map_row.pk) == "waiting"
     assert seen[0].nodes == {}

@@ -1,0 +1,283 @@
+"""Sub-workflows and maps: child runs started from a waiting node, and a finished
+child that resumes its parent node or its map item. A map's list is split into item
+rows inside PostgreSQL and run a chunk at a time; pure children run in memory and are
+written in bulk."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from apps.runs import metrics, refs, rows
+from apps.runs.models import MapItem, NodeRun, NodeStatus, Run, RunStatus
+from apps.runs.refs import REF_KEY
+from apps.runs.services.advance import _begin
+from apps.runs.services.dispatch import _enqueue
+from apps.runs.services.execution import NodeFailure
+from apps.runs.services.plans import Compiled, compile_version
+from apps.runs.services.resume import _resume_locked, node_run_resume
+from apps.runs.services.starts import run_start
+from apps.runs.services.step import _bind, _run_result, _Step, db_clock
+from apps.runs.services.transitions import RUN_ACTIVE, RUN_FINISHED
+from apps.workflows.models import Workflow, WorkflowVersion
+
+MAP_INLINE_MAX = 1000
+
+
+def _published(workflow_id) -> tuple[Workflow, WorkflowVersion]:
+    workflow = Workflow.objects.filter(pk=workflow_id, deleted_at__isnull=True).first()
+    if workflow is None:
+        raise NodeFailure("not_found", f"Workflow {workflow_id} does not exist.", False)
+    version = workflow.versions.order_by("-number").first()
+    if version is None:
+        raise NodeFailure("not_published", f"Workflow {workflow.name!r} has no published "
+                          "version.", False)
+    return workflow, version
+
+
+def _start_child(run: Run, row: NodeRun) -> None:
+    """Start the child run of a sub-workflow node, in the same transaction that made
+    the node wait (after its row is written). The parent's lock is held; the child
+    resumes the parent node when it ends (`_child_finished`), maybe at once."""
+    payload = row.state["payload"]
+    try:
+        workflow, version = _published(payload["workflow_id"])
+    except NodeFailure as failure:
+        _resume_locked(run, row.pk, None, failure.as_dict())
+        return
+    run_start(workflow=workflow, version=version, input=payload.get("input") or {},
+              trigger="subworkflow", trace_id=run.trace_id, parent_node_run=row,
+              check_paused=False, stored_input=True)
+
+
+def _child_finished(child: Run, result: Any) -> None:
+    """A child run ended: resume its parent node (sub-workflow) or its map item."""
+    parent_row = NodeRun.objects.filter(pk=child.parent_node_run_id).only(
+        "pk", "run_id", "state").first()
+    if parent_row is None:
+        return
+    if (parent_row.state or {}).get("kind") == "map":
+        MapItem.objects.filter(node_run_id=parent_row.pk, child_run=child).update(
+            done=True, output=result,
+            error=child.error if child.status != RunStatus.SUCCEEDED else None)
+        transaction.on_commit(lambda: _enqueue("runs.map_progress", [parent_row.pk],
+                                               queue="default"))
+        return
+    parent_run = rows.run_lock(parent_row.run_id)
+    if parent_run is None or parent_run.status not in RUN_ACTIVE:
+        return
+    if child.status == RunStatus.SUCCEEDED:
+        _resume_locked(parent_run, parent_row.pk, {"out": result}, None)
+    else:
+        message = (child.error or {}).get("message", "") or f"The child run {child.status}."
+        _resume_locked(parent_run, parent_row.pk, None,
+                       {"type": f"child_{child.status}", "message": message})
+
+
+def _list_source(node_run_id: int) -> tuple[str, list[Any]] | tuple[None, int]:
+    """Where the map's list lies: SQL giving the JSON value (following references to
+    other rows), or (None, pk) when it is another map's result (its item rows)."""
+    sql, params = "(SELECT inputs->'in' FROM runs_noderun WHERE id = %s)", [node_run_id]
+    for _ in range(8):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT CASE WHEN jsonb_typeof(v) = 'object' AND v ? '{REF_KEY}' "
+                           f"THEN v->'{REF_KEY}' END FROM (SELECT {sql} AS v) AS s", params)
+            ref = cursor.fetchone()[0]
+        if ref is None:
+            break
+        if "map" in ref:
+            return None, int(ref["map"])
+        field_name = "outputs" if ref.get("field") == "outputs" else "inputs"
+        sql = f"(SELECT {field_name} -> %s FROM runs_noderun WHERE id = %s)"
+        params = [str(ref["port"]), int(ref["node_run"])]
+    return sql, params
+
+
+def _map_begin(row: NodeRun) -> None:
+    """Split the map node's list into item rows inside PostgreSQL: the list never
+    passes through this process (nor does a list held by reference elsewhere)."""
+    payload = row.state["payload"]
+    chunk = int(payload.get("chunk_size") or 100)
+    sql, params = _list_source(row.pk)
+    with connection.cursor() as cursor:
+        if sql is None:
+            cursor.execute("SELECT 'array', count(*) FROM runs_mapitem WHERE node_run_id = %s",
+                           [params])
+        else:
+            cursor.execute(f"SELECT jsonb_typeof(v), jsonb_array_length(CASE WHEN "
+                           f"jsonb_typeof(v) = 'array' THEN v ELSE '[]' END) "
+                           f"FROM (SELECT {sql} AS v) AS s", params)
+        kind, total = cursor.fetchone()
+    row.state = {**row.state, "total": total, "chunk_size": chunk, "started_chunks": 0}
+    transaction.on_commit(lambda: _enqueue("runs.map_progress", [row.pk], queue="default"))
+    if kind != "array":
+        row.state["error"] = {"type": "invalid_input",
+                              "message": f"A map needs a list on its input; it got {kind}."}
+    NodeRun.objects.filter(pk=row.pk).update(state=row.state)
+    if kind == "array" and total:
+        with connection.cursor() as cursor:
+            if sql is None:
+                cursor.execute("INSERT INTO runs_mapitem (node_run_id, index, input, done) "
+                               "SELECT %s, index, output, false FROM runs_mapitem "
+                               "WHERE node_run_id = %s", [row.pk, params])
+            else:
+                cursor.execute(
+                    "INSERT INTO runs_mapitem (node_run_id, index, input, done) "
+                    "SELECT %s, t.ord - 1, t.value, false FROM "
+                    f"jsonb_array_elements({sql}) WITH ORDINALITY AS t(value, ord)",
+                    [row.pk, *params])
+
+
+def map_progress(*, node_run_id: int) -> str:
+    """Start more chunks while the concurrency limit allows; finish the map when
+    every item is done (the results are gathered in order, inside PostgreSQL)."""
+    with transaction.atomic():
+        # Only the map's row is locked, never its run (NodeRun's default ordering would
+        # join runs_run and lock that row too, before the row a step of the run locks
+        # after it: a deadlock with the step that resumes the map).
+        row = NodeRun.objects.select_for_update(of=("self",)).filter(pk=node_run_id).only(
+            "pk", "status", "state").order_by("pk").first()
+        if row is None or row.status != NodeStatus.WAITING:
+            return "dropped"
+        state = dict(row.state)
+        if state.get("error"):
+            transaction.on_commit(lambda: node_run_resume(node_run_id=node_run_id,
+                                                          error=state["error"]))
+            return "failed"
+        total, size = state["total"], state["chunk_size"]
+        chunks = (total + size - 1) // size
+        started = state["started_chunks"]
+        failed = MapItem.objects.filter(node_run_id=node_run_id, done=True,
+                                        error__isnull=False).order_by("index").first()
+        if failed is not None:
+            error = {"type": "item_failed",
+                     "message": f"Item {failed.index} failed: "
+                                f"{(failed.error or {}).get('message', '')}"}
+            transaction.on_commit(lambda: node_run_resume(node_run_id=node_run_id, error=error))
+            return "failed"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(DISTINCT index / %s) FROM runs_mapitem "
+                           "WHERE node_run_id = %s AND NOT done AND index < %s",
+                           [size, node_run_id, started * size])
+            in_flight = cursor.fetchone()[0]
+        if started >= chunks and in_flight == 0:
+            if total > MAP_INLINE_MAX:
+                # The results stay in their item rows; the output refers to them.
+                outputs = {"out": refs.map_ref(node_run_id, total)}
+                NodeRun.objects.filter(pk=node_run_id).update(
+                    state={**state, "outputs": outputs})
+            else:  # small: gathered inline (inside PostgreSQL), as the UI shows it
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "UPDATE runs_noderun SET state = state || jsonb_build_object("
+                        "'outputs', jsonb_build_object('out', COALESCE((SELECT jsonb_agg("
+                        "output ORDER BY index) FROM runs_mapitem WHERE node_run_id = %s), "
+                        "'[]'::jsonb))) WHERE id = %s", [node_run_id, node_run_id])
+            transaction.on_commit(lambda: node_run_resume(node_run_id=node_run_id))
+            return "finished"
+        concurrency = int(state["payload"].get("concurrency") or 4)
+        to_start = list(range(started, min(chunks, started + concurrency - in_flight)))
+        if to_start:
+            state["started_chunks"] = started + len(to_start)
+            NodeRun.objects.filter(pk=node_run_id).update(state=state)
+            for index in to_start:
+                transaction.on_commit(lambda i=index: _enqueue(
+                    "runs.map_chunk", [node_run_id, i], queue="default"))
+        return "progress"
+
+
+MAP_BATCH = 50  # child runs written per bulk insert inside a chunk
+
+
+def map_chunk_run(*, node_run_id: int, chunk: int) -> int:
+    """Run one chunk of a map's items through the child workflow. Pure children run
+    here, in memory, and are written in bulk; others go to workers like any run."""
+    row = NodeRun.objects.select_related("run").defer("inputs", "outputs").filter(
+        pk=node_run_id).first()
+    if row is None or row.status != NodeStatus.WAITING or row.run.status not in RUN_ACTIVE:
+        return 0
+    _bind(row.run)
+    state = row.state
+    size = state["chunk_size"]
+    try:
+        workflow, version = _published(state["payload"]["workflow_id"])
+    except NodeFailure as failure:
+        node_run_resume(node_run_id=node_run_id, error=failure.as_dict())
+        return 0
+    compiled = compile_version(version)
+    done = 0
+    lo, hi = chunk * size, (chunk + 1) * size
+    for batch_lo in range(lo, hi, MAP_BATCH):
+        items = list(MapItem.objects.filter(node_run_id=node_run_id, done=False,
+                                            index__gte=batch_lo,
+                                            index__lt=min(hi, batch_lo + MAP_BATCH))
+                     .order_by("index"))
+        if not items:
+            continue
+        if compiled.all_pure:
+            done += _map_inline_batch(row, workflow, version, compiled, items)
+        else:
+            for item in items:
+                with transaction.atomic():
+                    child = run_start(workflow=workflow, version=version, input=item.input,
+                                      trigger="map", trace_id=row.run.trace_id,
+                                      parent_node_run=row, check_paused=False,
+                                      stored_input=True)
+                    MapItem.objects.filter(pk=item.pk, done=False).update(child_run=child)
+    _enqueue("runs.map_progress", [node_run_id], queue="default")
+    return done
+
+
+def _map_inline_batch(row: NodeRun, workflow, version, compiled: Compiled,
+                      items: list[MapItem]) -> int:
+    now = db_clock()
+    runs, node_rows, updates = [], [], []
+    for item in items:
+        run = Run(id=uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk,
+                  trigger="map", input=item.input if isinstance(item.input, dict)
+                  else {"item": item.input}, status=RunStatus.QUEUED, created_at=now,
+                  trace_id=row.run.trace_id, parent_run_id=row.run_id,
+                  parent_node_run_id=row.pk, trigger_ref=f"map:{row.pk}:{item.index}",
+                  deadline_at=now + timedelta(seconds=settings.WEFT_RUN_TIMEOUT_S))
+        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
+        _begin(step)
+        runs.append(run)
+        node_rows.extend(step.new)
+        item.child_run_id = run.pk
+        item.done = True
+        if run.status == RunStatus.SUCCEEDED:
+            item.output = _run_result(step)
+        else:
+            item.error = run.error or {"type": "child_" + run.status,
+                                       "message": "The item's run did not finish inline."}
+        updates.append(item)
+    with transaction.atomic():
+        Run.objects.bulk_create(runs)
+        NodeRun.objects.bulk_create(node_rows)
+        MapItem.objects.bulk_update(updates, ["child_run", "done", "output", "error"])
+    # Of the hooks of a finished run (apps.runs.engine_hooks), only the count applies to
+    # these: they are written finished, in bulk, and their results are in their items.
+    for run in runs:
+        if run.status in RUN_FINISHED:
+            metrics.count_run_finished(run=run, status=run.status)
+    return len(items)
+
+
+def subworkflow_wait(*, run: Run, node_run: NodeRun, payload: dict[str, Any]) -> None:
+    """The `subworkflow` wait (apps.runs.engine_hooks): its child run starts."""
+    _start_child(run, node_run)
+
+
+def map_wait(*, run: Run, node_run: NodeRun, payload: dict[str, Any]) -> None:
+    """The `map` wait (apps.runs.engine_hooks): its list is split into item rows."""
+    _map_begin(node_run)
+
+
+def parent_notify(*, run: Run, status: str) -> None:
+    """A child run ended (apps.runs.engine_hooks): its parent node or map item goes on
+    with `run.result`, what the child gives its caller."""
+    _child_finished(run, run.result)

@@ -1,0 +1,72 @@
+"""The Celery side of the engine, after commit: node runs sent to their queues (the
+outbox marks what the broker took), and maintenance tasks enqueued."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from apps.runs.models import NodeRun
+from apps.runs.services.execution import _policy
+from apps.runs.services.plans import compiled_by_id
+
+logger = logging.getLogger("weft.runs")
+
+
+def _enqueue(task_name: str, args: list[Any], queue: str = "maintenance") -> None:
+    from celery_worker.app import app
+
+    try:
+        app.send_task(task_name, args=args, queue=queue)
+    except Exception:  # the sweep is the safety net for anything not sent
+        logger.exception("could not enqueue %s", task_name)
+
+
+# One quick second try (a pooled broker connection that went stale), never a loop: a
+# request or a step must not wait on a broker outage. The outbox sends the rest again.
+RETRY_POLICY = {"max_retries": 1, "interval_start": 0.05, "interval_step": 0.1,
+                "interval_max": 0.1}
+
+
+def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: str) -> list[int]:
+    """Send node runs to their queues (after the commit that queued them) and mark
+    those the broker took as published (apps.runs.outbox, off this thread). A publish
+    that fails leaves the row queued and unpublished: a worker process's outbox loop
+    sends it again within seconds of the broker's return. Returns the pks not sent.
+    Through Weft's Celery app by name, never a task's `current_app`: that is per
+    thread, and in a thread of a web server that never made it current it is Celery's
+    unconfigured default app (a broker on localhost that is not Weft's)."""
+    from apps.runs import outbox
+    from celery_worker.app import app
+
+    sent, unsent = [], []
+    for index, (pk, queue, timeout) in enumerate(jobs):
+        options: dict[str, Any] = {"queue": queue, "retry": True,
+                                   "retry_policy": RETRY_POLICY,
+                                   "headers": {"weft_trace_id": trace_id}}
+        if timeout:
+            options["soft_time_limit"] = timeout
+            options["time_limit"] = timeout + 10
+        try:
+            app.send_task("runs.node_execute", args=[pk], **options)
+        except Exception as exc:  # the broker is away: the outbox has the rest
+            unsent = [job[0] for job in jobs[index:]]
+            logger.warning("could not dispatch %d node run(s) (%s); the outbox sends them "
+                           "again", len(unsent), exc.__class__.__name__)
+            break
+        sent.append(pk)
+    outbox.published(pks=sent)
+    return unsent
+
+
+def dispatch_job(*, version_id: int, node_id: str, pk: int) -> tuple[int, str, float | None]:
+    """(pk, queue, timeout) of a node run, as `dispatch_node_runs` takes it."""
+    compiled = compiled_by_id(version_id)
+    return (pk, compiled.types[node_id].queue or "default",
+            _policy(compiled.configs[node_id]).timeout_s)
+
+
+def _dispatch_again(row: NodeRun) -> None:
+    """Send a node run to its queue once more (the sweep's safety net)."""
+    dispatch_node_runs([dispatch_job(version_id=row.run.version_id, node_id=row.node_id,
+                                     pk=row.pk)], trace_id=row.run.trace_id)
