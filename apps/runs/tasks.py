@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from apps.runs import services, triggers
+from apps.runs.services.step import Outcome
 
 
 @shared_task(name="runs.node_execute", bind=True, max_retries=None)
@@ -24,7 +25,7 @@ def node_execute(self, node_run_id: int) -> str:
         # countdown: an ETA is read with the receiving worker's clock.)
         services.database_back(deadline=time.monotonic() + 60)
         raise self.retry(exc=exc, countdown=0, max_retries=None) from exc
-    if outcome == "busy":
+    if outcome == Outcome.BUSY:
         # Another live worker holds the node. If it dies, its lease lapses: look again
         # then (this message may be the only one left for the node).
         raise self.retry(countdown=settings.WEFT_NODE_LEASE_S)

@@ -3,7 +3,7 @@
 A *step* is one transaction on one run: lock the run row, record what happened (a
 node's result, a retry due, a resume), ask the pure scheduler what is ready, run ready
 `pure` nodes inline at once (rows are born finished, inserted in bulk), queue the
-others for Celery workers (dispatched after commit), and settle the run's status.
+others for Celery workers (dispatched after commit), and decide the run's status.
 Events for the live view are sent after the commit.
 
 One module per concern, each importing only those above it in this list:
@@ -33,11 +33,11 @@ from apps.runs.services import hooks  # noqa: F401  (registers the engine's own 
 from apps.runs.services.children import (
     MAP_BATCH,
     MAP_INLINE_MAX,
+    MapProgress,
     map_chunk_run,
     map_progress,
 )
 from apps.runs.services.control import (
-    _cancel_locked,
     engine_pause,
     engine_resume,
     run_cancel,
@@ -50,7 +50,7 @@ from apps.runs.services.plans import Compiled, compile_version, compiled_by_id
 from apps.runs.services.resume import node_run_resume
 from apps.runs.services.runtime import engine_paused_reason, latest_version
 from apps.runs.services.starts import run_start, runs_start_queued
-from apps.runs.services.step import db_clock
+from apps.runs.services.step import Outcome, db_clock
 from apps.runs.services.sweep import runs_sweep
 from apps.runs.services.transitions import (
     NODE_OPEN,
@@ -60,7 +60,6 @@ from apps.runs.services.transitions import (
     RUN_TRANSITIONS,
 )
 from apps.runs.services.workers import (
-    _complete,
     database_back,
     node_run_execute,
     worker_identity,
@@ -68,8 +67,8 @@ from apps.runs.services.workers import (
 
 __all__ = [
     "MAP_BATCH", "MAP_INLINE_MAX", "NODE_OPEN", "NODE_TRANSITIONS", "REF_KEY", "RETRY_POLICY",
-    "RUN_ACTIVE", "RUN_FINISHED", "RUN_TRANSITIONS", "Compiled", "NodeFailure", "_cancel_locked",
-    "_complete", "compile_version", "compiled_by_id", "database_back", "db_clock",
+    "RUN_ACTIVE", "RUN_FINISHED", "RUN_TRANSITIONS", "Compiled", "MapProgress", "NodeFailure",
+    "Outcome",     "compile_version", "compiled_by_id", "database_back", "db_clock",
     "dispatch_job", "dispatch_node_runs", "engine_pause", "engine_paused_reason",
     "engine_resume", "is_ref", "latest_version", "map_chunk_run", "map_progress",
     "node_run_execute", "node_run_resume", "retry_delay_s", "run_cancel", "run_retry",

@@ -12,23 +12,23 @@ from apps.runs import events, replay, rows, scheduler
 from apps.runs.engine_hooks import HookTime, engine_hooks
 from apps.runs.models import NodeStatus, Run, RunStatus
 from apps.runs.services.dispatch import dispatch_node_runs
-from apps.runs.services.execution import _execute_inline, _policy
+from apps.runs.services.execution import execute_inline, policy_of
 from apps.runs.services.runtime import engine_paused_reason
 from apps.runs.services.step import (
-    _change,
-    _context_data,
-    _Dropped,
-    _failed_rows,
-    _new_row,
-    _node_entry,
-    _run_result,
-    _set_run_status,
-    _Step,
+    Step,
+    StepOutdated,
+    context_data,
+    failed_rows,
+    new_row,
+    node_entry,
+    run_result,
+    set_node_status,
+    set_run_status,
 )
-from apps.runs.services.transitions import NODE_OPEN, RUN_FINISHED, _born
+from apps.runs.services.transitions import NODE_OPEN, RUN_FINISHED, node_status_after
 
 
-def _pump(step: _Step) -> None:
+def advance(step: Step) -> None:
     """Create rows for what became ready or skipped; run pure ones inline; queue the rest."""
     compiled = step.compiled
     while True:
@@ -36,12 +36,12 @@ def _pump(step: _Step) -> None:
         plan = scheduler.plan(compiled.graph, states)
         progressed = bool(plan.skip or plan.ready)
         for node_id in plan.skip:
-            row = _new_row(step, node_id, status=_born([NodeStatus.PENDING, NodeStatus.SKIPPED]),
-                           finished_at=step.now)
+            row = new_row(step, node_id, finished_at=step.now, status=node_status_after(
+                [NodeStatus.PENDING, NodeStatus.SKIPPED]))
             step.node_event(row)
         for node_id, inputs in plan.ready.items():
-            _new_row(step, node_id, status=NodeStatus.PENDING, inputs=inputs)
-        if step.paused or _failed_rows(step):
+            new_row(step, node_id, status=NodeStatus.PENDING, inputs=inputs)
+        if step.paused or failed_rows(step):
             break
         data = None
         for row in list(step.rows.values()):
@@ -50,45 +50,46 @@ def _pump(step: _Step) -> None:
             node_type = compiled.types[row.node_id]
             if node_type.pure or compiled.nodes[row.node_id].get("disabled"):
                 if data is None:
-                    data = _context_data(step)
-                _execute_inline(step, row, data)
+                    data = context_data(step)
+                execute_inline(step, row, data)
                 if row.status == NodeStatus.SUCCEEDED:
-                    data["nodes"][row.node_id] = _node_entry(step, row.node_id,
-                                                             row.outputs or {})
+                    data["nodes"][row.node_id] = node_entry(step, row.node_id,
+                                                            row.outputs or {})
                 progressed = True
             else:
                 # Its message is "not yet published" until the broker took it (the
                 # outbox: apps.runs.outbox sends it again if it never gets there).
-                _change(step, row, NodeStatus.QUEUED, queued_at=step.now, dispatched_at=None)
+                set_node_status(step, row, NodeStatus.QUEUED, queued_at=step.now,
+                                dispatched_at=None)
                 step.dispatch.append(row)
         if not progressed:
             break
 
 
-def _settle(step: _Step) -> None:
+def decide_run_status(step: Step) -> None:
     """Decide the run's status from its rows."""
-    failed = _failed_rows(step)
+    failed = failed_rows(step)
     states = {nid: scheduler.NodeState(r.status, r.outputs) for nid, r in step.rows.items()}
     if failed:
         first = failed[0]
         for row in step.rows.values():
             if row.status in NODE_OPEN:
-                _change(step, row, NodeStatus.CANCELLED, finished_at=step.now)
+                set_node_status(step, row, NodeStatus.CANCELLED, finished_at=step.now)
         error = {"type": first.error["type"], "message": first.error["message"],
                  "node_id": first.node_id}
-        _set_run_status(step, RunStatus.FAILED, error=error, finished_at=step.now)
+        set_run_status(step, RunStatus.FAILED, error=error, finished_at=step.now)
     elif scheduler.is_finished(step.compiled.graph, states):
-        _set_run_status(step, RunStatus.SUCCEEDED, finished_at=step.now)
+        set_run_status(step, RunStatus.SUCCEEDED, finished_at=step.now)
     elif step.paused:
-        _set_run_status(step, RunStatus.PAUSED)
+        set_run_status(step, RunStatus.PAUSED)
     elif any(r.status in (NodeStatus.PENDING, NodeStatus.QUEUED, NodeStatus.RUNNING)
              for r in step.rows.values()):
-        _set_run_status(step, RunStatus.RUNNING)
+        set_run_status(step, RunStatus.RUNNING)
     else:
-        _set_run_status(step, RunStatus.WAITING)
+        set_run_status(step, RunStatus.WAITING)
 
 
-def _flush(step: _Step) -> None:
+def write_step(step: Step) -> None:
     """Write the step in one statement: the run (insert, or compare-and-set on the
     status it was read with), changed rows (compare-and-set), new rows. Then hand
     dispatch and events to on_commit."""
@@ -97,7 +98,7 @@ def _flush(step: _Step) -> None:
         write.run_insert = step.run
     elif step.run_fields:
         fields = dict(step.run_fields)
-        # Each hop was checked against RUN_TRANSITIONS by _set_run_status.
+        # Each hop was checked against RUN_TRANSITIONS by set_run_status.
         write.run_update = (step.run.pk, step.run_loaded if "status" in fields else None,
                             fields)
     for pk, (row, loaded, fields) in step.changed.items():
@@ -107,7 +108,7 @@ def _flush(step: _Step) -> None:
     if not rows.step_write(write):
         if step.guard is not None:  # a new run checks nothing else
             raise replay.ClaimTaken()
-        raise _Dropped(f"run {step.run.pk} or one of its node runs moved on concurrently")
+        raise StepOutdated(f"run {step.run.pk} or one of its node runs moved on concurrently")
     # What follows the commit first (the step's messages and events), then the handlers
     # of its waits and of the run statuses it reached: a child run they start, which may
     # end at once and resume this run, publishes its own events after these.
@@ -116,18 +117,18 @@ def _flush(step: _Step) -> None:
         engine_hooks.wait_kinds[row.state["kind"]].on_wait(run=step.run, node_run=row,
                                                             payload=payload)
     if any(status in RUN_FINISHED for status in step.reached):
-        step.run.result = _run_result(step)  # what it gives a parent (engine_hooks)
+        step.run.result = run_result(step)  # what it gives a parent (engine_hooks)
     for status in step.reached:
-        _run_reached(step.run, status, waited=_wait_kinds(step))
+        run_reached(step.run, status, waited=wait_kinds_used(step))
 
 
-def _wait_kinds(step: _Step) -> set[str]:
+def wait_kinds_used(step: Step) -> set[str]:
     """The wait kinds this run's nodes have used (every row of the run is in the step)."""
     return {r.state["kind"] for r in step.rows.values()
             if isinstance(r.state, dict) and "kind" in r.state}
 
 
-def _hooks(run: Run, status: str, when: HookTime, waited: set[str] | None):
+def status_hooks(run: Run, status: str, when: HookTime, waited: set[str] | None):
     """The handlers of a run status that apply: one that only concerns runs that used a
     wait kind (approvals and their tasks) is skipped for a run that never did, and one
     that applies to some runs only (a child run's parent) for the others, so a webhook
@@ -137,24 +138,24 @@ def _hooks(run: Run, status: str, when: HookTime, waited: set[str] | None):
             and (hook.applies is None or hook.applies(run))]
 
 
-def _run_reached(run: Run, status: str, *, waited: set[str] | None = None) -> None:
+def run_reached(run: Run, status: str, *, waited: set[str] | None = None) -> None:
     """The handlers of a run status (apps.runs.engine_hooks): in this transaction, or
     after it commits. `waited`: the wait kinds the run used, when known."""
-    for hook in _hooks(run, status, HookTime.IN_TRANSACTION, waited):
+    for hook in status_hooks(run, status, HookTime.IN_TRANSACTION, waited):
         hook.handler(run=run, status=status)
-    for hook in _hooks(run, status, HookTime.AFTER_COMMIT, waited):
+    for hook in status_hooks(run, status, HookTime.AFTER_COMMIT, waited):
         transaction.on_commit(functools.partial(hook.handler, run=run, status=status))
 
 
-def _needs_transaction(step: _Step) -> bool:
-    """Whether flushing this step writes more than its one statement (the handlers of
+def needs_transaction(step: Step) -> bool:
+    """Whether writing this step writes more than its one statement (the handlers of
     its waits and of the statuses it reached: tasks, child runs, a parent run)."""
-    waited = _wait_kinds(step)
-    return bool(step.waits or any(
-        _hooks(step.run, status, HookTime.IN_TRANSACTION, waited) for status in step.reached))
+    waited = wait_kinds_used(step)
+    return bool(step.waits or any(status_hooks(step.run, status, HookTime.IN_TRANSACTION, waited)
+                                  for status in step.reached))
 
 
-def _after_commit(step: _Step) -> None:
+def _after_commit(step: Step) -> None:
     dispatch = [(row.pk, row.node_id) for row in step.dispatch]
     run = step.run
     compiled = step.compiled
@@ -162,7 +163,7 @@ def _after_commit(step: _Step) -> None:
         jobs = []
         for pk, node_id in dispatch:
             node_type = compiled.types[node_id]
-            timeout = _policy(compiled.configs[node_id]).timeout_s
+            timeout = policy_of(compiled.configs[node_id]).timeout_s
             jobs.append((pk, node_type.queue or "default", timeout))
         transaction.on_commit(lambda: dispatch_node_runs(jobs, trace_id=run.trace_id))
     if step.events:
@@ -170,9 +171,9 @@ def _after_commit(step: _Step) -> None:
         transaction.on_commit(lambda: events.publish_run(str(run.pk), evts))
 
 
-def _begin(step: _Step) -> None:
+def begin(step: Step) -> None:
     run = step.run
-    _set_run_status(step, RunStatus.RUNNING, started_at=step.now)
+    set_run_status(step, RunStatus.RUNNING, started_at=step.now)
     step.paused = bool(engine_paused_reason(workflow_id=run.workflow_id))
-    _pump(step)
-    _settle(step)
+    advance(step)
+    decide_run_status(step)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
@@ -15,20 +16,29 @@ from django.db import connection, transaction
 from apps.runs import metrics, refs, rows
 from apps.runs.models import MapItem, NodeRun, NodeStatus, Run, RunStatus
 from apps.runs.refs import REF_KEY
-from apps.runs.services.advance import _begin
-from apps.runs.services.dispatch import _enqueue
+from apps.runs.services.advance import begin
+from apps.runs.services.dispatch import enqueue
 from apps.runs.services.execution import NodeFailure
 from apps.runs.services.plans import Compiled, compile_version
-from apps.runs.services.resume import _resume_locked, node_run_resume
+from apps.runs.services.resume import node_run_resume, resume_locked
 from apps.runs.services.starts import run_start
-from apps.runs.services.step import _bind, _run_result, _Step, db_clock
+from apps.runs.services.step import Step, db_clock, log_context_bind, run_result
 from apps.runs.services.transitions import RUN_ACTIVE, RUN_FINISHED
 from apps.workflows.models import Workflow, WorkflowVersion
 
 MAP_INLINE_MAX = 1000
 
 
-def _published(workflow_id) -> tuple[Workflow, WorkflowVersion]:
+class MapProgress(StrEnum):
+    """What a look at a map's items did (`map_progress`)."""
+
+    DROPPED = "dropped"  # the map node no longer waits
+    FAILED = "failed"  # an item failed (or the list was not a list): the node fails
+    FINISHED = "finished"  # every item is done: the node goes on with the results
+    PROGRESS = "progress"  # more chunks started, or some still running
+
+
+def published_version(workflow_id) -> tuple[Workflow, WorkflowVersion]:
     workflow = Workflow.objects.filter(pk=workflow_id, deleted_at__isnull=True).first()
     if workflow is None:
         raise NodeFailure("not_found", f"Workflow {workflow_id} does not exist.", False)
@@ -39,22 +49,22 @@ def _published(workflow_id) -> tuple[Workflow, WorkflowVersion]:
     return workflow, version
 
 
-def _start_child(run: Run, row: NodeRun) -> None:
+def child_start(run: Run, row: NodeRun) -> None:
     """Start the child run of a sub-workflow node, in the same transaction that made
     the node wait (after its row is written). The parent's lock is held; the child
-    resumes the parent node when it ends (`_child_finished`), maybe at once."""
+    resumes the parent node when it ends (`child_finished`), maybe at once."""
     payload = row.state["payload"]
     try:
-        workflow, version = _published(payload["workflow_id"])
+        workflow, version = published_version(payload["workflow_id"])
     except NodeFailure as failure:
-        _resume_locked(run, row.pk, None, failure.as_dict())
+        resume_locked(run, row.pk, None, failure.as_dict())
         return
     run_start(workflow=workflow, version=version, input=payload.get("input") or {},
               trigger="subworkflow", trace_id=run.trace_id, parent_node_run=row,
               check_paused=False, stored_input=True)
 
 
-def _child_finished(child: Run, result: Any) -> None:
+def child_finished(child: Run, result: Any) -> None:
     """A child run ended: resume its parent node (sub-workflow) or its map item."""
     parent_row = NodeRun.objects.filter(pk=child.parent_node_run_id).only(
         "pk", "run_id", "state").first()
@@ -64,17 +74,17 @@ def _child_finished(child: Run, result: Any) -> None:
         MapItem.objects.filter(node_run_id=parent_row.pk, child_run=child).update(
             done=True, output=result,
             error=child.error if child.status != RunStatus.SUCCEEDED else None)
-        transaction.on_commit(lambda: _enqueue("runs.map_progress", [parent_row.pk],
+        transaction.on_commit(lambda: enqueue("runs.map_progress", [parent_row.pk],
                                                queue="default"))
         return
     parent_run = rows.run_lock(parent_row.run_id)
     if parent_run is None or parent_run.status not in RUN_ACTIVE:
         return
     if child.status == RunStatus.SUCCEEDED:
-        _resume_locked(parent_run, parent_row.pk, {"out": result}, None)
+        resume_locked(parent_run, parent_row.pk, {"out": result}, None)
     else:
         message = (child.error or {}).get("message", "") or f"The child run {child.status}."
-        _resume_locked(parent_run, parent_row.pk, None,
+        resume_locked(parent_run, parent_row.pk, None,
                        {"type": f"child_{child.status}", "message": message})
 
 
@@ -97,7 +107,7 @@ def _list_source(node_run_id: int) -> tuple[str, list[Any]] | tuple[None, int]:
     return sql, params
 
 
-def _map_begin(row: NodeRun) -> None:
+def map_begin(row: NodeRun) -> None:
     """Split the map node's list into item rows inside PostgreSQL: the list never
     passes through this process (nor does a list held by reference elsewhere)."""
     payload = row.state["payload"]
@@ -113,7 +123,7 @@ def _map_begin(row: NodeRun) -> None:
                            f"FROM (SELECT {sql} AS v) AS s", params)
         kind, total = cursor.fetchone()
     row.state = {**row.state, "total": total, "chunk_size": chunk, "started_chunks": 0}
-    transaction.on_commit(lambda: _enqueue("runs.map_progress", [row.pk], queue="default"))
+    transaction.on_commit(lambda: enqueue("runs.map_progress", [row.pk], queue="default"))
     if kind != "array":
         row.state["error"] = {"type": "invalid_input",
                               "message": f"A map needs a list on its input; it got {kind}."}
@@ -142,12 +152,12 @@ def map_progress(*, node_run_id: int) -> str:
         row = NodeRun.objects.select_for_update(of=("self",)).filter(pk=node_run_id).only(
             "pk", "status", "state").order_by("pk").first()
         if row is None or row.status != NodeStatus.WAITING:
-            return "dropped"
+            return MapProgress.DROPPED
         state = dict(row.state)
         if state.get("error"):
             transaction.on_commit(lambda: node_run_resume(node_run_id=node_run_id,
                                                           error=state["error"]))
-            return "failed"
+            return MapProgress.FAILED
         total, size = state["total"], state["chunk_size"]
         chunks = (total + size - 1) // size
         started = state["started_chunks"]
@@ -158,7 +168,7 @@ def map_progress(*, node_run_id: int) -> str:
                      "message": f"Item {failed.index} failed: "
                                 f"{(failed.error or {}).get('message', '')}"}
             transaction.on_commit(lambda: node_run_resume(node_run_id=node_run_id, error=error))
-            return "failed"
+            return MapProgress.FAILED
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(DISTINCT index / %s) FROM runs_mapitem "
                            "WHERE node_run_id = %s AND NOT done AND index < %s",
@@ -178,16 +188,16 @@ def map_progress(*, node_run_id: int) -> str:
                         "output ORDER BY index) FROM runs_mapitem WHERE node_run_id = %s), "
                         "'[]'::jsonb))) WHERE id = %s", [node_run_id, node_run_id])
             transaction.on_commit(lambda: node_run_resume(node_run_id=node_run_id))
-            return "finished"
+            return MapProgress.FINISHED
         concurrency = int(state["payload"].get("concurrency") or 4)
         to_start = list(range(started, min(chunks, started + concurrency - in_flight)))
         if to_start:
             state["started_chunks"] = started + len(to_start)
             NodeRun.objects.filter(pk=node_run_id).update(state=state)
             for index in to_start:
-                transaction.on_commit(lambda i=index: _enqueue(
+                transaction.on_commit(lambda i=index: enqueue(
                     "runs.map_chunk", [node_run_id, i], queue="default"))
-        return "progress"
+        return MapProgress.PROGRESS
 
 
 MAP_BATCH = 50  # child runs written per bulk insert inside a chunk
@@ -200,11 +210,11 @@ def map_chunk_run(*, node_run_id: int, chunk: int) -> int:
         pk=node_run_id).first()
     if row is None or row.status != NodeStatus.WAITING or row.run.status not in RUN_ACTIVE:
         return 0
-    _bind(row.run)
+    log_context_bind(row.run)
     state = row.state
     size = state["chunk_size"]
     try:
-        workflow, version = _published(state["payload"]["workflow_id"])
+        workflow, version = published_version(state["payload"]["workflow_id"])
     except NodeFailure as failure:
         node_run_resume(node_run_id=node_run_id, error=failure.as_dict())
         return 0
@@ -219,7 +229,7 @@ def map_chunk_run(*, node_run_id: int, chunk: int) -> int:
         if not items:
             continue
         if compiled.all_pure:
-            done += _map_inline_batch(row, workflow, version, compiled, items)
+            done += map_inline_batch(row, workflow, version, compiled, items)
         else:
             for item in items:
                 with transaction.atomic():
@@ -228,11 +238,11 @@ def map_chunk_run(*, node_run_id: int, chunk: int) -> int:
                                       parent_node_run=row, check_paused=False,
                                       stored_input=True)
                     MapItem.objects.filter(pk=item.pk, done=False).update(child_run=child)
-    _enqueue("runs.map_progress", [node_run_id], queue="default")
+    enqueue("runs.map_progress", [node_run_id], queue="default")
     return done
 
 
-def _map_inline_batch(row: NodeRun, workflow, version, compiled: Compiled,
+def map_inline_batch(row: NodeRun, workflow, version, compiled: Compiled,
                       items: list[MapItem]) -> int:
     now = db_clock()
     runs, node_rows, updates = [], [], []
@@ -243,14 +253,14 @@ def _map_inline_batch(row: NodeRun, workflow, version, compiled: Compiled,
                   trace_id=row.run.trace_id, parent_run_id=row.run_id,
                   parent_node_run_id=row.pk, trigger_ref=f"map:{row.pk}:{item.index}",
                   deadline_at=now + timedelta(seconds=settings.WEFT_RUN_TIMEOUT_S))
-        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
-        _begin(step)
+        step = Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
+        begin(step)
         runs.append(run)
         node_rows.extend(step.new)
         item.child_run_id = run.pk
         item.done = True
         if run.status == RunStatus.SUCCEEDED:
-            item.output = _run_result(step)
+            item.output = run_result(step)
         else:
             item.error = run.error or {"type": "child_" + run.status,
                                        "message": "The item's run did not finish inline."}
@@ -269,15 +279,15 @@ def _map_inline_batch(row: NodeRun, workflow, version, compiled: Compiled,
 
 def subworkflow_wait(*, run: Run, node_run: NodeRun, payload: dict[str, Any]) -> None:
     """The `subworkflow` wait (apps.runs.engine_hooks): its child run starts."""
-    _start_child(run, node_run)
+    child_start(run, node_run)
 
 
 def map_wait(*, run: Run, node_run: NodeRun, payload: dict[str, Any]) -> None:
     """The `map` wait (apps.runs.engine_hooks): its list is split into item rows."""
-    _map_begin(node_run)
+    map_begin(node_run)
 
 
 def parent_notify(*, run: Run, status: str) -> None:
     """A child run ended (apps.runs.engine_hooks): its parent node or map item goes on
     with `run.result`, what the child gives its caller."""
-    _child_finished(run, run.result)
+    child_finished(run, run.result)

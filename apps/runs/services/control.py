@@ -13,15 +13,15 @@ from apps.core.errors import Unprocessable
 from apps.runs import events, rows
 from apps.runs.models import EngineSwitch, NodeRun, NodeStatus, Run, RunStatus
 from apps.runs.services import runtime
-from apps.runs.services.advance import _flush, _pump, _run_reached, _settle
+from apps.runs.services.advance import advance, decide_run_status, run_reached, write_step
 from apps.runs.services.runtime import engine_paused_reason
-from apps.runs.services.step import _bind, _load_step, _new_row, _set_run_status, db_clock
+from apps.runs.services.step import db_clock, log_context_bind, new_row, set_run_status, step_load
 from apps.runs.services.transitions import (
     NODE_OPEN,
     RUN_ACTIVE,
     RUN_FINISHED,
-    _node_move,
-    _run_move,
+    node_move,
+    run_move,
 )
 from apps.workflows.models import Workflow
 
@@ -34,20 +34,20 @@ def run_cancel(*, run: Run, user=None) -> Run:
         if locked.status in RUN_FINISHED:
             raise Unprocessable(f"The run has already {locked.status}.", code="run_finished",
                                 status_code=409)
-        _cancel_locked(locked)
+        cancel_locked(locked)
         audit_record(action="run.cancel", actor=user, target=locked, run_id=str(run.pk),
                      data={"status_before": locked.status})
     return Run.objects.get(pk=run.pk)
 
 
-def _cancel_locked(run: Run) -> None:
+def cancel_locked(run: Run) -> None:
     now = db_clock()
     open_rows = list(NodeRun.objects.filter(run=run, status__in=NODE_OPEN).only(
         "node_id", "attempt"))
-    _node_move(NodeRun.objects.filter(run=run, status__in=NODE_OPEN), NodeStatus.CANCELLED,
+    node_move(NodeRun.objects.filter(run=run, status__in=NODE_OPEN), NodeStatus.CANCELLED,
                finished_at=now)
     error = {"type": "cancelled", "message": "The run was cancelled."}
-    if not _run_move(run.pk, RunStatus.CANCELLED, finished_at=now, error=error):
+    if not run_move(run.pk, RunStatus.CANCELLED, finished_at=now, error=error):
         return
     evts = [{"event": "node", "run_id": str(run.pk), "node_id": r.node_id,
              "status": NodeStatus.CANCELLED, "attempt": r.attempt} for r in open_rows]
@@ -58,11 +58,11 @@ def _cancel_locked(run: Run) -> None:
     # them under the parent's lock would invert the order of a child's step, which
     # locks the child and then its parent (to resume it). The sweep cancels any child
     # that outlives its parent here (a process lost before this ran).
-    transaction.on_commit(lambda: _cancel_children(run.pk))
-    _run_reached(run, RunStatus.CANCELLED)  # its tasks closed, its slot freed, counted
+    transaction.on_commit(lambda: cancel_children(run.pk))
+    run_reached(run, RunStatus.CANCELLED)  # its tasks closed, its slot freed, counted
 
 
-def _cancel_children(run_id) -> int:
+def cancel_children(run_id) -> int:
     """Cancel the child runs in flight of a run that ended (sub-workflows, map items)."""
     cancelled = 0
     for child_id in Run.objects.filter(parent_run_id=run_id, status__in=(
@@ -70,7 +70,7 @@ def _cancel_children(run_id) -> int:
         with transaction.atomic():
             child = rows.run_lock(child_id)
             if child is not None and child.status in (RunStatus.QUEUED, *RUN_ACTIVE):
-                _cancel_locked(child)
+                cancel_locked(child)
                 cancelled += 1
     return cancelled
 
@@ -86,18 +86,18 @@ def run_retry(*, run: Run, user=None) -> Run:
         if locked.status != RunStatus.FAILED:
             raise Unprocessable(f"Only a failed run can be retried; this one is "
                                 f"{locked.status}.", code="not_failed", status_code=409)
-        _bind(locked)
-        step = _load_step(locked)
+        log_context_bind(locked)
+        step = step_load(locked)
         for node_id, row in list(step.rows.items()):
             if row.status in (NodeStatus.FAILED, NodeStatus.CANCELLED):
-                retry = _new_row(step, node_id, status=NodeStatus.PENDING,
+                retry = new_row(step, node_id, status=NodeStatus.PENDING,
                                  attempt=row.attempt + 1, inputs=row.inputs)
                 step.node_event(retry)
-        _set_run_status(step, RunStatus.RUNNING, error=None, finished_at=None,
+        set_run_status(step, RunStatus.RUNNING, error=None, finished_at=None,
                         deadline_at=step.now + timedelta(seconds=settings.WEFT_RUN_TIMEOUT_S))
-        _pump(step)
-        _settle(step)
-        _flush(step)
+        advance(step)
+        decide_run_status(step)
+        write_step(step)
         audit_record(action="run.retry", actor=user, target=locked, run_id=str(run.pk),
                      data={"nodes": sorted(r.node_id for r in step.new if r.attempt > 1)})
     return Run.objects.get(pk=run.pk)
@@ -137,13 +137,13 @@ def runs_resume_paused(limit: int = 200) -> int:
             run = rows.run_lock(run_id)
             if run is None or run.status != RunStatus.PAUSED:
                 continue
-            _bind(run)
-            step = _load_step(run)
+            log_context_bind(run)
+            step = step_load(run)
             for row in step.rows.values():
                 if row.status == NodeStatus.QUEUED:  # its message was refused while paused
                     step.dispatch.append(row)
-            _pump(step)
-            _settle(step)
-            _flush(step)
+            advance(step)
+            decide_run_status(step)
+            write_step(step)
             resumed += 1
     return resumed

@@ -7,13 +7,13 @@ import logging
 from typing import Any
 
 from apps.runs.models import NodeRun
-from apps.runs.services.execution import _policy
+from apps.runs.services.execution import policy_of
 from apps.runs.services.plans import compiled_by_id
 
 logger = logging.getLogger("weft.runs")
 
 
-def _enqueue(task_name: str, args: list[Any], queue: str = "maintenance") -> None:
+def enqueue(task_name: str, args: list[Any], queue: str = "maintenance") -> None:
     from celery_worker.app import app
 
     try:
@@ -63,10 +63,10 @@ def dispatch_job(*, version_id: int, node_id: str, pk: int) -> tuple[int, str, f
     """(pk, queue, timeout) of a node run, as `dispatch_node_runs` takes it."""
     compiled = compiled_by_id(version_id)
     return (pk, compiled.types[node_id].queue or "default",
-            _policy(compiled.configs[node_id]).timeout_s)
+            policy_of(compiled.configs[node_id]).timeout_s)
 
 
-def _dispatch_again(row: NodeRun) -> None:
+def dispatch_again(row: NodeRun) -> None:
     """Send a node run to its queue once more (the sweep's safety net)."""
     dispatch_node_runs([dispatch_job(version_id=row.run.version_id, node_id=row.node_id,
                                      pk=row.pk)], trace_id=row.run.trace_id)

@@ -23,7 +23,7 @@ from apps.runs.engine_hooks import engine_hooks
 from apps.runs.models import NodeRun, NodeStatus, Run, RunStatus
 from apps.runs.node_services import node_services
 from apps.runs.services.plans import Compiled
-from apps.runs.services.step import _change, _context_data, _new_row, _Step
+from apps.runs.services.step import Step, context_data, new_row, set_node_status
 
 logger = logging.getLogger("weft.runs")
 
@@ -47,10 +47,10 @@ class NodeFailure(Exception):
 
 # Failures that never take the error port or the default output: the run was stopped
 # on purpose, or the node kept killing its worker.
-_NOT_HANDLED = frozenset({"cancelled", "quarantined"})
+UNHANDLED_FAILURES = frozenset({"cancelled", "quarantined"})
 
 
-def _should_stop(run_id) -> Any:
+def stop_check(run_id) -> Any:
     last = {"at": 0.0, "value": False}
 
     def check() -> bool:
@@ -59,7 +59,7 @@ def _should_stop(run_id) -> Any:
             last["at"] = now
             try:
                 status = Run.objects.filter(pk=run_id).values_list("status", flat=True).first()
-            except DatabaseError:  # the database away: go on; the settle finds out
+            except DatabaseError:  # the database away: go on; recording the result finds out
                 connection.close()
                 return last["value"]
             last["value"] = status not in (RunStatus.RUNNING, RunStatus.WAITING)
@@ -68,12 +68,12 @@ def _should_stop(run_id) -> Any:
     return check
 
 
-def _policy(config: Any) -> ExecutionPolicy:
+def policy_of(config: Any) -> ExecutionPolicy:
     policy = getattr(config, "policy", None)
     return policy if isinstance(policy, ExecutionPolicy) else ExecutionPolicy()
 
 
-def _invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs | Wait:
+def invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs | Wait:
     """Call a node type's code; every failure comes back as a NodeFailure. Credential
     values handed out meanwhile are masked in what comes back and in log lines
     (apps.audit.redaction.secret_scope)."""
@@ -101,7 +101,7 @@ def _invoke_scoped(compiled: Compiled, node_id: str, context: NodeContext,
                           retry_after_s=exc.retry_after_s) from exc
     except SoftTimeLimitExceeded as exc:
         raise NodeFailure("timeout", "The node ran past its timeout of "
-                          f"{_policy(compiled.configs[node_id]).timeout_s} s.") from exc
+                          f"{policy_of(compiled.configs[node_id]).timeout_s} s.") from exc
     except Exception as exc:  # a node's own failure, whatever it is, is stored on its row
         logger.info("node failed", extra={"node_id": node_id, "error": repr(exc),
                                            "trace": traceback.format_exc(limit=5)})
@@ -119,9 +119,9 @@ def _invoke_scoped(compiled: Compiled, node_id: str, context: NodeContext,
     return result
 
 
-def _make_context(step: _Step, row: NodeRun, *, data: dict[str, Any] | None = None,
+def make_context(step: Step, row: NodeRun, *, data: dict[str, Any] | None = None,
                   services: dict[str, Any] | None = None) -> NodeContext:
-    data = data if data is not None else _context_data(step)
+    data = data if data is not None else context_data(step)
     inputs = row.inputs
     if not getattr(step.compiled.types[row.node_id], "inputs_by_reference", False):
         # This node reads its data: large values left in the database come in now
@@ -135,19 +135,19 @@ def _make_context(step: _Step, row: NodeRun, *, data: dict[str, Any] | None = No
     return NodeContext(run_id=str(step.run.pk), node_id=row.node_id, attempt=row.attempt,
                        inputs=inputs, run=data["run"], nodes=data["nodes"],
                        vars=data["vars"], trace_id=step.run.trace_id,
-                       services=services or node_services(), should_stop=_should_stop(step.run.pk),
+                       services=services or node_services(), should_stop=stop_check(step.run.pk),
                        input_ports=step.compiled.input_ports[row.node_id])
 
 
-def _apply_result(step: _Step, row: NodeRun, result: Outputs | Wait | NodeFailure) -> None:
+def apply_result(step: Step, row: NodeRun, result: Outputs | Wait | NodeFailure) -> None:
     """Record what a node's execution gave (the row is running)."""
     compiled = step.compiled
     node_type = compiled.types[row.node_id]
     if isinstance(result, NodeFailure):
-        _apply_failure(step, row, result)
+        apply_failure(step, row, result)
         return
     try:  # what a node gives is data from outside: checked and escaped (apps.runs.refs)
-        if isinstance(result, _Stored):
+        if isinstance(result, StoredOutputs):
             ports = result.ports
         elif isinstance(result, Wait):
             result = dataclasses.replace(result, payload=refs.admit(result.payload,
@@ -155,41 +155,41 @@ def _apply_result(step: _Step, row: NodeRun, result: Outputs | Wait | NodeFailur
         else:
             ports = refs.admit(dict(result.ports), root="outputs")
     except refs.JsonProblem as problem:
-        _apply_failure(step, row, NodeFailure(
+        apply_failure(step, row, NodeFailure(
             "invalid_output", f"Node {row.node_id!r} gave data that cannot be stored: "
             f"{problem.path} {problem.message}.", retryable=False))
         return
     if isinstance(result, Wait):
-        _apply_wait(step, row, result)
+        apply_wait(step, row, result)
         return
-    _change(step, row, NodeStatus.SUCCEEDED, outputs=ports, finished_at=step.now)
+    set_node_status(step, row, NodeStatus.SUCCEEDED, outputs=ports, finished_at=step.now)
     if getattr(node_type, "responds", False):
         step.run.response = ports.get(compiled.first_output[row.node_id])
         step.run_fields["response"] = step.run.response
 
 
-def _apply_failure(step: _Step, row: NodeRun, failure: NodeFailure) -> None:
+def apply_failure(step: Step, row: NodeRun, failure: NodeFailure) -> None:
     """Retry (a due-time row), continue (error port / default output) or fail."""
-    policy = _policy(step.compiled.configs[row.node_id])
+    policy = policy_of(step.compiled.configs[row.node_id])
     node_type = step.compiled.types[row.node_id]
     first = step.compiled.first_output[row.node_id]
     error = failure.as_dict()
-    handled = failure.type not in _NOT_HANDLED
+    handled = failure.type not in UNHANDLED_FAILURES
     if handled and failure.retryable and row.attempt <= policy.retries:
-        _change(step, row, NodeStatus.FAILED, error=error, finished_at=step.now)
+        set_node_status(step, row, NodeStatus.FAILED, error=error, finished_at=step.now)
         metrics.RETRIES.labels(node_type.type).inc()
-        retry = _new_row(step, row.node_id, status=NodeStatus.PENDING, attempt=row.attempt + 1,
+        retry = new_row(step, row.node_id, status=NodeStatus.PENDING, attempt=row.attempt + 1,
                          inputs=row.inputs, due_at=step.now + timedelta(
                              seconds=retry_delay_s(policy, row.attempt, failure.retry_after_s)))
         step.node_event(retry)
     elif handled and policy.on_error == "error_port" and row.node_id in step.compiled.error_wired:
-        _change(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
+        set_node_status(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
                 outputs={ERROR_PORT: {**error, "input": next(iter(row.inputs.values()), None)}})
     elif handled and policy.on_error == "default_output" and first:
-        _change(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
+        set_node_status(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
                 outputs={first: refs.escape(policy.default_output)})
     else:
-        _change(step, row, NodeStatus.FAILED, error=error, finished_at=step.now)
+        set_node_status(step, row, NodeStatus.FAILED, error=error, finished_at=step.now)
 
 
 def retry_delay_s(policy: ExecutionPolicy, attempt: int, retry_after_s: float | None) -> float:
@@ -203,33 +203,33 @@ def retry_delay_s(policy: ExecutionPolicy, attempt: int, retry_after_s: float | 
     return delay
 
 
-def _apply_wait(step: _Step, row: NodeRun, wait: Wait) -> None:
+def apply_wait(step: Step, row: NodeRun, wait: Wait) -> None:
     state = {"kind": wait.kind, "payload": wait.payload}
-    _change(step, row, NodeStatus.WAITING, due_at=wait.until, state=state)
+    set_node_status(step, row, NodeStatus.WAITING, due_at=wait.until, state=state)
     kind = engine_hooks.wait_kinds.get(wait.kind)
     if kind is not None and kind.on_wait is not None:
         step.waits.append((row, wait.payload))
 
 
-class _Stored(Outputs):
+class StoredOutputs(Outputs):
     """Outputs the engine made from stored data (a disabled node's input passed on,
     references included): kept as they are, never escaped again."""
 
 
-def _passthrough(step: _Step, row: NodeRun) -> Outputs:
+def passthrough(step: Step, row: NodeRun) -> Outputs:
     first = step.compiled.first_output[row.node_id]
     value = next(iter(row.inputs.values()), None)
-    return _Stored({first: value} if first else {})
+    return StoredOutputs({first: value} if first else {})
 
 
-def _execute_inline(step: _Step, row: NodeRun, data: dict[str, Any]) -> None:
-    _change(step, row, NodeStatus.RUNNING, started_at=step.now,
+def execute_inline(step: Step, row: NodeRun, data: dict[str, Any]) -> None:
+    set_node_status(step, row, NodeStatus.RUNNING, started_at=step.now,
             delivery_count=row.delivery_count + 1)
     if step.compiled.nodes[row.node_id].get("disabled"):
-        result: Outputs | Wait | NodeFailure = _passthrough(step, row)
+        result: Outputs | Wait | NodeFailure = passthrough(step, row)
     else:
         try:
-            result = _invoke(step.compiled, row.node_id, _make_context(step, row, data=data))
+            result = invoke(step.compiled, row.node_id, make_context(step, row, data=data))
         except NodeFailure as failure:
             result = failure
-    _apply_result(step, row, result)
+    apply_result(step, row, result)

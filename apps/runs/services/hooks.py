@@ -16,19 +16,19 @@ from apps.runs import metrics
 from apps.runs.engine_hooks import HookTime, RunStatusHook, WaitKind, engine_hooks
 from apps.runs.models import Run, RunStatus
 from apps.runs.services import children, runtime
-from apps.runs.services.dispatch import _enqueue
+from apps.runs.services.dispatch import enqueue
 from apps.runs.services.transitions import RUN_FINISHED
 
 
 def _error_triggers(*, run: Run, status: str) -> None:
-    _enqueue("runs.error_triggers", [str(run.pk)])
+    enqueue("runs.error_triggers", [str(run.pk)])
 
 
 def _free_capacity(*, run: Run, status: str) -> None:
     """A slot of the workflow's concurrency limit is free: its queued runs may start.
     (A cancel looks whatever the limit: it may just have been lifted.)"""
-    if status == RunStatus.CANCELLED or runtime._concurrency_limit(run.workflow_id):
-        _enqueue("runs.start_queued", [str(run.workflow_id)])
+    if status == RunStatus.CANCELLED or runtime.concurrency_limit(run.workflow_id):
+        enqueue("runs.start_queued", [str(run.workflow_id)])
 
 
 engine_hooks.wait_kind_register(WaitKind(name="subworkflow", on_wait=children.subworkflow_wait))

@@ -10,10 +10,17 @@ from django.db import transaction
 from apps.runs import refs, rows
 from apps.runs.engine_hooks import engine_hooks
 from apps.runs.models import NodeRun, NodeStatus, Run
-from apps.runs.services.advance import _flush, _pump, _settle
-from apps.runs.services.execution import NodeFailure, _apply_failure, _passthrough
+from apps.runs.services.advance import advance, decide_run_status, write_step
+from apps.runs.services.execution import NodeFailure, apply_failure, passthrough
 from apps.runs.services.runtime import engine_paused_reason
-from apps.runs.services.step import _bind, _change, _Dropped, _load_step, _Step
+from apps.runs.services.step import (
+    Outcome,
+    Step,
+    StepOutdated,
+    log_context_bind,
+    set_node_status,
+    step_load,
+)
 from apps.runs.services.transitions import RUN_ACTIVE
 
 
@@ -27,41 +34,41 @@ def node_run_resume(*, node_run_id: int, outputs: dict[str, Any] | None = None,
     with transaction.atomic():
         row = NodeRun.objects.filter(pk=node_run_id).only("run_id").first()
         if row is None:
-            return "dropped"
+            return Outcome.DROPPED
         run = rows.run_lock(row.run_id)
         if run is None or run.status not in RUN_ACTIVE:
-            return "dropped"
-        return _resume_locked(run, node_run_id, outputs, error)
+            return Outcome.DROPPED
+        return resume_locked(run, node_run_id, outputs, error)
 
 
-def _resume_locked(run: Run, node_run_id: int, outputs, error) -> str:
-    _bind(run)
-    step = _load_step(run)
+def resume_locked(run: Run, node_run_id: int, outputs, error) -> str:
+    log_context_bind(run)
+    step = step_load(run)
     current = next((r for r in step.rows.values() if r.pk == node_run_id), None)
     if current is None or current.status != NodeStatus.WAITING:
-        return "dropped"
+        return Outcome.DROPPED
     step.paused = bool(engine_paused_reason(workflow_id=run.workflow_id))
     if error is not None:  # a failed wait follows the retry policy
-        _apply_failure(step, current, NodeFailure(error["type"], error["message"]))
+        apply_failure(step, current, NodeFailure(error["type"], error["message"]))
     else:
         state = current.state or {}
         if outputs is None:
             outputs = state.get("outputs") or state.get("payload", {}).get("outputs")
         if outputs is None:
-            outputs = _passthrough(step, current).ports
-        _change(step, current, NodeStatus.SUCCEEDED, outputs=outputs, finished_at=step.now)
-    _deadline_after_wait(step, current)
-    _pump(step)
-    _settle(step)
+            outputs = passthrough(step, current).ports
+        set_node_status(step, current, NodeStatus.SUCCEEDED, outputs=outputs, finished_at=step.now)
+    deadline_after_wait(step, current)
+    advance(step)
+    decide_run_status(step)
     try:
         with transaction.atomic():
-            _flush(step)
-    except _Dropped:
-        return "dropped"
+            write_step(step)
+    except StepOutdated:
+        return Outcome.DROPPED
     return current.status
 
 
-def _deadline_after_wait(step: _Step, row: NodeRun) -> None:
+def deadline_after_wait(step: Step, row: NodeRun) -> None:
     """A wait that does not count toward the run's time limit moves its deadline on by
     the time it took."""
     kind = engine_hooks.wait_kinds.get((row.state or {}).get("kind"))

@@ -43,14 +43,14 @@ def latest_version(*, workflow: Workflow) -> WorkflowVersion | None:
 _limit_cache = TtlCache(1.0)
 
 
-def _runtime_settings(workflow_id) -> dict[str, Any] | None:
+def runtime_settings(workflow_id) -> dict[str, Any] | None:
     """Concurrency limit and run timeout; may lag a second behind another process's change."""
     return _limit_cache.get(workflow_id, lambda: WorkflowRuntime.objects.filter(
         workflow_id=workflow_id).values("max_concurrency", "run_timeout_s").first())
 
 
-def _concurrency_limit(workflow_id) -> int | None:
-    runtime = _runtime_settings(workflow_id)
+def concurrency_limit(workflow_id) -> int | None:
+    runtime = runtime_settings(workflow_id)
     return runtime["max_concurrency"] if runtime else None
 
 

@@ -15,10 +15,10 @@ from apps.audit.services import audit_record
 from apps.core.errors import Unprocessable
 from apps.runs import events, metrics, refs, replay, rows
 from apps.runs.models import NodeRun, Run, RunStatus, WorkflowRuntime
-from apps.runs.services.advance import _begin, _flush, _needs_transaction
+from apps.runs.services.advance import begin, needs_transaction, write_step
 from apps.runs.services.plans import compile_version
-from apps.runs.services.runtime import _runtime_settings, engine_paused_reason, latest_version
-from apps.runs.services.step import _bind, _load_step, _Step, db_clock
+from apps.runs.services.runtime import engine_paused_reason, latest_version, runtime_settings
+from apps.runs.services.step import Step, db_clock, log_context_bind, step_load
 from apps.runs.services.transitions import RUN_ACTIVE
 from apps.workflows.models import Workflow, WorkflowVersion
 
@@ -61,11 +61,11 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
               trace_id=trace_id or uuid.uuid4().hex,
               parent_run_id=parent_node_run.run_id if parent_node_run else None,
               parent_node_run=parent_node_run)
-    _bind(run)
+    log_context_bind(run)
     metrics.RUNS_STARTED.labels(str(workflow.pk), trigger).inc()
     limit = None
     if parent_node_run is None:
-        runtime = _runtime_settings(workflow.pk)
+        runtime = runtime_settings(workflow.pk)
         limit = runtime and runtime["max_concurrency"]
         timeout = (runtime and runtime["run_timeout_s"]) or settings.WEFT_RUN_TIMEOUT_S
     else:
@@ -75,29 +75,29 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
     # runs table (their volume would serialise on the audit chain).
     audited = run.started_by_id is not None or token is not None
     if not limit and not audited:
-        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True,
+        step = Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True,
                      guard=guard)
-        _begin(step)  # in memory: pure nodes run, nothing is written yet
-        if not _needs_transaction(step):
+        begin(step)  # in memory: pure nodes run, nothing is written yet
+        if not needs_transaction(step):
             # The hot path (webhooks, schedules): the run and its rows are one INSERT,
             # which is its own transaction unless the caller holds one.
-            _flush(step)
+            write_step(step)
             return run
         with transaction.atomic():
-            _flush(step)
+            write_step(step)
         return run
     with transaction.atomic():
-        if limit and not _has_capacity(workflow.pk, limit):
+        if limit and not has_capacity(workflow.pk, limit):
             if guard is not None and not rows.guard_holds(guard):
                 raise replay.ClaimTaken()
             run.save(force_insert=True)  # queued: started in order when a slot frees
             transaction.on_commit(lambda: events.publish_run(
                 str(run.pk), [{"event": "run", "run_id": str(run.pk), "status": run.status}]))
             return run
-        step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True,
+        step = Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True,
                      guard=guard)
-        _begin(step)
-        _flush(step)
+        begin(step)
+        write_step(step)
         if audited:
             audit_record(action="run.start", actor=token or user, target=run,
                          run_id=str(run.pk), data={"workflow": str(workflow.pk),
@@ -106,7 +106,7 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
     return run
 
 
-def _has_capacity(workflow_id, limit: int) -> bool:
+def has_capacity(workflow_id, limit: int) -> bool:
     # Serialise starts of this workflow so two of them cannot both take the last slot.
     WorkflowRuntime.objects.select_for_update().filter(workflow_id=workflow_id).first()
     active = Run.objects.filter(workflow_id=workflow_id, status__in=RUN_ACTIVE,
@@ -133,8 +133,8 @@ def runs_start_queued(*, workflow_id) -> int:
                    .order_by("created_at").first())
             if run is None:
                 return started
-            _bind(run)
-            step = _load_step(run)
-            _begin(step)
-            _flush(step)
+            log_context_bind(run)
+            step = step_load(run)
+            begin(step)
+            write_step(step)
             started += 1

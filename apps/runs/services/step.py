@@ -8,6 +8,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from apps.core.context import run_id_var, trace_id_var
@@ -17,8 +18,17 @@ from apps.runs.services.plans import Compiled, compiled_by_id
 from apps.runs.services.transitions import NODE_TRANSITIONS, RUN_TRANSITIONS
 
 
+class Outcome(StrEnum):
+    """What a delivery or a resume did, when it recorded no node status."""
+
+    DROPPED = "dropped"  # the run or the node moved on meanwhile: nothing written
+    BUSY = "busy"  # another live worker holds the node
+    PAUSED = "paused"  # the kill switch: the run pauses, the node stays queued
+    IGNORED = "ignored"  # nothing to do: no such node run, or not running
+
+
 @dataclass
-class _Step:
+class Step:
     run: Run
     compiled: Compiled
     rows: dict[str, NodeRun]
@@ -36,7 +46,7 @@ class _Step:
     waits: list[tuple[NodeRun, dict[str, Any]]] = field(default_factory=list)
     reached: list[str] = field(default_factory=list)  # run statuses reached in this step
     # node_id -> (the outputs it was made from, what nodes read of them): each pass of
-    # _pump reuses it instead of unescaping every finished node's outputs again
+    # advance reuses it instead of unescaping every finished node's outputs again
     node_entries: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
     guard: tuple[str, list[Any]] | None = None  # a new run's precondition (rows.StepWrite)
 
@@ -48,7 +58,7 @@ class _Step:
         self.events.append(event)
 
 
-def _new_row(step: _Step, node_id: str, *, status: str, attempt: int = 1,
+def new_row(step: Step, node_id: str, *, status: str, attempt: int = 1,
              inputs: dict[str, Any] | None = None, **fields: Any) -> NodeRun:
     row = NodeRun(run=step.run, node_id=node_id, node_type=step.compiled.nodes[node_id]["type"],
                   attempt=attempt, status=status, inputs=inputs or {}, **fields)
@@ -58,8 +68,8 @@ def _new_row(step: _Step, node_id: str, *, status: str, attempt: int = 1,
     return row
 
 
-def _change(step: _Step, row: NodeRun, to: str, **fields: Any) -> None:
-    """A status change of a row: in memory now; written with compare-and-set at flush
+def set_node_status(step: Step, row: NodeRun, to: str, **fields: Any) -> None:
+    """A status change of a row: in memory now; written with compare-and-set when the step is
     (or as part of the row's birth when the row is new in this step)."""
     if to != row.status and to not in NODE_TRANSITIONS[row.status]:
         raise AssertionError(f"node {row.node_id} cannot move from {row.status} to {to}")
@@ -72,14 +82,14 @@ def _change(step: _Step, row: NodeRun, to: str, **fields: Any) -> None:
     step.node_event(row)
 
 
-def _run_data(run: Run, compiled: Compiled) -> dict[str, Any]:
+def run_data(run: Run, compiled: Compiled) -> dict[str, Any]:
     """`run` in expressions (see apps.expressions.services.expression_data)."""
     return {"id": str(run.pk), "input": refs.unescape(run.input), "trigger": run.trigger,
             "trace_id": run.trace_id, "workflow_id": str(run.workflow_id),
             "workflow": {"id": str(run.workflow_id), "version": compiled.version_number}}
 
 
-def _node_data(compiled: Compiled, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
+def node_data(compiled: Compiled, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
     """A finished node's outputs as nodes read them: unescaped, or, when some are
     held by reference, left stored and marked `large` (materialised, then unescaped,
     only when a node that reads data runs)."""
@@ -93,30 +103,30 @@ def _node_data(compiled: Compiled, node_id: str, outputs: dict[str, Any]) -> dic
     return entry
 
 
-def _node_entry(step: _Step, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
+def node_entry(step: Step, node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
     hit = step.node_entries.get(node_id)
     if hit is not None and hit[0] is outputs:
         return hit[1]
-    entry = _node_data(step.compiled, node_id, outputs)
+    entry = node_data(step.compiled, node_id, outputs)
     step.node_entries[node_id] = (outputs, entry)
     return entry
 
 
-def _context_data(step: _Step) -> dict[str, Any]:
+def context_data(step: Step) -> dict[str, Any]:
     """What every node of this step may read besides its own inputs: the run, the
     outputs of finished nodes, the run's vars."""
-    nodes = {node_id: _node_entry(step, node_id, row.outputs)
+    nodes = {node_id: node_entry(step, node_id, row.outputs)
              for node_id, row in step.rows.items()
              if row.status == NodeStatus.SUCCEEDED and row.outputs is not None}
     return {"nodes": nodes, "vars": refs.unescape(step.run.vars),
-            "run": _run_data(step.run, step.compiled)}
+            "run": run_data(step.run, step.compiled)}
 
 
-def _failed_rows(step: _Step) -> list[NodeRun]:
+def failed_rows(step: Step) -> list[NodeRun]:
     return [r for r in step.rows.values() if r.status == NodeStatus.FAILED]
 
 
-def _run_result(step: _Step) -> Any:
+def run_result(step: Step) -> Any:
     """What a finished run gives its caller (a parent node, a map item): the respond
     node's body when one ran, else the first output of the last node that succeeded."""
     if step.run.response is not None:
@@ -130,7 +140,7 @@ def _run_result(step: _Step) -> Any:
     return None
 
 
-def _set_run_status(step: _Step, to: str, **fields: Any) -> None:
+def set_run_status(step: Step, to: str, **fields: Any) -> None:
     run = step.run
     if run.status == to:
         return
@@ -148,18 +158,18 @@ def _set_run_status(step: _Step, to: str, **fields: Any) -> None:
     step.reached.append(to)
 
 
-class _Dropped(Exception):
+class StepOutdated(Exception):
     """The step's premise no longer holds (a cancelled run, a finished node): write nothing."""
 
 
-def _load_step(run: Run, *, now: datetime | None = None) -> _Step:
+def step_load(run: Run, *, now: datetime | None = None) -> Step:
     """A step of a run read under its lock; `now` is PostgreSQL's clock (read with
     the lock by `rows.run_lock`, else asked for)."""
     compiled = compiled_by_id(run.version_id)
     # In (node_id, attempt) order: the latest attempt wins.
     latest = {row.node_id: row for row in rows.node_runs_of(run.pk)}
     now = now or getattr(run, "locked_at", None) or rows.db_now()
-    return _Step(run=run, compiled=compiled, rows=latest, now=now, run_loaded=run.status)
+    return Step(run=run, compiled=compiled, rows=latest, now=now, run_loaded=run.status)
 
 
 _offset = {"at": -1e9, "seconds": 0.0, "pid": 0}
@@ -179,6 +189,6 @@ def db_clock() -> datetime:
     return datetime.fromtimestamp(time.time() + _offset["seconds"], tz=UTC)
 
 
-def _bind(run: Run) -> None:
+def log_context_bind(run: Run) -> None:
     trace_id_var.set(run.trace_id)
     run_id_var.set(str(run.pk))

@@ -14,13 +14,20 @@ from django.db.models import Exists, OuterRef
 from apps.runs import replay, rows, triggers
 from apps.runs.engine_hooks import engine_hooks
 from apps.runs.models import NodeRun, NodeStatus, Run, RunStatus
-from apps.runs.services.advance import _flush, _pump, _settle
-from apps.runs.services.control import _cancel_children, runs_resume_paused
-from apps.runs.services.dispatch import _dispatch_again
+from apps.runs.services.advance import advance, decide_run_status, write_step
+from apps.runs.services.control import cancel_children, runs_resume_paused
+from apps.runs.services.dispatch import dispatch_again
 from apps.runs.services.resume import node_run_resume
 from apps.runs.services.runtime import engine_paused_reason
 from apps.runs.services.starts import runs_start_queued
-from apps.runs.services.step import _bind, _change, _Dropped, _load_step, _set_run_status
+from apps.runs.services.step import (
+    Outcome,
+    StepOutdated,
+    log_context_bind,
+    set_node_status,
+    set_run_status,
+    step_load,
+)
 from apps.runs.services.transitions import NODE_OPEN, RUN_ACTIVE, RUN_FINISHED
 
 
@@ -40,21 +47,21 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
             run = rows.run_lock(run_id)
             if run is None or run.status not in (RunStatus.RUNNING, RunStatus.WAITING):
                 continue
-            _bind(run)
-            step = _load_step(run, now=now)
+            log_context_bind(run)
+            step = step_load(run, now=now)
             step.paused = bool(engine_paused_reason(workflow_id=run.workflow_id))
-            _pump(step)
-            _settle(step)
+            advance(step)
+            decide_run_status(step)
             try:
                 with transaction.atomic():
-                    _flush(step)
+                    write_step(step)
                     counts["due"] += 1
-            except _Dropped:
+            except StepOutdated:
                 pass
     # Timers: waiting rows with a due time go on with their outputs.
     for pk in NodeRun.objects.filter(status=NodeStatus.WAITING, due_at__lte=now).values_list(
             "pk", flat=True)[:batch]:
-        if node_run_resume(node_run_id=pk) != "dropped":
+        if node_run_resume(node_run_id=pk) != Outcome.DROPPED:
             counts["timers"] += 1
     # Queued rows whose message never arrived (a broker outage): send them again.
     stale = now - timedelta(seconds=settings.WEFT_REQUEUE_AFTER_S)
@@ -65,7 +72,7 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
     for row in stale_rows:
         if NodeRun.objects.filter(pk=row.pk, status=NodeStatus.QUEUED,
                                   queued_at__lt=stale).update(queued_at=now):
-            _dispatch_again(row)
+            dispatch_again(row)
             counts["requeued"] += 1
     # Running rows whose lease lapsed long ago: their worker is gone and no message is
     # left to take them over (e.g. a whole worker machine lost). Send them again; the
@@ -78,13 +85,13 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
     for row in lost_rows:
         if NodeRun.objects.filter(pk=row.pk, status=NodeStatus.RUNNING,
                                   lease_until=row.lease_until).update(lease_until=now):
-            _dispatch_again(row)
+            dispatch_again(row)
             counts["requeued"] += 1
     # Child runs still in flight under a parent that ended (cancelled, failed).
     for parent_id in (Run.objects.filter(status__in=(RunStatus.QUEUED, *RUN_ACTIVE),
                                          parent_run__status__in=RUN_FINISHED)
                       .values_list("parent_run_id", flat=True).distinct()[:batch]):
-        counts["orphans"] += _cancel_children(parent_id)
+        counts["orphans"] += cancel_children(parent_id)
     # Runs past their deadline fail.
     # Time waiting on a person does not count (engine_hooks: pauses_deadline): such a
     # run is not failed while it waits, and its deadline moves on when it resumes.
@@ -97,13 +104,13 @@ def runs_sweep(*, now: datetime | None = None, batch: int = 500) -> dict[str, in
             run = rows.run_lock(run_id)
             if run is None or run.status not in RUN_ACTIVE:
                 continue
-            step = _load_step(run, now=now)
+            step = step_load(run, now=now)
             for row in step.rows.values():
                 if row.status in NODE_OPEN:
-                    _change(step, row, NodeStatus.CANCELLED, finished_at=now)
-            _set_run_status(step, RunStatus.FAILED, finished_at=now, error={
+                    set_node_status(step, row, NodeStatus.CANCELLED, finished_at=now)
+            set_run_status(step, RunStatus.FAILED, finished_at=now, error={
                 "type": "timeout", "message": "The run passed its time limit."})
-            _flush(step)
+            write_step(step)
             counts["deadlines"] += 1
     counts["resumed"] = runs_resume_paused()
     counts["receipts"] = replay.receipts_sweep()

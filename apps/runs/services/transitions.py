@@ -1,6 +1,6 @@
 """The transition tables of runs and node runs, and the compare-and-set moves.
 
-Every status write goes through here (`_run_move` / `_node_move`: ``UPDATE ... WHERE
+Every status write goes through here (`run_move` / `node_move`: ``UPDATE ... WHERE
 status IN (allowed from)``) or through `apps.runs.rows` (a step's writes, checked
 against these tables first), so a second delivery of the same work cannot commit twice.
 """
@@ -46,21 +46,21 @@ RUN_FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
 NODE_OPEN = (NodeStatus.PENDING, NodeStatus.QUEUED, NodeStatus.RUNNING, NodeStatus.WAITING)
 
 
-def _sources(table: dict[str, set[str]], to: str) -> list[str]:
+def allowed_from(table: dict[str, set[str]], to: str) -> list[str]:
     return [src for src, targets in table.items() if to in targets]
 
 
-def _run_move(run_id, to: str, **fields: Any) -> bool:
+def run_move(run_id, to: str, **fields: Any) -> bool:
     """Compare-and-set a run's status; False when another writer got there first."""
-    return Run.objects.filter(pk=run_id, status__in=_sources(RUN_TRANSITIONS, to)).update(
+    return Run.objects.filter(pk=run_id, status__in=allowed_from(RUN_TRANSITIONS, to)).update(
         status=to, **fields) == 1
 
 
-def _node_move(queryset, to: str, **fields: Any) -> int:
-    return queryset.filter(status__in=_sources(NODE_TRANSITIONS, to)).update(status=to, **fields)
+def node_move(queryset, to: str, **fields: Any) -> int:
+    return queryset.filter(status__in=allowed_from(NODE_TRANSITIONS, to)).update(status=to, **fields)
 
 
-def _born(path: Iterable[str]) -> str:
+def node_status_after(path: Iterable[str]) -> str:
     """The status of a row that is inserted having already walked `path` in memory
     (e.g. pending -> running -> succeeded for an inline node); checks each hop."""
     steps = list(path)

@@ -23,17 +23,25 @@ from apps.nodes.base import Outputs, Wait
 from apps.runs import events, metrics, rows
 from apps.runs.models import NodeRun, NodeStatus, Run, RunStatus
 from apps.runs.node_services import node_services
-from apps.runs.services.advance import _flush, _pump, _settle
+from apps.runs.services.advance import advance, decide_run_status, write_step
 from apps.runs.services.execution import (
     NodeFailure,
-    _apply_result,
-    _invoke,
-    _make_context,
+    apply_result,
+    invoke,
+    make_context,
 )
 from apps.runs.services.plans import compiled_by_id
 from apps.runs.services.runtime import engine_paused_reason
-from apps.runs.services.step import _bind, _Dropped, _load_step, _node_data, _run_data, _Step
-from apps.runs.services.transitions import RUN_ACTIVE, _run_move
+from apps.runs.services.step import (
+    Outcome,
+    Step,
+    StepOutdated,
+    log_context_bind,
+    node_data,
+    run_data,
+    step_load,
+)
+from apps.runs.services.transitions import RUN_ACTIVE, run_move
 
 logger = logging.getLogger("weft.runs")
 
@@ -48,48 +56,48 @@ def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
     claim = rows.node_run_claim(node_run_id, holder=holder, lease_s=settings.WEFT_NODE_LEASE_S,
                                 dead_after_s=settings.WEFT_HOLDER_DEAD_S)
     if claim is None:
-        outcome = _claim_refused(node_run_id, holder=holder)
+        outcome = claim_refused(node_run_id, holder=holder)
         if isinstance(outcome, str):
             return outcome
         claim = outcome
     row = claim.row
     run = row.run
     now = claim.now
-    _bind(run)
+    log_context_bind(run)
     if row.delivery_count > settings.WEFT_MAX_DELIVERIES:
         metrics.QUARANTINED.labels(row.node_type).inc()
         died = row.delivery_count - 1  # this delivery found the node, it did not run it
         failure = NodeFailure("quarantined", f"Node {row.node_id!r} was started {died} "
                               f"time{'s' if died != 1 else ''} and its worker died each time; "
                               "it is quarantined and the run fails.", retryable=False)
-        return _complete(row, failure)
+        return record_result(row, failure)
     if row.delivery_count == 1:
         events.publish_run(str(run.pk), [{"event": "node", "run_id": str(run.pk),
                                           "node_id": row.node_id, "status": NodeStatus.RUNNING,
                                           "attempt": row.attempt}])
     compiled = compiled_by_id(run.version_id)
-    step = _Step(run=run, compiled=compiled, rows={}, now=now)
+    step = Step(run=run, compiled=compiled, rows={}, now=now)
     nodes = {}
     if not getattr(compiled.types[row.node_id], "inputs_by_reference", False):
         # (A map reads neither its list nor earlier outputs: they stay in PostgreSQL.)
-        nodes = {node_id: _node_data(compiled, node_id, outputs)
+        nodes = {node_id: node_data(compiled, node_id, outputs)
                  for node_id, outputs in claim.outputs.items() if outputs is not None}
-    data = {"nodes": nodes, "vars": run.vars, "run": _run_data(run, compiled)}
+    data = {"nodes": nodes, "vars": run.vars, "run": run_data(run, compiled)}
     deferred: list[Callable[[], Any]] = []
-    services = _deferring_services(deferred)
+    services = deferring_services(deferred)
     started = time.monotonic()
     # The node's own clock (delays, "wait until"): PostgreSQL's, from the claim.
     services["now"] = lambda: now + timedelta(seconds=time.monotonic() - started)
-    context = _make_context(step, row, data=data, services=services)
-    with _lease_kept(node_run_id, holder):
+    context = make_context(step, row, data=data, services=services)
+    with lease_kept(node_run_id, holder):
         try:
-            result: Outputs | Wait | NodeFailure = _invoke(compiled, row.node_id, context)
+            result: Outputs | Wait | NodeFailure = invoke(compiled, row.node_id, context)
         except NodeFailure as failure:
             result = failure
-        return _settle_result(row, result, deferred)
+        return record_result_retrying(row, result, deferred)
 
 
-def _settle_result(row: NodeRun, result: Outputs | Wait | NodeFailure,
+def record_result_retrying(row: NodeRun, result: Outputs | Wait | NodeFailure,
                    deferred: list[Callable[[], Any]]) -> str:
     """Commit a node's result; while the database is away (a restart, a dropped
     connection), keep the result here and try again every fraction of a second, the
@@ -99,7 +107,7 @@ def _settle_result(row: NodeRun, result: Outputs | Wait | NodeFailure,
     deadline = time.monotonic() + settings.WEFT_SETTLE_RETRY_S
     while True:
         try:
-            return _complete(row, result, deferred)
+            return record_result(row, result, deferred)
         except DatabaseError as exc:
             if not db_error_is_transient(exc):
                 raise
@@ -140,7 +148,7 @@ def database_back(*, deadline: float) -> bool:
     return True
 
 
-def _claim_refused(node_run_id: int, *, holder: str) -> str | rows.Claim:
+def claim_refused(node_run_id: int, *, holder: str) -> str | rows.Claim:
     """Why a delivery could not claim its node, acted on: the kill switch (the run
     pauses; the row stays queued and resuming sends it again), nothing to do, a live
     holder ("busy"), or a holder of this worker whose process is gone, or this very
@@ -148,26 +156,26 @@ def _claim_refused(node_run_id: int, *, holder: str) -> str | rows.Claim:
     over at once."""
     target = NodeRun.objects.filter(pk=node_run_id).values("run_id", "run__workflow_id").first()
     if target is None:
-        return "ignored"
+        return Outcome.IGNORED
     if engine_paused_reason(workflow_id=target["run__workflow_id"], fresh=True):
         if Run.objects.filter(pk=target["run_id"], status__in=[
                 RunStatus.RUNNING, RunStatus.WAITING]).exists() and \
-                _run_move(target["run_id"], RunStatus.PAUSED):
+                run_move(target["run_id"], RunStatus.PAUSED):
             events.publish_run(str(target["run_id"]), [{
                 "event": "run", "run_id": str(target["run_id"]), "status": RunStatus.PAUSED}])
-        return "paused"
+        return Outcome.PAUSED
     current = NodeRun.objects.filter(pk=node_run_id, status=NodeStatus.RUNNING).values_list(
         "worker", flat=True).first()
     if current is None:
-        return "ignored"
+        return Outcome.IGNORED
     mine = current == holder and node_run_id not in _executing
-    if not mine and _holder_alive(current, holder) is not False:
-        return "busy"  # its worker is alive (or cannot be checked from here)
+    if not mine and holder_alive(current, holder) is not False:
+        return Outcome.BUSY  # its worker is alive (or cannot be checked from here)
     # Its process is gone (same worker, so checked here), or it is this process's own
     # dead attempt: take over at once.
     return rows.node_run_claim(node_run_id, holder=holder, lease_s=settings.WEFT_NODE_LEASE_S,
                                dead_after_s=settings.WEFT_HOLDER_DEAD_S,
-                               take_from=current) or "busy"
+                               take_from=current) or Outcome.BUSY
 
 
 def worker_identity(worker: str = "") -> str:
@@ -176,7 +184,7 @@ def worker_identity(worker: str = "") -> str:
     return f"{worker or socket.gethostname()}#{os.getpid()}"[-200:]
 
 
-def _holder_alive(current: str, me: str) -> bool | None:
+def holder_alive(current: str, me: str) -> bool | None:
     """Whether the process holding a node lives: known only when it belongs to the same
     worker as this process (same machine), else None and the lease decides."""
     name, _, pid = current.rpartition("#")
@@ -196,7 +204,7 @@ _executing: set[int] = set()  # node runs this process executes or settles now
 
 
 @contextmanager
-def _lease_kept(node_run_id: int, holder: str):
+def lease_kept(node_run_id: int, holder: str):
     """Renew the node's lease (from PostgreSQL's clock) every third of it while its
     code runs and its result settles (a thread with its own database connection); it
     stops when the node is settled or given up. A renewal that fails (the database
@@ -227,7 +235,7 @@ def _lease_kept(node_run_id: int, holder: str):
         thread.join(timeout=5)
 
 
-def _complete(row: NodeRun, result: Outputs | Wait | NodeFailure,
+def record_result(row: NodeRun, result: Outputs | Wait | NodeFailure,
               deferred: Iterable[Callable[[], Any]] = ()) -> str:
     """Record a worker's result in a step; dropped when the run or node moved on.
     `deferred` writes (the audit of what the node did) go into the same transaction,
@@ -238,7 +246,7 @@ def _complete(row: NodeRun, result: Outputs | Wait | NodeFailure,
     effect happened and must not be repeated by a redelivery."""
     try:
         try:
-            return _complete_in_transaction(row, result, deferred)
+            return _record_in_transaction(row, result, deferred)
         except DatabaseError as exc:
             if db_error_is_transient(exc) or isinstance(result, NodeFailure):
                 raise
@@ -247,14 +255,14 @@ def _complete(row: NodeRun, result: Outputs | Wait | NodeFailure,
             failure = NodeFailure("unstorable_result", "The node finished but PostgreSQL "
                                   f"refused to store its result: {_db_reason(exc)}",
                                   retryable=False)
-            return _complete_in_transaction(row, failure, deferred)
-    except _Dropped:
+            return _record_in_transaction(row, failure, deferred)
+    except StepOutdated:
         pass
     if deferred:
         with transaction.atomic():
             for write in deferred:
                 write()
-    return "dropped"
+    return Outcome.DROPPED
 
 
 def _db_reason(exc: DatabaseError) -> str:
@@ -264,32 +272,32 @@ def _db_reason(exc: DatabaseError) -> str:
     return (f"{primary} ({detail})" if detail else primary or type(exc).__name__)[:300]
 
 
-def _complete_in_transaction(row: NodeRun, result: Outputs | Wait | NodeFailure,
+def _record_in_transaction(row: NodeRun, result: Outputs | Wait | NodeFailure,
                              deferred: Iterable[Callable[[], Any]]) -> str:
     with transaction.atomic():
-        outcome = _complete_locked(row, result)
+        outcome = _record_locked(row, result)
         for write in deferred:
             write()
         return outcome
 
 
-def _complete_locked(row: NodeRun, result: Outputs | Wait | NodeFailure) -> str:
+def _record_locked(row: NodeRun, result: Outputs | Wait | NodeFailure) -> str:
     run = rows.run_lock(row.run_id)
     if run is None or run.status not in RUN_ACTIVE:
-        return "dropped"
-    step = _load_step(run)
+        return Outcome.DROPPED
+    step = step_load(run)
     current = step.rows.get(row.node_id)
     if current is None or current.pk != row.pk or current.status != NodeStatus.RUNNING:
-        return "dropped"
+        return Outcome.DROPPED
     step.paused = bool(engine_paused_reason(workflow_id=run.workflow_id))
-    _apply_result(step, current, result)
-    _pump(step)
-    _settle(step)
-    _flush(step)
+    apply_result(step, current, result)
+    advance(step)
+    decide_run_status(step)
+    write_step(step)
     return current.status
 
 
-def _deferring_services(deferred: list[Callable[[], Any]]) -> dict[str, Any]:
+def deferring_services(deferred: list[Callable[[], Any]]) -> dict[str, Any]:
     """The node services, with the audit of inference calls held back to be written in
     the transaction that settles the node (one commit instead of two)."""
     services = dict(node_services())
