@@ -289,7 +289,7 @@ def _error(status_code: int, code: str, detail: str, **extra) -> JsonResponse:
 @require_POST
 def webhook(request, secret: str):
     """POST JSON to /hooks/<secret>/: 202 with the run id, or the respond node's answer."""
-    try:  # the same reading as the ASGI front (apps.runs.hooks)
+    try:  # the same reading as the ASGI front (apps.runs.webhook_front)
         body = read_body(request.read, limit=settings.WEFT_WEBHOOK_MAX_BYTES,
                          declared=request.headers.get("Content-Length"))
     except BodyRefused as refused:

@@ -11,11 +11,10 @@ from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 
 from apps.runs import metrics, refs, rows
 from apps.runs.models import MapItem, NodeRun, NodeStatus, Run, RunStatus
-from apps.runs.refs import REF_KEY
 from apps.runs.services.advance import begin
 from apps.runs.services.dispatch import enqueue
 from apps.runs.services.execution import NodeFailure
@@ -23,7 +22,7 @@ from apps.runs.services.plans import Compiled, compile_version
 from apps.runs.services.resume import node_run_resume, resume_locked
 from apps.runs.services.starts import run_start
 from apps.runs.services.step import Step, db_clock, log_context_bind, run_result
-from apps.runs.services.transitions import RUN_ACTIVE, RUN_FINISHED
+from apps.runs.services.transitions import RUN_ACTIVE, RUN_FINISHED, run_born
 from apps.workflows.models import Workflow, WorkflowVersion
 
 MAP_INLINE_MAX = 1000
@@ -88,40 +87,13 @@ def child_finished(child: Run, result: Any) -> None:
                        {"type": f"child_{child.status}", "message": message})
 
 
-def _list_source(node_run_id: int) -> tuple[str, list[Any]] | tuple[None, int]:
-    """Where the map's list lies: SQL giving the JSON value (following references to
-    other rows), or (None, pk) when it is another map's result (its item rows)."""
-    sql, params = "(SELECT inputs->'in' FROM runs_noderun WHERE id = %s)", [node_run_id]
-    for _ in range(8):
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT CASE WHEN jsonb_typeof(v) = 'object' AND v ? '{REF_KEY}' "
-                           f"THEN v->'{REF_KEY}' END FROM (SELECT {sql} AS v) AS s", params)
-            ref = cursor.fetchone()[0]
-        if ref is None:
-            break
-        if "map" in ref:
-            return None, int(ref["map"])
-        field_name = "outputs" if ref.get("field") == "outputs" else "inputs"
-        sql = f"(SELECT {field_name} -> %s FROM runs_noderun WHERE id = %s)"
-        params = [str(ref["port"]), int(ref["node_run"])]
-    return sql, params
-
-
 def map_begin(row: NodeRun) -> None:
     """Split the map node's list into item rows inside PostgreSQL: the list never
     passes through this process (nor does a list held by reference elsewhere)."""
     payload = row.state["payload"]
     chunk = int(payload.get("chunk_size") or 100)
-    sql, params = _list_source(row.pk)
-    with connection.cursor() as cursor:
-        if sql is None:
-            cursor.execute("SELECT 'array', count(*) FROM runs_mapitem WHERE node_run_id = %s",
-                           [params])
-        else:
-            cursor.execute(f"SELECT jsonb_typeof(v), jsonb_array_length(CASE WHEN "
-                           f"jsonb_typeof(v) = 'array' THEN v ELSE '[]' END) "
-                           f"FROM (SELECT {sql} AS v) AS s", params)
-        kind, total = cursor.fetchone()
+    source = rows.map_list_source(row.pk)
+    kind, total = rows.map_list_shape(source)
     row.state = {**row.state, "total": total, "chunk_size": chunk, "started_chunks": 0}
     transaction.on_commit(lambda: enqueue("runs.map_progress", [row.pk], queue="default"))
     if kind != "array":
@@ -129,17 +101,7 @@ def map_begin(row: NodeRun) -> None:
                               "message": f"A map needs a list on its input; it got {kind}."}
     NodeRun.objects.filter(pk=row.pk).update(state=row.state)
     if kind == "array" and total:
-        with connection.cursor() as cursor:
-            if sql is None:
-                cursor.execute("INSERT INTO runs_mapitem (node_run_id, index, input, done) "
-                               "SELECT %s, index, output, false FROM runs_mapitem "
-                               "WHERE node_run_id = %s", [row.pk, params])
-            else:
-                cursor.execute(
-                    "INSERT INTO runs_mapitem (node_run_id, index, input, done) "
-                    "SELECT %s, t.ord - 1, t.value, false FROM "
-                    f"jsonb_array_elements({sql}) WITH ORDINALITY AS t(value, ord)",
-                    [row.pk, *params])
+        rows.map_items_insert(row.pk, source)
 
 
 def map_progress(*, node_run_id: int) -> str:
@@ -169,11 +131,7 @@ def map_progress(*, node_run_id: int) -> str:
                                 f"{(failed.error or {}).get('message', '')}"}
             transaction.on_commit(lambda: node_run_resume(node_run_id=node_run_id, error=error))
             return MapProgress.FAILED
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(DISTINCT index / %s) FROM runs_mapitem "
-                           "WHERE node_run_id = %s AND NOT done AND index < %s",
-                           [size, node_run_id, started * size])
-            in_flight = cursor.fetchone()[0]
+        in_flight = rows.map_chunks_in_flight(node_run_id, chunk_size=size, started=started)
         if started >= chunks and in_flight == 0:
             if total > MAP_INLINE_MAX:
                 # The results stay in their item rows; the output refers to them.
@@ -181,12 +139,7 @@ def map_progress(*, node_run_id: int) -> str:
                 NodeRun.objects.filter(pk=node_run_id).update(
                     state={**state, "outputs": outputs})
             else:  # small: gathered inline (inside PostgreSQL), as the UI shows it
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "UPDATE runs_noderun SET state = state || jsonb_build_object("
-                        "'outputs', jsonb_build_object('out', COALESCE((SELECT jsonb_agg("
-                        "output ORDER BY index) FROM runs_mapitem WHERE node_run_id = %s), "
-                        "'[]'::jsonb))) WHERE id = %s", [node_run_id, node_run_id])
+                rows.map_results_gather(node_run_id)
             transaction.on_commit(lambda: node_run_resume(node_run_id=node_run_id))
             return MapProgress.FINISHED
         concurrency = int(state["payload"].get("concurrency") or 4)
@@ -247,12 +200,12 @@ def map_inline_batch(row: NodeRun, workflow, version, compiled: Compiled,
     now = db_clock()
     runs, node_rows, updates = [], [], []
     for item in items:
-        run = Run(id=uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk,
-                  trigger="map", input=item.input if isinstance(item.input, dict)
-                  else {"item": item.input}, status=RunStatus.QUEUED, created_at=now,
-                  trace_id=row.run.trace_id, parent_run_id=row.run_id,
-                  parent_node_run_id=row.pk, trigger_ref=f"map:{row.pk}:{item.index}",
-                  deadline_at=now + timedelta(seconds=settings.WEFT_RUN_TIMEOUT_S))
+        run = run_born(id=uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk,
+                       trigger="map", input=item.input if isinstance(item.input, dict)
+                       else {"item": item.input}, created_at=now,
+                       trace_id=row.run.trace_id, parent_run_id=row.run_id,
+                       parent_node_run_id=row.pk, trigger_ref=f"map:{row.pk}:{item.index}",
+                       deadline_at=now + timedelta(seconds=settings.WEFT_RUN_TIMEOUT_S))
         step = Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
         begin(step)
         runs.append(run)

@@ -1,11 +1,19 @@
-"""The Celery side of the engine, after commit: node runs sent to their queues (the
-outbox marks what the broker took), and maintenance tasks enqueued."""
+"""The Celery side of the engine, after commit: node runs sent to their queues and
+marked published once the broker took them (what it did not take, the outbox sends
+again: apps.runs.outbox), and maintenance tasks enqueued."""
 
 from __future__ import annotations
 
 import logging
+import os
+import queue as queues
+import threading
+import time
 from typing import Any
 
+from django.db import connection
+
+from apps.runs import rows
 from apps.runs.models import NodeRun
 from apps.runs.services.execution import policy_of
 from apps.runs.services.plans import compiled_by_id
@@ -30,13 +38,12 @@ RETRY_POLICY = {"max_retries": 1, "interval_start": 0.05, "interval_step": 0.1,
 
 def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: str) -> list[int]:
     """Send node runs to their queues (after the commit that queued them) and mark
-    those the broker took as published (apps.runs.outbox, off this thread). A publish
+    those the broker took as published (off this thread: `published`). A publish
     that fails leaves the row queued and unpublished: a worker process's outbox loop
     sends it again within seconds of the broker's return. Returns the pks not sent.
     Through Weft's Celery app by name, never a task's `current_app`: that is per
     thread, and in a thread of a web server that never made it current it is Celery's
     unconfigured default app (a broker on localhost that is not Weft's)."""
-    from apps.runs import outbox
     from celery_worker.app import app
 
     sent, unsent = [], []
@@ -55,7 +62,7 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
                            "again", len(unsent), exc.__class__.__name__)
             break
         sent.append(pk)
-    outbox.published(pks=sent)
+    published(pks=sent)
     return unsent
 
 
@@ -70,3 +77,46 @@ def dispatch_again(row: NodeRun) -> None:
     """Send a node run to its queue once more (the sweep's safety net)."""
     dispatch_node_runs([dispatch_job(version_id=row.run.version_id, node_id=row.node_id,
                                      pk=row.pk)], trace_id=row.run.trace_id)
+
+
+# --- Marking what the broker took ----------------------------------------------------------
+
+_marks: queues.SimpleQueue | None = None
+_marks_pid = 0
+_marks_lock = threading.Lock()
+
+
+def published(*, pks: list[int]) -> None:
+    """The broker took these node runs' messages: mark them published (in a moment,
+    in one statement with others, by this process's marker thread)."""
+    if pks:
+        _marker().put(list(pks))
+
+
+def _marker() -> queues.SimpleQueue:
+    global _marks, _marks_pid
+    if _marks is None or _marks_pid != os.getpid():
+        with _marks_lock:
+            if _marks is None or _marks_pid != os.getpid():
+                marks: queues.SimpleQueue = queues.SimpleQueue()
+                threading.Thread(target=_mark_loop, args=(marks,), name="weft-outbox-marks",
+                                 daemon=True).start()
+                _marks, _marks_pid = marks, os.getpid()
+    return _marks
+
+
+def _mark_loop(marks: queues.SimpleQueue) -> None:
+    while True:
+        pks = list(marks.get())
+        time.sleep(0.05)  # gather what the next few steps publish
+        while len(pks) < 5000:
+            try:
+                pks.extend(marks.get_nowait())
+            except queues.Empty:
+                break
+        try:
+            rows.mark_published(pks=pks)
+        except Exception:  # unmarked rows are sent again: harmless duplicates
+            logger.warning("could not mark %d node run(s) published", len(pks), exc_info=True)
+        finally:
+            connection.close()

@@ -19,7 +19,7 @@ from apps.runs.services.advance import begin, needs_transaction, write_step
 from apps.runs.services.plans import compile_version
 from apps.runs.services.runtime import engine_paused_reason, latest_version, runtime_settings
 from apps.runs.services.step import Step, db_clock, log_context_bind, step_load
-from apps.runs.services.transitions import RUN_ACTIVE
+from apps.runs.services.transitions import RUN_ACTIVE, run_born
 from apps.workflows.models import Workflow, WorkflowVersion
 
 
@@ -54,13 +54,13 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
             raise Unprocessable(reason, code="paused", status_code=423)
     compiled = compile_version(version)
     now = db_clock()
-    run = Run(id=run_id or uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk,
-              trigger=trigger, input=input or {}, status=RunStatus.QUEUED, created_at=now,
-              started_by=user if user is not None and user.is_authenticated else None,
-              started_by_token=token, trigger_ref=trigger_ref,
-              trace_id=trace_id or uuid.uuid4().hex,
-              parent_run_id=parent_node_run.run_id if parent_node_run else None,
-              parent_node_run=parent_node_run)
+    run = run_born(id=run_id or uuid.uuid4(), workflow_id=workflow.pk, version_id=version.pk,
+                   trigger=trigger, input=input or {}, created_at=now,
+                   started_by=user if user is not None and user.is_authenticated else None,
+                   started_by_token=token, trigger_ref=trigger_ref,
+                   trace_id=trace_id or uuid.uuid4().hex,
+                   parent_run_id=parent_node_run.run_id if parent_node_run else None,
+                   parent_node_run=parent_node_run)
     log_context_bind(run)
     metrics.RUNS_STARTED.labels(str(workflow.pk), trigger).inc()
     limit = None

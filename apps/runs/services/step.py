@@ -15,7 +15,7 @@ from apps.core.context import run_id_var, trace_id_var
 from apps.runs import refs, rows
 from apps.runs.models import NodeRun, NodeStatus, Run, RunStatus
 from apps.runs.services.plans import Compiled, compiled_by_id
-from apps.runs.services.transitions import NODE_TRANSITIONS, RUN_TRANSITIONS
+from apps.runs.services.transitions import NODE_TRANSITIONS, RUN_TRANSITIONS, node_run_born
 
 
 class Outcome(StrEnum):
@@ -60,8 +60,9 @@ class Step:
 
 def new_row(step: Step, node_id: str, *, status: str, attempt: int = 1,
              inputs: dict[str, Any] | None = None, **fields: Any) -> NodeRun:
-    row = NodeRun(run=step.run, node_id=node_id, node_type=step.compiled.nodes[node_id]["type"],
-                  attempt=attempt, status=status, inputs=inputs or {}, **fields)
+    row = node_run_born(status, run=step.run, node_id=node_id, attempt=attempt,
+                        node_type=step.compiled.nodes[node_id]["type"], inputs=inputs or {},
+                        **fields)
     row.created_at = step.now
     step.rows[node_id] = row
     step.new.append(row)

@@ -1,8 +1,11 @@
-"""The transition tables of runs and node runs, and the compare-and-set moves.
+"""The transition tables of runs and node runs, and the only writes of a status.
 
 Every status write goes through here (`run_move` / `node_move`: ``UPDATE ... WHERE
-status IN (allowed from)``) or through `apps.runs.rows` (a step's writes, checked
-against these tables first), so a second delivery of the same work cannot commit twice.
+status IN (allowed from)``; the birth of a row: `run_born`, `node_run_born`) or through
+`apps.runs.rows` (a step's writes, each move checked against these tables first; a
+worker's claim, from the states named here), so a second delivery of the same work
+cannot commit twice. tests/runs/test_status_writes.py fails when another module
+writes a status.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from apps.runs.models import NodeStatus, Run, RunStatus
+from apps.runs.models import NodeRun, NodeStatus, Run, RunStatus
 
 # --- The transition tables -------------------------------------------------------------
 
@@ -45,6 +48,15 @@ RUN_ACTIVE = (RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
 RUN_FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
 NODE_OPEN = (NodeStatus.PENDING, NodeStatus.QUEUED, NodeStatus.RUNNING, NodeStatus.WAITING)
 
+# A worker's claim (apps.runs.rows.node_run_claim) moves a node run to running: from
+# queued (a message's delivery), or from running when its holder is gone (its lease
+# lapsed or its heartbeat stopped: taken over), while its run is running or waiting.
+CLAIM_TO = NodeStatus.RUNNING
+CLAIM_FROM_QUEUED = NodeStatus.QUEUED
+CLAIM_FROM_TAKEOVER = NodeStatus.RUNNING
+CLAIM_FROM = (CLAIM_FROM_QUEUED, CLAIM_FROM_TAKEOVER)
+CLAIM_RUN_STATUSES = (RunStatus.RUNNING, RunStatus.WAITING)
+
 
 def allowed_from(table: dict[str, set[str]], to: str) -> list[str]:
     return [src for src, targets in table.items() if to in targets]
@@ -68,3 +80,18 @@ def node_status_after(path: Iterable[str]) -> str:
         if dst not in NODE_TRANSITIONS[src]:
             raise AssertionError(f"node status cannot move from {src} to {dst}")
     return steps[-1]
+
+
+
+def run_born(**fields: Any) -> Run:
+    """A run as it is created: queued (then written started by its first step, or saved
+    queued until its workflow has a free slot)."""
+    return Run(status=RunStatus.QUEUED, **fields)
+
+
+def node_run_born(status: str, **fields: Any) -> NodeRun:
+    """A node run as it is inserted by a step: pending, or where a path walked in
+    memory ended (`node_status_after`)."""
+    if status not in NODE_TRANSITIONS:
+        raise AssertionError(f"no node status {status!r}")
+    return NodeRun(status=status, **fields)

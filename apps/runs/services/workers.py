@@ -11,14 +11,14 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-from apps.core.db import db_error_is_transient
+from apps.core.db import database_back, db_error_is_transient
 from apps.nodes.base import Outputs, Wait
 from apps.runs import events, metrics, rows
 from apps.runs.models import NodeRun, NodeStatus, Run, RunStatus
@@ -116,36 +116,6 @@ def record_result_retrying(row: NodeRun, result: Outputs | Wait | NodeFailure,
             connection.close()
             if not database_back(deadline=deadline):
                 raise
-
-
-def _database_answers() -> bool:
-    """Whether PostgreSQL takes a new connection now (one attempt, a second at most,
-    outside the pool)."""
-    import psycopg
-
-    params = connection.get_connection_params()
-    keys = ("dbname", "user", "password", "host", "port", "sslmode")
-    try:
-        psycopg.connect(**{k: params[k] for k in keys if params.get(k) not in (None, "")},
-                        connect_timeout=1).close()
-    except psycopg.Error:
-        return False
-    return True
-
-
-def database_back(*, deadline: float) -> bool:
-    """Wait until PostgreSQL answers again (looking every 0.2 s), then start this
-    process's connection pool afresh: the old one holds broken connections and waits
-    between its own reconnection attempts (1, 2, 4, 8 s...). False at the deadline."""
-    while not _database_answers():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    close_pool = getattr(connection, "close_pool", None)
-    if close_pool is not None and connection.settings_dict["OPTIONS"].get("pool"):
-        with suppress(KeyError, DatabaseError):
-            close_pool()
-    return True
 
 
 def claim_refused(node_run_id: int, *, holder: str) -> str | rows.Claim:
