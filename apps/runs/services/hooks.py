@@ -2,12 +2,13 @@
 when a run reaches a finished status, and the waits on child runs. Other apps add
 theirs the same way (apps.approvals.engine); nothing of it is written into the step.
 
-| run reaches | handler | when |
-| --- | --- | --- |
-| succeeded, failed, cancelled | count it (metrics) | after commit |
-| succeeded, failed (a child run) | resume its parent node or map item | in the transaction |
-| failed (not itself started by an error trigger) | start the error-trigger workflows | after commit |
-| succeeded, failed, cancelled (a top-level run) | start queued runs of its workflow | after commit |
+- succeeded, failed, cancelled: counted (metrics), after commit;
+- succeeded, failed, for a child run: its parent node or map item goes on, in the
+  transaction;
+- failed, unless itself started by an error trigger: the error-trigger workflows
+  start, after commit;
+- succeeded, failed, cancelled, for a top-level run: its workflow's queued runs may
+  start (a concurrency slot is free), after commit.
 """
 
 from __future__ import annotations

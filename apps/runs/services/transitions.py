@@ -69,7 +69,8 @@ def run_move(run_id, to: str, **fields: Any) -> bool:
 
 
 def node_move(queryset, to: str, **fields: Any) -> int:
-    return queryset.filter(status__in=allowed_from(NODE_TRANSITIONS, to)).update(status=to, **fields)
+    return queryset.filter(status__in=allowed_from(NODE_TRANSITIONS, to)).update(
+        status=to, **fields)
 
 
 def node_status_after(path: Iterable[str]) -> str:
