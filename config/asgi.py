@@ -11,14 +11,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from apps.core.websocket import SameOriginValidator  # noqa: E402
-from apps.runs import hooks  # noqa: E402
+from apps.runs import webhook_front  # noqa: E402
 from config.ws_urls import websocket_urlpatterns  # noqa: E402
 
 
 async def http_app(scope, receive, send):
-    """Webhooks take their own fast front (apps.runs.hooks); the rest is Django."""
-    if hooks.matches(scope):
-        return await hooks.webhook_app(scope, receive, send)
+    """Webhooks take their own fast front (apps.runs.webhook_front); the rest is Django."""
+    if webhook_front.matches(scope):
+        return await webhook_front.webhook_app(scope, receive, send)
     return await django_asgi_app(scope, receive, send)
 
 

@@ -1,4 +1,4 @@
-"""Django's Redis cache, forgiving a Redis outage: with short socket timeouts (in
+"""Caches: a tiny per-process TTL cache for hot reads, and Django's Redis cache, forgiving a Redis outage: with short socket timeouts (in
 settings), a read that cannot reach Redis is a miss and a write is dropped, each
 with a log line, so that what uses the cache (the login throttle, rate limits)
 degrades instead of answering 500 or hanging while Redis is down."""
@@ -8,6 +8,8 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable, Hashable
+from typing import Any
 
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
@@ -48,3 +50,30 @@ class ForgivingRedisCache(RedisCache):
     delete = _forgiving(False)(RedisCache.delete)
     delete_many = _forgiving(None)(RedisCache.delete_many)
     clear = _forgiving(False)(RedisCache.clear)
+
+
+class TtlCache:
+    """A tiny per-process cache for hot reads that may lag by `ttl` seconds (another
+    process's kill switch change, a new published version, a webhook's settings)."""
+
+    def __init__(self, ttl: float, *, max_entries: int = 10000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self.data: dict[Hashable, tuple[float, Any]] = {}
+
+    def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        hit = self.data.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        if len(self.data) > self.max_entries:
+            self.data.clear()
+        self.data[key] = (now + self.ttl, value)
+        return value
+
+    def forget(self, key: Hashable) -> None:
+        self.data.pop(key, None)
+
+    def clear(self) -> None:
+        self.data.clear()

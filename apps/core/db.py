@@ -1,8 +1,12 @@
-"""What a database error means for the code that met it."""
+"""What a database error means for the code that met it, and waiting for the
+database to come back."""
 
 from __future__ import annotations
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+import time
+from contextlib import suppress
+
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 # SQLSTATE classes worth trying again: the connection (08), the server shutting down or
 # restarting (57P), resources (53), and a serialization failure or deadlock (40).
@@ -24,3 +28,33 @@ def db_error_is_transient(exc: BaseException) -> bool:
     # No answer from the server: a lost connection is an OperationalError; a value the
     # driver itself refuses (a NUL in text) is a DataError.
     return isinstance(exc, OperationalError)
+
+
+def _database_answers() -> bool:
+    """Whether PostgreSQL takes a new connection now (one attempt, a second at most,
+    outside the pool)."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    keys = ("dbname", "user", "password", "host", "port", "sslmode")
+    try:
+        psycopg.connect(**{k: params[k] for k in keys if params.get(k) not in (None, "")},
+                        connect_timeout=1).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def database_back(*, deadline: float) -> bool:
+    """Wait until PostgreSQL answers again (looking every 0.2 s), then start this
+    process's connection pool afresh: the old one holds broken connections and waits
+    between its own reconnection attempts (1, 2, 4, 8 s...). False at the deadline."""
+    while not _database_answers():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    close_pool = getattr(connection, "close_pool", None)
+    if close_pool is not None and connection.settings_dict["OPTIONS"].get("pool"):
+        with suppress(KeyError, DatabaseError):
+            close_pool()
+    return True

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from apps.expressions.core import check
 from apps.expressions.services import expression_data
+from apps.inference.checks import metadata_problems
 from apps.inference.client import Connection, shared_client
 from apps.inference.errors import ConfigError, InputError
 from apps.inference.spec import ModelSpec
@@ -172,29 +173,6 @@ def check_expressions(config: TritonInferenceConfig) -> list[str]:
 
 
 def check_against_metadata(config: TritonInferenceConfig, metadata: ModelSpec) -> list[str]:
-    """Publish-time problems of a config against the model's metadata; each names the field."""
-    problems = []
-    known_inputs = ", ".join(metadata.input_names)
-    for name in config.inputs:
-        if metadata.input(name) is None:
-            problems.append(
-                f"inputs.{name}: model {metadata.name!r} has no input {name!r} "
-                f"(its inputs: {known_inputs})"
-            )
-    for name in metadata.required_inputs:
-        if name not in config.inputs:
-            problems.append(
-                f"inputs: model {metadata.name!r} requires input {name!r}, which has no expression"
-            )
-    for name in config.outputs:
-        if metadata.output(name) is None:
-            problems.append(
-                f"outputs: model {metadata.name!r} has no output {name!r} "
-                f"(its outputs: {', '.join(metadata.output_names)})"
-            )
-    if config.version and metadata.versions and config.version not in metadata.versions:
-        problems.append(
-            f"version: model {metadata.name!r} has no version {config.version} "
-            f"(it has: {', '.join(metadata.versions)})"
-        )
-    return problems
+    """Publish-time problems of a config against the model's metadata, as text that
+    starts with the field (apps.inference.checks has them as data)."""
+    return [str(problem) for problem in metadata_problems(config, metadata)]

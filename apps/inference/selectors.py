@@ -3,12 +3,11 @@ for the publish-time check of inference nodes."""
 
 from __future__ import annotations
 
-import re
-
 from django.core.cache import cache
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from apps.inference.checks import metadata_problems
 from apps.inference.client import ModelStatus, TritonClient, shared_client
 from apps.inference.errors import InferenceError, ModelNotFound, ServerUnavailable
 from apps.inference.models import TritonServer
@@ -19,7 +18,6 @@ from apps.nodes.base import EnvironmentProblem
 SPEC_CACHE_S = 30
 # Listing and metadata answer in milliseconds; a server that does not is reported as down.
 METADATA_TIMEOUT_S = 5.0
-_FIELD = re.compile(r"^(inputs\.[^:]+|inputs|outputs|version): ")
 
 
 def triton_server_list() -> QuerySet[TritonServer]:
@@ -56,8 +54,6 @@ def triton_model_spec(*, server: TritonServer, model: str, version: str = "") ->
 def triton_node_problems(*, server_name: str, model: str, version: str,
                          config) -> list[EnvironmentProblem]:
     """An inference node's config against the server and model it names (publish)."""
-    from apps.inference.nodes import check_against_metadata
-
     server = TritonServer.objects.filter(name=server_name).first()
     if server is None:
         return [EnvironmentProblem(f"server {server_name!r} is not a configured Triton server",
@@ -79,9 +75,5 @@ def triton_node_problems(*, server_name: str, model: str, version: str,
         return [EnvironmentProblem(f"model {model!r} on Triton server {server_name!r} could "
                                    f"not be checked: {exc.message}", code="model_mismatch",
                                    field="config.model")]
-    problems = []
-    for message in check_against_metadata(config, spec):
-        match = _FIELD.match(message)
-        problems.append(EnvironmentProblem(message, code="model_mismatch",
-                                           field=f"config.{match.group(1)}" if match else None))
-    return problems
+    return [EnvironmentProblem(str(problem), code="model_mismatch", field=f"config.{problem.field}")
+            for problem in metadata_problems(config, spec)]

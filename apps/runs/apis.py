@@ -416,7 +416,7 @@ def _error(status_code: int, code: str, detail: str, **extra) -> JsonResponse:
 
 
 def _webhook_view(request, handle) -> JsonResponse:
-    """Read the body as the ASGI front does (apps.runs.hooks), then answer what
+    """Read the body as the ASGI front does (apps.runs.webhook_front), then answer what
     `handle(body=, headers=)` says: status, JSON body, headers."""
     try:
         body = read_body(request.read, limit=settings.WEFT_WEBHOOK_MAX_BYTES,

@@ -8,6 +8,11 @@
 - **Run statuses**: handlers called when a run reaches a status, each declaring
   whether it runs inside the transaction that moved the run (its writes commit or roll
   back with the move) or after that transaction commits (notifications, messages).
+  This is where the side effects of a run's end live: the engine's own (counting it,
+  resuming a parent run, error triggers, freeing a concurrency slot:
+  apps.runs.services.hooks) and other apps' (apps.approvals.engine). Before the
+  handlers of a finished status, the engine sets `run.result` (not stored): what the
+  run gives its caller (the respond node's body, else its last node's output).
 
 Plain Python: the runs service calls these; apps register from `AppConfig.ready()`,
 and the tables are frozen with the node registry. Handlers take keyword arguments.
@@ -45,6 +50,9 @@ class RunStatusHook:
     # Only for runs in which a node waited on this kind (skipped, with no query, for
     # every other run: the webhook hot path).
     wait_kind: str | None = None
+    # Only for runs for which this holds (checked in memory, before the handler is
+    # called or queued): e.g. child runs only.
+    applies: Callable[[Any], bool] | None = None
 
 
 class HooksFrozen(RuntimeError):

@@ -29,6 +29,11 @@ QUARANTINED = Counter("weft_deliveries_quarantined_total",
                       ["node_type"])
 
 
+def count_run_finished(*, run, status: str) -> None:
+    """A run ended (a handler of apps.runs.engine_hooks)."""
+    RUNS_FINISHED.labels(str(run.workflow_id), status, run.mode).inc()
+
+
 class _LiveCollector:
     """Read at scrape time: queue depths (Redis) and runs by status (PostgreSQL)."""
 

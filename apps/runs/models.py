@@ -1,6 +1,7 @@
 """Run state lives here, in PostgreSQL (DESIGN.md contract 3).
 
-Only `apps.runs.services` writes a status, through its transition tables.
+Only the runs service writes a status: `apps.runs.services.transitions` (its
+transition tables and compare-and-set moves) and `apps.runs.rows` (a step's writes).
 """
 
 from __future__ import annotations

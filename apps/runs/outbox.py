@@ -3,8 +3,8 @@ PostgreSQL (nothing that must survive a Redis outage lives only in Redis).
 
 - A queued node run is born "not yet published" (`NodeRun.dispatched_at` null) in its
   step's transaction. After the commit its message is published with short broker
-  timeouts (`services.dispatch_node_runs`); what the broker took is marked published
-  here, by a thread of the publishing process (`published`), off the request's path.
+  timeouts, and what the broker took is marked published by a thread of the
+  publishing process, off the request's path (`apps.runs.services.dispatch`).
 - Every process that executes nodes (a Celery worker child) runs one `Liveness`
   thread: every WEFT_HEARTBEAT_S it stamps its heartbeat row with PostgreSQL's `now()`,
   sends unpublished messages again (queued longer than WEFT_OUTBOX_GRACE_S), sends
@@ -21,68 +21,18 @@ at once, and a stranded row is sent at most once every WEFT_HOLDER_DEAD_S.
 from __future__ import annotations
 
 import logging
-import os
-import queue
 import threading
 import time
 
 from django.conf import settings
 from django.db import DatabaseError, connection
 
+from apps.core.db import database_back
 from apps.runs.models import NodeStatus, RunStatus
+from apps.runs.rows import HOLDER_GONE_SQL
+from apps.runs.services.dispatch import dispatch_job, dispatch_node_runs
 
 logger = logging.getLogger("weft.runs.outbox")
-
-# --- Marking what the broker took ----------------------------------------------------------
-
-_marks: queue.SimpleQueue | None = None
-_marks_pid = 0
-_marks_lock = threading.Lock()
-
-
-def published(*, pks: list[int]) -> None:
-    """The broker took these node runs' messages: mark them published (in a moment,
-    in one statement with others, by this process's marker thread)."""
-    if pks:
-        _marker().put(list(pks))
-
-
-def _marker() -> queue.SimpleQueue:
-    global _marks, _marks_pid
-    if _marks is None or _marks_pid != os.getpid():
-        with _marks_lock:
-            if _marks is None or _marks_pid != os.getpid():
-                marks: queue.SimpleQueue = queue.SimpleQueue()
-                threading.Thread(target=_mark_loop, args=(marks,), name="weft-outbox-marks",
-                                 daemon=True).start()
-                _marks, _marks_pid = marks, os.getpid()
-    return _marks
-
-
-def _mark_loop(marks: queue.SimpleQueue) -> None:
-    while True:
-        pks = list(marks.get())
-        time.sleep(0.05)  # gather what the next few steps publish
-        while len(pks) < 5000:
-            try:
-                pks.extend(marks.get_nowait())
-            except queue.Empty:
-                break
-        try:
-            mark_published(pks=pks)
-        except Exception:  # unmarked rows are sent again: harmless duplicates
-            logger.warning("could not mark %d node run(s) published", len(pks), exc_info=True)
-        finally:
-            connection.close()
-
-
-def mark_published(*, pks: list[int]) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE runs_noderun SET dispatched_at = now() WHERE id = ANY(%s) "
-                       "AND status = %s AND dispatched_at IS NULL",
-                       [list(pks), NodeStatus.QUEUED])
-        return cursor.rowcount
-
 
 # --- Heartbeats ------------------------------------------------------------------------------
 
@@ -131,8 +81,6 @@ def unpublished_pick(*, grace_s: float, batch: int) -> list[tuple[int, str, int,
 def stranded_pick(*, dead_after_s: float, batch: int) -> list[tuple[int, str, int, str]]:
     """Running rows whose holder stopped beating (see rows.HOLDER_GONE_SQL), not sent
     again in the last `dead_after_s`: stamped as sent now."""
-    from apps.runs.rows import HOLDER_GONE_SQL
-
     return _pick(
         "WITH picked AS (SELECT n.id, r.version_id, r.trace_id FROM runs_noderun n"
         " JOIN runs_run r ON r.id = n.run_id WHERE n.status = %(running_node)s"
@@ -169,12 +117,10 @@ def lost_with_broker(*, uptime_s: float) -> int:
 def send(*, picked: list[tuple[int, str, int, str]]) -> tuple[int, int]:
     """Publish picked rows; the ones the broker would not take are unpublished again.
     Returns (sent, not sent)."""
-    from apps.runs import services
-
     by_trace: dict[str, list[tuple[int, str, float | None]]] = {}
     for pk, node_id, version_id, trace_id in picked:
         try:
-            job = services.dispatch_job(version_id=version_id, node_id=node_id, pk=pk)
+            job = dispatch_job(version_id=version_id, node_id=node_id, pk=pk)
         except Exception:  # a version this process cannot compile: leave it to others
             logger.warning("could not prepare node run %s for sending", pk, exc_info=True)
             continue
@@ -184,7 +130,7 @@ def send(*, picked: list[tuple[int, str, int, str]]) -> tuple[int, int]:
         if failed:  # the broker is away: the rest wait for the next turn
             failed += [job[0] for job in jobs]
             continue
-        failed += services.dispatch_node_runs(jobs, trace_id=trace_id)
+        failed += dispatch_node_runs(jobs, trace_id=trace_id)
     unsent(pks=failed)
     return len(picked) - len(failed), len(failed)
 
@@ -269,8 +215,6 @@ class Liveness(threading.Thread):
                 logger.warning("liveness turn failed: %r", exc)
                 connection.close()
                 if isinstance(exc, DatabaseError):
-                    from apps.runs.services import database_back
-
                     database_back(deadline=time.monotonic())  # back already: a fresh pool
             finally:
                 connection.close()

@@ -4,8 +4,9 @@ round trips as the work allows, without the ORM's query compiler.
 `apps.runs.services` stays the one owner of status changes: it says which rows change
 and to what (its transition tables, compare-and-set on the status it read), and calls
 this module to turn that into statements. The one rule written here is a worker's
-claim (`node_run_claim`): queued, or running under a lapsed lease or a holder that
-stopped beating, run active, engine not paused. Leases are taken and compared with
+claim (`node_run_claim`), from the states `apps.runs.services.transitions` names:
+queued, or running under a lapsed lease or a holder that stopped beating, run active,
+engine not paused. Leases are taken and compared with
 PostgreSQL's clock (`now()`), never a worker's. Rows come back as ordinary model instances.
 
 Large port values stay in PostgreSQL: rows are read *lean* (see `lean_sql`), with a
@@ -26,8 +27,14 @@ from typing import Any
 from django.db import connection
 from django.db.models import JSONField, Model
 
-from apps.runs.models import NodeRun, NodeStatus, Run, RunStatus
+from apps.runs.models import NodeRun, NodeStatus, Run
 from apps.runs.refs import REF_KEY
+from apps.runs.services.transitions import (
+    CLAIM_FROM_QUEUED,
+    CLAIM_FROM_TAKEOVER,
+    CLAIM_RUN_STATUSES,
+    CLAIM_TO,
+)
 
 LARGE_JSON_BYTES = 32 * 1024
 
@@ -142,18 +149,18 @@ def _claim_sql() -> str:
     returning = ", ".join(f"{sql} AS c{i}" for i, sql in enumerate(returning))
     return (
         "WITH claimed AS ("
-        " UPDATE runs_noderun SET status = %(running)s,"
+        " UPDATE runs_noderun SET status = %(claimed)s,"
         " delivery_count = runs_noderun.delivery_count + 1,"
         " started_at = COALESCE(runs_noderun.started_at, now()),"
         " worker = %(holder)s, lease_until = now() + make_interval(secs => %(lease_s)s)"
         " FROM runs_run r"
         " WHERE runs_noderun.id = %(id)s AND r.id = runs_noderun.run_id"
-        " AND r.status IN (%(run_running)s, %(run_waiting)s)"
+        " AND r.status = ANY(%(run_statuses)s)"
         " AND (CASE WHEN %(take_from)s::text IS NULL"
-        " THEN runs_noderun.status = %(queued)s OR (runs_noderun.status = %(running)s"
+        " THEN runs_noderun.status = %(queued)s OR (runs_noderun.status = %(takeover)s"
         " AND (runs_noderun.lease_until IS NULL OR runs_noderun.lease_until < now()"
         f" OR {HOLDER_GONE_SQL.format(table='runs_noderun')}))"
-        " ELSE runs_noderun.status = %(running)s AND runs_noderun.worker = %(take_from)s END)"
+        " ELSE runs_noderun.status = %(takeover)s AND runs_noderun.worker = %(take_from)s END)"
         " AND NOT EXISTS (SELECT 1 FROM runs_engineswitch s WHERE s.paused"
         " AND (s.workflow_id IS NULL OR s.workflow_id = r.workflow_id))"
         f" RETURNING {returning})"
@@ -172,9 +179,10 @@ def node_run_claim(node_run_id: int, *, holder: str, lease_s: float, dead_after_
     outputs of the run's succeeded nodes. The lease runs `lease_s` from PostgreSQL's
     clock. None when it is not claimable now: not queued, lease held by a live holder,
     run not active, or the engine paused for its workflow."""
-    params = {"running": NodeStatus.RUNNING, "queued": NodeStatus.QUEUED,
-              "succeeded": NodeStatus.SUCCEEDED, "run_running": RunStatus.RUNNING,
-              "run_waiting": RunStatus.WAITING, "holder": holder, "lease_s": float(lease_s),
+    params = {"claimed": CLAIM_TO, "queued": CLAIM_FROM_QUEUED,
+              "takeover": CLAIM_FROM_TAKEOVER, "succeeded": NodeStatus.SUCCEEDED,
+              "run_statuses": [status.value for status in CLAIM_RUN_STATUSES], "holder": holder,
+              "lease_s": float(lease_s),
               "dead_after": float(dead_after_s), "id": node_run_id, "take_from": take_from,
               **lean_params()}
     with connection.cursor() as cursor:
@@ -339,3 +347,85 @@ def step_write(write: StepWrite) -> bool:
         write.run_insert._state.adding = False
         write.run_insert._state.db = "default"
     return True
+
+
+# --- Maps: a map's list and items, inside PostgreSQL -------------------------------------
+
+def map_list_source(node_run_id: int) -> tuple[str, list[Any]] | tuple[None, int]:
+    """Where the map's list lies: SQL giving the JSON value (following references to
+    other rows), or (None, pk) when it is another map's result (its item rows)."""
+    sql, params = "(SELECT inputs->'in' FROM runs_noderun WHERE id = %s)", [node_run_id]
+    for _ in range(8):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT CASE WHEN jsonb_typeof(v) = 'object' AND v ? '{REF_KEY}' "
+                           f"THEN v->'{REF_KEY}' END FROM (SELECT {sql} AS v) AS s", params)
+            ref = cursor.fetchone()[0]
+        if ref is None:
+            break
+        if "map" in ref:
+            return None, int(ref["map"])
+        field_name = "outputs" if ref.get("field") == "outputs" else "inputs"
+        sql = f"(SELECT {field_name} -> %s FROM runs_noderun WHERE id = %s)"
+        params = [str(ref["port"]), int(ref["node_run"])]
+    return sql, params
+
+
+def map_list_shape(source: tuple[str, list[Any]] | tuple[None, int]) -> tuple[str, int]:
+    """The JSON type of a map's list ('array' when it is one) and its length."""
+    sql, params = source
+    with connection.cursor() as cursor:
+        if sql is None:
+            cursor.execute("SELECT 'array', count(*) FROM runs_mapitem WHERE node_run_id = %s",
+                           [params])
+        else:
+            cursor.execute(f"SELECT jsonb_typeof(v), jsonb_array_length(CASE WHEN "
+                           f"jsonb_typeof(v) = 'array' THEN v ELSE '[]' END) "
+                           f"FROM (SELECT {sql} AS v) AS s", params)
+        kind, total = cursor.fetchone()
+    return kind, total
+
+
+def map_items_insert(node_run_id: int, source: tuple[str, list[Any]] | tuple[None, int]) -> None:
+    """One item row per element of the list (the list never leaves PostgreSQL)."""
+    sql, params = source
+    with connection.cursor() as cursor:
+        if sql is None:
+            cursor.execute("INSERT INTO runs_mapitem (node_run_id, index, input, done) "
+                           "SELECT %s, index, output, false FROM runs_mapitem "
+                           "WHERE node_run_id = %s", [node_run_id, params])
+        else:
+            cursor.execute(
+                "INSERT INTO runs_mapitem (node_run_id, index, input, done) "
+                "SELECT %s, t.ord - 1, t.value, false FROM "
+                f"jsonb_array_elements({sql}) WITH ORDINALITY AS t(value, ord)",
+                [node_run_id, *params])
+
+
+def map_chunks_in_flight(node_run_id: int, *, chunk_size: int, started: int) -> int:
+    """How many of the first `started` chunks still have items not done."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(DISTINCT index / %s) FROM runs_mapitem "
+                       "WHERE node_run_id = %s AND NOT done AND index < %s",
+                       [chunk_size, node_run_id, started * chunk_size])
+        return cursor.fetchone()[0]
+
+
+def map_results_gather(node_run_id: int) -> None:
+    """The items' results, in order, as the map node's outputs (in its state)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE runs_noderun SET state = state || jsonb_build_object("
+            "'outputs', jsonb_build_object('out', COALESCE((SELECT jsonb_agg("
+            "output ORDER BY index) FROM runs_mapitem WHERE node_run_id = %s), "
+            "'[]'::jsonb))) WHERE id = %s", [node_run_id, node_run_id])
+
+
+# --- The outbox's mark -----------------------------------------------------------------
+
+def mark_published(*, pks: list[int]) -> int:
+    """The broker took these queued node runs' messages (apps.runs.outbox)."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE runs_noderun SET dispatched_at = now() WHERE id = ANY(%s) "
+                       "AND status = %s AND dispatched_at IS NULL",
+                       [list(pks), NodeStatus.QUEUED])
+        return cursor.rowcount

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from apps.runs import io_executor, rows, services, triggers
+from apps.runs.services.step import Outcome
 
 # Beat sends the sweep every second; a sweep that finds another ran less than half a
 # second ago by PostgreSQL's clock is skipped (celery_worker/app.py: no message expiry).
@@ -29,7 +30,7 @@ def node_execute(self, node_run_id: int) -> str:
         # countdown: an ETA is read with the receiving worker's clock.)
         services.database_back(deadline=time.monotonic() + 60)
         raise self.retry(exc=exc, countdown=0, max_retries=None) from exc
-    if outcome == "busy":
+    if outcome == Outcome.BUSY:
         # Another live worker holds the node. If it dies, its lease lapses: look again
         # then (this message may be the only one left for the node).
         raise self.retry(countdown=settings.WEFT_NODE_LEASE_S)

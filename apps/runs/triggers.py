@@ -1,5 +1,5 @@
 """Triggers that start runs on their own: webhooks, schedules, failures of other runs.
-Each ends in `services.run_start`."""
+Each ends in `run_start` (apps.runs.services.starts)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,18 @@ from django.utils import timezone
 
 from apps.audit.services import audit_record
 from apps.core import inbound
+from apps.core.cache import TtlCache
 from apps.core.errors import Unprocessable
-from apps.runs import refs, replay, services
+from apps.runs import refs, replay
 from apps.runs.models import ReceiptKind, Run, RunMode, RunStatus, WorkflowRuntime
+from apps.runs.services.plans import compile_version
+from apps.runs.services.runtime import (
+    engine_paused_reason,
+    latest_version,
+    runtime_settings_forget,
+)
+from apps.runs.services.starts import run_start
+from apps.runs.services.transitions import RUN_FINISHED
 from apps.workflows.models import Workflow, WorkflowVersion
 from apps.workflows.services import workflow_update
 
@@ -59,7 +68,7 @@ def workflow_runtime_update(*, workflow: Workflow, user=None, max_concurrency: i
         audit_record(action="workflow.signing_key_rotate", actor=user, target=workflow)
     runtime.save()
     _hook_cache.clear()
-    services._limit_cache.clear()
+    runtime_settings_forget()
     return runtime
 
 
@@ -72,14 +81,14 @@ def run_start_keyed(*, workflow: Workflow, input: dict[str, Any], key: str | Non
         workflow_id=workflow.pk,
         claims=[replay.idempotency_claim(kind=ReceiptKind.API_KEY, value=key)],
         body_sha256=replay.input_digest(input) if key is not None else "",
-        start=lambda new_id, guard: services.run_start(
+        start=lambda new_id, guard: run_start(
             workflow=workflow, input=input, trigger="manual", user=user, token=token,
             trace_id=trace_id, run_id=new_id, guard=guard))
 
 
 # --- Webhooks -----------------------------------------------------------------------------
 
-_hook_cache = services._TtlCache(2.0)
+_hook_cache = TtlCache(2.0)
 
 
 def trace_id_from(traceparent: str) -> str | None:
@@ -109,11 +118,11 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
     if target is None:
         raise Unprocessable("No webhook has this address.", code="not_found", status_code=404)
     workflow = target["workflow"]
-    version = services.latest_version(workflow=workflow)
+    version = latest_version(workflow=workflow)
     if version is None or not workflow.is_active:
         raise Unprocessable("This workflow has no published, active version.",
                             code="not_published", status_code=404)
-    compiled = services.compile_version(version)
+    compiled = compile_version(version)
     trigger_id = compiled.graph.trigger
     if trigger_id is None or compiled.types[trigger_id].type != "trigger.webhook":
         raise Unprocessable("The published version does not start with a webhook trigger.",
@@ -139,7 +148,7 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
                             ) from None
     run_id, run = replay.run_start_once(
         workflow_id=workflow.pk, claims=claims, body_sha256=body_sha256,
-        start=lambda new_id, guard: services.run_start(
+        start=lambda new_id, guard: run_start(
             workflow=workflow, version=version,
             input=payload if isinstance(payload, dict) else {"body": payload},
             trigger="webhook", trigger_ref=secret[:8],
@@ -207,7 +216,7 @@ def webhook_wait_response(*, run: Run, timeout: float,
             return _response_parts(row["response"])
         if row["status"] == RunStatus.SUCCEEDED:
             return 200, {"run_id": str(run.pk), "status": row["status"]}, {}
-        if row["status"] in services.RUN_FINISHED:
+        if row["status"] in RUN_FINISHED:
             status, body = failure
             return status, {**(body or {"error": "run_failed"}), "run_id": str(run.pk)}, {}
         time.sleep(pause)
@@ -242,7 +251,7 @@ def schedules_sync(*, now: datetime) -> None:
     """Point each scheduled workflow's next due time at its latest version's cron."""
     scheduled = {}
     for version in _latest_versions_with("trigger.schedule"):
-        compiled = services.compile_version(version)
+        compiled = compile_version(version)
         trigger = compiled.graph.trigger
         if trigger and compiled.types[trigger].type == "trigger.schedule":
             scheduled[version.workflow_id] = (version, compiled.configs[trigger])
@@ -267,7 +276,7 @@ def schedules_sweep(*, now: datetime | None = None) -> int:
         version = runtime.workflow.versions.order_by("-number").first()
         if version is None:
             continue
-        compiled = services.compile_version(version)
+        compiled = compile_version(version)
         trigger = compiled.graph.trigger
         if not trigger or compiled.types[trigger].type != "trigger.schedule":
             continue
@@ -275,10 +284,10 @@ def schedules_sweep(*, now: datetime | None = None) -> int:
         due = runtime.schedule_next_at
         claimed = WorkflowRuntime.objects.filter(pk=runtime.pk, schedule_next_at=due).update(
             schedule_next_at=config.next_after(now))
-        if not claimed or services.engine_paused_reason(workflow_id=runtime.workflow_id):
+        if not claimed or engine_paused_reason(workflow_id=runtime.workflow_id):
             continue
         try:
-            services.run_start(workflow=runtime.workflow, version=version,
+            run_start(workflow=runtime.workflow, version=version,
                                input={**config.input, "scheduled_for": due.isoformat()},
                                trigger="schedule", trigger_ref=due.isoformat())
             started += 1
@@ -299,7 +308,7 @@ def error_triggers_fire(*, run_id) -> int:
     for version in _latest_versions_with("trigger.error"):
         if version.workflow_id == failed.workflow_id:
             continue
-        compiled = services.compile_version(version)
+        compiled = compile_version(version)
         trigger = compiled.graph.trigger
         if not trigger or compiled.types[trigger].type != "trigger.error":
             continue
@@ -313,7 +322,7 @@ def error_triggers_fire(*, run_id) -> int:
                    else None}
         try:
             with transaction.atomic():
-                services.run_start(workflow=version.workflow, version=version, input=summary,
+                run_start(workflow=version.workflow, version=version, input=summary,
                                    trigger="error", trigger_ref=str(failed.pk),
                                    trace_id=failed.trace_id)
             started += 1

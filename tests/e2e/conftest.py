@@ -11,7 +11,7 @@ EMPTY_GRAPH = {"nodes": [], "edges": [], "notes": []}
 
 
 def spaced(graph: dict, *, dx: int = 300) -> dict:
-    """The graph with its nodes in a row `dx` apart (graph_of's 200 overlaps 220-wide nodes)."""
+    """The graph with its nodes in a row `dx` apart (flow's 200 overlaps 220-wide nodes)."""
     for i, node in enumerate(graph["nodes"]):
         node["position"] = {"x": i * dx, "y": 0}
     return graph

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import spaced
-from tests.fixtures.workflows import graph_of
+from tests.fixtures.workflows import flow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +38,7 @@ def _no_box_overlaps(page):
 def test_switch_cases_draw_their_ports_and_problems_lead_to_the_field(
         signed_in_page, create_workflow, open_editor, screenshot):
     page, user = signed_in_page(roles=["editor"])
-    graph = spaced(_names(graph_of(("start", "trigger.manual"), ("route", "control.switch"),
+    graph = spaced(_names(flow(("start", "trigger.manual"), ("route", "control.switch"),
                                    ("urgent", "core.noop"), edges=[("start", "route")]),
                           start="Start", route="Route ticket", urgent="Page on-call"))
     workflow = create_workflow(user=user, name="Routing", graph=graph)
@@ -116,7 +116,7 @@ def test_switch_cases_draw_their_ports_and_problems_lead_to_the_field(
 def test_error_port_follows_the_policy_and_forms_read_as_words(
         signed_in_page, create_workflow, open_editor, screenshot):
     page, user = signed_in_page(roles=["editor"])
-    graph = spaced(_names(graph_of(("start", "trigger.manual"), ("fetch", "http.request"),
+    graph = spaced(_names(flow(("start", "trigger.manual"), ("fetch", "http.request"),
                                    ("set", "data.set"), ("model", "inference.triton"),
                                    edges=[("start", "fetch")]),
                           start="Start", fetch="Fetch order", set="Shape order",

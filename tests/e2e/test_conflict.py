@@ -5,11 +5,11 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import spaced
 from tests.e2e.editor import Editor, api_get
-from tests.fixtures.workflows import graph_of
+from tests.fixtures.workflows import flow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-GRAPH = spaced(graph_of(("start", "trigger.manual"), ("a", "core.noop"), ("b", "core.noop"),
+GRAPH = spaced(flow(("start", "trigger.manual"), ("a", "core.noop"), ("b", "core.noop"),
                         edges=[("start", "a"), ("a", "b")]))
 DIALOG = "This workflow was changed by someone else"
 

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import spaced
-from tests.fixtures.workflows import graph_of
+from tests.fixtures.workflows import flow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -25,7 +25,7 @@ def _strict(policy: dict[str, str]) -> None:
 def test_the_editor_forms_validate_under_the_policy(
         signed_in_page, create_workflow, open_editor, live_web, csp_watch, screenshot):
     page, user = signed_in_page(roles=["editor"])
-    graph = spaced(graph_of(("start", "trigger.manual"), ("call", "http.request"),
+    graph = spaced(flow(("start", "trigger.manual"), ("call", "http.request"),
                             ("check", "control.if"),
                             edges=[("start", "call"), ("call", "check")]))
     graph["nodes"][1]["name"] = "Call"

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import spaced
 from tests.e2e.editor import api_get
-from tests.fixtures.workflows import graph_of
+from tests.fixtures.workflows import flow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -14,7 +14,7 @@ def test_delete_removes_the_selected_node_and_ctrl_z_restores_it(
     signed_in_page, create_workflow, open_editor, api_token, live_web, screenshot
 ):
     page, user = signed_in_page(roles=["editor"])
-    graph = spaced(graph_of(("start", "trigger.manual"), ("middle", "core.noop"), ("end", "core.noop"),
+    graph = spaced(flow(("start", "trigger.manual"), ("middle", "core.noop"), ("end", "core.noop"),
                             edges=[("start", "middle"), ("middle", "end")]))
     workflow = create_workflow(user=user, name="Keys", graph=graph)
     editor = open_editor(page, workflow)

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import spaced
 from tests.e2e.editor import api_get
-from tests.fixtures.workflows import graph_of
+from tests.fixtures.workflows import flow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -14,7 +14,7 @@ def test_viewer_sees_the_editor_without_editing_controls(
     signed_in_page, create_workflow, open_editor, api_token, live_web, screenshot
 ):
     page, viewer = signed_in_page(roles=["viewer"])
-    graph = spaced(graph_of(("start", "trigger.manual"), ("a", "core.noop"), edges=[("start", "a")]))
+    graph = spaced(flow(("start", "trigger.manual"), ("a", "core.noop"), edges=[("start", "a")]))
     workflow = create_workflow(name="Someone else's", graph=graph)  # owned by an editor
     editor = open_editor(page, workflow)
 

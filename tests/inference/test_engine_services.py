@@ -56,21 +56,15 @@ def test_a_worker_records_the_call_with_the_result_it_settles(
 
 
 def test_a_call_is_audited_even_when_its_run_was_cancelled_meanwhile(
-        registered_server, audit_since, publish, monkeypatch,
+        registered_server, audit_since, publish, node_spy,
         django_capture_on_commit_callbacks):
     """The model was called: the event stays although the late result is dropped."""
     from apps.runs import services
     from apps.runs.models import Run
 
     run, row = _classify_run(publish, registered_server.name)
-    invoke = services._invoke
-
-    def invoke_then_cancel(compiled, node_id, context):
-        result = invoke(compiled, node_id, context)
-        services.run_cancel(run=Run.objects.get(pk=run.pk))  # someone cancels meanwhile
-        return result
-
-    monkeypatch.setattr(services, "_invoke", invoke_then_cancel)
+    node_spy("inference.triton", after=lambda context, result: services.run_cancel(
+        run=Run.objects.get(pk=run.pk)))  # someone cancels meanwhile
     with django_capture_on_commit_callbacks():
         assert services.node_run_execute(node_run_id=row.pk, worker="test") == "dropped"
     assert Run.objects.get(pk=run.pk).status == "cancelled"

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures.live import free_port
-from tests.fixtures.workflows import graph_of
+from tests.fixtures.workflows import flow
 
 
 def _graph(server: str, **config):
-    graph = graph_of(("start", "trigger.manual"), ("classify", "inference.triton"),
+    graph = flow(("start", "trigger.manual"), ("classify", "inference.triton"),
                      edges=[("start", "classify")])
     graph["nodes"][1]["config"] = {"server": server, "model": "ticket_urgency",
                                    "inputs": {"text": "input.subject"}, **config}

@@ -41,19 +41,16 @@ async def _until_run_finished(communicator, timeout=10.0) -> list[dict]:
 
 
 def test_a_viewer_gets_the_snapshot_then_live_events_and_strangers_are_refused(
-        publish, create_user, monkeypatch):
-    # The node's worker is this test (it calls the task's service), so nothing is sent
-    # to a broker: dispatching is recorded instead.
-    dispatched = []
-    monkeypatch.setattr(services, "dispatch_node_runs",
-                        lambda jobs, trace_id: dispatched.extend(jobs))
+        publish, create_user, sent_node_runs):
+    # The node's worker is this test (it calls the task's service); what is sent to the
+    # broker stays there.
     workflow = publish(flow(("start", "trigger.manual"), ("work", "test.sleep", {"seconds": 0}),
                             ("after", "core.noop"),
                             edges=[("start", "work"), ("work", "after")]))
     run = services.run_start(workflow=workflow, input={"n": 1})
     work = NodeRun.objects.get(run=run, node_id="work")
     assert work.status == "queued"
-    assert [job[0] for job in dispatched] == [work.pk]
+    assert [pk for pk, _queue in sent_node_runs()] == [work.pk]
     viewer = _session_of(create_user(roles=["viewer"]))
     nobody = _session_of(create_user(roles=[]))
     path = f"/ws/runs/{run.pk}/"

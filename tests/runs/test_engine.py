@@ -9,6 +9,7 @@ import pytest
 
 from apps.runs import rows, services
 from apps.runs.models import MapItem, NodeRun, Run
+from apps.runs.services import children, control, workers
 from tests.fixtures.runs import flow
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +110,7 @@ def test_cancel_drops_a_late_result(publish, receiver):
     assert row.status == "cancelled"
     from apps.nodes.base import Outputs
 
-    assert services._complete(row, Outputs({"out": 1})) == "dropped"
+    assert workers.record_result(row, Outputs({"out": 1})) == "dropped"
     row.refresh_from_db()
     run.refresh_from_db()
     assert (row.status, row.outputs, run.status) == ("cancelled", None, "cancelled")
@@ -179,7 +180,7 @@ def test_a_node_finishing_while_paused_records_and_pauses_the_run(publish, recei
     services.engine_pause()
     from apps.nodes.base import Outputs
 
-    assert services._complete(row, Outputs({"out": 1})) == "succeeded"
+    assert workers.record_result(row, Outputs({"out": 1})) == "succeeded"
     run.refresh_from_db()
     assert run.status == "paused"
     assert NodeRun.objects.get(run=run, node_id="b").status == "pending"
@@ -276,11 +277,11 @@ def test_a_respond_expression_that_fails_fails_the_node_with_an_expression_error
 
 
 def test_a_large_list_reaches_a_map_by_reference_and_its_result_stays_in_item_rows(
-        publish, monkeypatch, django_capture_on_commit_callbacks):
+        publish, monkeypatch, node_spy, django_capture_on_commit_callbacks):
     """Driven in this process (no worker): the map's task sees neither its list nor
     earlier outputs; a large result is a reference that a data node materialises."""
     monkeypatch.setattr(rows, "LARGE_JSON_BYTES", 64)
-    monkeypatch.setattr(services, "MAP_INLINE_MAX", 10)
+    monkeypatch.setattr(children, "MAP_INLINE_MAX", 10)
     child = publish(flow(("start", "trigger.manual"),
                          ("set", "test.set", {"values": {"done": True}}),
                          edges=[("start", "set")]), name="item")
@@ -295,10 +296,7 @@ def test_a_large_list_reaches_a_map_by_reference_and_its_result_stays_in_item_ro
     assert lean.outputs == {"out": {"$weft_ref": {"node_run": items.pk, "field": "outputs",
                                                   "port": "out"}}}
     map_row = NodeRun.objects.get(run=run, node_id="map")
-    seen = []
-    original = services._invoke
-    monkeypatch.setattr(services, "_invoke", lambda compiled, node_id, context: (
-        seen.append(context), original(compiled, node_id, context))[1])
+    seen = node_spy("flow.map")
     with django_capture_on_commit_callbacks():
         assert services.node_run_execute(node_run_id=map_row.pk) == "waiting"
     assert seen[0].nodes == {}
@@ -408,7 +406,7 @@ def test_cancelling_a_run_cancels_its_child_runs_in_flight(
     child_run.refresh_from_db()
     call.refresh_from_db()
     assert (child_run.status, call.status) == ("cancelled", "cancelled")
-    assert services._complete(call, Outputs({"out": 1})) == "dropped"
+    assert workers.record_result(call, Outputs({"out": 1})) == "dropped"
     sub.refresh_from_db()
     assert sub.status == "cancelled"
     assert not NodeRun.objects.filter(run=run, node_id="after").exists()
@@ -445,7 +443,7 @@ def test_cancelling_a_parent_never_waits_for_a_child_step(
         publish, receiver, django_capture_on_commit_callbacks)
     # What run_cancel does, its transaction held open while the child's step holds on.
     with _a_step_holding(child_run.pk) as let_go, transaction.atomic():
-        services._cancel_locked(rows.run_lock(run.pk))  # must not wait for the child
+        control.cancel_locked(rows.run_lock(run.pk))  # must not wait for the child
         let_go()
     # At the commit, the children were cancelled, each on its own.
     run.refresh_from_db()

@@ -1,4 +1,4 @@
-"""The webhook's own ASGI front (apps.runs.hooks) and the cost of a webhook run."""
+"""The webhook's own ASGI front (apps.runs.webhook_front) and the cost of a webhook run."""
 
 import asyncio
 import json

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from apps.workflows.models import Workflow, WorkflowVersion
-from tests.fixtures.workflows import graph_of
+from tests.fixtures.workflows import flow
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,7 @@ def test_graph_without_revision_is_refused(editor_client, create_workflow, simpl
 
 def test_draft_may_be_unfinished_but_not_malformed(editor_client, create_workflow):
     workflow = create_workflow()
-    unfinished = graph_of(("pass", "core.noop"))  # no trigger, unconnected input
+    unfinished = flow(("pass", "core.noop"))  # no trigger, unconnected input
     ok = editor_client.patch(f"/api/workflows/{workflow.pk}/",
                              {"graph": unfinished, "revision": 1}, format="json")
     assert ok.status_code == 200
@@ -88,7 +88,7 @@ def test_draft_may_be_unfinished_but_not_malformed(editor_client, create_workflo
 
 
 def test_validate_returns_problems_naming_nodes(editor_client, create_workflow):
-    workflow = create_workflow(graph=graph_of(("pass", "core.noop")))
+    workflow = create_workflow(graph=flow(("pass", "core.noop")))
     response = editor_client.post(f"/api/workflows/{workflow.pk}/validate/", {}, format="json")
     assert response.status_code == 200
     assert response.data["valid"] is False
@@ -126,7 +126,7 @@ def test_publish_versions_read_and_restore(editor_client, create_workflow, simpl
 
 def test_publish_refuses_an_invalid_graph_with_the_validator_errors(editor_client,
                                                                    create_workflow):
-    workflow = create_workflow(graph=graph_of(("start", "trigger.manual"),
+    workflow = create_workflow(graph=flow(("start", "trigger.manual"),
                                               ("pass", "core.noop")))
     response = editor_client.post(f"/api/workflows/{workflow.pk}/publish/", {}, format="json")
     assert response.status_code == 400
@@ -160,7 +160,7 @@ def test_export_then_import_round_trips(editor_client, create_workflow, simple_g
 def test_import_of_an_invalid_graph_creates_nothing(editor_client):
     before = Workflow.objects.count()
     document = {"weft_export": 1, "name": "Broken",
-                "graph": graph_of(("start", "trigger.manual"), ("x", "no.such.type"),
+                "graph": flow(("start", "trigger.manual"), ("x", "no.such.type"),
                                   edges=[("start", "x")])}
     response = editor_client.post("/api/workflows/import/", document, format="json")
     assert response.status_code == 400

@@ -25,7 +25,7 @@ from apps.core.context import new_id, request_id_var
 from apps.core.inbound import BodyReader, BodyRefused
 from apps.runs import triggers
 
-logger = logging.getLogger("weft.runs.hooks")
+logger = logging.getLogger("weft.runs.webhook_front")
 PREFIX = "/hooks/"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # as apps.core.middleware
 
@@ -58,7 +58,7 @@ async def _handle_async(*args):
     if _executor is None:
         size = settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get(
             "max_size", 8)
-        _executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="weft-hooks")
+        _executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="weft-webhooks")
     return await asyncio.get_running_loop().run_in_executor(_executor, _handle, *args)
 
 
