@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.expressions",
     "apps.credentials",
+    "apps.variables",
     "apps.console",
     "apps.runs",
     "apps.inference",

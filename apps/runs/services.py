@@ -61,6 +61,7 @@ from apps.runs.models import (
     WorkflowRuntime,
 )
 from apps.runs.node_services import node_services
+from apps.variables.selectors import variables_snapshot
 from apps.workflows.models import Workflow, WorkflowVersion
 
 logger = logging.getLogger("weft.runs")
@@ -902,7 +903,7 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
               started_by_token=token, trigger_ref=trigger_ref,
               trace_id=trace_id or uuid.uuid4().hex,
               parent_run_id=parent_node_run.run_id if parent_node_run else None,
-              parent_node_run=parent_node_run)
+              parent_node_run=parent_node_run, vars=variables_snapshot())
     _bind(run)
     metrics.RUNS_STARTED.labels(str(workflow.pk), trigger).inc()
     limit = None
@@ -1527,7 +1528,7 @@ def _map_inline_batch(row: NodeRun, workflow, version, compiled: Compiled,
                   else {"item": item.input}, status=RunStatus.QUEUED, created_at=now,
                   trace_id=row.run.trace_id, parent_run_id=row.run_id,
                   parent_node_run_id=row.pk, trigger_ref=f"map:{row.pk}:{item.index}",
-                  deadline_at=now + timedelta(seconds=settings.WEFT_RUN_TIMEOUT_S))
+                  vars=row.run.vars, deadline_at=now + timedelta(seconds=settings.WEFT_RUN_TIMEOUT_S))
         step = _Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
         _begin(step)
         runs.append(run)

@@ -24,3 +24,18 @@ document.querySelectorAll("form[data-busy]").forEach(function (form) {
     button.textContent = form.dataset.busy;
   });
 });
+
+// Credential forms: show the secret fields of the chosen kind only
+// (<form data-secret-form> with inputs marked data-kind="bearer" ...).
+document.querySelectorAll("form[data-secret-form]").forEach(function (form) {
+  var kind = form.querySelector("select[name=kind]");
+  if (!kind) return;
+  function show() {
+    form.querySelectorAll("[data-kind]").forEach(function (input) {
+      var box = input.closest(".field") || input;
+      box.hidden = input.dataset.kind !== kind.value;
+    });
+  }
+  kind.addEventListener("change", show);
+  show();
+});
