@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts import selectors as account_selectors
 from apps.accounts import services as account_services
+from apps.accounts.models import ApiToken
 from apps.accounts.roles import ADMIN, ROLES, has_role
 from apps.audit import chain, selectors
 from apps.audit.actors import ACTOR_TYPES
@@ -223,7 +224,12 @@ def tokens(request):
     """Your tokens (admins: everyone's); create one with a name and an optional expiry.
     The token itself is in the creating response only."""
     if request.method == "GET":
-        return _tokens_page(request, TokenCreateForm())
+        # Just created (POST, then this GET): shown this once, then gone from the session,
+        # so a reload neither shows it again nor creates another.
+        created = request.session.pop("token_created", None)
+        token = created and ApiToken.objects.filter(pk=created["id"], user=request.user).first()
+        return _tokens_page(request, TokenCreateForm(), created=token,
+                            raw=created["raw"] if token else None)
     form = TokenCreateForm(request.POST)
     if not form.is_valid():
         return _tokens_page(request, form, status=400)
@@ -236,7 +242,8 @@ def tokens(request):
             for problem in problems:
                 form.add_error(field if field in form.fields else None, problem)
         return _tokens_page(request, form, status=400)
-    return _tokens_page(request, TokenCreateForm(), created=token, raw=raw)
+    request.session["token_created"] = {"id": token.pk, "raw": raw}
+    return redirect("console:tokens")
 
 
 @require_POST

@@ -8,6 +8,8 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Now
 
@@ -62,6 +64,10 @@ class Run(models.Model):
     vars = models.JSONField(default=dict, blank=True)
     # What a `respond` node answered, for synchronous webhooks.
     response = models.JSONField(null=True, blank=True)
+    # The values in the run's input and (once it succeeded) its result, case-folded, for
+    # the runs page's payload search (apps.runs.search): a GIN index finds a run by an
+    # order id or an e-mail among millions. Node outputs are not indexed.
+    search_terms = ArrayField(models.CharField(max_length=200), default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -69,6 +75,7 @@ class Run(models.Model):
             models.Index(fields=["workflow", "-created_at"]),
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["-created_at"]),
+            GinIndex(fields=["search_terms"], name="run_search_terms"),
         ]
 
     def __str__(self) -> str:

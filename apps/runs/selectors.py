@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
@@ -18,22 +18,6 @@ from apps.workflows.models import WorkflowVersion
 
 LIST_FIELDS = ("id", "workflow_id", "version__number", "status", "trigger", "created_at",
                "started_at", "finished_at", "error")
-
-
-def run_list(*, workflow=None, status: str | None = None, created_after=None,
-             created_before=None) -> QuerySet[Run]:
-    qs = Run.objects.select_related("version").only(
-        "id", "workflow_id", "version__number", "status", "trigger", "created_at", "started_at",
-        "finished_at", "error").order_by("-created_at", "id")
-    if workflow:
-        qs = qs.filter(workflow_id=workflow)
-    if status:
-        qs = qs.filter(status=status)
-    if created_after:
-        qs = qs.filter(created_at__gte=created_after)
-    if created_before:
-        qs = qs.filter(created_at__lt=created_before)
-    return qs
 
 
 def run_get(*, run_id) -> Run:

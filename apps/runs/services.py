@@ -61,6 +61,7 @@ from apps.runs.models import (
     WorkflowRuntime,
 )
 from apps.runs.node_services import node_services
+from apps.runs.search import payload_terms
 from apps.variables.selectors import variables_snapshot
 from apps.workflows.models import Workflow, WorkflowVersion
 
@@ -648,6 +649,8 @@ def _set_run_status(step: _Step, to: str, **fields: Any) -> None:
         return
     if to not in RUN_TRANSITIONS[run.status]:
         raise AssertionError(f"run cannot move from {run.status} to {to}")
+    if to == RunStatus.SUCCEEDED:  # the result joins the input in payload search
+        fields["search_terms"] = payload_terms(run.input, _run_result(step))
     run.status = to
     for key, value in fields.items():
         setattr(run, key, value)
@@ -903,7 +906,8 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
               started_by_token=token, trigger_ref=trigger_ref,
               trace_id=trace_id or uuid.uuid4().hex,
               parent_run_id=parent_node_run.run_id if parent_node_run else None,
-              parent_node_run=parent_node_run, vars=variables_snapshot())
+              parent_node_run=parent_node_run, vars=variables_snapshot(),
+              search_terms=payload_terms(input))
     _bind(run)
     metrics.RUNS_STARTED.labels(str(workflow.pk), trigger).inc()
     limit = None

@@ -21,12 +21,15 @@ pytestmark = pytest.mark.django_db
 def test_anyone_with_a_role_creates_a_named_token_shown_once_and_calls_the_api(browser_for):
     browser = browser_for("viewer")
     expiry = (timezone.now() + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")
-    page = browser.post("/console/tokens/", {"name": "CRM sync", "expires_at": expiry})
+    page = browser.post("/console/tokens/", {"name": "CRM sync", "expires_at": expiry},
+                        follow=True)
     assert page.status_code == 200
     raw = page.context["raw"]
-    assert raw.encode() in page.content and b"shown only this once" in page.content
+    assert raw.encode() in page.content
+    assert b"shown only this once" in page.content
     token = ApiToken.objects.get(user=browser.user)
-    assert token.name == "CRM sync" and token.expires_at is not None
+    assert token.name == "CRM sync"
+    assert token.expires_at is not None
     assert raw.encode() not in browser.get("/console/tokens/").content  # once only
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {raw}")
@@ -42,7 +45,8 @@ def test_a_viewer_sees_only_their_own_tokens(browser_for, create_user):
     browser = browser_for("viewer")
     token_create(user=browser.user, name="mine")
     page = browser.get("/console/tokens/").content
-    assert b"mine" in page and b"theirs" not in page
+    assert b"mine" in page
+    assert b"theirs" not in page
     other = ApiToken.objects.get(name="theirs")
     assert browser.post(f"/console/tokens/{other.pk}/revoke/").status_code == 404
 
@@ -73,10 +77,12 @@ def test_the_api_creates_a_token_with_an_expiry_and_refuses_a_past_one(editor_cl
     later = (timezone.now() + timedelta(days=1)).isoformat()
     made = editor_client.post("/api/auth/tokens/", {"name": "ci", "expires_at": later},
                               format="json")
-    assert made.status_code == 201 and made.data["expires_at"]
+    assert made.status_code == 201
+    assert made.data["expires_at"]
     past = editor_client.post("/api/auth/tokens/", {"name": "ci", "expires_at":
                                                     "2001-01-01T00:00:00Z"}, format="json")
-    assert past.status_code == 400 and "expires_at" in past.data["errors"]
+    assert past.status_code == 400
+    assert "expires_at" in past.data["errors"]
 
 
 # --- Credentials ----------------------------------------------------------------------
@@ -124,7 +130,8 @@ def test_deleting_a_credential_a_workflow_uses_is_refused_naming_it(
     assert b"Invoice sync" in page.content
     assert Credential.objects.filter(pk=credential.pk).exists()
     api = admin_client.delete(f"/api/credentials/{credential.pk}/")
-    assert api.status_code == 409 and api.data["code"] == "in_use"
+    assert api.status_code == 409
+    assert api.data["code"] == "in_use"
     assert api.data["workflows"] == [{"id": str(workflow.pk), "name": "Invoice sync"}]
     workflow.graph = flow(("start", "trigger.manual"))
     workflow.save()
@@ -145,7 +152,8 @@ def test_testing_a_credential_sends_it_and_says_what_came_back(
     assert b"tok-probe-1" not in accepted.content
     refused = admin_browser.post(f"/console/credentials/{credential.pk}/test/",
                                  {"url": f"{receiver.url}/deny"})
-    assert not refused.context["result"].ok and b"HTTP 401" in refused.content
+    assert not refused.context["result"].ok
+    assert b"HTTP 401" in refused.content
     elsewhere = admin_browser.post(f"/console/credentials/{credential.pk}/test/",
                                    {"url": "https://other.example.com/"})
     assert not elsewhere.context["result"].ok
@@ -158,7 +166,8 @@ def test_an_editor_sees_credentials_but_cannot_change_them(browser_for, create_c
     credential = create_credential(name="Shared")
     browser = browser_for("editor")
     page = browser.get("/console/credentials/")
-    assert b"Shared" in page.content and b"Add a credential" not in page.content
+    assert b"Shared" in page.content
+    assert b"Add a credential" not in page.content
     assert browser.post(f"/console/credentials/{credential.pk}/delete/").status_code == 403
     assert Credential.objects.filter(pk=credential.pk).exists()
 
@@ -171,9 +180,11 @@ def test_an_editor_adds_edits_and_deletes_a_variable_on_its_page(browser_for, au
                                                 "value": "eu-west"}).status_code == 302
     variable = Variable.objects.get(name="region")
     bad = browser.post("/console/variables/", {"name": "my region", "value": "x"})
-    assert bad.status_code == 400 and bad.context["form"].errors["name"]
+    assert bad.status_code == 400
+    assert bad.context["form"].errors["name"]
     taken = browser.post("/console/variables/", {"name": "REGION", "value": "x"})
-    assert taken.status_code == 400 and taken.context["form"].errors["name"]
+    assert taken.status_code == 400
+    assert taken.context["form"].errors["name"]
     assert browser.post(f"/console/variables/{variable.pk}/", {
         "name": "region", "value": "us-east"}).status_code == 302
     assert b"us-east" in browser.get("/console/variables/").content

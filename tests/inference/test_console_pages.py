@@ -54,7 +54,8 @@ def test_an_editor_tries_a_model_and_reads_its_answer(browser_for, registered_se
     assert audit_since(action="inference.call")[0].data["via"] == "try_it"
     bad = editor.post(f"/console/triton/{registered_server.pk}/try/", {
         "model": "ticket_urgency", "inputs": "[1, 2"})
-    assert bad.status_code == 400 and bad.context["try_form"].errors["inputs"]
+    assert bad.status_code == 400
+    assert bad.context["try_form"].errors["inputs"]
     assert editor.post(f"/console/triton/{registered_server.pk}/").status_code == 403
 
 

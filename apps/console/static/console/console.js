@@ -1,11 +1,11 @@
 // The console's small behaviours, loaded as a file (the Content-Security-Policy
 // allows no inline script).
 
-// Buttons that ask before they act: <button data-confirm="Are you sure?">.
-document.querySelectorAll("[data-confirm]").forEach(function (button) {
-  button.addEventListener("click", function (event) {
-    if (!window.confirm(button.dataset.confirm)) event.preventDefault();
-  });
+// Buttons that ask before they act: <button data-confirm="Are you sure?"> (also those
+// a page puts in later: the runs pages refresh their content live).
+document.addEventListener("click", function (event) {
+  var button = event.target.closest && event.target.closest("[data-confirm]");
+  if (button && !window.confirm(button.dataset.confirm)) event.preventDefault();
 });
 
 // Copy a value shown once: <button data-copy="#selector">.
