@@ -61,6 +61,15 @@ def test_find_a_run_by_its_input_retry_it_and_cancel_another(
     expect(rows.first).to_have_attribute("data-run", wanted)
     expect(rows.first.locator(".pill")).to_have_text("failed", timeout=30_000)
     screenshot("found-by-input")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    screenshot("runs-at-phone-width")
+    page.goto(f"{url}/")
+    failed = page.get_by_role("region", name="Failed in the last 24 hours")
+    expect(failed).to_contain_text("Order sync")
+    expect(failed).to_contain_text("planned failure on attempt 1")
+    screenshot("home-after-a-failure")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.go_back()
 
     rows.first.get_by_role("link").click()
     expect(page.get_by_role("heading", name=f"Run {wanted[:8]}")).to_be_visible()

@@ -114,3 +114,28 @@ def test_cancel_from_the_run_page_and_a_clear_refusal(publish, browser_for):
 def test_pages_need_a_role(browser_for, client):
     assert browser_for().get("/runs/").status_code == 403
     assert client.get("/runs/").status_code == 302
+
+
+def test_the_home_page_says_what_failed_and_what_runs(publish, browser_for, client):
+    bad = publish(FAIL, name="Invoices")
+    for _ in range(2):
+        run_start(workflow=bad, input={})
+    slow = publish(flow(("start", "trigger.manual"), ("wait", "test.sleep", {"seconds": 600}),
+                        edges=[("start", "wait")]), name="Nightly")
+    active = run_start(workflow=slow, input={})
+    page = browser_for("viewer").get("/")
+    attention = page.context["attention"]
+    assert [(f["name"], f["count"]) for f in attention.failed] == [("Invoices", 2)]
+    assert attention.failed[0]["error"] == "this node always fails"
+    assert attention.failed[0]["node_id"] == "boom"
+    assert [r.pk for r in attention.active] == [active.pk]
+    text = page.content.decode()
+    assert "Failed in the last 24 hours: 2" in text
+    assert "this node always fails" in text
+
+
+def test_a_new_editor_is_told_what_to_do_first(browser_for):
+    text = browser_for("editor").get("/").content.decode()
+    assert "No run failed." in text
+    assert "Create your first workflow" in text
+    assert "no role yet" in browser_for().get("/").content.decode()
