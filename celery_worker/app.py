@@ -28,6 +28,9 @@ app.conf.beat_schedule = {
                    "options": {"queue": "maintenance", "expires": 5}},
     "approvals-sweep": {"task": "approvals.sweep", "schedule": 5.0,
                         "options": {"queue": "maintenance", "expires": 10}},
+    "runs-retention": {"task": "runs.retention",
+                       "schedule": float(os.environ.get("WEFT_RETENTION_EVERY", 3600)),
+                       "options": {"queue": "maintenance", "expires": 600}},
 }
 app.autodiscover_tasks()
 

@@ -307,6 +307,12 @@ class WorkflowRuntimeApi(APIView):
         run_timeout_s = serializers.IntegerField(required=False, allow_null=True,
                                                  min_value=1, max_value=30 * 86400)
         rotate_secrets = serializers.BooleanField(required=False, default=False)
+        retention_days = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=36500,
+            help_text="Days after which finished runs are deleted; null: the default.")
+        failed_retention_days = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=36500,
+            help_text="The same for failed runs (keep them longer); null: the default.")
         webhook_legacy_signature = serializers.BooleanField(
             required=False, help_text="Also accept the old signature of the body alone "
             "(replayable): on for workflows created before timestamped signatures.")
@@ -317,13 +323,17 @@ class WorkflowRuntimeApi(APIView):
                 "signing_key": runtime.signing_key,
                 "webhook_legacy_signature": runtime.workflow.webhook_legacy_signature,
                 "max_concurrency": runtime.max_concurrency,
-                "run_timeout_s": runtime.run_timeout_s}
+                "run_timeout_s": runtime.run_timeout_s,
+                "retention_days": runtime.retention_days,
+                "failed_retention_days": runtime.failed_retention_days}
 
     class OutputSerializer(serializers.Serializer):
         webhook_url = serializers.URLField(help_text="POST JSON here to start a run.")
         signing_key = serializers.CharField(help_text="The webhook's HMAC-SHA256 key.")
         max_concurrency = serializers.IntegerField(allow_null=True)
         run_timeout_s = serializers.IntegerField(allow_null=True)
+        retention_days = serializers.IntegerField(allow_null=True)
+        failed_retention_days = serializers.IntegerField(allow_null=True)
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request, workflow_id):

@@ -182,6 +182,10 @@ class WorkflowRuntime(models.Model):
     schedule_version = models.PositiveIntegerField(null=True, blank=True)
     max_concurrency = models.PositiveIntegerField(null=True, blank=True)
     run_timeout_s = models.PositiveIntegerField(null=True, blank=True)
+    # Days after which finished runs are deleted (apps.runs.retention); null: the
+    # defaults WEFT_RUN_RETENTION_DAYS and WEFT_FAILED_RUN_RETENTION_DAYS.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    failed_retention_days = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"runtime of {self.workflow_id}"

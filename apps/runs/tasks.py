@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from apps.runs import services, triggers
+from apps.runs.retention import runs_retention_sweep
 
 
 @shared_task(name="runs.node_execute", bind=True, max_retries=None)
@@ -34,6 +35,11 @@ def node_execute(self, node_run_id: int) -> str:
 @shared_task(name="runs.sweep")
 def sweep() -> dict:
     return services.runs_sweep()
+
+
+@shared_task(name="runs.retention")
+def retention() -> dict:
+    return runs_retention_sweep()
 
 
 @shared_task(name="runs.map_progress")

@@ -6,6 +6,7 @@
  * validating, live runs) live in controllers that watch this store (autosave.ts,
  * validation.ts, runs.ts), so this file stays plain and testable.
  */
+import type { Comparison } from "../core/compare";
 import { createStore, type StoreApi } from "zustand/vanilla";
 import { copySelection, duplicateSelection, pasteClipboard, type ClipboardPayload } from "../core/clipboard";
 import {
@@ -49,7 +50,11 @@ export interface Conflict {
   updatedBy: string;
 }
 
-export type Viewing = { kind: "version"; number: number; note: string; graph: Graph } | { kind: "run"; runId: string; version: number | null; graph: Graph };
+/** Viewing a version read-only; with `compare`, the canvas colours what differs from
+ *  another version or the draft (`graph` is then the comparison's union graph). */
+export type Viewing =
+  | { kind: "version"; number: number; note: string; graph: Graph; compare?: { label: string; result: Comparison } }
+  | { kind: "run"; runId: string; version: number | null; graph: Graph };
 
 export interface NodeRunState {
   status: NodeRunStatus;

@@ -87,7 +87,7 @@ export function RunHistory() {
       <ul className="item-list">
         {(list ?? []).map((r) => (
           <li key={r.id} className={`item${current?.runId === r.id ? " is-active" : ""}`}>
-            <button type="button" className="item-button" onClick={() => open(r.id)} aria-label={`Open run ${r.short_id} (${r.status})`}>
+            <button type="button" className="item-button" onClick={() => open(r.id)} aria-label={`Open run ${r.id} (${r.status})`}>
               <div className="item-title">
                 <span className={`pill run-pill-${r.status}`}>{r.status}</span> <code>{r.short_id}</code> {formatTime(r.created_at)}
               </div>
