@@ -46,6 +46,12 @@ describe("comparing versions", () => {
     expect(c.graph.edges.map((e) => e.id)).toEqual(["start-call", "call-new", "call-gone"]);
   });
 
+  it("moves a removed node that stands where a newer node is, so both show", () => {
+    const c = compareGraphs(older, newer);
+    const gone = c.graph.nodes.find((n) => n.id === "gone")!;
+    expect(gone.position.y).toBeGreaterThanOrEqual(110);
+  });
+
   it("finds nothing between a graph and itself", () => {
     expect(compareGraphs(older, older).identical).toBe(true);
   });

@@ -58,6 +58,22 @@ export function nodeFieldChanges(before: GraphNode, after: GraphNode): FieldChan
     .map((p) => ({ path: p, before: a.get(p), after: b.get(p) }));
 }
 
+const NODE_W = 240;
+const NODE_H = 110;
+
+/** A removed node drawn where a node of the newer graph stands is moved down until it
+ *  covers none, so that both show. */
+function clearOf(node: GraphNode, others: GraphNode[]): GraphNode {
+  let { x, y } = node.position;
+  const covers = () => others.some((o) => Math.abs(o.position.x - x) < NODE_W && Math.abs(o.position.y - y) < NODE_H);
+  let moved = false;
+  for (let i = 0; i < 50 && covers(); i++) {
+    y += NODE_H + 30;
+    moved = true;
+  }
+  return moved ? { ...node, position: { x, y } } : node;
+}
+
 /** `older` -> `newer`: what the newer one added, removed and changed. */
 export function compareGraphs(older: Graph, newer: Graph): Comparison {
   const diff = diffGraphs(older, newer);
@@ -77,7 +93,7 @@ export function compareGraphs(older: Graph, newer: Graph): Comparison {
   const byNode: Record<string, Change> = {};
   for (const n of nodes) byNode[n.id] = n.change;
   const graph: Graph = {
-    nodes: [...newer.nodes, ...diff.nodes.onlyTheirs],
+    nodes: [...newer.nodes, ...diff.nodes.onlyTheirs.map((n) => clearOf(n, newer.nodes))],
     edges: [...newer.edges, ...diff.edges.onlyTheirs],
     notes: newer.notes ?? [],
   };

@@ -108,11 +108,15 @@ export function ComparePanel({ versions, onRestore }: { versions: VersionSummary
                 ) : null}
               </li>
             ))}
-            {Object.entries(result.edges).map(([id, change]) => (
-              <li key={`edge-${id}`} className={`compare-${change}`}>
-                <span className={`diff-pill diff-pill-${change}`}>{change}</span> connection <code>{id}</code>
-              </li>
-            ))}
+            {Object.entries(result.edges).map(([id, change]) => {
+              const edge = result.graph.edges.find((e) => e.id === id);
+              const name = (nodeId: string | undefined) => result.graph.nodes.find((n) => n.id === nodeId)?.name || nodeId;
+              return (
+                <li key={`edge-${id}`} className={`compare-${change}`}>
+                  <span className={`diff-pill diff-pill-${change}`}>{change}</span> connection {name(edge?.source)} → {name(edge?.target)}
+                </li>
+              );
+            })}
           </ul>
           {!readOnly && from !== DRAFT ? (
             <button type="button" className="btn btn-default btn-small" onClick={() => onRestore(Number(from))}>
