@@ -53,9 +53,10 @@ def _fill(runs: int) -> list:
             SELECT gen_random_uuid(), (%(wf)s::uuid[])[1 + i %% %(n)s],
                    (%(ver)s::bigint[])[1 + i %% %(n)s], 'webhook',
                    jsonb_build_object('order', 'A-' || i, 'email', 'u' || i || '@example.com'),
-                   CASE WHEN i %% 10 = 0 THEN 'failed' ELSE 'succeeded' END,
+                   CASE WHEN (i / %(n)s) %% 10 = 0 THEN 'failed' ELSE 'succeeded' END,
                    t, t, t + interval '40 ms',
-                   CASE WHEN i %% 10 = 0 THEN '{"type": "x", "message": "boom"}'::jsonb END,
+                   CASE WHEN (i / %(n)s) %% 10 = 0
+                        THEN '{"type": "x", "message": "boom"}'::jsonb END,
                    md5(i::text), '{}'::jsonb,
                    ARRAY['a-' || i, 'u' || i || '@example.com'], ''
             FROM (SELECT i, now() - interval '60 days' * (i::float / %(runs)s) AS t

@@ -73,6 +73,10 @@ class Run(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["workflow", "-created_at"]),
+            # The runs page's "this workflow, failed" (or any status): the first page
+            # straight from the index, also when nothing matches.
+            models.Index(fields=["workflow", "status", "-created_at"],
+                         name="run_workflow_status"),
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["-created_at"]),
             GinIndex(fields=["search_terms"], name="run_search_terms"),

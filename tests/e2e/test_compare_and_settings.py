@@ -118,3 +118,20 @@ def test_a_credential_created_on_its_page_is_picked_in_an_http_node(
     expect(page.locator(".flash")).to_contain_text("is used by 1 workflow: CRM sync")
     screenshot("delete-refused")
     assert csp_watch() == []
+
+
+def test_names_with_direction_overrides_stay_in_their_place(signed_in_page, live_web,
+                                                           create_workflow, screenshot):
+    page, user = signed_in_page(roles=["editor"])
+    create_workflow(user=user, name="Report\u202efdp.exe")
+    create_workflow(user=user, name="Payroll")
+    page.goto(f"{live_web.url}/workflows/")
+    names = page.locator(".wf-name")
+    expect(names).to_have_count(2)
+    assert {names.nth(i).evaluate("e => getComputedStyle(e).unicodeBidi") for i in range(2)} \
+        == {"isolate"}
+    screenshot("workflow-list")
+    page.goto(f"{live_web.url}/")
+    recent = page.get_by_role("region", name="Recently edited workflows")
+    assert recent.locator(".name").first.evaluate(
+        "e => getComputedStyle(e).unicodeBidi") == "isolate"
