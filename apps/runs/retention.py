@@ -52,6 +52,37 @@ def _due_batch(*, after: tuple[Any, Any], batch: int) -> list[tuple[Any, Any]]:
         return cursor.fetchall()
 
 
+_TREE = """
+WITH RECURSIVE tree AS (
+    SELECT id FROM runs_run WHERE id = ANY(%s)
+    UNION ALL SELECT r.id FROM runs_run r JOIN tree t ON r.parent_run_id = t.id)
+SELECT id FROM tree"""
+
+
+def _delete(ids: list[Any]) -> dict[str, int]:
+    """Delete these runs with their child runs, node runs, map items and (closed) tasks,
+    table by table in set statements (the ORM's cascade would read every row first)."""
+    from apps.approvals.models import Task
+
+    with connection.cursor() as cursor:
+        cursor.execute(_TREE, [ids])
+        tree = [row[0] for row in cursor.fetchall()]
+        # Tasks have rows of their own (votes, events, assignees): the ORM's cascade.
+        Task.objects.filter(run_id__in=tree).delete()
+        cursor.execute(f"DELETE FROM {MapItem._meta.db_table} WHERE node_run_id IN "
+                       f"(SELECT id FROM {NodeRun._meta.db_table} WHERE run_id = ANY(%s))",
+                       [tree])
+        map_items = cursor.rowcount
+        cursor.execute(f"UPDATE {MapItem._meta.db_table} SET child_run_id = NULL "
+                       "WHERE child_run_id = ANY(%s)", [tree])
+        cursor.execute(f"DELETE FROM {NodeRun._meta.db_table} WHERE run_id = ANY(%s)",
+                       [tree])
+        node_runs = cursor.rowcount
+        cursor.execute(f"DELETE FROM {Run._meta.db_table} WHERE id = ANY(%s)", [tree])
+        runs = cursor.rowcount
+    return {"runs": runs, "node_runs": node_runs, "map_items": map_items}
+
+
 def runs_retention_sweep(*, batch: int | None = None, max_batches: int | None = None
                          ) -> dict[str, int]:
     """Delete what is past retention, a batch at a time; returns the totals."""
@@ -64,13 +95,9 @@ def runs_retention_sweep(*, batch: int | None = None, max_batches: int | None = 
             if not due:
                 break
             after = (due[-1][1], due[-1][0])
-            ids = [row[0] for row in due]
-            _, per_model = Run.objects.filter(pk__in=ids).delete()
-            counts = {"runs": per_model.get(Run._meta.label, 0),
-                      "node_runs": per_model.get(NodeRun._meta.label, 0),
-                      "map_items": per_model.get(MapItem._meta.label, 0)}
+            counts = _delete([row[0] for row in due])
             audit_record(action="runs.retention", actor=Actor.system("retention"),
-                         data={**counts, "top_level_runs": len(ids),
+                         data={**counts, "top_level_runs": len(due),
                                "oldest_finished_at": due[0][1].isoformat(),
                                "newest_finished_at": due[-1][1].isoformat()})
         totals["batches"] += 1

@@ -66,3 +66,31 @@ def test_a_server_that_is_down_says_so(browser_for, create_triton_server):
     page = browser_for("editor").get(f"/console/triton/{server.pk}/")
     assert page.status_code == 200
     assert "unavailable" in page.context["error"] or "connect" in page.context["error"].lower()
+
+
+@pytest.mark.e2e
+@pytest.mark.django_db(transaction=True)
+def test_in_the_browser_an_admin_adds_a_server_and_tries_a_model(signed_in_page, live_web,
+                                                               triton, screenshot):
+    from playwright.sync_api import expect
+
+    page, _ = signed_in_page(roles=["admin"])
+    header, token = next(iter(auth_headers("http", triton.access_token).items()))
+    page.goto(f"{live_web.url}/console/triton/")
+    expect(page.get_by_text("No Triton server yet.")).to_be_visible()
+    form = page.get_by_role("region", name="Add a server")
+    form.get_by_label("Name").fill("lab")
+    form.get_by_label("URL").fill(f"127.0.0.1:{triton.http_port}")
+    form.get_by_label("Models to look for").fill("\n".join(triton.models))
+    form.get_by_label("Secret headers").fill(f"{header}: {token}")
+    form.get_by_role("button", name="Add server").click()
+    expect(page.get_by_role("heading", name="Triton server lab")).to_be_visible()
+    expect(page.get_by_role("region", name="Connection")).to_contain_text("Connected: 3 models")
+    page.get_by_role("row", name="ticket_urgency").get_by_role("link").click()
+    trying = page.get_by_role("region", name="Try a model")
+    expect(trying).to_contain_text("Inputs")
+    trying.get_by_label("Inputs (JSON)").fill('{"text": "Production is down, nobody can log in!"}')
+    trying.get_by_role("button", name="Run the model").click()
+    expect(page.get_by_label("Result")).to_contain_text('"label"')
+    screenshot("tried-a-model")
+    assert token not in page.content()

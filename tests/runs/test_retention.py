@@ -91,3 +91,21 @@ def test_a_retention_of_minus_one_is_refused_naming_the_field(editor_client, pub
     ok = editor_client.patch(f"/api/workflows/{workflow.pk}/runtime/",
                              {"retention_days": 7, "failed_retention_days": 60}, format="json")
     assert ok.data["retention_days"] == 7
+
+
+def test_a_run_goes_with_its_child_runs_and_closed_tasks(publish, start_review, create_team,
+                                                        create_user):
+    from apps.approvals.models import Task
+
+    create_team(name="Billing", members=[create_user(roles=["reviewer"])])
+    task = start_review()
+    Task.objects.filter(pk=task.pk).update(status="approved")
+    parent = task.run
+    child = run_start(workflow=publish(OK), input={})
+    Run.objects.filter(pk=child.pk).update(parent_run=parent)
+    Run.objects.filter(pk=parent.pk).update(status="succeeded",
+                                            finished_at=timezone.now() - timedelta(days=31))
+    totals = runs_retention_sweep()
+    assert totals["runs"] == 2
+    assert not Run.objects.filter(pk__in=[parent.pk, child.pk]).exists()
+    assert not Task.objects.filter(pk=task.pk).exists()
