@@ -80,6 +80,10 @@ class Run(models.Model):
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["-created_at"]),
             GinIndex(fields=["search_terms"], name="run_search_terms"),
+            # Retention's batches, oldest finished first (apps.runs.retention).
+            models.Index(fields=["finished_at", "id"], name="run_finished",
+                         condition=models.Q(parent_run__isnull=True,
+                                            finished_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
