@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["engine.py", "expressions.py", "inference.py", "audit.py", "editor.py"]
+BENCHES = ["engine.py", "expressions.py", "inference.py", "audit.py", "editor.py",
+           "runs_page.py"]
 
 if __name__ == "__main__":
     failed = []

@@ -32,6 +32,9 @@ app.conf.beat_schedule = {
                    "options": {"queue": "maintenance"}},
     "approvals-sweep": {"task": "approvals.sweep", "schedule": 5.0,
                         "options": {"queue": "maintenance"}},
+    "runs-retention": {"task": "runs.retention",
+                       "schedule": float(os.environ.get("WEFT_RETENTION_EVERY", 3600)),
+                       "options": {"queue": "maintenance"}},
 }
 app.autodiscover_tasks()
 

@@ -10,6 +10,7 @@ from apps.expressions import apis as expressions
 from apps.inference import apis as inference
 from apps.nodes import apis as nodes
 from apps.runs import apis as runs
+from apps.variables import apis as variables
 from apps.workflows import apis as workflows
 
 urlpatterns = [
@@ -42,6 +43,9 @@ urlpatterns = [
     path("credentials/", credentials.CredentialListApi.as_view(), name="credentials"),
     path("credentials/<uuid:credential_id>/", credentials.CredentialDetailApi.as_view(),
          name="credential-detail"),
+    path("variables/", variables.VariableListApi.as_view(), name="variables"),
+    path("variables/<str:name>/", variables.VariableDetailApi.as_view(),
+         name="variable-detail"),
     path("audit/events/", audit.AuditEventListApi.as_view(), name="audit-events"),
     path("audit/events/<int:seq>/", audit.AuditEventDetailApi.as_view(),
          name="audit-event-detail"),

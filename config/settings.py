@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.expressions",
     "apps.credentials",
+    "apps.variables",
     "apps.console",
     "apps.runs",
     "apps.inference",
@@ -401,6 +402,12 @@ WEFT_FIRST_ADMIN_PASSWORD = env("WEFT_ADMIN_PASSWORD", "")
 
 WEFT_MAX_DELIVERIES = env_int("WEFT_MAX_DELIVERIES", 3)  # then the node is quarantined
 WEFT_RUN_TIMEOUT_S = env_int("WEFT_RUN_TIMEOUT_S", 24 * 3600)
+# Finished runs (with their node runs and map items) are deleted this many days after
+# they finished, failed ones after the second number; a workflow may set its own
+# (its runtime settings). The job deletes WEFT_RETENTION_BATCH runs per transaction.
+WEFT_RUN_RETENTION_DAYS = env_int("WEFT_RUN_RETENTION_DAYS", 30)
+WEFT_FAILED_RUN_RETENTION_DAYS = env_int("WEFT_FAILED_RUN_RETENTION_DAYS", 90)
+WEFT_RETENTION_BATCH = env_int("WEFT_RETENTION_BATCH", 500)
 WEFT_REQUEUE_AFTER_S = env_int("WEFT_REQUEUE_AFTER_S", 120)  # queued this long: send again
 # A running node's lease: renewed every third of it while its worker lives; a
 # redelivery takes the node over only once it has lapsed (or its holder is gone).

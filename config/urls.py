@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("", include("apps.editor.urls")),
     path("", include("apps.approvals.urls")),
+    path("runs/", include("apps.runs.urls")),
     path("console/", console_views.home, name="console"),
     path("console/", include("apps.console.urls")),
     path("hooks/<str:secret>/", runs_apis.webhook, name="webhook"),

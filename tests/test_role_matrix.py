@@ -37,6 +37,8 @@ MATRIX = {
     "expression-check": {"post": VIEWERS},
     "credentials": {"get": VIEWERS, "post": ADMINS},
     "credential-detail": {"get": VIEWERS, "patch": ADMINS, "delete": ADMINS},
+    "variables": {"get": VIEWERS, "post": EDITORS},
+    "variable-detail": {"get": VIEWERS, "patch": EDITORS, "delete": EDITORS},
     "audit-events": {"get": ADMINS},
     "audit-event-detail": {"get": ADMINS},
     "audit-verify": {"post": ADMINS},
@@ -132,6 +134,7 @@ def _kwargs(name, world, client):
         "credential_id": "00000000-0000-4000-8000-000000000001",
         "task_id": "00000000-0000-4000-8000-000000000002",
         "team_id": "00000000-0000-4000-8000-000000000003",
+        "name": "region",
     }
 
 
@@ -142,7 +145,7 @@ def _path(name, kwargs):
     for keys in (["workflow_id", "number"], ["workflow_id", "node_id"], ["workflow_id"], ["run_id", "node_id"], ["run_id"],
                  ["team_id", "user_id"], ["team_id"], ["task_id"], ["user_id"],
                  ["token_id"], ["seq"], ["credential_id"], ["server_id", "model"],
-                 ["server_id"], []):
+                 ["server_id"], ["name"], []):
         try:
             return reverse(name, kwargs={k: kwargs[k] for k in keys})
         except NoReverseMatch:

@@ -70,7 +70,8 @@ class TokenOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ApiToken
-        fields = ["id", "name", "prefix", "user", "created_at", "last_used_at", "revoked_at"]
+        fields = ["id", "name", "prefix", "user", "created_at", "last_used_at", "revoked_at",
+                  "expires_at"]
 
 
 class TokenListApi(APIView):
@@ -80,7 +81,10 @@ class TokenListApi(APIView):
     pagination_class = Pagination  # the page shape in the schema
 
     class InputSerializer(StrictSerializer):
-        name = serializers.CharField(max_length=100)
+        name = serializers.CharField(max_length=100, help_text="Says what the token is for.")
+        expires_at = serializers.DateTimeField(
+            required=False, allow_null=True, default=None,
+            help_text="When the token stops working; leave out for one that never expires.")
 
     @extend_schema(parameters=[OpenApiParameter(
         "all", str, enum=["1"], description="1: every user's tokens (admins only).")],
@@ -95,7 +99,7 @@ class TokenListApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        token, raw = services.token_create(user=request.user, name=data.validated_data["name"])
+        token, raw = services.token_create(user=request.user, **data.validated_data)
         body = TokenOutputSerializer(token).data
         body["token"] = raw
         return Response(body, status=status.HTTP_201_CREATED)

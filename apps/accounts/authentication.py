@@ -23,8 +23,10 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         raw = header[1].decode(errors="replace")
         token = (ApiToken.objects.select_related("user")
                  .filter(key_hash=hash_token(raw)).first())
-        if token is None or not token.is_active:
+        if token is None or token.revoked_at is not None:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
+        if token.is_expired:
+            raise exceptions.AuthenticationFailed("This token has expired; create a new one.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("The token's user is deactivated.")
         now = timezone.now()

@@ -20,12 +20,18 @@ from apps.core.errors import Conflict, Unprocessable
 User = get_user_model()
 
 
-def token_create(*, user, name: str) -> tuple[ApiToken, str]:
-    """Create a token; returns it and the raw secret, which is never shown again."""
+def token_create(*, user, name: str, expires_at=None) -> tuple[ApiToken, str]:
+    """Create a token; returns it and the raw secret, which is never shown again.
+    `expires_at`: when it stops working (None: never); it must lie in the future."""
+    if expires_at is not None and expires_at <= timezone.now():
+        raise Unprocessable("The expiry must lie in the future.", code="invalid",
+                            errors={"expires_at": ["Give a moment in the future, or none."]})
     raw = "weft_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw),
-                                    prefix=raw[:12])
-    audit_record(action="token.create", actor=user, target=token, data={"name": name})
+                                    prefix=raw[:12], expires_at=expires_at)
+    audit_record(action="token.create", actor=user, target=token,
+                 data={"name": name, "expires_at": expires_at.isoformat() if expires_at
+                       else None})
     return token, raw
 
 

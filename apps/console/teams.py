@@ -10,8 +10,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.approvals import selectors, services
 from apps.approvals.models import Team
+from apps.console.access import admin_required
 from apps.console.forms import TeamForm, TeamMemberForm
-from apps.console.views import admin_required
 from apps.core.errors import Conflict
 
 User = get_user_model()

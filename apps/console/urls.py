@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.console import teams, views
+from apps.console import credentials, teams, triton, variables, views
 
 app_name = "console"
 
@@ -16,9 +16,23 @@ urlpatterns = [
     path("users/lockouts/clear/", views.lockout_clear, name="lockout-clear"),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token-revoke"),
-    path("credentials/", views.credentials, name="credentials"),
-    path("credentials/<uuid:credential_id>/hosts/", views.credential_hosts,
+    path("credentials/", credentials.credentials, name="credentials"),
+    path("credentials/<uuid:credential_id>/", credentials.credential_detail,
+         name="credential-detail"),
+    path("credentials/<uuid:credential_id>/delete/", credentials.credential_delete,
+         name="credential-delete"),
+    path("credentials/<uuid:credential_id>/test/", credentials.credential_test,
+         name="credential-test"),
+    path("credentials/<uuid:credential_id>/hosts/", credentials.credential_hosts,
          name="credential-hosts"),
+    path("variables/", variables.variables, name="variables"),
+    path("variables/<int:variable_id>/", variables.variable_edit, name="variable-edit"),
+    path("variables/<int:variable_id>/delete/", variables.variable_delete,
+         name="variable-delete"),
+    path("triton/", triton.servers, name="triton"),
+    path("triton/<int:server_id>/", triton.server_detail, name="triton-detail"),
+    path("triton/<int:server_id>/delete/", triton.server_delete, name="triton-delete"),
+    path("triton/<int:server_id>/try/", triton.model_try, name="triton-try"),
     path("teams/", teams.teams, name="teams"),
     path("teams/<uuid:team_id>/", teams.team_detail, name="team-detail"),
     path("teams/<uuid:team_id>/delete/", teams.team_delete, name="team-delete"),

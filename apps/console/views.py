@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import secrets
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,11 +25,9 @@ from apps.audit.filters import parse_filters, parse_seq
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_chain_verify_and_record, audit_record
 from apps.console import selectors as ops
-from apps.console.forms import UserCreateForm, UserRolesForm
+from apps.console.access import admin_required, sections_for, viewer_required
+from apps.console.forms import TokenCreateForm, UserCreateForm, UserRolesForm
 from apps.core.errors import Conflict, Unprocessable
-from apps.credentials import selectors as credential_selectors
-from apps.credentials import services as credential_services
-from apps.credentials.hosts import ANY_HOST
 from apps.runs import services as run_services
 from apps.workflows import selectors as workflow_selectors
 
@@ -39,24 +35,11 @@ User = get_user_model()
 LIST_LIMIT = 200  # rows on the users and tokens pages; search narrows the list
 
 
-def admin_required(view):
-    """Anonymous: to the sign-in page. Signed in without the admin role: 403."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not has_role(request.user, ADMIN):
-            return render(request, "console/forbidden.html", status=403)
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 @require_GET
-@admin_required
+@viewer_required
 def home(request):
-    return redirect("console:audit")
+    """The first section this user may open (admins: the audit log)."""
+    return redirect(sections_for(request.user)[0]["url"])
 
 
 # --- Audit log ---------------------------------------------------------------------
@@ -222,56 +205,56 @@ def lockout_clear(request):
 
 # --- API tokens -----------------------------------------------------------------------
 
-@require_GET
-@admin_required
-def tokens(request):
+def _tokens_page(request, form, *, created=None, raw=None, status=200):
     show = request.GET.get("show", "active")
-    qs = account_selectors.token_list(user=request.user, include_all=True)
+    everyone = has_role(request.user, ADMIN) and request.GET.get("owner") != "me"
+    qs = account_selectors.token_list(user=request.user, include_all=everyone)
     if show == "active":
-        qs = qs.filter(revoked_at__isnull=True)
+        qs = qs.filter(revoked_at__isnull=True).exclude(expires_at__lte=timezone.now())
     return render(request, "console/tokens.html", {
         "section": "tokens", "tokens": qs[:LIST_LIMIT], "show": show, "total": qs.count(),
-        "limit": LIST_LIMIT,
-    })
+        "limit": LIST_LIMIT, "form": form, "created": created, "raw": raw,
+        "everyone": everyone, "now": timezone.now(),
+    }, status=status)
 
 
-@require_POST
-@admin_required
-def token_revoke(request, token_id: int):
-    token = get_object_or_404(ApiToken.objects.select_related("user"), pk=token_id)
-    account_services.token_revoke(token=token)
-    messages.success(request, f"Token {token.name} of {token.user.username} is revoked.")
+@require_http_methods(["GET", "POST"])
+@viewer_required
+def tokens(request):
+    """Your tokens (admins: everyone's); create one with a name and an optional expiry.
+    The token itself is in the creating response only."""
+    if request.method == "GET":
+        # Just created (POST, then this GET): shown this once, then gone from the session,
+        # so a reload neither shows it again nor creates another.
+        created = request.session.pop("token_created", None)
+        token = created and ApiToken.objects.filter(pk=created["id"], user=request.user).first()
+        return _tokens_page(request, TokenCreateForm(), created=token,
+                            raw=created["raw"] if token else None)
+    form = TokenCreateForm(request.POST)
+    if not form.is_valid():
+        return _tokens_page(request, form, status=400)
+    try:
+        token, raw = account_services.token_create(user=request.user,
+                                                   name=form.cleaned_data["name"],
+                                                   expires_at=form.cleaned_data["expires_at"])
+    except Unprocessable as exc:
+        for field, problems in (exc.extra.get("errors") or {}).items():
+            for problem in problems:
+                form.add_error(field if field in form.fields else None, problem)
+        return _tokens_page(request, form, status=400)
+    request.session["token_created"] = {"id": token.pk, "raw": raw}
     return redirect("console:tokens")
 
 
-# --- Credentials (their secrets never appear here) ----------------------------------
-
-@require_GET
-@admin_required
-def credentials(request):
-    rows = list(credential_selectors.credential_list()[:LIST_LIMIT])
-    return render(request, "console/credentials.html", {
-        "section": "credentials", "credentials": rows,
-        "any_host_count": sum(ANY_HOST in c.allowed_hosts for c in rows),
-    })
-
-
 @require_POST
-@admin_required
-def credential_hosts(request, credential_id):
-    credential = get_object_or_404(credential_selectors.credential_list(), pk=credential_id)
-    text = request.POST.get("allowed_hosts", "")
-    hosts = [h.strip() for h in text.replace(",", "\n").splitlines() if h.strip()]
-    try:
-        credential_services.credential_update(credential=credential, user=request.user,
-                                              allowed_hosts=hosts)
-    except Unprocessable as exc:
-        problems = [m for messages_ in exc.extra.get("errors", {}).values() for m in messages_]
-        messages.error(request, f"{credential.name}: {' '.join(problems) or exc.detail}")
-    else:
-        messages.success(request, f"{credential.name} may be sent to: "
-                                  f"{', '.join(credential.allowed_hosts)}.")
-    return redirect("console:credentials")
+@viewer_required
+def token_revoke(request, token_id: int):
+    qs = account_selectors.token_list(user=request.user,
+                                      include_all=has_role(request.user, ADMIN))
+    token = get_object_or_404(qs, pk=token_id)
+    account_services.token_revoke(token=token)
+    messages.success(request, f"Token {token.name} of {token.user.username} is revoked.")
+    return redirect("console:tokens")
 
 
 # --- Operations -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views import defaults
 
+from apps.core import home as home_selectors
 from apps.core import readiness
 
 
@@ -23,7 +24,8 @@ def readyz(request):
 
 @login_required
 def home(request):
-    return render(request, "core/home.html")
+    return render(request, "core/home.html",
+                  {"attention": home_selectors.attention_for(user=request.user)})
 
 
 def not_found(request, exception=None):

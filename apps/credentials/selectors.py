@@ -25,3 +25,16 @@ def credential_get(*, credential_id: Any) -> Credential | None:
     except ValueError:
         return None
     return Credential.objects.defer("secret_encrypted").filter(pk=key).first()
+
+
+def credential_users(*, credential_id: Any) -> list[dict[str, Any]]:
+    """The workflows (not deleted) whose draft or a published version uses the
+    credential in a node's settings: [{"id", "name"}], by name."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from apps.workflows.models import Workflow, WorkflowVersion
+
+    uses = {"nodes": [{"config": {"credential": str(credential_id)}}]}
+    in_version = WorkflowVersion.objects.filter(workflow=OuterRef("pk"), graph__contains=uses)
+    return list(Workflow.objects.filter(deleted_at__isnull=True).filter(
+        Q(graph__contains=uses) | Exists(in_version)).order_by("name").values("id", "name"))

@@ -17,7 +17,7 @@ from django.utils import timezone
 from apps.audit.actors import Actor
 from apps.audit.redaction import secrets_in_flight_add
 from apps.audit.services import audit_record
-from apps.core.errors import Unprocessable
+from apps.core.errors import Conflict, Unprocessable
 from apps.credentials.crypto import decrypt_secret, encrypt_secret, rotate_secret
 from apps.credentials.hosts import host_entries_clean
 from apps.credentials.kinds import secret_values, validate_secret
@@ -116,6 +116,17 @@ def credential_update(*, credential: Credential, user=None, name: str | None = N
 
 
 def credential_delete(*, credential: Credential, user=None) -> None:
+    """Refused (409 `in_use`, naming them) while workflows use the credential: their
+    next run would fail."""
+    from apps.credentials.selectors import credential_users
+
+    users = credential_users(credential_id=credential.pk)
+    if users:
+        names = ", ".join(w["name"] for w in users[:10]) + (" …" if len(users) > 10 else "")
+        raise Conflict(f"Credential {credential.name!r} is used by {len(users)} "
+                       f"workflow{'s' if len(users) != 1 else ''}: {names}. Choose another "
+                       "credential in their nodes first.", code="in_use",
+                       workflows=[{"id": str(w["id"]), "name": w["name"]} for w in users])
     with transaction.atomic():
         audit_record(action="credential.delete", actor=user, target=credential,
                      data={"name": credential.name, "kind": credential.kind})

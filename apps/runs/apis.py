@@ -12,13 +12,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsAdmin, IsEditor, IsViewer
+from apps.core.errors import Unprocessable
 from apps.core.inbound import BodyRefused, read_body
-from apps.core.pagination import Pagination, keyset_next_link
+from apps.core.pagination import keyset_next_link
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.runs import (
     metrics,
     replay,
+    search,
     selectors,
     services,
     test_data,
@@ -109,25 +111,89 @@ class WorkflowRunStartApi(APIView):
         return Response(_detail(run_id), status=status.HTTP_201_CREATED, headers=headers)
 
 
+class RunFilterSerializer(serializers.Serializer):
+    """The runs page's filters (also GET /api/runs/): each narrows the list."""
+
+    workflow = serializers.UUIDField(required=False)
+    status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
+    trigger = serializers.CharField(required=False, max_length=20)
+    version = serializers.IntegerField(required=False, min_value=1)
+    started_by = serializers.CharField(
+        required=False, max_length=160,
+        help_text="A user name, or token:<name> for runs started with that API token.")
+    created_after = serializers.DateTimeField(required=False)
+    created_before = serializers.DateTimeField(required=False)
+    mode = serializers.ChoiceField(choices=RunMode.choices, required=False,
+                                   help_text="test: test runs of drafts; production: the rest.")
+    q = serializers.CharField(
+        required=False, max_length=search.SEARCH_MAX, trim_whitespace=True,
+        help_text="A value inside the run's input or result (an order id, an e-mail), "
+                  "matched whole or as a word, ignoring case.")
+
+    def validate(self, attrs):
+        after, before = attrs.get("created_after"), attrs.get("created_before")
+        if after and before and after >= before:
+            raise serializers.ValidationError(
+                {"created_before": ["Must be later than created_after."]})
+        return attrs
+
+
+class RunRowOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    short_id = serializers.CharField(help_text="The id's first 8 characters.")
+    workflow = serializers.UUIDField()
+    workflow_name = serializers.CharField()
+    version = serializers.IntegerField(allow_null=True,
+                                       help_text="The published version; null: a test run of "
+                                                 "the draft.")
+    mode = serializers.ChoiceField(choices=RunMode.choices)
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    trigger = serializers.CharField()
+    started_by = serializers.CharField(help_text="Who or what started it: a user, a "
+                                       "token, or the trigger.")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    duration_ms = serializers.IntegerField(allow_null=True)
+    error = serializers.JSONField(allow_null=True)
+
+
+class RunPageOutputSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True, help_text="The next (older) page.")
+    next_cursor = serializers.CharField(allow_null=True, help_text="Its ?cursor=.")
+    results = RunRowOutputSerializer(many=True)
+
+
 class RunListApi(APIView):
+    """Runs across workflows (not the child runs of sub-workflows and maps), newest
+    first, in keyset pages: follow `next`, or pass `cursor`."""
+
     permission_classes = [IsViewer]
-    pagination_class = Pagination  # the page shape in the schema
 
-    class FilterSerializer(serializers.Serializer):
-        workflow = serializers.UUIDField(required=False)
-        status = serializers.ChoiceField(choices=RunStatus.choices, required=False)
-        created_after = serializers.DateTimeField(required=False)
-        created_before = serializers.DateTimeField(required=False)
-        mode = serializers.ChoiceField(choices=RunMode.choices, required=False)
+    class FilterSerializer(RunFilterSerializer):
+        cursor = serializers.CharField(required=False, max_length=200)
+        limit = serializers.IntegerField(required=False, min_value=1,
+                                         max_value=search.PAGE_MAX, default=search.PAGE_SIZE)
 
-    @extend_schema(parameters=[FilterSerializer], responses=RunOutputSerializer(many=True))
+    @extend_schema(operation_id="runs_list", parameters=[FilterSerializer],
+                   responses=RunPageOutputSerializer)
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        qs = selectors.run_list(**filters.validated_data)
-        paginator = Pagination()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response([selectors.run_summary(run=r) for r in page])
+        data = dict(filters.validated_data)
+        cursor, limit = data.pop("cursor", None), data.pop("limit")
+        try:
+            page = search.run_page(search.run_filter(**data), cursor=cursor, limit=limit)
+        except search.BadCursor as exc:
+            raise Unprocessable(str(exc), errors={"cursor": [str(exc)]}) from None
+        next_url = None
+        if page.next_cursor:
+            params = request.query_params.copy()
+            params["cursor"] = page.next_cursor
+            next_url = request.build_absolute_uri(request.path) + "?" + params.urlencode()
+        return Response(RunPageOutputSerializer({
+            "next": next_url, "next_cursor": page.next_cursor,
+            "results": [search.run_row(r) for r in page.rows]}).data)
 
 
 class RunDetailApi(APIView):
@@ -265,6 +331,12 @@ class WorkflowRuntimeApi(APIView):
             required=False, default=False, help_text="New webhook address and signing key.")
         rotate_signing_key = serializers.BooleanField(
             required=False, default=False, help_text="A new signing key; the address stays.")
+        retention_days = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=36500,
+            help_text="Days after which finished runs are deleted; null: the default.")
+        failed_retention_days = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=36500,
+            help_text="The same for failed runs (keep them longer); null: the default.")
         webhook_legacy_signature = serializers.BooleanField(
             required=False, help_text="Also accept the old signature of the body alone "
             "(replayable): on for workflows created before timestamped signatures.")
@@ -279,7 +351,9 @@ class WorkflowRuntimeApi(APIView):
                 "signing_key": runtime.signing_key,
                 "webhook_legacy_signature": runtime.workflow.webhook_legacy_signature,
                 "max_concurrency": runtime.max_concurrency,
-                "run_timeout_s": runtime.run_timeout_s}
+                "run_timeout_s": runtime.run_timeout_s,
+                "retention_days": runtime.retention_days,
+                "failed_retention_days": runtime.failed_retention_days}
 
     class OutputSerializer(serializers.Serializer):
         webhook_url = serializers.URLField(help_text="POST JSON here to start a run.")
@@ -292,6 +366,8 @@ class WorkflowRuntimeApi(APIView):
         signing_key = serializers.CharField(help_text="The webhook's HMAC-SHA256 key.")
         max_concurrency = serializers.IntegerField(allow_null=True)
         run_timeout_s = serializers.IntegerField(allow_null=True)
+        retention_days = serializers.IntegerField(allow_null=True)
+        failed_retention_days = serializers.IntegerField(allow_null=True)
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request, workflow_id):

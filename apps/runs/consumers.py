@@ -42,3 +42,30 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def run_events(self, message):
         for event in message["events"]:
             await self.send_json(event)
+
+
+@database_sync_to_async
+def _may_read_runs(user) -> bool:
+    return has_role(user, VIEWER)
+
+
+class RunListConsumer(AsyncJsonWebsocketConsumer):
+    """The runs page's live feed: which run changed and to what status. The page reads
+    the run through the API (what the user may see), so an event carries no payload."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if not (user and user.is_authenticated and await _may_read_runs(user)):
+            await self.close(code=4403)
+            return
+        await self.channel_layer.group_add(events.RUNS_GROUP, self.channel_name)
+        self.joined = True
+        await self.accept()
+
+    async def disconnect(self, code):
+        if getattr(self, "joined", False):
+            await self.channel_layer.group_discard(events.RUNS_GROUP, self.channel_name)
+
+    async def runs_changed(self, message):
+        await self.send_json({"event": "run", "run_id": message["run_id"],
+                              "status": message["status"]})

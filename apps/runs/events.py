@@ -24,6 +24,9 @@ _PUBSUB = "channels_redis.pubsub.RedisPubSubChannelLayer"
 _local = threading.local()
 
 
+RUNS_GROUP = "runs.all"  # the runs page: every run's status changes, for viewers
+
+
 def run_group(run_id: str) -> str:
     return f"run.{run_id}"
 
@@ -55,6 +58,10 @@ def publish_run(run_id: str, events: list[dict[str, Any]]) -> None:
     if not events:
         return
     publish_group(run_group(run_id), {"type": "run.events", "events": events})
+    statuses = [e["status"] for e in events if e.get("event") == "run"]
+    if statuses:  # the runs page learns which run changed; it reads the run itself
+        publish_group(RUNS_GROUP, {"type": "runs.changed", "run_id": run_id,
+                                   "status": statuses[-1]})
 
 
 def publish_group(group: str, message: dict[str, Any]) -> None:

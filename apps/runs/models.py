@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models.functions import Now
 
@@ -70,13 +72,26 @@ class Run(models.Model):
     vars = models.JSONField(default=dict, blank=True)
     # What a `respond` node answered, for synchronous webhooks.
     response = models.JSONField(null=True, blank=True)
+    # The values in the run's input and (once it succeeded) its result, case-folded, for
+    # the runs page's payload search (apps.runs.search): a GIN index finds a run by an
+    # order id or an e-mail among millions. Node outputs are not indexed.
+    search_terms = ArrayField(models.CharField(max_length=200), default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["workflow", "-created_at"]),
+            # The runs page's "this workflow, failed" (or any status): the first page
+            # straight from the index, also when nothing matches.
+            models.Index(fields=["workflow", "status", "-created_at"],
+                         name="run_workflow_status"),
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["-created_at"]),
+            GinIndex(fields=["search_terms"], name="run_search_terms"),
+            # Retention's batches, oldest finished first (apps.runs.retention).
+            models.Index(fields=["finished_at", "id"], name="run_finished",
+                         condition=models.Q(parent_run__isnull=True,
+                                            finished_at__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -190,6 +205,10 @@ class WorkflowRuntime(models.Model):
     test_listen_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL,
                                        null=True, blank=True, related_name="+")
     test_run_id = models.UUIDField(null=True, blank=True)
+    # Days after which finished runs are deleted (apps.runs.retention); null: the
+    # defaults WEFT_RUN_RETENTION_DAYS and WEFT_FAILED_RUN_RETENTION_DAYS.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
+    failed_retention_days = models.PositiveIntegerField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"runtime of {self.workflow_id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 
@@ -16,26 +16,6 @@ from apps.nodes.types.engine import MapOverList
 from apps.runs.models import EngineSwitch, MapItem, NodeRun, Run, RunStatus
 from apps.runs.refs import map_ref_count, map_ref_owner, unescape
 from apps.workflows.models import WorkflowVersion
-
-LIST_FIELDS = ("id", "workflow_id", "version__number", "status", "trigger", "mode",
-               "created_at", "started_at", "finished_at", "error")
-
-
-def run_list(*, workflow=None, status: str | None = None, created_after=None,
-             created_before=None, mode: str | None = None) -> QuerySet[Run]:
-    qs = Run.objects.select_related("version").only(*LIST_FIELDS).order_by("-created_at", "id")
-    if mode:
-        qs = qs.filter(mode=mode)
-    if workflow:
-        qs = qs.filter(workflow_id=workflow)
-    if status:
-        qs = qs.filter(status=status)
-    if created_after:
-        qs = qs.filter(created_at__gte=created_after)
-    if created_before:
-        qs = qs.filter(created_at__lt=created_before)
-    return qs
-
 
 def run_get(*, run_id) -> Run:
     # In the order they were written (the id sequence): timestamps come from

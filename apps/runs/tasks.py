@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from apps.runs import io_executor, rows, services, triggers
+from apps.runs.retention import runs_retention_sweep
 from apps.runs.services.step import Outcome
 
 # Beat sends the sweep every second; a sweep that finds another ran less than half a
@@ -42,6 +43,11 @@ def sweep() -> dict:
     if not rows.sweep_turn(name="runs", every_s=SWEEP_SPACING_S):
         return {"skipped": 1}  # another worker swept a moment ago
     return services.runs_sweep()
+
+
+@shared_task(name="runs.retention")
+def retention() -> dict:
+    return runs_retention_sweep()
 
 
 @shared_task(name="runs.map_progress")

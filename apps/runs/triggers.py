@@ -49,6 +49,8 @@ def workflow_runtime_get(*, workflow: Workflow) -> WorkflowRuntime:
 
 def workflow_runtime_update(*, workflow: Workflow, user=None, max_concurrency: int | None = ...,
                             run_timeout_s: int | None = ..., rotate_secrets: bool = False,
+                            retention_days: int | None = ...,
+                            failed_retention_days: int | None = ...,
                             webhook_legacy_signature: bool | None = None,
                             rotate_signing_key: bool = False) -> WorkflowRuntime:
     runtime = workflow_runtime_get(workflow=workflow)
@@ -61,6 +63,10 @@ def workflow_runtime_update(*, workflow: Workflow, user=None, max_concurrency: i
         runtime.max_concurrency = max_concurrency
     if run_timeout_s is not ...:
         runtime.run_timeout_s = run_timeout_s
+    if retention_days is not ...:
+        runtime.retention_days = retention_days
+    if failed_retention_days is not ...:
+        runtime.failed_retention_days = failed_retention_days
     if rotate_secrets:
         runtime.webhook_secret = secrets.token_urlsafe(32)
     if rotate_secrets or rotate_signing_key:

@@ -14,6 +14,9 @@ class Workflow(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200)
+    # The name as people read it (apps.workflows.names.name_key): unique among
+    # workflows that are not deleted.
+    name_key = models.CharField(max_length=400, default="", editable=False)
     description = models.TextField(blank=True, default="")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                               related_name="workflows")
@@ -33,6 +36,9 @@ class Workflow(models.Model):
     class Meta:
         ordering = ["-updated_at", "id"]
         indexes = [models.Index(fields=["deleted_at", "-updated_at"])]
+        constraints = [models.UniqueConstraint(fields=["name_key"],
+                                               condition=models.Q(deleted_at__isnull=True),
+                                               name="workflow_name_unique")]
 
     def __str__(self) -> str:
         return self.name

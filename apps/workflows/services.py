@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -13,6 +13,7 @@ from apps.core.errors import Conflict, Unprocessable
 from apps.nodes.registry import registry
 from apps.workflows.graph import ERROR, Problem, empty_graph, errors_only, validate_graph
 from apps.workflows.models import Workflow, WorkflowVersion
+from apps.workflows.names import name_key, name_problem
 
 EXPORT_FORMAT = 1
 
@@ -66,12 +67,48 @@ def _check_draft(graph: Any) -> None:
                             problems=_problems_body(structural))
 
 
+def _name_checked(name: str, *, exclude=None) -> str:
+    """The name's key; 400 for a name with nothing visible, 409 naming the workflow that
+    has a name read alike (the unique index decides a race: see _name_taken)."""
+    problem = name_problem(name)
+    if problem:
+        raise Unprocessable(problem, code="invalid", errors={"name": [problem]})
+    key = name_key(name)
+    other = Workflow.objects.filter(name_key=key, deleted_at__isnull=True).exclude(
+        pk=exclude).values_list("name", flat=True).first()
+    if other is not None:
+        raise _name_taken(name, other)
+    return key
+
+
+def _name_taken(name: str, other: str | None = None) -> Conflict:
+    detail = (f"A workflow named {other!r} exists; {name!r} reads the same." if other
+              and other != name else f"A workflow named {name!r} exists.")
+    return Conflict(detail, code="duplicate_name", errors={"name": [detail]})
+
+
+def _free_name(name: str) -> str:
+    """`name`, or `name (copy)`, `name (copy 2)`... whichever no workflow has."""
+    candidate, n = name, 1
+    while Workflow.objects.filter(name_key=name_key(candidate),
+                                  deleted_at__isnull=True).exists():
+        candidate = f"{name[:180]} (copy{'' if n == 1 else f' {n}'})"
+        n += 1
+    return candidate
+
+
 def workflow_create(*, user, name: str, description: str = "",
                     graph: dict[str, Any] | None = None) -> Workflow:
     graph = empty_graph() if graph is None else graph
     _check_draft(graph)
-    workflow = Workflow.objects.create(name=name, description=description, owner=user,
-                                       graph=graph, updated_by=user)
+    key = _name_checked(name)
+    try:
+        with transaction.atomic():
+            workflow = Workflow.objects.create(name=name, name_key=key,
+                                               description=description, owner=user,
+                                               graph=graph, updated_by=user)
+    except IntegrityError:
+        raise _name_taken(name) from None
     audit_record(action="workflow.create", actor=user, target=workflow, data={"name": name})
     return workflow
 
@@ -86,6 +123,7 @@ def workflow_update(*, workflow: Workflow, user, revision: int | None = None,
     changes: dict[str, Any] = {"updated_at": timezone.now(), "updated_by": user}
     if name is not None:
         changes["name"] = name
+        changes["name_key"] = _name_checked(name, exclude=workflow.pk)
     if description is not None:
         changes["description"] = description
     if webhook_legacy_signature is not None:
@@ -100,7 +138,12 @@ def workflow_update(*, workflow: Workflow, user, revision: int | None = None,
         changes["graph"] = graph
         changes["revision"] = F("revision") + 1
         qs = qs.filter(revision=revision)
-    if not qs.update(**changes):
+    try:
+        with transaction.atomic():
+            updated = qs.update(**changes)
+    except IntegrityError:
+        raise _name_taken(name or "") from None
+    if not updated:
         current = Workflow.objects.select_related("updated_by").get(pk=workflow.pk)
         raise Conflict(
             f"The draft was saved by someone else (revision {current.revision}); "
@@ -169,7 +212,12 @@ def workflow_import(*, user, document: dict[str, Any]) -> Workflow:
         raise Unprocessable(
             f"The imported graph has {len(problems)} problem(s). First: {problems[0].message}",
             code="invalid_graph", problems=_problems_body(problems))
-    workflow = Workflow.objects.create(name=document["name"],
+    name = document["name"]
+    problem = name_problem(name)
+    if problem:
+        raise Unprocessable(problem, code="invalid", errors={"name": [problem]})
+    name = _free_name(name)  # an imported copy beside its original
+    workflow = Workflow.objects.create(name=name, name_key=name_key(name),
                                        description=document.get("description", ""),
                                        owner=user, graph=document["graph"], updated_by=user)
     audit_record(action="workflow.import", actor=user, target=workflow,

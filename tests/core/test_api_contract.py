@@ -9,7 +9,7 @@ from apps.runs import services as run_services
 from tests.fixtures.runs import flow
 
 LISTS = ["/api/workflows/", "/api/users/", "/api/auth/tokens/", "/api/credentials/",
-         "/api/inference/servers/", "/api/runs/"]
+         "/api/inference/servers/", "/api/variables/"]
 
 
 @pytest.fixture
@@ -21,6 +21,16 @@ def admin(create_user):
 def test_paginated_lists_are_documented_as_pages(contract_call, admin, path):
     response = contract_call("GET", path, user=admin)
     assert set(response.json) >= {"count", "next", "previous", "results"}
+
+
+def test_runs_are_documented_as_keyset_pages(contract_call, admin, publish):
+    workflow = publish(flow(("start", "trigger.manual")), user=admin)
+    for _ in range(3):
+        run_services.run_start(workflow=workflow, input={"order": "A-1"})
+    response = contract_call("GET", "/api/runs/", user=admin, query={"limit": 2})
+    assert set(response.json) == {"next", "next_cursor", "results"}
+    assert len(response.json["results"]) == 2
+    assert response.json["next_cursor"]
 
 
 def test_a_workflows_versions_are_documented_as_a_page(contract_call, admin, publish):

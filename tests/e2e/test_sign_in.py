@@ -9,8 +9,9 @@ def test_sign_in_shows_home_with_the_users_roles(signed_in_page, screenshot, liv
     assert page.get_by_text("Your roles:").inner_text().endswith("editor, reviewer, viewer")
     nav = page.get_by_role("navigation")
     assert nav.get_by_role("link", name="API", exact=True).is_visible()
-    # the console is for admins only
+    # the console is for admins only; others reach their settings (tokens, variables...)
     assert nav.get_by_role("link", name="Console", exact=True).count() == 0
+    assert nav.get_by_role("link", name="Settings", exact=True).is_visible()
     screenshot("home")
 
 

@@ -36,12 +36,13 @@ def test_start_a_run_and_read_it(editor_client, publish):
         "finished_at": body["node_runs"][1]["finished_at"], "items_url": None,
         "items_count": None, "task_id": None, "task_title": None}
     listing = editor_client.get(f"/api/runs/?workflow={workflow.pk}&status=succeeded")
-    assert listing.data["count"] == 1
-    assert set(listing.data["results"][0]) == {"id", "workflow", "version", "status",
-                                               "trigger", "mode", "created_at", "started_at",
-                                               "finished_at", "error"}
+    assert len(listing.data["results"]) == 1
+    assert set(listing.data["results"][0]) == {
+        "id", "short_id", "workflow", "workflow_name", "version", "mode", "status", "trigger",
+        "started_by", "created_at", "started_at", "finished_at", "duration_ms", "error"}
     assert listing.data["results"][0]["mode"] == "production"
-    assert editor_client.get("/api/runs/?status=failed").data["count"] == 0
+    assert listing.data["results"][0]["started_by"] == f"{editor_client.user.username} (token test)"
+    assert editor_client.get("/api/runs/?status=failed").data["results"] == []
 
 
 def test_a_never_published_workflow_cannot_run(editor_client, create_workflow):

@@ -89,3 +89,24 @@ def test_a_viewer_gets_the_snapshot_then_live_events_and_strangers_are_refused(
                      ("after", "succeeded")]
     assert events[-1] == {"event": "run", "run_id": str(run.pk), "status": "succeeded"}
     assert all(e["run_id"] == str(run.pk) for e in events)
+
+
+def test_the_runs_page_feed_says_which_run_changed(publish, create_user):
+    workflow = publish(flow(("start", "trigger.manual"), ("set", "test.set", {"values": {}}),
+                            edges=[("start", "set")]))
+    viewer = _session_of(create_user(roles=["viewer"]))
+    nobody = _session_of(create_user(roles=[]))
+
+    async def scenario():
+        stranger = WebsocketCommunicator(application, "/ws/runs/", headers=_headers(nobody))
+        assert (await stranger.connect())[1] == 4403
+        live = WebsocketCommunicator(application, "/ws/runs/", headers=_headers(viewer))
+        assert (await live.connect())[0]
+        run = await database_sync_to_async(services.run_start)(workflow=workflow, input={})
+        event = await live.receive_json_from(timeout=5)
+        await live.disconnect()
+        return run, event
+
+    with ThreadPoolExecutor(1) as pool:
+        run, event = pool.submit(asyncio.run, scenario()).result(timeout=60)
+    assert event == {"event": "run", "run_id": str(run.pk), "status": "succeeded"}

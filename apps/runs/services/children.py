@@ -206,7 +206,7 @@ def map_inline_batch(row: NodeRun, workflow, version, compiled: Compiled,
                        else {"item": item.input}, created_at=now,
                        trace_id=row.run.trace_id, parent_run_id=row.run_id,
                        parent_node_run_id=row.pk, trigger_ref=f"map:{row.pk}:{item.index}",
-                       deadline_at=now + timedelta(seconds=settings.WEFT_RUN_TIMEOUT_S))
+                       vars=row.run.vars, deadline_at=now + timedelta(seconds=settings.WEFT_RUN_TIMEOUT_S))
         step = Step(run=run, compiled=compiled, rows={}, now=now, is_new_run=True)
         begin(step)
         runs.append(run)

@@ -20,6 +20,8 @@ from apps.runs.services.plans import compile_version
 from apps.runs.services.runtime import engine_paused_reason, latest_version, runtime_settings
 from apps.runs.services.step import Step, db_clock, log_context_bind, step_load
 from apps.runs.services.transitions import RUN_ACTIVE, run_born
+from apps.runs.search import payload_terms
+from apps.variables.selectors import variables_snapshot
 from apps.workflows.models import Workflow, WorkflowVersion
 
 
@@ -62,7 +64,8 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
                    started_by_token=token, trigger_ref=trigger_ref,
                    trace_id=trace_id or uuid.uuid4().hex,
                    parent_run_id=parent_node_run.run_id if parent_node_run else None,
-                   parent_node_run=parent_node_run)
+                   parent_node_run=parent_node_run, vars=variables_snapshot(),
+                   search_terms=payload_terms(input))
     log_context_bind(run)
     metrics.RUNS_STARTED.labels(str(workflow.pk), trigger, mode).inc()
     limit = None

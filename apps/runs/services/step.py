@@ -14,6 +14,7 @@ from typing import Any
 from apps.core.context import run_id_var, trace_id_var
 from apps.runs import refs, rows
 from apps.runs.models import NodeRun, NodeStatus, Run, RunStatus
+from apps.runs.search import payload_terms
 from apps.runs.services.plans import Compiled, compiled_by_id
 from apps.runs.services.transitions import NODE_TRANSITIONS, RUN_TRANSITIONS, node_run_born
 
@@ -147,6 +148,8 @@ def set_run_status(step: Step, to: str, **fields: Any) -> None:
         return
     if to not in RUN_TRANSITIONS[run.status]:
         raise AssertionError(f"run cannot move from {run.status} to {to}")
+    if to == RunStatus.SUCCEEDED:  # the result joins the input in payload search
+        fields["search_terms"] = payload_terms(run.input, run_result(step))
     run.status = to
     for key, value in fields.items():
         setattr(run, key, value)

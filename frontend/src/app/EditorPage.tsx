@@ -38,7 +38,9 @@ function ViewingBanner() {
     <div className="viewing-banner" role="status">
       <Icon name="eye" size={14} />
       <span>
-        Viewing version {viewing.number} (read-only){viewing.note ? `: “${viewing.note}”` : ""}
+        {viewing.compare
+          ? `Comparing ${viewing.compare.label} (read-only): green added, red removed, amber changed`
+          : `Viewing version ${viewing.number} (read-only)${viewing.note ? `: “${viewing.note}”` : ""}`}
       </span>
       <span className="spacer" />
       <button type="button" className="btn btn-default btn-small" onClick={() => store.getState().view(null)}>

@@ -78,6 +78,21 @@ export interface RunSummary {
   error: unknown;
 }
 
+/** A line of GET /api/runs/ (the runs page and the editor's Runs tab). */
+export interface RunRow extends RunSummary {
+  short_id: string;
+  workflow_name: string;
+  started_by: string;
+  duration_ms: number | null;
+  error: { type: string; message: string; node_id?: string | null } | null;
+}
+
+export interface RunPage {
+  next: string | null;
+  next_cursor: string | null;
+  results: RunRow[];
+}
+
 export interface NodeRunRecord {
   node_id: string;
   status: NodeRunStatus;
@@ -316,8 +331,10 @@ export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fet
     setPin: (wf: string, nodeId: string, body: { output: unknown } | { outputs: Record<string, unknown> } | { run: string }) =>
       request<Pin>("PUT", `/workflows/${id(wf)}/pins/${id(nodeId)}/`, body),
     deletePin: (wf: string, nodeId: string) => request<void>("DELETE", `/workflows/${id(wf)}/pins/${id(nodeId)}/`),
-    listRuns: (wf: string, page = 1) =>
-      request<Paginated<RunSummary>>("GET", `/runs/${q({ workflow: wf, page: page > 1 ? page : undefined })}`),
+    listRuns: (wf: string, cursor?: string | null) =>
+      request<RunPage>("GET", `/runs/${q({ workflow: wf, cursor: cursor ?? undefined, limit: 30 })}`),
+    retryRun: (runId: string) => request<RunDetail>("POST", `/runs/${id(runId)}/retry/`),
+    cancelRun: (runId: string) => request<RunDetail>("POST", `/runs/${id(runId)}/cancel/`),
     getRun: (runId: string) => request<RunDetail>("GET", `/runs/${id(runId)}/`),
     /** A page of a map node's items, from the node run's `items_url`. */
     listMapItems: (itemsUrl: string, params: { after?: number | null; limit?: number; failed?: boolean } = {}) =>

@@ -47,7 +47,7 @@ function CanvasInner() {
   const editable = useEditor(isEditable);
   const problemsByEdge = useEditor((s) => (s.viewing ? null : s.problemIndex.byEdge));
   const focus = useEditor((s) => s.focus);
-  const viewingKey = useEditor((s) => (s.viewing ? `${s.viewing.kind}:${s.viewing.kind === "version" ? s.viewing.number : s.viewing.runId}` : "draft"));
+  const viewingKey = useEditor((s) => (s.viewing ? `${s.viewing.kind}:${s.viewing.kind === "version" ? `${s.viewing.number}${s.viewing.compare ? `/${s.viewing.compare.label}` : ""}` : s.viewing.runId}` : "draft"));
   const adapter = useRef(new FlowAdapter()).current;
   const [measuredVersion, setMeasuredVersion] = useState(0);
   const wrapper = useRef<HTMLDivElement>(null);
@@ -58,7 +58,13 @@ function CanvasInner() {
   // measuredVersion is a dependency on purpose: new sizes must reach the node objects.
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const nodes = useMemo(() => adapter.nodes(graph, selection, editable), [adapter, graph, selection, editable, measuredVersion]);
-  const edges = useMemo(() => adapter.edges(graph, selection, problemsByEdge), [adapter, graph, selection, problemsByEdge]);
+  const edgeChanges = useEditor((s) => (s.viewing?.kind === "version" ? s.viewing.compare?.result.edges : undefined));
+  const edges = useMemo(() => {
+    const drawn = adapter.edges(graph, selection, problemsByEdge);
+    if (!edgeChanges) return drawn;
+    // Comparing versions: added, removed and changed edges in their colour.
+    return drawn.map((e) => (edgeChanges[e.id] ? { ...e, className: `${e.className ?? ""} diff-${edgeChanges[e.id]}`.trim() } : e));
+  }, [adapter, graph, selection, problemsByEdge, edgeChanges]);
 
   const onNodesChange = useCallback(
     (changes: NodeChange<FlowNode>[]) => {

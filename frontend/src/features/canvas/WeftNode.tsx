@@ -27,6 +27,7 @@ function WeftNodeView({ id, data, selected }: NodeProps<WeftFlowNode>) {
   const problems = useEditor((s) => (s.viewing ? undefined : s.problemIndex.byNode[id]));
   const status = useEditor((s) => s.run?.nodes[id]?.status);
   const pinned = useEditor((s) => !s.viewing && !!s.pins[id]);
+  const change = useEditor((s) => (s.viewing?.kind === "version" ? s.viewing.compare?.result.byNode[id] : undefined));
   const errors = problems?.filter((p) => p.severity === "error") ?? [];
   const warnings = problems?.filter((p) => p.severity === "warning") ?? [];
   // Ports follow the config (a Switch's cases, the error port of the failure policy);
@@ -47,10 +48,11 @@ function WeftNodeView({ id, data, selected }: NodeProps<WeftFlowNode>) {
     errors.length ? "has-error" : warnings.length ? "has-warning" : "",
     status ? `run-${status}` : "",
     pinned ? "is-pinned" : "",
+    change ? `diff-${change}` : "",
     spec ? "" : "is-unknown",
   ].join(" ");
   return (
-    <div className={classes} title={tooltip || undefined} aria-label={`${data.name} (${spec?.label ?? data.nodeType})`}>
+    <div className={classes} title={tooltip || undefined} aria-label={`${data.name} (${spec?.label ?? data.nodeType})${change ? `, ${change}` : ""}`}>
       <div className="weft-node-header">
         <span className="weft-node-icon">
           <Icon name={spec?.icon ?? "box"} size={16} />

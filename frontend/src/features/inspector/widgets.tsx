@@ -64,7 +64,12 @@ function CredentialSelect(props: WidgetProps) {
         ))}
       </select>
       {error ? <div className="expr-check expr-invalid">{error}</div> : null}
-      {credentials && credentials.length === 0 ? <div className="muted small">No credentials yet. An admin adds them in the console.</div> : null}
+      <div className="muted small">
+        {credentials && credentials.length === 0 ? "No credentials yet. " : ""}
+        <a href="/console/credentials/" target="_blank" rel="noopener noreferrer">
+          {credentials && credentials.length === 0 ? "Add one on the Credentials page" : "See and manage credentials"}
+        </a>
+      </div>
     </div>
   );
 }

@@ -1,6 +1,47 @@
 /** The strip above the canvas while a run is shown: its status, and a way back to editing. */
-import { useEffect } from "react";
+import { useEffect, useState } from "react";
+import { errorMessage } from "../../infrastructure/api";
 import { useEditor, useServices } from "../../infrastructure/context";
+
+const ACTIVE = ["queued", "running", "waiting", "paused"];
+
+/** Retry (a failed run, from its failed node) and Cancel (an active run), each confirmed;
+ *  a refusal (role, the run's state) is said in a toast. */
+function RunActions({ runId, status }: { runId: string; status: string }) {
+  const { api, runs, store } = useServices();
+  const readOnly = useEditor((s) => s.readOnly);
+  const [busy, setBusy] = useState(false);
+  if (readOnly) return null;
+  const act = async (kind: "retry" | "cancel") => {
+    const question =
+      kind === "retry" ? "Retry this run from its failed node? What succeeded is kept." : "Cancel this run? Its open steps stop and nothing new starts.";
+    if (!window.confirm(question)) return;
+    setBusy(true);
+    try {
+      await (kind === "retry" ? api.retryRun(runId) : api.cancelRun(runId));
+      await runs.openRun(runId);
+      store.getState().toast("success", kind === "retry" ? "Retrying from the failed node." : "Run cancelled.");
+    } catch (err) {
+      store.getState().toast("error", errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      {status === "failed" ? (
+        <button type="button" className="btn btn-primary btn-small" disabled={busy} onClick={() => act("retry")}>
+          Retry from the failed node
+        </button>
+      ) : null}
+      {ACTIVE.includes(status) ? (
+        <button type="button" className="btn btn-danger btn-small" disabled={busy} onClick={() => act("cancel")}>
+          Cancel run
+        </button>
+      ) : null}
+    </>
+  );
+}
 
 export function RunBar() {
   const { runs } = useServices();
@@ -40,6 +81,10 @@ export function RunBar() {
       ))}
       <span className="spacer" />
       <span className="muted small">Click a node to see its inputs and outputs.</span>
+      <RunActions runId={run.runId} status={run.status} />
+      <a className="btn btn-default btn-small" href={`/runs/${run.runId}/`}>
+        Details
+      </a>
       <button type="button" className="btn btn-default btn-small" onClick={() => runs.close()}>
         {viewing?.kind === "run" ? "Back to editing" : "Clear run"}
       </button>

@@ -5,6 +5,7 @@ import { useEditor, useServices } from "../../infrastructure/context";
 import { hasUnsavedChanges } from "../../infrastructure/editorStore";
 import { formatTime, userName } from "../../ui/format";
 import { Icon } from "../../ui/Icon";
+import { ComparePanel } from "./ComparePanel";
 
 export function VersionsPanel() {
   const { api, store, autosave } = useServices();
@@ -82,8 +83,9 @@ export function VersionsPanel() {
       {error ? <p className="problem-error">{error}</p> : null}
       {versions === null && !error ? <p className="muted">Loading…</p> : null}
       {versions && versions.length === 0 ? <p className="muted">Nothing published yet. Publish the draft to create version 1.</p> : null}
+      {versions && versions.length ? <ComparePanel versions={versions} onRestore={restore} /> : null}
       <ul className="item-list">
-        {viewing?.kind === "version" ? (
+        {viewing?.kind === "version" && !viewing.compare ? (
           <li className="item-banner">
             Viewing version {viewing.number}.{" "}
             <button type="button" className="link-button" onClick={() => store.getState().view(null)}>

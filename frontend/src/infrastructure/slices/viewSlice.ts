@@ -1,9 +1,14 @@
 /** What the canvas shows besides the draft: a published version, a past or live run. */
+import type { Comparison } from "../../core/compare";
 import { EMPTY_SELECTION, type Graph, type NodeRunStatus, type RunStatus } from "../../core/types";
 import type { NodeRunRecord, RunDetail } from "../api";
 import type { Slice } from "./types";
 
-export type Viewing = { kind: "version"; number: number; note: string; graph: Graph } | { kind: "run"; runId: string; version: number | null; graph: Graph };
+/** Viewing a version read-only; with `compare`, the canvas colours what differs from
+ *  another version or the draft (`graph` is then the comparison's union graph). */
+export type Viewing =
+  | { kind: "version"; number: number; note: string; graph: Graph; compare?: { label: string; result: Comparison } }
+  | { kind: "run"; runId: string; version: number | null; graph: Graph };
 
 export interface NodeRunState {
   status: NodeRunStatus;

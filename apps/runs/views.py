@@ -1,0 +1,154 @@
+"""The runs pages: /runs/ (every run the user may read, filtered, searched, keyset
+pages, several retried or cancelled at once, live) and /runs/<id>/ (one run, with
+Retry and Cancel). Views parse input, call the search selectors or one service, render."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework.exceptions import APIException
+
+from apps.accounts.roles import EDITOR, has_role
+from apps.console.access import editor_required, viewer_required
+from apps.runs import search, selectors, services
+from apps.runs.apis import RunFilterSerializer
+from apps.runs.models import Run, RunStatus
+from apps.runs.refs import unescape
+from apps.workflows.models import Workflow
+
+TRIGGERS = ("manual", "webhook", "schedule", "error")
+BULK_MAX = 200
+ACTIONS = {"retry": ("retried", services.run_retry), "cancel": ("cancelled", services.run_cancel)}
+ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
+
+
+def _first_errors(errors) -> dict[str, str]:
+    return {field: " ".join(str(m) for m in problems) if isinstance(problems, list)
+            else str(problems) for field, problems in errors.items()}
+
+
+@require_GET
+@viewer_required
+def run_list(request):
+    filters = RunFilterSerializer(data=request.GET)
+    errors: dict[str, str] = {}
+    page = search.RunPage(rows=[], next_cursor=None)
+    if filters.is_valid():
+        try:
+            page = search.run_page(search.run_filter(**filters.validated_data),
+                                   cursor=request.GET.get("cursor") or None)
+        except search.BadCursor as exc:
+            errors["cursor"] = str(exc)
+    else:
+        errors = _first_errors(filters.errors)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    query.pop("partial", None)
+    context = {
+        "rows": [search.run_row(r) for r in page.rows], "next_cursor": page.next_cursor,
+        "errors": errors, "form": {k: request.GET.get(k, "") for k in (
+            "workflow", "status", "trigger", "version", "started_by", "created_after",
+            "created_before", "q")},
+        "query": query.urlencode(), "first_page": not request.GET.get("cursor"),
+        "workflows": Workflow.objects.filter(deleted_at__isnull=True).order_by("name")
+        .values("id", "name")[:500],
+        "statuses": RunStatus.values, "triggers": TRIGGERS,
+        "can_act": has_role(request.user, EDITOR),
+        "filtered": any(request.GET.get(k) for k in (
+            "workflow", "status", "trigger", "version", "started_by", "created_after",
+            "created_before", "q")),
+    }
+    if request.GET.get("partial"):  # the live refresh: the rows only
+        return render(request, "runs/_rows.html", context, status=400 if errors else 200)
+    return render(request, "runs/list.html", context, status=400 if errors else 200)
+
+
+def _back(request) -> str:
+    target = request.POST.get("next", "")
+    if target.startswith("/runs/") and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("runs:list")
+
+
+@require_POST
+@editor_required
+def run_bulk(request):
+    """Retry or cancel the selected runs, each on its own; says which were refused, why."""
+    action = request.POST.get("action", "")
+    ids = request.POST.getlist("run")
+    if action not in ACTIONS:
+        messages.error(request, "Choose Retry or Cancel.")
+        return redirect(_back(request))
+    if not ids:
+        messages.error(request, "Select the runs first.")
+        return redirect(_back(request))
+    if len(ids) > BULK_MAX:
+        messages.error(request, f"Select at most {BULK_MAX} runs at a time.")
+        return redirect(_back(request))
+    try:
+        keys = [uuid.UUID(i) for i in ids]
+    except ValueError:
+        messages.error(request, "A selected run id is not a run's.")
+        return redirect(_back(request))
+    done_word, service = ACTIONS[action]
+    done, refused = 0, []
+    for run in Run.objects.filter(pk__in=keys).order_by("created_at"):
+        try:
+            service(run=run, user=request.user)
+        except APIException as exc:
+            refused.append(f"{str(run.pk)[:8]}: {exc.detail}")
+        else:
+            done += 1
+    missing = len(keys) - done - len(refused)
+    if done:
+        messages.success(request, f"{done} run{'s' if done != 1 else ''} {done_word}.")
+    if refused:
+        messages.error(request, f"{len(refused)} refused — " + "; ".join(refused[:10]))
+    if missing:
+        messages.error(request, f"{missing} selected run{'s' if missing != 1 else ''} "
+                                "no longer exist.")
+    return redirect(_back(request))
+
+
+@require_GET
+@viewer_required
+def run_detail(request, run_id):
+    run = Run.objects.select_related("workflow", "version", "started_by",
+                                     "started_by_token").filter(pk=run_id).first()
+    if run is None:
+        raise Http404("No such run.")
+    detail = selectors.run_detail(run=selectors.run_get(run_id=run_id))
+    return render(request, "runs/detail.html", {
+        "run": run, "row": search.run_row(run), "detail": detail,
+        "input": json.dumps(unescape(run.input), indent=2, ensure_ascii=False),
+        "vars": json.dumps(run.vars, indent=2, ensure_ascii=False) if run.vars else "",
+        "can_act": has_role(request.user, EDITOR),
+        "can_retry": run.status == RunStatus.FAILED,
+        "can_cancel": run.status in ACTIVE,
+    })
+
+
+@require_POST
+@editor_required
+def run_action(request, run_id, action: str):
+    if action not in ACTIONS:
+        raise Http404
+    run = Run.objects.filter(pk=run_id).first()
+    if run is None:
+        raise Http404("No such run.")
+    done_word, service = ACTIONS[action]
+    try:
+        service(run=run, user=request.user)
+    except APIException as exc:
+        messages.error(request, f"Not {done_word}: {exc.detail}")
+    else:
+        messages.success(request, f"Run {str(run.pk)[:8]} {done_word}.")
+    return redirect("runs:detail", run_id=run.pk)
