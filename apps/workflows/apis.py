@@ -95,7 +95,8 @@ class WorkflowListApi(APIView):
         return paginated_response(request=request, view=self, queryset=qs,
                                   serializer_class=WorkflowOutputSerializer)
 
-    @extend_schema(request=InputSerializer, responses={201: WorkflowDetailOutputSerializer})
+    @extend_schema(request=InputSerializer,
+                   responses={201: WorkflowDetailOutputSerializer, **error_responses(409)})
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -155,7 +155,8 @@ def workflow_update(*, workflow: Workflow, user, revision: int | None = None,
         )
     workflow.refresh_from_db()
     audit_record(action="workflow.update", actor=user, target=workflow,
-                 data={"changed": sorted(set(changes) - {"updated_at", "updated_by"}),
+                 data={"changed": sorted(set(changes) - {"updated_at", "updated_by",
+                                                         "name_key"}),
                        "revision": workflow.revision})
     return workflow
 

@@ -110,7 +110,8 @@ def test_every_workflow_action(editor_client, simple_graph, audit_since):
         "workflow.publish": (wid, {"version": 1, "note": "first"}),
         "workflow.restore": (wid, {"version": 1, "revision": 3}),
         "workflow.export": (wid, {}),
-        "workflow.import": (imported["id"], {"name": "Invoices 2", "nodes": 2}),
+        # imported beside its original: named a copy (names are unique)
+        "workflow.import": (imported["id"], {"name": "Invoices 2 (copy)", "nodes": 2}),
         "workflow.delete": (wid, {}),
     }
     for action, (target_id, data) in expected.items():

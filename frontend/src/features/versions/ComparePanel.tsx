@@ -60,7 +60,7 @@ export function ComparePanel({ versions, onRestore }: { versions: VersionSummary
           <select value={from} onChange={(e) => setFrom(e.target.value)} aria-label="Compare from">
             {versions.map((v) => (
               <option key={v.number} value={v.number}>
-                version {v.number}
+                v{v.number}
               </option>
             ))}
           </select>
@@ -71,7 +71,7 @@ export function ComparePanel({ versions, onRestore }: { versions: VersionSummary
             <option value={DRAFT}>the draft</option>
             {versions.map((v) => (
               <option key={v.number} value={v.number}>
-                version {v.number}
+                v{v.number}
               </option>
             ))}
           </select>
