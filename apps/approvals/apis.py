@@ -146,13 +146,13 @@ class TaskListApi(APIView):
         parameters=[OpenApiParameter(name, str) for name in
                     ("tab", "workflow", "team", "search", "ordering")]
         + [OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses=inline_serializer("TaskPage", {
+        responses={200: inline_serializer("TaskPage", {
             "count": serializers.IntegerField(),
             "next": serializers.CharField(allow_null=True),
             "previous": serializers.CharField(allow_null=True),
             "results": TaskSummarySerializer(many=True),
             "counts": serializers.DictField(child=serializers.IntegerField()),
-        }))
+        }), **error_responses(404)})  # a page past the last
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)

@@ -17,6 +17,7 @@ from apps.runs.models import EngineSwitch, MapItem, NodeRun, Run, RunStatus
 from apps.runs.refs import map_ref_count, map_ref_owner, unescape
 from apps.workflows.models import WorkflowVersion
 
+
 def run_get(*, run_id) -> Run:
     # In the order they were written (the id sequence): timestamps come from
     # PostgreSQL's clock at the start of each transaction, or from a process's estimate

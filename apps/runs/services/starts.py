@@ -15,12 +15,12 @@ from apps.audit.services import audit_record
 from apps.core.errors import Unprocessable
 from apps.runs import events, metrics, refs, replay, rows
 from apps.runs.models import NodeRun, Run, RunMode, RunStatus, WorkflowRuntime
+from apps.runs.search import payload_terms
 from apps.runs.services.advance import begin, needs_transaction, write_step
 from apps.runs.services.plans import compile_version
 from apps.runs.services.runtime import engine_paused_reason, latest_version, runtime_settings
 from apps.runs.services.step import Step, db_clock, log_context_bind, step_load
 from apps.runs.services.transitions import RUN_ACTIVE, run_born
-from apps.runs.search import payload_terms
 from apps.variables.selectors import variables_snapshot
 from apps.workflows.models import Workflow, WorkflowVersion
 
