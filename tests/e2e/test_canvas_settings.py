@@ -87,8 +87,9 @@ def test_switch_cases_draw_their_ports_and_problems_lead_to_the_field(
     expect(editor.node("Route ticket")).to_have_class(re.compile(r"\bselected\b"))
     ids = inspector.locator("textarea, input").evaluate_all("els => els.map(e => e.id)")
     assert "cfg-route_cases_1_condition" in ids, ids
-    page.wait_for_function(
-        "document.activeElement && document.activeElement.id === 'cfg-route_cases_1_condition'")
+    # (expect, not wait_for_function: a string predicate polled in the page is eval,
+    # which the Content-Security-Policy refuses when the first look is not yet true)
+    expect(inspector.locator("#cfg-route_cases_1_condition")).to_be_focused()
     page.keyboard.type("input.priority > 8")
     inspector.locator("#cfg-route_cases_0_condition").fill("input.vip")
     editor.connect("Route ticket", "Page on-call", source_port="case2")
