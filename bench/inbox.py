@@ -66,9 +66,10 @@ def _fill(tasks: int) -> None:
             " FROM generate_series(1, %s) AS i", [tasks])
         cursor.execute(
             "INSERT INTO runs_run (id, workflow_id, version_id, trigger, input, status,"
-            " created_at, started_at, trace_id, trigger_ref, vars)"
+            " created_at, started_at, trace_id, trigger_ref, vars, mode, search_terms)"
             " SELECT run_id, %s, %s, 'manual', jsonb_build_object('number', i), 'waiting',"
-            " now() - (i || ' seconds')::interval, now(), md5(i::text), '', '{}'::jsonb"
+            " now() - (i || ' seconds')::interval, now(), md5(i::text), '', '{}'::jsonb,"
+            " 'production', '{}'"
             " FROM bench_ids", [str(workflow.pk), version.pk])
         cursor.execute(
             "INSERT INTO runs_noderun (run_id, node_id, node_type, attempt, status, inputs,"

@@ -52,7 +52,7 @@ def _fill(runs: int) -> list:
         cursor.execute("""
             INSERT INTO runs_run (id, workflow_id, version_id, trigger, input, status,
                 created_at, started_at, finished_at, error, trace_id, vars, search_terms,
-                trigger_ref)
+                trigger_ref, mode)
             SELECT gen_random_uuid(), (%(wf)s::uuid[])[1 + i %% %(n)s],
                    (%(ver)s::bigint[])[1 + i %% %(n)s], 'webhook',
                    jsonb_build_object('order', 'A-' || i, 'email', 'u' || i || '@example.com'),
@@ -61,7 +61,7 @@ def _fill(runs: int) -> list:
                    CASE WHEN (i / %(n)s) %% 10 = 0
                         THEN '{"type": "x", "message": "boom"}'::jsonb END,
                    md5(i::text), '{}'::jsonb,
-                   ARRAY['a-' || i, 'u' || i || '@example.com'], ''
+                   ARRAY['a-' || i, 'u' || i || '@example.com'], '', 'production'
             FROM (SELECT i, now() - interval '60 days' * (i::float / %(runs)s) AS t
                   FROM generate_series(1, %(runs)s) AS i) AS s""",
                        {"wf": [str(w.pk) for w in flows], "ver": versions, "n": WORKFLOWS,
