@@ -139,3 +139,18 @@ def test_a_new_editor_is_told_what_to_do_first(browser_for):
     assert "No run failed." in text
     assert "Create your first workflow" in text
     assert "no role yet" in browser_for().get("/").content.decode()
+
+
+def test_a_test_run_of_the_draft_is_named_so_on_the_runs_page(publish, browser_for,
+                                                               create_user):
+    from apps.runs.test_runs import draft_run_start
+
+    workflow = publish(ECHO, name="Drafty")
+    run = draft_run_start(workflow=workflow, user=create_user(roles=["editor"]), input={})
+    browser = browser_for("editor")
+    rows = browser.get("/runs/").content.decode()
+    assert "test of the draft" in rows
+    assert "vNone" not in rows
+    detail = browser.get(f"/runs/{run.pk}/").content.decode()
+    assert "a test run of the draft" in detail
+    assert "version None" not in detail
