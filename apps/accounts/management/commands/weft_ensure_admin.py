@@ -1,3 +1,5 @@
+import os
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
@@ -15,8 +17,11 @@ class Command(BaseCommand):
                 f"First admin created: {user.username} ({user.email}), with the password "
                 "from WEFT_ADMIN_PASSWORD."))
         elif generated:
+            # Where `make run` serves (config/launch.py reads the same variables).
+            site = (f"http://{os.environ.get('WEFT_HOST', '127.0.0.1')}:"
+                    f"{os.environ.get('WEFT_PORT', '8000')}")
             self.stdout.write(self.style.SUCCESS(
-                "\n  First admin created. Sign in at http://127.0.0.1:8000/login/ with\n"
+                f"\n  First admin created. Sign in at {site}/login/ with\n"
                 f"    username: {user.username}   (or {user.email})\n"
                 f"    password: {generated}\n"
                 "  This password is shown only once.\n"))
