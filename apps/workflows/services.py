@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -217,10 +217,20 @@ def workflow_import(*, user, document: dict[str, Any]) -> Workflow:
     problem = name_problem(name)
     if problem:
         raise Unprocessable(problem, code="invalid", errors={"name": [problem]})
-    name = _free_name(name)  # an imported copy beside its original
-    workflow = Workflow.objects.create(name=name, name_key=name_key(name),
-                                       description=document.get("description", ""),
-                                       owner=user, graph=document["graph"], updated_by=user)
+    with transaction.atomic():
+        # Imports of the same name wait for each other, so each picks a name no other took.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                           [f"workflow.import:{name_key(name)}"])
+        free = _free_name(name)  # an imported copy beside its original
+        try:
+            with transaction.atomic():
+                workflow = Workflow.objects.create(
+                    name=free, name_key=name_key(free),
+                    description=document.get("description", ""),
+                    owner=user, graph=document["graph"], updated_by=user)
+        except IntegrityError:
+            raise _name_taken(free) from None  # a create or rename took it meanwhile
     audit_record(action="workflow.import", actor=user, target=workflow,
                  data={"name": workflow.name, "nodes": len(document["graph"].get("nodes", []))})
     return workflow

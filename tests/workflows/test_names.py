@@ -51,3 +51,31 @@ def test_an_import_beside_its_original_is_named_a_copy(editor_client, simple_gra
     first = editor_client.post("/api/workflows/import/", document, format="json")
     second = editor_client.post("/api/workflows/import/", document, format="json")
     assert (first.data["name"], second.data["name"]) == ("Payroll (copy)", "Payroll (copy 2)")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_imports_of_one_document_at_once_each_get_a_free_name(create_user, simple_graph):
+    """Eight imports of the same document racing: each lands under its own copy name,
+    none fails on the unique name (the free name is picked again when another took it)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    from apps.workflows.services import workflow_import
+
+    editor = create_user(roles=["editor"])
+    document = {"name": "Payroll", "description": "", "graph": simple_graph}
+    start = threading.Barrier(8)
+
+    def import_once(_):
+        try:
+            start.wait()
+            return workflow_import(user=editor, document=document).name
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(8) as pool:
+        names = list(pool.map(import_once, range(8)))
+    assert len(set(names)) == 8
+    assert Workflow.objects.filter(name__startswith="Payroll").count() == 8
