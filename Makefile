@@ -12,7 +12,7 @@ export UV_LINK_MODE ?= copy
 # Use the machine's Python (3.11+); never download one.
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: run test deps frontend triton-repository chromium faketime services services-down lint e2e bench clean help
+.PHONY: run test deps frontend triton-repository docs chromium faketime services services-down lint e2e bench clean help
 
 help:
 	@echo "make run    start Weft (web, worker, scheduler, embedded services) on http://127.0.0.1:8000"
@@ -37,6 +37,10 @@ frontend:
 # Triton server, which reads models/repository.
 triton-repository: deps
 	$(PY) -m apps.inference.repository models/repository
+
+# docs/nodes.md from the node-type registry (a test fails when it is stale).
+docs: deps
+	$(PY) manage.py weft_node_reference
 
 # Debian's Chromium for the end-to-end tests (browser downloads do not work here).
 chromium:
