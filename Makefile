@@ -12,7 +12,7 @@ export UV_LINK_MODE ?= copy
 # Use the machine's Python (3.11+); never download one.
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: run test deps frontend chromium faketime services services-down lint e2e bench clean help
+.PHONY: run test deps frontend triton-repository docs chromium faketime services services-down lint e2e bench clean help
 
 help:
 	@echo "make run    start Weft (web, worker, scheduler, embedded services) on http://127.0.0.1:8000"
@@ -32,6 +32,15 @@ frontend:
 	@if [ -f $(FRONTEND)/package.json ]; then \
 		cd $(FRONTEND) && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; } && npm run build; \
 	fi
+
+# The demo models as a Triton model repository (Python backend) for compose.yaml's
+# Triton server, which reads models/repository.
+triton-repository: deps
+	$(PY) -m apps.inference.repository models/repository
+
+# docs/nodes.md from the node-type registry (a test fails when it is stale).
+docs: deps
+	$(PY) manage.py weft_node_reference
 
 # Debian's Chromium for the end-to-end tests (browser downloads do not work here).
 chromium:

@@ -10,6 +10,7 @@ from apps.expressions import apis as expressions
 from apps.inference import apis as inference
 from apps.nodes import apis as nodes
 from apps.runs import apis as runs
+from apps.templates import apis as templates
 from apps.variables import apis as variables
 from apps.workflows import apis as workflows
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("users/", accounts.UserListApi.as_view(), name="users"),
     path("users/<int:user_id>/", accounts.UserDetailApi.as_view(), name="user-detail"),
     path("node-types/", nodes.NodeTypeListApi.as_view(), name="node-types"),
+    path("templates/", templates.TemplateListApi.as_view(), name="templates"),
     path("workflows/", workflows.WorkflowListApi.as_view(), name="workflows"),
     path("workflows/import/", workflows.WorkflowImportApi.as_view(), name="workflow-import"),
     path("workflows/<uuid:workflow_id>/", workflows.WorkflowDetailApi.as_view(),

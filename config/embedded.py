@@ -23,8 +23,8 @@ import sys
 import time
 from pathlib import Path
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(os.environ.get("WEFT_VAR_DIR", BASE_DIR / "var"))
+from config.paths import VAR_DIR
+
 STATE_FILE = VAR_DIR / "embedded.json"
 PG_DIR = VAR_DIR / "pg"
 REDIS_DIR = VAR_DIR / "redis"

@@ -29,6 +29,7 @@ import threading
 import time
 
 from config import embedded, supervision
+from config.paths import VAR_DIR
 from config.supervision import Program
 
 PY = sys.executable
@@ -101,7 +102,7 @@ def processes() -> dict[str, list[str]]:
                    "-Q", "default,io,inference,maintenance", "--concurrency", concurrency,
                    "--without-gossip", "--without-mingle"],
         "beat": [PY, "-m", "celery", "-A", "celery_worker", "beat", "--loglevel", "INFO",
-                 "--schedule", str(embedded.VAR_DIR / "celerybeat-schedule")],
+                 "--schedule", str(VAR_DIR / "celerybeat-schedule")],
     }
 
 
@@ -157,7 +158,7 @@ def main() -> int:
     # Supervise (and stop on exit) only the embedded servers this launcher starts itself.
     ours = {"postgres": not os.environ.get("DATABASE_URL") and not embedded.postgres_running(),
             "redis": not os.environ.get("REDIS_URL") and not embedded.redis_running()}
-    (embedded.VAR_DIR / "staticfiles").mkdir(parents=True, exist_ok=True)
+    (VAR_DIR / "staticfiles").mkdir(parents=True, exist_ok=True)
     postgres_cmd = redis_cmd = None
     if ours["postgres"]:
         database_url, postgres_cmd = embedded.postgres_prepare()

@@ -15,10 +15,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config import embedded
-
-BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = embedded.VAR_DIR
+from config.paths import BASE_DIR, VAR_DIR
 
 
 def env(name: str, default: str = "") -> str:
@@ -146,10 +143,30 @@ TEMPLATES = [
 
 # --- Database and Redis ------------------------------------------------------------
 
-_embedded = embedded.read_state()
-DATABASE_URL = env("DATABASE_URL") or _embedded.get("database_url", "")
-if not DATABASE_URL:
-    DATABASE_URL = f"postgresql://postgres:@/postgres?host={embedded.PG_DIR}"
+def _service_urls() -> tuple[str, str]:
+    """DATABASE_URL and REDIS_URL. In production both must be set; elsewhere the
+    embedded servers (`config.embedded`, development only: its packages are in the
+    `dev` dependency group) fill in what is not."""
+    database_url, redis_url = env("DATABASE_URL"), env("REDIS_URL")
+    if PRODUCTION:
+        missing = [name for name, url in (("DATABASE_URL", database_url),
+                                          ("REDIS_URL", redis_url)) if not url]
+        if missing:
+            raise ImproperlyConfigured(
+                f"{' and '.join(missing)} must be set when WEFT_ENV=production.")
+        return database_url, redis_url
+    from config import embedded
+
+    state = embedded.read_state()
+    return (
+        database_url or state.get("database_url", "")
+        or f"postgresql://postgres:@/postgres?host={embedded.PG_DIR}",
+        redis_url or state.get("redis_url", "")
+        or f"redis://127.0.0.1:{embedded.DEFAULT_REDIS_PORT}",
+    )
+
+
+DATABASE_URL, REDIS_URL = _service_urls()
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 # A unix-socket URL (`...@/db?host=/path`) parses into OPTIONS; keep it in HOST.
@@ -163,8 +180,6 @@ if env_bool("WEFT_DB_POOL", True):
         "timeout": 10,
     }
 
-REDIS_URL = env("REDIS_URL") or _embedded.get("redis_url", "") or (
-    f"redis://127.0.0.1:{embedded.DEFAULT_REDIS_PORT}")
 REDIS_URL = REDIS_URL.rstrip("/")
 # One Redis, separate logical databases per use.
 _redis_base = REDIS_URL.rsplit("/", 1)[0] if REDIS_URL.count("/") > 2 else REDIS_URL

@@ -46,9 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from config import embedded
+from config.paths import BASE_DIR, VAR_DIR
 
-DIR = embedded.VAR_DIR / "supervisor"
+DIR = VAR_DIR / "supervisor"
 STATE_FILE = DIR / "state.json"
 CONF_FILE = DIR / "supervisord.conf"
 SOCKET = DIR / "supervisor.sock"
@@ -141,7 +141,7 @@ def write_config(programs: list[Program], *, directory: Path = DIR) -> Path:
         # In the foreground supervisord also prints its log (spawned, exited...) to stdout.
         "[supervisord]", "nodaemon=true", f"logfile={_value(directory / 'supervisord.log')}",
         "logfile_maxbytes=5MB", "logfile_backups=1", "loglevel=info", f"pidfile={_value(directory / 'supervisord.pid')}",
-        f"childlogdir={_value(directory)}", f"directory={_value(embedded.BASE_DIR)}",
+        f"childlogdir={_value(directory)}", f"directory={_value(BASE_DIR)}",
         *(["user=root"] if os.geteuid() == 0 else []),
         "", "[unix_http_server]", f"file={_value(sock)}", "chmod=0700",
         "", "[rpcinterface:supervisor]",

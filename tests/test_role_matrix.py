@@ -25,6 +25,7 @@ MATRIX = {
     "users": {"get": ADMINS, "post": ADMINS},
     "user-detail": {"get": ADMINS, "patch": ADMINS},
     "node-types": {"get": VIEWERS},
+    "templates": {"get": VIEWERS},
     "workflows": {"get": VIEWERS, "post": EDITORS},
     "workflow-import": {"post": EDITORS},
     "workflow-detail": {"get": VIEWERS, "patch": EDITORS, "delete": EDITORS},

@@ -176,6 +176,18 @@ export interface WorkflowRuntime {
   run_timeout_s: number | null;
 }
 
+/** A ready workflow of the "new workflow" dialog's gallery (GET /api/templates/). */
+export interface WorkflowTemplate {
+  slug: string;
+  name: string;
+  description: string;
+  /** Teams its approvals assign work to; `missing_teams`: those that do not exist yet. */
+  teams: string[];
+  missing_teams: string[];
+  sample_input: Record<string, unknown>;
+  graph: Graph;
+}
+
 export interface TestRunRequest {
   /** Default: the manual trigger's sample input. */
   input?: unknown;
@@ -298,6 +310,7 @@ export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fet
   return {
     request,
     nodeTypes: () => request<NodeTypeSpec[]>("GET", "/node-types/"),
+    listTemplates: () => request<WorkflowTemplate[]>("GET", "/templates/"),
     listWorkflows: (params: { search?: string; page?: number } = {}) =>
       request<Paginated<WorkflowSummary>>("GET", `/workflows/${q(params)}`),
     createWorkflow: (body: { name: string; description?: string; graph?: Graph }) =>

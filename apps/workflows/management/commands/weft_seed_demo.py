@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from apps.accounts.services import first_admin_ensure
 from apps.core.errors import Unprocessable
+from apps.templates.services import template_teams_ensure
 from apps.workflows.models import Workflow
 from apps.workflows.services import workflow_create, workflow_publish
 
@@ -53,10 +54,14 @@ class Command(BaseCommand):
     help = "Create the demo workflows when there are none."
 
     def handle(self, *args, **options):
+        admin, _ = first_admin_ensure()
+        teams = template_teams_ensure(user=admin)
+        if teams:
+            self.stdout.write(f"Demo data: teams {', '.join(teams)} created (lead: "
+                              f"{admin.username}) for the workflow templates.")
         if Workflow.objects.exists():
             self.stdout.write("Demo data: workflows exist already, nothing added.")
             return
-        admin, _ = first_admin_ensure()
         for demo in DEMOS:
             workflow = workflow_create(user=admin, **demo)
             try:

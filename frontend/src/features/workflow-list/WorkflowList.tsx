@@ -5,6 +5,7 @@ import { useApi } from "../../infrastructure/context";
 import { Dialog } from "../../ui/Dialog";
 import { formatTime } from "../../ui/format";
 import { Icon } from "../../ui/Icon";
+import { NewWorkflowDialog } from "./TemplateGallery";
 import "./workflow-list.css";
 
 export interface WorkflowListProps {
@@ -172,15 +173,9 @@ export function WorkflowList({ canEdit, editorUrl, navigate }: WorkflowListProps
         </nav>
       ) : null}
       {creating ? (
-        <NameDialog
-          title="New workflow"
-          action="Create"
-          initial=""
+        <NewWorkflowDialog
           onClose={() => setCreating(false)}
-          onSubmit={async (name) => {
-            const wf = await api.createWorkflow({ name });
-            navigate(editorUrl(wf.id));
-          }}
+          onCreated={(workflowId, runId) => navigate(runId ? `${editorUrl(workflowId)}?run=${encodeURIComponent(runId)}` : editorUrl(workflowId))}
         />
       ) : null}
       {renaming ? (

@@ -1,0 +1,48 @@
+"""GET /api/templates/: the gallery, with the teams each template still needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.templates import templates_load
+
+pytestmark = pytest.mark.django_db
+
+
+def test_gallery_lists_every_template_and_the_missing_teams(client_for, create_team, create_user):
+    create_team(name="Billing", members=[create_user(roles=["reviewer"])])
+    create_team(name="Claims")  # no members yet: still missing
+    response = client_for("viewer").get("/api/templates/")
+    assert response.status_code == 200
+    gallery = {t["slug"]: t for t in response.data}
+    assert set(gallery) == {t.slug for t in templates_load()}
+    invoice = gallery["invoice_review"]
+    assert invoice["teams"] == ["Billing"]
+    assert invoice["missing_teams"] == []
+    assert gallery["insurance_claim_triage"]["missing_teams"] == ["Claims", "Claims supervisors"]
+    assert invoice["sample_input"]["number"] == "INV-2026-0042"
+    assert {n["id"] for n in invoice["graph"]["nodes"]} >= {"score", "review", "post"}
+
+
+def test_a_draft_from_a_template_names_the_missing_team(editor_client):
+    template = next(t for t in templates_load() if t.slug == "support_ticket_escalation")
+    created = editor_client.post("/api/workflows/", {"name": template.name,
+                                                     "graph": template.graph}, format="json")
+    assert created.status_code == 201  # an ordinary draft, saved with its problems
+    tried = editor_client.post(f"/api/workflows/{created.data['id']}/test-runs/",
+                               {"input": template.sample_input}, format="json")
+    assert tried.status_code == 400
+    assert "there is no team 'Support tier 2'" in str(tried.data)
+
+
+def test_demo_data_creates_the_teams_the_templates_need(client_for):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("weft_seed_demo", stdout=out)
+    assert "Support tier 2" in out.getvalue()
+    gallery = client_for("viewer").get("/api/templates/").data
+    assert [t["missing_teams"] for t in gallery] == [[]] * len(gallery)
+    call_command("weft_seed_demo", stdout=StringIO())  # a second time changes nothing

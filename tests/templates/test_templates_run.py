@@ -1,0 +1,77 @@
+"""Every template's sample input runs green through real workers (DECISIONS.md): the
+template's graph becomes an ordinary draft through the API, as the "new workflow"
+dialog makes it, and its "try it" test run finishes with every approval decided in the
+team's reviewer."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from apps.approvals.models import Task, TaskStatus
+from apps.approvals.services import task_decide
+from apps.inference.client import auth_headers
+from apps.runs.models import Run
+from apps.templates import templates_load
+from apps.variables.models import Variable
+from tests.fixtures.runs import _worker_running
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+TERMINAL = {"succeeded", "failed", "cancelled"}
+
+
+@pytest.fixture(scope="module")
+def template_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A worker as `make run` starts it, allowed to post to the local receiver."""
+    yield from _worker_running(tmp_path_factory.mktemp("template-worker"),
+                               env={"WEFT_HTTP_ALLOW_HOSTS": "127.0.0.1/32"})
+
+
+@pytest.fixture
+def environment(triton, create_triton_server, create_user, create_team, receiver):
+    """What `make run`'s demo data provides: the local Triton server, the teams the
+    templates name, and the accounting endpoint (a local receiver)."""
+    create_triton_server(name="local", url=f"127.0.0.1:{triton.http_port}", protocol="http",
+                         secret_headers=auth_headers("http", triton.access_token),
+                         model_names=list(triton.models))
+    reviewer = create_user(roles=["reviewer"])
+    for name in {team for template in templates_load() for team in template.teams}:
+        create_team(name=name, members=[reviewer])
+    Variable.objects.create(name="invoice_receiver_url", value=receiver.url)
+    return reviewer
+
+
+def _finish(run_id, user, timeout: float = 90.0) -> Run:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = Run.objects.get(pk=run_id)
+        if run.status in TERMINAL:
+            return run
+        for task in Task.objects.filter(run_id=run_id, status=TaskStatus.OPEN):
+            task_decide(task=task, user=user, decision="approved", comment="Looks right.",
+                        form=task.form_values or None)
+        time.sleep(0.2)
+    raise AssertionError(f"run {run_id} still {Run.objects.get(pk=run_id).status}")
+
+
+@pytest.mark.parametrize("template", templates_load(), ids=lambda t: t.slug)
+def test_template_sample_runs_green(template, template_worker, environment, receiver,
+                                    create_user, client_for):
+    builder = create_user(roles=["editor"])
+    client = client_for(user=builder)
+    created = client.post("/api/workflows/", {"name": template.name, "graph": template.graph,
+                                              "description": template.description},
+                          format="json")
+    assert created.status_code == 201, created.data
+    started = client.post(f"/api/workflows/{created.data['id']}/test-runs/",
+                          {"input": template.sample_input}, format="json")
+    assert started.status_code == 201, started.data
+    run = _finish(started.data["id"], environment)
+    detail = client.get(f"/api/runs/{run.pk}/").data
+    failed = [(n["node_id"], n["error"]) for n in detail["node_runs"] if n["status"] == "failed"]
+    assert run.status == "succeeded", (failed, run.error)
+    # Each sample is one a person reviews: the template's approval ran and was decided.
+    assert Task.objects.filter(run_id=run.pk, status=TaskStatus.APPROVED).count() == 1
+    if template.slug == "invoice_review":  # booked once, idempotently
+        assert list(receiver.keys().values()) == [1]
