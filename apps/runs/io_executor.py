@@ -92,6 +92,8 @@ class IOExecutor:
     def execute(self, *, node_run_id: int, worker: str = "") -> str:
         """Take a slot, claim the node and hand its call to the loop ("submitted");
         a node type that does not wait on the network runs here as usual."""
+        if not services.node_run_take(node_run_id):
+            return services.Outcome.BUSY  # in flight here: a message sent again
         self.slots.acquire()
         handed = False
         try:
@@ -117,6 +119,7 @@ class IOExecutor:
         finally:
             if not handed:
                 self.slots.release()
+                services.node_run_let_go(node_run_id)
 
     # --- The loop --------------------------------------------------------------------------
 
@@ -156,6 +159,7 @@ class IOExecutor:
         finally:
             self.flights.pop(claimed.row.pk, None)
             self.slots.release()
+            services.node_run_let_go(claimed.row.pk)
 
     async def _perform(self, flight: _Flight) -> Any:
         call = flight.call

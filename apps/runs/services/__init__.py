@@ -72,7 +72,9 @@ from apps.runs.services.workers import (
     node_run_claim,
     node_run_execute,
     node_run_finish,
+    node_run_let_go,
     node_run_settle,
+    node_run_take,
     worker_identity,
 )
 
@@ -83,7 +85,8 @@ __all__ = [
     "dispatch_job", "dispatch_node_runs", "engine_pause", "engine_paused_reason",
     "engine_resume", "is_ref", "latest_version", "map_chunk_run", "map_progress",
     "node_failure", "node_policy", "node_result_checked", "node_run_claim",
-    "node_run_execute", "node_run_finish", "node_run_resume", "node_run_settle",
+    "node_run_execute", "node_run_finish", "node_run_let_go", "node_run_resume",
+    "node_run_settle", "node_run_take",
     "node_timeout", "retry_delay_s", "run_cancel", "run_retry",
     "run_start", "runs_resume_paused", "runs_start_queued", "runs_sweep", "worker_identity",
 ]
