@@ -25,7 +25,6 @@ from django.conf import settings
 from apps.runs import refs
 from apps.runs.events import run_group
 from apps.runs.models import Run, RunStatus
-from apps.runs.services.transitions import RUN_FINISHED
 
 logger = logging.getLogger("weft.runs.respond")
 
@@ -62,7 +61,7 @@ def respond_now(pending: RespondWait, *, response: Any = None) -> Answer | None:
         return _response_parts(row["response"])
     if row["status"] == RunStatus.SUCCEEDED:
         return 200, {"run_id": str(pending.run_id), "status": row["status"]}, {}
-    if row["status"] in RUN_FINISHED:
+    if row["status"] in (RunStatus.FAILED, RunStatus.CANCELLED):
         status, body = pending.failure
         return status, {**(body or {"error": "run_failed"}), "run_id": str(pending.run_id)}, {}
     return None
