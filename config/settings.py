@@ -442,6 +442,10 @@ WEFT_OUTBOX_EVERY_S = float(env("WEFT_OUTBOX_EVERY_S", "1"))
 WEFT_IO_EXECUTOR = env_bool("WEFT_IO_EXECUTOR", True)
 WEFT_IO_CONCURRENCY = env_int("WEFT_IO_CONCURRENCY", 200)
 WEFT_IO_PER_HOST = env_int("WEFT_IO_PER_HOST", 32)
+# Requests per second per I/O worker process to a host: "host=rate" or "host:port=rate"
+# entries, "*=rate" for every other host; none by default. A call waiting for its turn
+# shows as queued.
+WEFT_IO_HOST_RATES = env_list("WEFT_IO_HOST_RATES", "")
 WEFT_SETTLE_RETRY_S = float(env("WEFT_SETTLE_RETRY_S", "300"))
 WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
 # JSON from outside (API bodies, webhooks, run inputs, node outputs) nests at most this

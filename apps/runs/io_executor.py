@@ -14,9 +14,11 @@ the worker's own thread:
    its call (templates, credentials: the parts that read the database);
 3. hand the call to the event loop and return, so Celery acknowledges the message.
 
-On the loop, the call waits for a slot of its host (WEFT_IO_PER_HOST), is awaited
-under the node's time limit, and its result is settled by one of a few database
-threads (`services.node_run_settle`: the same step as for any node, so retries with
+On the loop, the call waits for a slot of its host (WEFT_IO_PER_HOST) and its turn
+under the host's rate limit (WEFT_IO_HOST_RATES, aiolimiter's leaky bucket); while it
+waits, the node shows as queued (`services.node_run_hold`, still this process's) and
+from when its call starts as running. The call is awaited under the node's time
+limit, and its result is settled by one of a few database threads (`services.node_run_settle`: the same step as for any node, so retries with
 backoff and `Retry-After` are the engine's due-time rows, never a sleep here).
 
 Durability rests on PostgreSQL, not on the message: every in-flight node is running
@@ -32,16 +34,17 @@ would be dropped anyway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -67,15 +70,38 @@ class _Flight:
     started: float = field(default_factory=time.perf_counter)
 
 
+class _Gone(Exception):
+    """The node is no longer this process's (cancelled, or taken by another delivery)
+    before its call started: nothing to settle."""
+
+
+def host_rates(entries: list[str]) -> dict[str, float]:
+    """WEFT_IO_HOST_RATES's "host[:port]=rate" entries as {host or host:port: rate}."""
+    rates = {}
+    for entry in entries:
+        key, _, rate = entry.rpartition("=")
+        try:
+            value = float(rate)
+        except ValueError:
+            value = 0.0
+        if not key.strip() or value <= 0:
+            raise ValueError(f"WEFT_IO_HOST_RATES: {entry!r} is not host=requests per second")
+        rates[key.strip().lower()] = value
+    return rates
+
+
 class IOExecutor:
     """One per worker process (see `executor()`); thread-safe `execute`."""
 
-    def __init__(self, *, concurrency: int, per_host: int, db_threads: int = 2) -> None:
+    def __init__(self, *, concurrency: int, per_host: int, db_threads: int = 2,
+                 rates: dict[str, float] | None = None) -> None:
         self.concurrency = concurrency
         self.per_host = per_host
+        self.rates = rates or {}
         self.slots = threading.BoundedSemaphore(concurrency)
         self.flights: dict[int, _Flight] = {}  # node run pk -> its flight (loop thread only)
         self.hosts: dict[str, asyncio.Semaphore] = {}
+        self.limiters: dict[str, AsyncLimiter | None] = {}
         self.peak = 0
         self.db = ThreadPoolExecutor(db_threads, thread_name_prefix="weft-io-db")
         self.loop = asyncio.new_event_loop()
@@ -92,6 +118,8 @@ class IOExecutor:
     def execute(self, *, node_run_id: int, worker: str = "") -> str:
         """Take a slot, claim the node and hand its call to the loop ("submitted");
         a node type that does not wait on the network runs here as usual."""
+        if not services.node_run_take(node_run_id):
+            return services.Outcome.BUSY  # in flight here: a message sent again
         self.slots.acquire()
         handed = False
         try:
@@ -117,6 +145,7 @@ class IOExecutor:
         finally:
             if not handed:
                 self.slots.release()
+                services.node_run_let_go(node_run_id)
 
     # --- The loop --------------------------------------------------------------------------
 
@@ -144,6 +173,9 @@ class IOExecutor:
                     logger.info("node run %s abandoned: its run moved on", claimed.row.pk)
                     return
                 raise
+            except _Gone:
+                logger.info("node run %s left: it moved on while waiting", claimed.row.pk)
+                return
             except TimeoutError:  # its policy's time limit passed while it waited
                 result = services.node_timeout(compiled, node_id)
             except Exception as exc:
@@ -156,21 +188,64 @@ class IOExecutor:
         finally:
             self.flights.pop(claimed.row.pk, None)
             self.slots.release()
+            services.node_run_let_go(claimed.row.pk)
 
     async def _perform(self, flight: _Flight) -> Any:
         call = flight.call
         claimed = flight.claimed
         node_id = claimed.row.node_id
-        host = self.hosts.get(call.host) if call.host else None
-        if call.host and host is None:
-            host = self.hosts[call.host] = asyncio.Semaphore(self.per_host)
+        host = self._host_slots(call.host)
+        limiter = self._limiter(call.host)
         timeout = services.node_policy(claimed.compiled.configs[node_id]).timeout_s
-        async with host or nullcontext():
+        # Waiting for a cap of this process, the node shows as queued (still ours).
+        waits = (host is not None and host.locked()) or (
+            limiter is not None and not limiter.has_capacity())
+        if waits and not await self._in_db(services.node_run_hold, claimed=claimed):
+            raise _Gone
+        async with contextlib.AsyncExitStack() as gates:
+            if host is not None:
+                await gates.enter_async_context(host)
+            if limiter is not None:
+                await limiter.acquire()
+            if waits:
+                if not await self._in_db(services.node_run_held_start, claimed=claimed):
+                    raise _Gone
+                flight.started = time.perf_counter()
             async with asyncio.timeout(timeout):
                 outputs = await call.perform(self.io)
         result = services.node_result_checked(claimed.compiled, node_id, outputs)
         return Outputs(flight.scope.scrub(result.ports)) if isinstance(result, Outputs) \
             else result
+
+    def _host_slots(self, host: str) -> asyncio.Semaphore | None:
+        if not host:
+            return None
+        if host not in self.hosts:
+            self.hosts[host] = asyncio.Semaphore(self.per_host)
+        return self.hosts[host]
+
+    def _limiter(self, host: str) -> AsyncLimiter | None:
+        """The host's rate limit (host:port, then host, then "*"), or None."""
+        if not host or not self.rates:
+            return None
+        if host not in self.limiters:
+            name = host.rpartition(":")[0] or host
+            rate = self.rates.get(host) or self.rates.get(name) or self.rates.get("*")
+            # A bucket of one second's requests, refilled at the rate (never a burst
+            # of less than one request).
+            self.limiters[host] = AsyncLimiter(max(rate, 1.0), max(rate, 1.0) / rate) \
+                if rate else None
+        return self.limiters[host]
+
+    async def _in_db(self, function: Any, **kwargs: Any) -> Any:
+        """A service call on one of the database threads."""
+        def call() -> Any:
+            try:
+                return function(**kwargs)
+            finally:
+                close_old_connections()
+
+        return await self.loop.run_in_executor(self.db, call)
 
     @staticmethod
     def _settle(claimed: services.Claimed, result: Any) -> None:
@@ -230,7 +305,8 @@ def executor() -> IOExecutor:
         with _executor_lock:
             if _executor is None or _executor_pid != os.getpid():
                 _executor = IOExecutor(concurrency=settings.WEFT_IO_CONCURRENCY,
-                                       per_host=settings.WEFT_IO_PER_HOST)
+                                       per_host=settings.WEFT_IO_PER_HOST,
+                                       rates=host_rates(settings.WEFT_IO_HOST_RATES))
                 _executor_pid = os.getpid()
     return _executor
 

@@ -79,11 +79,12 @@ def unpublished_pick(*, grace_s: float, batch: int) -> list[tuple[int, str, int,
 
 
 def stranded_pick(*, dead_after_s: float, batch: int) -> list[tuple[int, str, int, str]]:
-    """Running rows whose holder stopped beating (see rows.HOLDER_GONE_SQL), not sent
-    again in the last `dead_after_s`: stamped as sent now."""
+    """Running rows (or queued ones held for a cap: rows.node_run_hold) whose holder
+    stopped beating (see rows.HOLDER_GONE_SQL), not sent again in the last
+    `dead_after_s`: stamped as sent now."""
     return _pick(
         "WITH picked AS (SELECT n.id, r.version_id, r.trace_id FROM runs_noderun n"
-        " JOIN runs_run r ON r.id = n.run_id WHERE n.status = %(running_node)s"
+        " JOIN runs_run r ON r.id = n.run_id WHERE n.status = ANY(%(held)s)"
         " AND r.status = %(running)s"
         " AND (n.dispatched_at IS NULL OR n.dispatched_at < now() - "
         "make_interval(secs => %(dead_after)s))"
@@ -91,7 +92,7 @@ def stranded_pick(*, dead_after_s: float, batch: int) -> list[tuple[int, str, in
         " LIMIT %(batch)s FOR UPDATE OF n SKIP LOCKED)"
         " UPDATE runs_noderun SET dispatched_at = now() FROM picked"
         " WHERE runs_noderun.id = picked.id" + _PICK_RETURNING,
-        {"running_node": NodeStatus.RUNNING, "running": RunStatus.RUNNING,
+        {"held": [NodeStatus.RUNNING, NodeStatus.QUEUED], "running": RunStatus.RUNNING,
          "dead_after": float(dead_after_s), "batch": batch})
 
 

@@ -34,6 +34,8 @@ from apps.runs.services.transitions import (
     CLAIM_FROM_TAKEOVER,
     CLAIM_RUN_STATUSES,
     CLAIM_TO,
+    HOLD_FROM,
+    HOLD_TO,
 )
 
 LARGE_JSON_BYTES = 32 * 1024
@@ -210,13 +212,37 @@ def node_run_renew(node_run_id: int, *, holder: str, lease_s: float) -> bool:
 
 
 def node_runs_renew(node_run_ids: list[int], *, holder: str, lease_s: float) -> set[int]:
-    """Extend the leases of the nodes this holder runs, in one statement; the ids that
-    are still this holder's (the others were cancelled, or taken over)."""
+    """Extend the leases of the nodes this holder runs (or holds: `node_run_hold`), in
+    one statement; the ids that are still this holder's (the others were cancelled, or
+    taken over)."""
     with connection.cursor() as cursor:
         cursor.execute("UPDATE runs_noderun SET lease_until = now() + make_interval(secs => %s)"
-                       " WHERE id = ANY(%s) AND status = %s AND worker = %s RETURNING id",
-                       [float(lease_s), list(node_run_ids), NodeStatus.RUNNING, holder])
+                       " WHERE id = ANY(%s) AND status = ANY(%s) AND worker = %s RETURNING id",
+                       [float(lease_s), list(node_run_ids), [HOLD_FROM, HOLD_TO], holder])
         return {record[0] for record in cursor.fetchall()}
+
+
+def node_run_hold(node_run_id: int, *, holder: str) -> bool:
+    """A node this holder claimed waits for a cap before its call: queued again (no
+    started time) while still this holder's; False when it is no longer its."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE runs_noderun SET status = %s, started_at = NULL"
+                       " WHERE id = %s AND status = %s AND worker = %s",
+                       [HOLD_TO, node_run_id, HOLD_FROM, holder])
+        return cursor.rowcount == 1
+
+
+def node_run_held_start(node_run_id: int, *, holder: str, lease_s: float) -> datetime | None:
+    """A held node's call starts: running again from now (PostgreSQL's clock), its
+    lease renewed; None when it is no longer this holder's (cancelled, or claimed by
+    another delivery while it waited)."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE runs_noderun SET status = %s, started_at = now(),"
+                       " lease_until = now() + make_interval(secs => %s)"
+                       " WHERE id = %s AND status = %s AND worker = %s RETURNING started_at",
+                       [HOLD_FROM, float(lease_s), node_run_id, HOLD_TO, holder])
+        record = cursor.fetchone()
+        return record[0] if record else None
 
 
 def db_now() -> datetime:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -20,8 +19,9 @@ from apps.audit.services import audit_record
 from apps.core import inbound
 from apps.core.cache import TtlCache
 from apps.core.errors import Unprocessable
-from apps.runs import refs, replay
+from apps.runs import replay
 from apps.runs.models import ReceiptKind, Run, RunMode, RunStatus, WorkflowRuntime
+from apps.runs.respond import RespondWait, respond_answer, respond_now, respond_wait
 from apps.runs.services.plans import compile_version
 from apps.runs.services.runtime import (
     engine_paused_reason,
@@ -29,7 +29,6 @@ from apps.runs.services.runtime import (
     runtime_settings_forget,
 )
 from apps.runs.services.starts import run_start
-from apps.runs.services.transitions import RUN_FINISHED
 from apps.workflows.models import Workflow, WorkflowVersion
 from apps.workflows.services import workflow_update
 
@@ -164,16 +163,20 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
                          "failure": (config.failure_status, config.failure_body)}
 
 
-def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str]
-                   ) -> tuple[int, Any, dict[str, str]]:
+def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str], wait: bool = True
+                   ) -> tuple[int, Any, dict[str, str]] | RespondWait:
     """One webhook call, whichever server front handles it (the Django view, or the
     ASGI fast path for /hooks/): status, JSON body and extra headers. `headers` are
     lower-cased; the body was already bounded by WEFT_WEBHOOK_MAX_BYTES. A repeated
-    request answers as its first run does now (`Idempotent-Replayed: true`)."""
-    return webhook_answer(lambda: webhook_receive(secret=secret, body=body, headers=headers))
+    request answers as its first run does now (`Idempotent-Replayed: true`). With
+    `wait` off, a respond-mode run that has not answered yet is returned as a
+    RespondWait for the caller to wait on (apps.runs.respond)."""
+    return webhook_answer(lambda: webhook_receive(secret=secret, body=body, headers=headers),
+                          wait=wait)
 
 
-def webhook_answer(receive) -> tuple[int, Any, dict[str, str]]:
+def webhook_answer(receive, *, wait: bool = True
+                   ) -> tuple[int, Any, dict[str, str]] | RespondWait:
     """The answer to a webhook request once `receive()` started (or found) its run: the
     production URL's and the test URL's (apps.runs.test_webhooks)."""
     try:
@@ -189,57 +192,16 @@ def webhook_answer(receive) -> tuple[int, Any, dict[str, str]]:
             return 409, {"code": "run_gone", "run_id": str(run_id),
                          "detail": "This request started a run that no longer exists."}, {}
         extra["Idempotent-Replayed"] = "true"
-    if trigger["mode"] == "respond":
-        status_code, payload, answer = webhook_wait_response(
-            run=run, timeout=trigger["timeout"], failure=trigger["failure"])
-    else:
-        status_code, payload, answer = 202, {"run_id": str(run.pk), "status": run.status}, {}
-    extra = {**answer, **extra, "X-Weft-Run-Id": str(run.pk),
-             "traceparent": f"00-{run.trace_id}-{run.pk.hex[:16]}-01"}
-    return status_code, payload, extra
-
-
-# How soon a caller whose `respond` webhook timed out is told to send it again.
-RESPOND_RETRY_AFTER_S = 1
-
-
-def webhook_wait_response(*, run: Run, timeout: float,
-                          failure: tuple[int, dict[str, Any]] = (500, {})
-                          ) -> tuple[int, Any, dict[str, str]]:
-    """For 'respond' mode: the respond node's answer, waiting for workers if needed.
-    A run that ends without answering gets the trigger's failure status and body (its
-    id added; never the error's text, an expression or a node id: those stay in the run
-    for the builder). A run that cannot answer in time gets 503 with Retry-After and its
-    id; the same request sent again (same signature or Idempotency-Key) waits on that
-    run."""
-    if run.response is not None:
-        return _response_parts(run.response)
-    deadline = time.monotonic() + timeout
-    pause = 0.005
-    while time.monotonic() < deadline:
-        row = Run.objects.filter(pk=run.pk).values("response", "status", "error").first()
-        if row["response"] is not None:
-            return _response_parts(row["response"])
-        if row["status"] == RunStatus.SUCCEEDED:
-            return 200, {"run_id": str(run.pk), "status": row["status"]}, {}
-        if row["status"] in RUN_FINISHED:
-            status, body = failure
-            return status, {**(body or {"error": "run_failed"}), "run_id": str(run.pk)}, {}
-        time.sleep(pause)
-        pause = min(pause * 2, 0.1)
-    return 503, {"code": "respond_timeout", "run_id": str(run.pk),
-                 "detail": "The run did not respond in time; it goes on. Send the same "
-                           "request again (the same signature or Idempotency-Key) to wait "
-                           "on this run."}, {"Retry-After": str(RESPOND_RETRY_AFTER_S)}
-
-
-def _response_parts(response: Any) -> tuple[int, Any, dict[str, str]]:
-    """The respond node's stored output as the caller gets it (unescaped: a body that
-    held `$weft_...` keys goes back as it came, see apps.runs.refs)."""
-    if isinstance(response, dict):
-        return int(response.get("status", 200)), refs.unescape(response.get("body")), \
-            dict(response.get("headers") or {})
-    return 200, refs.unescape(response), {}
+    extra.update({"X-Weft-Run-Id": str(run.pk),
+                  "traceparent": f"00-{run.trace_id}-{run.pk.hex[:16]}-01"})
+    if trigger["mode"] != "respond":
+        return 202, {"run_id": str(run.pk), "status": run.status}, extra
+    pending = RespondWait(run_id=run.pk, timeout=trigger["timeout"],
+                          failure=trigger["failure"], headers=extra)
+    answer = respond_now(pending, response=run.response)
+    if answer is not None:
+        return respond_answer(pending, answer)
+    return respond_wait(pending) if wait else pending
 
 
 # --- Schedules ----------------------------------------------------------------------------

@@ -6,7 +6,9 @@ messages or audit context (the caller is identified by the secret URL and, when
 configured, the body's signature). Django's ASGI handler would also run every
 request on one thread per process; here each call goes to a thread pool, so runs
 of one process overlap while they wait on PostgreSQL. The logic is
-`triggers.webhook_handle`, the same one the Django view calls.
+`triggers.webhook_handle`, the same one the Django view calls; a `respond` run that
+has not answered when its start returns is waited for on the event loop, woken by
+its events, never on a thread of the pool.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from django.db import close_old_connections, reset_queries
 
 from apps.core.context import new_id, request_id_var
 from apps.core.inbound import BodyReader, BodyRefused
-from apps.runs import triggers
+from apps.runs import respond, triggers
 
 logger = logging.getLogger("weft.runs.webhook_front")
 PREFIX = "/hooks/"
@@ -37,7 +39,7 @@ def matches(scope) -> bool:
 def _handle(secret: str, body: bytes, headers: dict[str, str], request_id: str):
     request_id_var.set(request_id)
     try:
-        return triggers.webhook_handle(secret=secret, body=body, headers=headers)
+        return triggers.webhook_handle(secret=secret, body=body, headers=headers, wait=False)
     except Exception:
         logger.exception("webhook failed")
         return 500, {"code": "server_error", "detail": "The webhook could not be handled."}, {}
@@ -51,7 +53,7 @@ def _handle(secret: str, body: bytes, headers: dict[str, str], request_id: str):
 _executor: ThreadPoolExecutor | None = None
 
 
-async def _handle_async(*args):
+async def _in_pool(function, *args):
     """In a pool of threads as large as the database pool: each holds a connection
     while its run is written, so no thread waits for one."""
     global _executor
@@ -59,7 +61,31 @@ async def _handle_async(*args):
         size = settings.DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get(
             "max_size", 8)
         _executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="weft-webhooks")
-    return await asyncio.get_running_loop().run_in_executor(_executor, _handle, *args)
+    return await asyncio.get_running_loop().run_in_executor(_executor, function, *args)
+
+
+def _read(function, *args):
+    try:
+        return function(*args)
+    finally:
+        reset_queries()
+        close_old_connections()
+
+
+async def _handle_async(secret: str, body: bytes, headers: dict[str, str], request_id: str):
+    """The webhook's answer. A respond-mode run that has not answered yet is waited
+    for here on the event loop, woken by its events (apps.runs.respond): its caller
+    holds no thread of the pool meanwhile, so slow runs do not delay other webhooks."""
+    answer = await _in_pool(_handle, secret, body, headers, request_id)
+    if isinstance(answer, respond.RespondWait):
+        try:
+            answer = await respond.respond_wait_async(
+                answer, lambda function, *args: _in_pool(_read, function, *args))
+        except Exception:
+            logger.exception("webhook failed")
+            return 500, {"code": "server_error", "detail": "The webhook could not be "
+                         "handled."}, {}
+    return answer
 
 
 async def _respond(send, status: int, payload, headers: dict[str, str]) -> None:

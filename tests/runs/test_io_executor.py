@@ -13,6 +13,7 @@ from django.db import connection
 
 from apps.runs import services
 from apps.runs.models import NodeRun, Run
+from apps.runs.services.dispatch import dispatch_again
 from tests.fixtures.runs import flow
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -67,6 +68,25 @@ def test_one_worker_process_holds_200_calls_in_flight(io_worker_process, publish
     assert connections <= 10, connections
     print(f"in flight 200: worker threads={threads} worker connections={connections} "
           f"rss={worker.memory_info().rss // 2**20} MiB")
+
+
+def test_a_message_sent_again_while_its_call_is_in_flight_does_not_call_again(
+        io_worker_process, publish, slow_receiver):
+    # The sweep's safety net (or an outbox re-send) delivers the node's message again
+    # while this very process awaits its call: the call is made once.
+    receiver = slow_receiver(delay_s=4.0)
+    run = services.run_start(workflow=publish(_http_flow(receiver.url)))
+    _wait(lambda: receiver.in_flight == 1, 20, "the call")
+    row = NodeRun.objects.select_related("run").get(run=run, node_id="call")
+    dispatch_again(row)
+    dispatch_again(row)
+    _wait(lambda: _finished([run.pk]), 40, "the run to finish")
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+    assert receiver.requests == 1, io_worker_process.log()[-2000:]
+    assert NodeRun.objects.filter(run=run, node_id="call").count() == 1
+    row.refresh_from_db()
+    assert (row.status, row.delivery_count) == ("succeeded", 1)
 
 
 def test_the_per_host_cap_holds_calls_to_one_api(io_worker_process, publish, slow_receiver):

@@ -53,6 +53,7 @@ from apps.runs.services.execution import (
     retry_delay_s,
 )
 from apps.runs.services.execution import policy_of as node_policy
+from apps.runs.services.holding import node_run_held_start, node_run_hold
 from apps.runs.services.plans import Compiled, compile_version, compiled_by_id
 from apps.runs.services.resume import node_run_resume
 from apps.runs.services.runtime import engine_paused_reason, latest_version
@@ -72,7 +73,9 @@ from apps.runs.services.workers import (
     node_run_claim,
     node_run_execute,
     node_run_finish,
+    node_run_let_go,
     node_run_settle,
+    node_run_take,
     worker_identity,
 )
 
@@ -83,7 +86,9 @@ __all__ = [
     "dispatch_job", "dispatch_node_runs", "engine_pause", "engine_paused_reason",
     "engine_resume", "is_ref", "latest_version", "map_chunk_run", "map_progress",
     "node_failure", "node_policy", "node_result_checked", "node_run_claim",
-    "node_run_execute", "node_run_finish", "node_run_resume", "node_run_settle",
+    "node_run_execute", "node_run_finish", "node_run_held_start", "node_run_hold",
+    "node_run_let_go", "node_run_resume",
+    "node_run_settle", "node_run_take",
     "node_timeout", "retry_delay_s", "run_cancel", "run_retry",
     "run_start", "runs_resume_paused", "runs_start_queued", "runs_sweep", "worker_identity",
 ]

@@ -34,9 +34,10 @@ NODE_TRANSITIONS: dict[str, set[str]] = {
     NodeStatus.PENDING: {NodeStatus.QUEUED, NodeStatus.RUNNING, NodeStatus.SKIPPED,
                          NodeStatus.CANCELLED},
     NodeStatus.QUEUED: {NodeStatus.RUNNING, NodeStatus.PENDING, NodeStatus.CANCELLED},
-    # running -> running: a redelivery after the worker died mid-node.
+    # running -> running: a redelivery after the worker died mid-node; running ->
+    # queued: a claimed call that waits for a cap of its executor (HOLD_TO).
     NodeStatus.RUNNING: {NodeStatus.RUNNING, NodeStatus.SUCCEEDED, NodeStatus.FAILED,
-                         NodeStatus.WAITING, NodeStatus.CANCELLED},
+                         NodeStatus.WAITING, NodeStatus.CANCELLED, NodeStatus.QUEUED},
     NodeStatus.WAITING: {NodeStatus.SUCCEEDED, NodeStatus.FAILED, NodeStatus.CANCELLED},
     NodeStatus.SUCCEEDED: set(),
     NodeStatus.FAILED: set(),
@@ -56,6 +57,12 @@ CLAIM_FROM_QUEUED = NodeStatus.QUEUED
 CLAIM_FROM_TAKEOVER = NodeStatus.RUNNING
 CLAIM_FROM = (CLAIM_FROM_QUEUED, CLAIM_FROM_TAKEOVER)
 CLAIM_RUN_STATUSES = (RunStatus.RUNNING, RunStatus.WAITING)
+
+# The I/O executor holds a claimed node whose call waits for a cap (its host's, a rate
+# limit) as queued, still its holder's and without a started time, then starts it when
+# the call starts (apps.runs.rows.node_run_hold / node_run_held_start).
+HOLD_FROM = NodeStatus.RUNNING
+HOLD_TO = NodeStatus.QUEUED
 
 
 def allowed_from(table: dict[str, set[str]], to: str) -> list[str]:

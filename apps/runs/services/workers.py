@@ -50,10 +50,15 @@ logger = logging.getLogger("weft.runs")
 def node_run_execute(*, node_run_id: int, worker: str = "") -> str:
     """Run one queued node (a Celery delivery). Returns what happened, for logs/tests.
     Leases and the step's `now` come from PostgreSQL's clock, never this process's."""
-    claimed = node_run_claim(node_run_id=node_run_id, worker=worker)
-    if isinstance(claimed, str):
-        return claimed
-    return node_run_finish(claimed=claimed)
+    if not node_run_take(node_run_id):
+        return Outcome.BUSY  # another delivery of this process executes it now
+    try:
+        claimed = node_run_claim(node_run_id=node_run_id, worker=worker)
+        if isinstance(claimed, str):
+            return claimed
+        return node_run_finish(claimed=claimed)
+    finally:
+        node_run_let_go(node_run_id)
 
 
 def node_run_finish(*, claimed: Claimed) -> str:
@@ -81,9 +86,9 @@ class Claimed:
 
 def node_run_claim(*, node_run_id: int, worker: str = "") -> str | Claimed:
     """Claim a queued node for this process and prepare its context; or why not (an
-    Outcome), or its quarantine settled ("failed"). The caller executes it while its
-    lease is kept, then `node_run_settle`s it (apps.runs.io_executor does so around an
-    awaited call)."""
+    Outcome), or its quarantine settled ("failed"). The caller has the node in hand
+    (`node_run_take`) until it is settled; it executes it while its lease is kept, then
+    `node_run_settle`s it (apps.runs.io_executor does so around an awaited call)."""
     holder = worker_identity(worker)
     # The common case in one statement: claim the row (queued, or running with a lapsed
     # lease or a holder that stopped beating: its worker died) with compare-and-set,
@@ -174,7 +179,9 @@ def claim_refused(node_run_id: int, *, holder: str) -> str | rows.Claim:
         "worker", flat=True).first()
     if current is None:
         return Outcome.IGNORED
-    mine = current == holder and node_run_id not in _executing
+    # This delivery has the node in hand (`node_run_take`), so no other delivery of
+    # this process executes it: held by this process's name, it is a dead attempt.
+    mine = current == holder
     if not mine and holder_alive(current, holder) is not False:
         return Outcome.BUSY  # its worker is alive (or cannot be checked from here)
     # Its process is gone (same worker, so checked here), or it is this process's own
@@ -206,7 +213,25 @@ def holder_alive(current: str, me: str) -> bool | None:
     return True
 
 
-_executing: set[int] = set()  # node runs this process executes or settles now
+_in_hand: set[int] = set()  # node runs a delivery of this process claims, executes or settles
+_in_hand_lock = threading.Lock()
+
+
+def node_run_take(node_run_id: int) -> bool:
+    """Have a node run in hand in this process, from before its claim until it is
+    settled or given up (also while its call is awaited on the I/O executor's loop);
+    False when another delivery of this process has it: a message sent again while
+    the node runs here must not claim it as this process's dead attempt."""
+    with _in_hand_lock:
+        if node_run_id in _in_hand:
+            return False
+        _in_hand.add(node_run_id)
+        return True
+
+
+def node_run_let_go(node_run_id: int) -> None:
+    with _in_hand_lock:
+        _in_hand.discard(node_run_id)
 
 
 @contextmanager
@@ -230,13 +255,11 @@ def lease_kept(node_run_id: int, holder: str):
         finally:
             connection.close()
 
-    _executing.add(node_run_id)
     thread = threading.Thread(target=renew, name=f"weft-lease-{node_run_id}", daemon=True)
     thread.start()
     try:
         yield
     finally:
-        _executing.discard(node_run_id)
         stop.set()
         thread.join(timeout=5)
 

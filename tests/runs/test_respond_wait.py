@@ -1,0 +1,124 @@
+"""A `respond` webhook whose run goes on in workers waits for the run's events (Redis
+pub/sub), not by polling its row, and on the ASGI front a caller waiting on a slow run
+holds no thread of the pool that serves the other webhooks."""
+
+import asyncio
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+from channels.testing import HttpCommunicator
+from django.conf import settings
+from django.db import connection
+
+from apps.runs import respond, services
+from apps.runs.models import NodeRun, Run
+from apps.runs.triggers import workflow_runtime_get
+from config.asgi import application
+from tests.fixtures.runs import WebhookFront, flow
+from tests.runs.test_hooks import WEBHOOK
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _slow_flow(url: str, *, timeout_s: float = 30):
+    """webhook (respond) -> an HTTP call (on the io queue: no worker takes it here, so
+    the run waits until the test executes the node) -> respond."""
+    return flow(("hook", "trigger.webhook", {"mode": "respond", "respond_timeout_s": timeout_s}),
+                ("call", "http.request", {"url": url}),
+                ("respond", "flow.respond", {"status": 201, "body": "{'done': true}"}),
+                edges=[("hook", "call"), ("call", "respond")])
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _listeners(run_id) -> int:
+    """Subscribers to the run's events (the waiting callers)."""
+    url = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+    client = redis.Redis.from_url(url)
+    try:
+        return dict(client.pubsub_numsub(f"asgi__group__run.{run_id}")).get(
+            f"asgi__group__run.{run_id}".encode(), 0)
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("front", ["view", "asgi"])
+def test_a_respond_webhook_answers_when_its_run_ends_woken_by_the_runs_event(
+        front, publish, slow_receiver, monkeypatch):
+    monkeypatch.setattr(respond, "RECHECK_S", 120.0)  # no re-read of the row but on an event
+    receiver = slow_receiver(delay_s=0)
+    workflow = publish(_slow_flow(receiver.url))
+    answered = {}
+
+    def call():
+        try:
+            answered["response"] = WebhookFront(front).post(workflow, b"{}")
+            answered["at"] = time.monotonic()
+        finally:
+            connection.close()
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    try:
+        _wait(lambda: Run.objects.filter(workflow=workflow).exists(), 20, "the run")
+        run = Run.objects.get(workflow=workflow)
+        _wait(lambda: _listeners(run.pk) >= 1, 20, "the caller to wait on the run's events")
+        row = NodeRun.objects.get(run=run, node_id="call")
+        assert services.node_run_execute(node_run_id=row.pk) == "succeeded"
+        finished = time.monotonic()
+    finally:
+        caller.join(40)
+    status, body, headers = answered["response"]
+    assert (status, body) == (201, {"done": True})
+    assert headers["x-weft-run-id"] == str(run.pk)
+    assert answered["at"] - finished < 10  # woken by the event, not the row's re-read
+    _wait(lambda: _listeners(run.pk) == 0, 10, "the subscription to end")
+
+
+def test_slow_respond_runs_do_not_delay_a_fast_webhook_on_the_asgi_front(
+        publish, slow_receiver):
+    slow = publish(_slow_flow(slow_receiver(delay_s=0).url, timeout_s=60), name="Slow")
+    fast = publish(WEBHOOK, name="Fast")
+    slow_path = f"/hooks/{workflow_runtime_get(workflow=slow).webhook_secret}/"
+    fast_path = f"/hooks/{workflow_runtime_get(workflow=fast).webhook_secret}/"
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+
+    async def post(path: str, body: bytes):
+        communicator = HttpCommunicator(application, "POST", path, body=body,
+                                        headers=[(b"content-type", b"application/json")])
+        return await communicator.get_response(timeout=90)
+
+    callers = [asyncio.run_coroutine_threadsafe(post(slow_path, json.dumps({"i": i}).encode()),
+                                                loop) for i in range(64)]
+    try:
+        # Every slow caller's run started and waits for its answer.
+        _wait(lambda: Run.objects.filter(workflow=slow).count() == 64, 30, "64 slow runs")
+        with ThreadPoolExecutor(1) as pool:
+            began = time.monotonic()
+            response = pool.submit(asyncio.run, post(fast_path, b'{"n": 3}')).result(30)
+            took = time.monotonic() - began
+        assert response["status"] == 201
+        assert json.loads(response["body"])["n"] == 3
+        assert took < 5, took  # not behind the 64 slow runs (each waits up to 60 s)
+        assert not any(caller.done() for caller in callers)
+        assert set(Run.objects.filter(workflow=slow).values_list("status", flat=True)) == {
+            "running"}
+    finally:
+        for caller in callers:
+            caller.cancel()
+        time.sleep(0.5)  # the cancelled callers leave their subscriptions
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
