@@ -10,6 +10,7 @@ from apps.expressions import apis as expressions
 from apps.inference import apis as inference
 from apps.nodes import apis as nodes
 from apps.runs import apis as runs
+from apps.runs import operate_apis as run_operations
 from apps.templates import apis as templates
 from apps.variables import apis as variables
 from apps.workflows import apis as workflows
@@ -67,6 +68,8 @@ urlpatterns = [
     path("workflows/<uuid:workflow_id>/pins/<str:node_id>/",
          workflows.WorkflowPinDetailApi.as_view(), name="workflow-pin-detail"),
     path("runs/", runs.RunListApi.as_view(), name="runs"),
+    path("runs/bulk/", run_operations.RunBulkApi.as_view(), name="runs-bulk"),
+    path("runs/<uuid:run_id>/debug/", run_operations.RunDebugApi.as_view(), name="run-debug"),
     path("runs/<uuid:run_id>/", runs.RunDetailApi.as_view(), name="run-detail"),
     path("runs/<uuid:run_id>/graph/", runs.RunGraphApi.as_view(), name="run-graph"),
     path("runs/<uuid:run_id>/nodes/<path:node_id>/items/", runs.RunNodeItemsApi.as_view(),

@@ -56,6 +56,8 @@ MATRIX = {
     "run-node-items": {"get": VIEWERS},
     "run-cancel": {"post": EDITORS},
     "run-retry": {"post": EDITORS},
+    "runs-bulk": {"post": EDITORS},
+    "run-debug": {"post": EDITORS},
     "engine-pause": {"get": ADMINS, "put": ADMINS},
     "triton-servers": {"get": VIEWERS, "post": ADMINS},
     "triton-server-detail": {"get": VIEWERS, "patch": ADMINS, "delete": ADMINS},

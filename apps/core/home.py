@@ -13,12 +13,14 @@ from django.utils import timezone
 from apps.accounts.roles import REVIEWER, VIEWER, has_role
 
 RECENT = 6
+FAILED_SHOWN = 10  # workflows listed; the total counts them all
 
 
 @dataclass
 class Attention:
     failed: list[dict] = field(default_factory=list)  # per workflow: count, latest error
     failed_total: int = 0
+    failed_workflows: int = 0
     active: list = field(default_factory=list)
     active_total: int = 0
     workflows: list = field(default_factory=list)
@@ -37,8 +39,9 @@ def attention_for(*, user) -> Attention:
     since = timezone.now() - timedelta(hours=24)
     failed = Run.objects.filter(status=RunStatus.FAILED, finished_at__gte=since,
                                 parent_run__isnull=True, workflow__deleted_at__isnull=True)
-    groups = list(failed.values("workflow_id", "workflow__name")
-                  .annotate(count=Count("id"), last=Max("finished_at")).order_by("-last")[:10])
+    grouped = failed.values("workflow_id", "workflow__name").annotate(count=Count("id"),
+                                                                     last=Max("finished_at"))
+    groups = list(grouped.order_by("-last")[:FAILED_SHOWN])
     for group in groups:
         latest = (failed.filter(workflow_id=group["workflow_id"]).order_by("-finished_at")
                   .values("id", "error", "finished_at").first())
@@ -48,7 +51,8 @@ def attention_for(*, user) -> Attention:
                               "run_id": latest["id"], "at": latest["finished_at"],
                               "error": error.get("message", ""),
                               "node_id": error.get("node_id", "")})
-    result.failed_total = sum(g["count"] for g in groups)
+    result.failed_total = failed.count()  # every failed run, not only the groups shown
+    result.failed_workflows = grouped.count()
     active = Run.objects.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING,
                                             RunStatus.WAITING, RunStatus.PAUSED),
                                 parent_run__isnull=True)

@@ -19,6 +19,7 @@ from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.runs import (
     metrics,
+    operations,
     replay,
     search,
     selectors,
@@ -143,6 +144,9 @@ class RunRowOutputSerializer(serializers.Serializer):
     short_id = serializers.CharField(help_text="The id's first 8 characters.")
     workflow = serializers.UUIDField()
     workflow_name = serializers.CharField()
+    workflow_deleted = serializers.BooleanField(
+        help_text="Its workflow was deleted: the run stays readable until retention deletes "
+        "it, and may be cancelled, but not retried or debugged.")
     version = serializers.IntegerField(allow_null=True,
                                        help_text="The published version; null: a test run of "
                                                  "the draft.")
@@ -254,7 +258,8 @@ class RunCancelApi(APIView):
                    responses={200: RunDetailOutputSerializer, **error_responses(409)})
     def post(self, request, run_id):
         run = selectors.run_get(run_id=run_id)
-        services.run_cancel(run=run, user=request.user)
+        operations.run_operate(run=run, user=request.user,
+                               operation=operations.RunOperation.CANCEL)
         return Response(_detail(run_id))
 
 
@@ -265,7 +270,8 @@ class RunRetryApi(APIView):
                    responses={200: RunDetailOutputSerializer, **error_responses(409, 423)})
     def post(self, request, run_id):
         run = selectors.run_get(run_id=run_id)
-        services.run_retry(run=run, user=request.user)
+        operations.run_operate(run=run, user=request.user,
+                               operation=operations.RunOperation.RETRY)
         return Response(_detail(run_id))
 
 

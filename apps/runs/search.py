@@ -201,6 +201,7 @@ def run_row(run: Run) -> dict[str, Any]:
     return {"duration": duration_text(duration_ms),
         "id": str(run.pk), "short_id": str(run.pk)[:8],
         "workflow": str(run.workflow_id), "workflow_name": run.workflow.name,
+        "workflow_deleted": run.workflow.deleted_at is not None,
         "version": run.version.number, "mode": run.mode, "status": run.status,
         "trigger": run.trigger,
         "started_by": who,

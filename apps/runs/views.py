@@ -17,15 +17,13 @@ from rest_framework.exceptions import APIException
 
 from apps.accounts.roles import EDITOR, has_role
 from apps.console.access import editor_required, viewer_required
-from apps.runs import search, selectors, services
+from apps.runs import debug, operations, search, selectors
 from apps.runs.apis import RunFilterSerializer
 from apps.runs.models import Run, RunStatus
 from apps.runs.refs import unescape
 from apps.workflows.models import Workflow
 
 TRIGGERS = ("manual", "webhook", "schedule", "error")
-BULK_MAX = 200
-ACTIONS = {"retry": ("retried", services.run_retry), "cancel": ("cancelled", services.run_cancel)}
 ACTIVE = (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.WAITING, RunStatus.PAUSED)
 
 
@@ -84,34 +82,29 @@ def run_bulk(request):
     """Retry or cancel the selected runs, each on its own; says which were refused, why."""
     action = request.POST.get("action", "")
     ids = request.POST.getlist("run")
-    if action not in ACTIONS:
+    if action not in operations.RunOperation.values:
         messages.error(request, "Choose Retry or Cancel.")
         return redirect(_back(request))
     if not ids:
         messages.error(request, "Select the runs first.")
         return redirect(_back(request))
-    if len(ids) > BULK_MAX:
-        messages.error(request, f"Select at most {BULK_MAX} runs at a time.")
+    if len(ids) > operations.BULK_MAX:
+        messages.error(request, f"Select at most {operations.BULK_MAX} runs at a time.")
         return redirect(_back(request))
     try:
         keys = [uuid.UUID(i) for i in ids]
     except ValueError:
         messages.error(request, "A selected run id is not a run's.")
         return redirect(_back(request))
-    done_word, service = ACTIONS[action]
-    done, refused = 0, []
-    for run in Run.objects.filter(pk__in=keys).order_by("created_at"):
-        try:
-            service(run=run, user=request.user)
-        except APIException as exc:
-            refused.append(f"{str(run.pk)[:8]}: {exc.detail}")
-        else:
-            done += 1
-    missing = len(keys) - done - len(refused)
+    operation = operations.RunOperation(action)
+    result = operations.runs_operate(run_ids=keys, user=request.user, operation=operation)
+    done, refused, missing = len(result.done), result.refused, len(result.missing)
     if done:
-        messages.success(request, f"{done} run{'s' if done != 1 else ''} {done_word}.")
+        messages.success(request, f"{done} run{'s' if done != 1 else ''} "
+                                  f"{operation.done_word}.")
     if refused:
-        messages.error(request, f"{len(refused)} refused — " + "; ".join(refused[:10]))
+        messages.error(request, f"{len(refused)} refused — " + "; ".join(
+            f"{pk[:8]}: {why}" for pk, why in list(refused.items())[:10]))
     if missing:
         messages.error(request, f"{missing} selected run{'s' if missing != 1 else ''} "
                                 "no longer exist.")
@@ -131,7 +124,8 @@ def run_detail(request, run_id):
         "input": json.dumps(unescape(run.input), indent=2, ensure_ascii=False),
         "vars": json.dumps(run.vars, indent=2, ensure_ascii=False) if run.vars else "",
         "can_act": has_role(request.user, EDITOR),
-        "can_retry": run.status == RunStatus.FAILED,
+        "workflow_deleted": run.workflow.deleted_at is not None,
+        "can_retry": run.status == RunStatus.FAILED and run.workflow.deleted_at is None,
         "can_cancel": run.status in ACTIVE,
     })
 
@@ -139,16 +133,33 @@ def run_detail(request, run_id):
 @require_POST
 @editor_required
 def run_action(request, run_id, action: str):
-    if action not in ACTIONS:
+    if action not in operations.RunOperation.values:
         raise Http404
-    run = Run.objects.filter(pk=run_id).first()
+    run = Run.objects.select_related("workflow", "started_by").filter(pk=run_id).first()
     if run is None:
         raise Http404("No such run.")
-    done_word, service = ACTIONS[action]
+    operation = operations.RunOperation(action)
     try:
-        service(run=run, user=request.user)
+        operations.run_operate(run=run, user=request.user, operation=operation)
     except APIException as exc:
-        messages.error(request, f"Not {done_word}: {exc.detail}")
+        messages.error(request, f"Not {operation.done_word}: {exc.detail}")
     else:
-        messages.success(request, f"Run {str(run.pk)[:8]} {done_word}.")
+        messages.success(request, f"Run {str(run.pk)[:8]} {operation.done_word}.")
     return redirect("runs:detail", run_id=run.pk)
+
+
+@require_POST
+@editor_required
+def run_debug(request, run_id):
+    """Debug in editor: a test run of the draft with this run's input (and, when asked,
+    its nodes' outputs pinned), shown in the editor."""
+    run = Run.objects.select_related("workflow").filter(pk=run_id).first()
+    if run is None:
+        raise Http404("No such run.")
+    try:
+        started = debug.run_debug_start(run=run, user=request.user,
+                                        pin_outputs=request.POST.get("pin") == "on")
+    except APIException as exc:
+        messages.error(request, f"Not debugged: {exc.detail}")
+        return redirect("runs:detail", run_id=run.pk)
+    return redirect(f"/editor/{run.workflow_id}/?run={started.run.pk}")

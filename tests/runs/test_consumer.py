@@ -110,3 +110,29 @@ def test_the_runs_page_feed_says_which_run_changed(publish, create_user):
     with ThreadPoolExecutor(1) as pool:
         run, event = pool.submit(asyncio.run, scenario()).result(timeout=60)
     assert event == {"event": "run", "run_id": str(run.pk), "status": "succeeded"}
+
+
+def test_the_live_view_shows_a_run_of_a_deleted_workflow_as_its_page_does(publish,
+                                                                          create_user):
+    from apps.workflows.services import workflow_delete
+
+    workflow = publish(flow(("start", "trigger.manual"), ("set", "test.set", {"values": {}}),
+                            edges=[("start", "set")]))
+    run = services.run_start(workflow=workflow, input={})
+    workflow_delete(workflow=workflow, user=workflow.owner)
+    viewer = _session_of(create_user(roles=["viewer"]))
+
+    async def scenario():
+        live = WebsocketCommunicator(application, f"/ws/runs/{run.pk}/",
+                                     headers=_headers(viewer))
+        connected, _ = await live.connect()
+        assert connected
+        snapshot = await live.receive_json_from(timeout=5)
+        await live.disconnect()
+        return snapshot
+
+    with ThreadPoolExecutor(1) as pool:
+        snapshot = pool.submit(asyncio.run, scenario()).result(timeout=60)
+    assert snapshot["event"] == "snapshot"
+    assert snapshot["run"]["id"] == str(run.pk)
+    assert snapshot["run"]["status"] == "succeeded"

@@ -154,3 +154,19 @@ def test_a_test_run_of_the_draft_is_named_so_on_the_runs_page(publish, browser_f
     detail = browser.get(f"/runs/{run.pk}/").content.decode()
     assert "a test run of the draft" in detail
     assert "version None" not in detail
+
+
+def test_the_home_page_counts_every_failed_run_not_only_the_workflows_listed(
+        publish, browser_for):
+    for i in range(12):
+        workflow = publish(FAIL, name=f"Failing {i}")
+        run_start(workflow=workflow, input={})
+        if i == 0:
+            run_start(workflow=workflow, input={})  # two failures for the first one
+    page = browser_for("viewer").get("/")
+    attention = page.context["attention"]
+    assert len(attention.failed) == 10
+    assert attention.failed_total == 13
+    text = page.content.decode()
+    assert "Failed in the last 24 hours: 13" in text
+    assert "12 workflows; the 10 most recent are listed" in text

@@ -134,6 +134,16 @@ export interface RunDetail extends RunSummary {
   node_runs: NodeRunRecord[];
 }
 
+/** "Debug in editor": the test run of the draft it started with a past run's input. */
+export interface DebugStart {
+  run: RunDetail;
+  editor_url: string;
+  /** Nodes whose output in the past run was pinned in the draft. */
+  pinned: string[];
+  /** Node id -> why its output was not pinned. */
+  not_pinned: Record<string, string>;
+}
+
 /** The graph a run ran: its version's, or its test snapshot's. */
 export interface RunGraph {
   mode: RunMode;
@@ -348,6 +358,7 @@ export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fet
       request<RunPage>("GET", `/runs/${q({ workflow: wf, cursor: cursor ?? undefined, limit: 30 })}`),
     retryRun: (runId: string) => request<RunDetail>("POST", `/runs/${id(runId)}/retry/`),
     cancelRun: (runId: string) => request<RunDetail>("POST", `/runs/${id(runId)}/cancel/`),
+    debugRun: (runId: string, pin: boolean) => request<DebugStart>("POST", `/runs/${id(runId)}/debug/`, { pin }),
     getRun: (runId: string) => request<RunDetail>("GET", `/runs/${id(runId)}/`),
     /** A page of a map node's items, from the node run's `items_url`. */
     listMapItems: (itemsUrl: string, params: { after?: number | null; limit?: number; failed?: boolean } = {}) =>

@@ -2,10 +2,10 @@
  * Keeps the store's test data of the draft current: pins, what each node last gave in
  * a test run (read again when a test run ends), and the latest published version's
  * graph (read again when a version is published), for "Draft · N changes since vN".
- * Starts "Run this node" and "Run up to here" after saving the draft.
+ * Starts "Run this node", "Run up to here" and "Debug in editor" after saving the draft.
  */
 import { TERMINAL_RUN_STATUSES } from "../core/types";
-import type { Api } from "./api";
+import type { Api, DebugStart } from "./api";
 import type { Autosave } from "./autosave";
 import type { EditorStore } from "./editorStore";
 import type { RunController } from "./runs";
@@ -17,9 +17,9 @@ export class TestDataController {
 
   constructor(
     private readonly store: EditorStore,
-    private readonly api: Pick<Api, "listPins" | "testData" | "setPin" | "deletePin" | "getVersion">,
+    private readonly api: Pick<Api, "listPins" | "testData" | "setPin" | "deletePin" | "getVersion" | "debugRun">,
     private readonly autosave: Pick<Autosave, "flush">,
-    private readonly runs: Pick<RunController, "startTestRun">,
+    private readonly runs: Pick<RunController, "startTestRun" | "watch">,
   ) {}
 
   start() {
@@ -95,5 +95,21 @@ export class TestDataController {
     const s = this.store.getState();
     if (s.saveStatus !== "saved") throw new Error("The draft could not be saved, so it cannot be tested yet.");
     await this.runs.startTestRun({ node: nodeId, rerun_upstream: rerunUpstream });
+  }
+
+  /** "Debug in editor": a test run of the saved draft with a past run's input (its nodes'
+   *  outputs pinned first when `pin`), followed on the canvas. A run of another workflow
+   *  (a sub-workflow's) opens that workflow's editor instead. */
+  async debugRun(runId: string, pin: boolean): Promise<DebugStart> {
+    await this.autosave.flush();
+    if (this.store.getState().saveStatus !== "saved") throw new Error("The draft could not be saved, so it cannot be tested yet.");
+    const started = await this.api.debugRun(runId, pin);
+    if (started.run.workflow !== this.store.getState().workflowId) {
+      window.location.assign(started.editor_url);
+      return started;
+    }
+    if (pin) await this.loadPins();
+    await this.runs.watch(started.run.id);
+    return started;
   }
 }

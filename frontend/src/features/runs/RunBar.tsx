@@ -5,6 +5,50 @@ import { useEditor, useServices } from "../../infrastructure/context";
 
 const ACTIVE = ["queued", "running", "waiting", "paused"];
 
+/** "Debug in editor": confirmed in a small form that asks whether to pin the run's node
+ *  outputs too; then a test run of the draft with this run's input takes the canvas. */
+function DebugAction({ runId }: { runId: string }) {
+  const { testData, store } = useServices();
+  const [open, setOpen] = useState(false);
+  const [pin, setPin] = useState(false);
+  const [busy, setBusy] = useState(false);
+  if (!open) {
+    return (
+      <button type="button" className="btn btn-default btn-small" onClick={() => setOpen(true)}>
+        Debug in editor
+      </button>
+    );
+  }
+  const start = async () => {
+    setBusy(true);
+    try {
+      const started = await testData.debugRun(runId, pin);
+      const skipped = Object.keys(started.not_pinned).length;
+      const pinned = pin ? ` ${started.pinned.length} node output(s) pinned${skipped ? `, ${skipped} not (${Object.entries(started.not_pinned).map(([n, why]) => `${n}: ${why}`).join("; ")})` : ""}.` : "";
+      store.getState().toast("success", `Test run of the draft started with run ${runId.slice(0, 8)}'s input.${pinned}`);
+      setOpen(false);
+    } catch (err) {
+      store.getState().toast("error", `Not debugged: ${errorMessage(err)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <span className="run-bar-debug" role="group" aria-label="Debug in editor">
+      <span className="small">Test the current draft with this run's input?</span>
+      <label className="small">
+        <input type="checkbox" checked={pin} onChange={(e) => setPin(e.target.checked)} /> also pin each node's output from this run
+      </label>
+      <button type="button" className="btn btn-primary btn-small" disabled={busy} onClick={() => void start()}>
+        Start test run
+      </button>
+      <button type="button" className="btn btn-default btn-small" disabled={busy} onClick={() => setOpen(false)}>
+        Cancel
+      </button>
+    </span>
+  );
+}
+
 /** Retry (a failed run, from its failed node) and Cancel (an active run), each confirmed;
  *  a refusal (role, the run's state) is said in a toast. */
 function RunActions({ runId, status }: { runId: string; status: string }) {
@@ -39,6 +83,7 @@ function RunActions({ runId, status }: { runId: string; status: string }) {
           Cancel run
         </button>
       ) : null}
+      <DebugAction runId={runId} />
     </>
   );
 }
