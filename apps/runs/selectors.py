@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -25,6 +26,22 @@ def run_get(*, run_id) -> Run:
     nodes = NodeRun.objects.order_by("id")
     return get_object_or_404(Run.objects.select_related("version").prefetch_related(
         Prefetch("node_runs", queryset=nodes)), pk=run_id)
+
+
+def run_snapshot(*, run_id) -> tuple[dict[str, Any], int] | None:
+    """The live view's first message: the run's detail and the sequence number of its
+    last event, read in one repeatable-read transaction so that the number and the
+    state agree (an event numbered at or below it is shown already). None when there
+    is no such run (or its workflow was deleted)."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:  # (inside a caller's transaction, that one's reads are consistent)
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        run = Run.objects.filter(pk=run_id, workflow__deleted_at__isnull=True).first()
+        if run is None:
+            return None
+        return run_detail(run=run_get(run_id=run_id)), run.event_seq
 
 
 def run_detail(*, run: Run) -> dict[str, Any]:
