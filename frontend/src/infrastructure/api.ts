@@ -387,6 +387,9 @@ export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fet
     deletePin: (wf: string, nodeId: string) => request<void>("DELETE", `/workflows/${id(wf)}/pins/${id(nodeId)}/`),
     listRuns: (wf: string, cursor?: string | null) =>
       request<RunPage>("GET", `/runs/${q({ workflow: wf, cursor: cursor ?? undefined, limit: 30 })}`),
+    /** Approve or reject a human task (a test run's task, from the run panel). */
+    decideTask: (taskId: string, body: { decision: "approved" | "rejected"; comment?: string }) =>
+      request<unknown>("POST", `/tasks/${id(taskId)}/decide/`, body),
     retryRun: (runId: string) => request<RunDetail>("POST", `/runs/${id(runId)}/retry/`),
     cancelRun: (runId: string) => request<RunDetail>("POST", `/runs/${id(runId)}/cancel/`),
     getRun: (runId: string) => request<RunDetail>("GET", `/runs/${id(runId)}/`),
