@@ -37,7 +37,8 @@ from apps.approvals.models import (
 from apps.audit.services import Actor, audit_record
 from apps.core.errors import Conflict, NotFound, Unprocessable
 from apps.runs import refs
-from apps.runs.models import NodeStatus, Run, RunStatus
+from apps.runs.models import NodeStatus, Run, RunMode, RunStatus
+from apps.workflows.models import Workflow
 
 logger = logging.getLogger("weft.approvals")
 User = get_user_model()
@@ -69,6 +70,8 @@ def _search_text(title: str, context: list[dict[str, Any]]) -> str:
 def task_create_for_wait(*, run: Run, node_run, payload: dict[str, Any]) -> Task:
     """The engine's handler of an `approval` wait: the task, in the step's transaction."""
     now = db_now()
+    if run.mode == RunMode.TEST:
+        return _test_task_create(run=run, node_run=node_run, payload=payload, now=now)
     users = list(User.objects.filter(username__in=payload.get("assignee_users") or [],
                                      is_active=True))
     teams = list(Team.objects.filter(name__in=payload.get("assignee_teams") or []))
@@ -99,6 +102,34 @@ def task_create_for_wait(*, run: Run, node_run, payload: dict[str, Any]) -> Task
                  data={"task": str(task.pk), "node_id": task.node_id, "title": task.title,
                        "users": [u.username for u in users], "teams": [t.name for t in teams]})
     _after_commit(task, created, notify="assigned", recipients=_assignees(task))
+    return task
+
+
+def _test_task_create(*, run: Run, node_run, payload: dict[str, Any], now: datetime) -> Task:
+    """A task of a test run of the draft: it goes to the builder who started the run
+    (else the workflow's owner) instead of the configured reviewers, is marked as a
+    test, needs one decision, sends no notification (the builder decides it from the
+    run panel) and is exempt from `forbid_self_approval`. Its due time and overdue
+    steps are left out: nobody is reminded or escalated to about a test."""
+    builder_id = run.started_by_id or Workflow.objects.filter(pk=run.workflow_id).values_list(
+        "owner_id", flat=True).first()
+    context = payload.get("context") or []
+    task = Task.objects.create(
+        run=run, node_run=node_run, workflow_id=run.workflow_id, node_id=node_run.node_id,
+        title=payload.get("title") or "Approval", instructions=payload.get("instructions", ""),
+        context=context, form_schema=payload.get("form_schema"),
+        form_values=payload.get("form_values") or {}, mode=Mode.ANY, quorum_n=1,
+        started_by_id=run.started_by_id, is_test=True,
+        forbid_self_approval=bool(payload.get("forbid_self_approval")),
+        search_text=_search_text(payload.get("title") or "", context))
+    if builder_id:
+        task.assignee_users.set([builder_id])
+    created = _event(task, TaskEventKind.CREATED, test=True)
+    audit_record(action="task.created", actor=ENGINE, target=task, run_id=str(run.pk),
+                 data={"task": str(task.pk), "node_id": task.node_id, "title": task.title,
+                       "test": True, "users": list(task.assignee_users.values_list(
+                           "username", flat=True)), "teams": []})
+    _after_commit(task, created)
     return task
 
 

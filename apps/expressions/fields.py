@@ -13,6 +13,8 @@ node adds beyond input, nodes, run and vars.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -68,10 +70,20 @@ def _strings(value: Any, path: str):
             yield from _strings(sub, f"{path}[{index}]")
 
 
-def expression_problems(config: BaseModel, prefix: str = "") -> list[str]:
-    """Every invalid CEL expression or template in a config, each naming its field:
-    "field 'fields[0].value': Syntax error: ... (at character 4)"."""
-    problems: list[str] = []
+@dataclass(frozen=True)
+class ExpressionField:
+    """One expression (or template) held in a config: its field path and the names
+    its node adds."""
+
+    path: str
+    text: str
+    template: bool
+    names: tuple[str, ...]
+
+
+def expression_fields(config: BaseModel, prefix: str = "") -> Iterator[ExpressionField]:
+    """Every CEL expression and template in a config, by field path (`fields[0].value`);
+    empty CEL fields are left out (emptiness is the schema's business)."""
     for name, info in type(config).model_fields.items():
         value = getattr(config, name, None)
         path = f"{prefix}{name}"
@@ -81,15 +93,23 @@ def expression_problems(config: BaseModel, prefix: str = "") -> list[str]:
         if widget in (CEL_WIDGET, TEMPLATE_WIDGET):
             for where, text in _strings(value, path):
                 if widget == CEL_WIDGET and not text.strip():
-                    continue  # emptiness is the schema's business (min_length)
-                error = (check(text, names=names) if widget == CEL_WIDGET
-                         else check_template(text, names=names))
-                if error is not None:
-                    at = f" (at character {error.position})" if error.position is not None else ""
-                    problems.append(f"field {where!r}: {error.message}{at}")
+                    continue
+                yield ExpressionField(where, text, widget == TEMPLATE_WIDGET, names)
             continue
         for where, sub in _models(value, path):
-            problems.extend(expression_problems(sub, prefix=f"{where}."))
+            yield from expression_fields(sub, prefix=f"{where}.")
+
+
+def expression_problems(config: BaseModel, prefix: str = "") -> list[str]:
+    """Every invalid CEL expression or template in a config, each naming its field:
+    "field 'fields[0].value': Syntax error: ... (at character 4)"."""
+    problems: list[str] = []
+    for field in expression_fields(config, prefix):
+        error = (check_template(field.text, names=field.names) if field.template
+                 else check(field.text, names=field.names))
+        if error is not None:
+            at = f" (at character {error.position})" if error.position is not None else ""
+            problems.append(f"field {field.path!r}: {error.message}{at}")
     return problems
 
 

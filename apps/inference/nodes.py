@@ -43,18 +43,23 @@ Evaluate = Callable[[str, Mapping[str, Any]], Any]
 
 
 class TritonInferenceConfig(NodeConfig):
+    # The editor draws pickers for these (`x-weft-widget`) and one expression field per
+    # input of the chosen model (`x-weft-field`); the stored shape is unchanged.
     server: str = Field(
-        min_length=1, title="Server", description="A configured Triton server, by name."
+        min_length=1, title="Server", description="A registered Triton server.",
+        json_schema_extra={"x-weft-widget": "triton-server"},
     )
-    model: str = Field(min_length=1, title="Model",
-                       description="The model's name on that server.")
-    version: str = Field("", pattern=r"^[0-9]*$", title="Version", description="Empty: the latest.")
+    model: str = Field(min_length=1, title="Model", description="A model that server serves.",
+                       json_schema_extra={"x-weft-widget": "triton-model"})
+    version: str = Field("", pattern=r"^[0-9]*$", title="Version",
+                         description="Empty: the latest.",
+                         json_schema_extra={"x-weft-widget": "triton-version"})
     inputs: dict[str, str] = Field(
         default_factory=dict,
         title="Inputs",
-        description="For each model input, a CEL expression giving its value. A list where the "
+        description="For each model input, an expression giving its value. A list where the "
         "model takes one item is sent as a batch and gives one result per item.",
-        json_schema_extra={"x-weft-widget": "cel"},
+        json_schema_extra={"x-weft-widget": "cel", "x-weft-field": "model-inputs"},
     )
     outputs: list[str] = Field(
         default_factory=list, title="Outputs to keep", description="Empty: all of them."

@@ -7,18 +7,14 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.roles import VIEWER, has_role
 from apps.runs import events, selectors
-from apps.runs.models import Run
 
 
 @database_sync_to_async
 def _snapshot(user, run_id):
+    """The run as it is now, with the sequence number of the last event it shows."""
     if not has_role(user, VIEWER):
         return None
-    # A run of a deleted workflow is read here as on its page and in the API
-    # (apps.runs.operations): readable until retention deletes it.
-    if not Run.objects.filter(pk=run_id).exists():
-        return None
-    return selectors.run_detail(run=selectors.run_get(run_id=run_id))
+    return selectors.run_snapshot(run_id=run_id)
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):
@@ -34,7 +30,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4403)
             return
         await self.accept()
-        await self.send_json({"event": "snapshot", "run": snapshot})
+        run, seq = snapshot
+        await self.send_json({"event": "snapshot", "seq": seq, "run": run})
 
     async def disconnect(self, code):
         if getattr(self, "group", None):

@@ -15,9 +15,13 @@ import logging
 import os
 import queue
 import threading
+from contextlib import nullcontext
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+
+from apps.runs.models import Run
 
 logger = logging.getLogger("weft.runs.events")
 _PUBSUB = "channels_redis.pubsub.RedisPubSubChannelLayer"
@@ -50,13 +54,41 @@ def _fast_publisher():
     return publisher
 
 
+def stamp_run_events(run_id: str, events: list[dict[str, Any]]) -> None:
+    """Give each event the run's next sequence number (`seq`), counted in PostgreSQL.
+
+    Events are stamped after the transaction that made their change committed (the
+    callers publish from `transaction.on_commit`), so an event whose number is at or
+    below the `seq` a snapshot read (apps.runs.consumers, in one repeatable-read
+    transaction with the run's state) is already shown by that snapshot: clients drop
+    it. Without a number (the database unreachable) an event is applied as it comes."""
+    # Inside a transaction (a caller that publishes before its commit) behind a
+    # savepoint, so that a failure here cannot break the caller's transaction.
+    guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
+    try:
+        with guard, connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {Run._meta.db_table} SET event_seq = event_seq + %s "
+                           "WHERE id = %s RETURNING event_seq", [len(events), run_id])
+            row = cursor.fetchone()
+    except DatabaseError:
+        logger.warning("could not number the events of run %s", run_id, exc_info=True)
+        return
+    if row is None:
+        return
+    first = row[0] - len(events) + 1
+    for offset, event in enumerate(events):
+        event["seq"] = first + offset
+
+
 def publish_run(run_id: str, events: list[dict[str, Any]]) -> None:
-    """One message per step; the consumer forwards each event on its own. With the
-    pub/sub layer the message is handed to this process's publisher thread, which
-    sends what has gathered in one pipelined round trip: the caller (a webhook
-    request, a worker's step) does not wait on Redis. Order is kept per process."""
+    """One message per step; the consumer forwards each event on its own. Each event
+    is numbered first (`stamp_run_events`: one UPDATE). With the pub/sub layer the
+    message is handed to this process's publisher thread, which sends what has
+    gathered in one pipelined round trip: the caller (a webhook request, a worker's
+    step) does not wait on Redis. Order is kept per process."""
     if not events:
         return
+    stamp_run_events(run_id, events)
     publish_group(run_group(run_id), {"type": "run.events", "events": events})
     statuses = [e["status"] for e in events if e.get("event") == "run"]
     if statuses:  # the runs page learns which run changed; it reads the run itself

@@ -76,6 +76,9 @@ class Run(models.Model):
     # the runs page's payload search (apps.runs.search): a GIN index finds a run by an
     # order id or an e-mail among millions. Node outputs are not indexed.
     search_terms = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+    # The sequence number of the run's last live event (apps.runs.events): events carry
+    # theirs, a snapshot carries this, and a client drops events at or below it.
+    event_seq = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at"]

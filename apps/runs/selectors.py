@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -22,9 +23,30 @@ def run_get(*, run_id) -> Run:
     # In the order they were written (the id sequence): timestamps come from
     # PostgreSQL's clock at the start of each transaction, or from a process's estimate
     # of it, and may tie or cross between rows written close together.
+    return get_object_or_404(_run_with_node_runs(), pk=run_id)
+
+
+def _run_with_node_runs():
     nodes = NodeRun.objects.order_by("id")
-    return get_object_or_404(Run.objects.select_related("version").prefetch_related(
-        Prefetch("node_runs", queryset=nodes)), pk=run_id)
+    return Run.objects.select_related("version").prefetch_related(
+        Prefetch("node_runs", queryset=nodes))
+
+
+def run_snapshot(*, run_id) -> tuple[dict[str, Any], int] | None:
+    """The live view's first message: the run's detail and the sequence number of its
+    last event, read in one repeatable-read transaction so that the number and the
+    state agree (an event numbered at or below it is shown already). None when there
+    is no such run. A run of a deleted workflow is read as on its page and in the API
+    (apps.runs.operations): readable until retention deletes it."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:  # (inside a caller's transaction, that one's reads are consistent)
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        run = _run_with_node_runs().filter(pk=run_id).first()
+        if run is None:
+            return None
+        return run_detail(run=run), run.event_seq
 
 
 def run_detail(*, run: Run) -> dict[str, Any]:

@@ -151,8 +151,8 @@ class WorkflowValidateApi(APIView):
         workflow = selectors.workflow_get(workflow_id=workflow_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        problems = services.graph_validate(graph=data.validated_data.get("graph",
-                                                                          workflow.graph))
+        problems = services.graph_check(workflow=workflow,
+                                        graph=data.validated_data.get("graph", workflow.graph))
         return Response({"valid": not any(p.severity == ERROR for p in problems),
                          "problems": [p.as_dict() for p in problems]})
 

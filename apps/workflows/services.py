@@ -11,6 +11,7 @@ from django.utils import timezone
 from apps.audit.services import audit_record
 from apps.core.errors import Conflict, Unprocessable
 from apps.nodes.registry import registry
+from apps.runs.typed_checks import graph_typed_problems
 from apps.workflows.graph import ERROR, Problem, empty_graph, errors_only, validate_graph
 from apps.workflows.models import Workflow, WorkflowVersion
 from apps.workflows.names import name_key, name_problem
@@ -47,12 +48,24 @@ def graph_environment_problems(*, graph: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def graph_runnable_problems(*, graph: Any) -> list[Problem]:
+def graph_runnable_problems(*, graph: Any, workflow: Workflow | None = None) -> list[Problem]:
     """The errors that keep a graph from running: what publish refuses and a test run
-    of the draft refuses (the validator's errors, then the node types' environment
-    checks, which may do I/O, only for a graph that passed the validator)."""
+    of the draft refuses (the validator's errors and, with the workflow, the type errors
+    its expressions meet on the draft's sample data; then the node types' environment
+    checks, which may do I/O, only for a graph that passed those)."""
     problems = errors_only(graph_validate(graph=graph))
+    if workflow is not None and not problems:
+        problems = graph_typed_problems(workflow=workflow, graph=graph)
     return problems or graph_environment_problems(graph=graph)
+
+
+def graph_check(*, workflow: Workflow, graph: Any) -> list[Problem]:
+    """Everything the check endpoint reports: the validator's problems and, for a graph
+    without structural errors, the type errors a run would meet on the sample data."""
+    problems = graph_validate(graph=graph)
+    if any(p.code in STRUCTURAL_CODES and p.severity == ERROR for p in problems):
+        return problems
+    return problems + graph_typed_problems(workflow=workflow, graph=graph)
 
 
 def _problems_body(problems: list[Problem]) -> list[dict[str, Any]]:
@@ -171,7 +184,7 @@ def workflow_delete(*, workflow: Workflow, user) -> None:
 def workflow_publish(*, workflow: Workflow, user, note: str = "") -> WorkflowVersion:
     """Freeze the draft as the next version; refuses a graph with errors."""
     locked = Workflow.objects.select_for_update().get(pk=workflow.pk)
-    problems = graph_runnable_problems(graph=locked.graph)
+    problems = graph_runnable_problems(graph=locked.graph, workflow=locked)
     if problems:
         raise Unprocessable(
             f"The workflow has {len(problems)} problem(s); fix them before publishing. "

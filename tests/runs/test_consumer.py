@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
-from apps.runs import services
+from apps.runs import events, selectors, services
 from apps.runs.models import NodeRun
 from config.asgi import application
 from tests.fixtures.runs import flow
@@ -70,6 +70,8 @@ def test_a_viewer_gets_the_snapshot_then_live_events_and_strangers_are_refused(
         assert snapshot["event"] == "snapshot"
         assert snapshot["run"]["id"] == str(run.pk)
         assert snapshot["run"]["status"] == "running"
+        # The run's start was published before: the snapshot shows it and carries its number.
+        assert snapshot["seq"] >= 1
         assert {n["node_id"]: n["status"] for n in snapshot["run"]["node_runs"]} == {
             "start": "succeeded", "work": "queued"}
         # A worker picks the node up: its events reach the page as they happen.
@@ -78,17 +80,41 @@ def test_a_viewer_gets_the_snapshot_then_live_events_and_strangers_are_refused(
         assert outcome == "succeeded"
         events = await _until_run_finished(live)
         await live.disconnect()
-        return events
+        return snapshot, events
 
     # Its own thread and event loop: a browser test earlier in the session may leave
     # one running in this thread.
     with ThreadPoolExecutor(1) as pool:
-        events = pool.submit(asyncio.run, scenario()).result(timeout=60)
+        snapshot, events = pool.submit(asyncio.run, scenario()).result(timeout=60)
     nodes = [(e["node_id"], e["status"]) for e in events if e["event"] == "node"]
     assert nodes == [("work", "running"), ("work", "succeeded"), ("after", "running"),
                      ("after", "succeeded")]
-    assert events[-1] == {"event": "run", "run_id": str(run.pk), "status": "succeeded"}
+    assert {k: v for k, v in events[-1].items() if k != "seq"} == {
+        "event": "run", "run_id": str(run.pk), "status": "succeeded"}
     assert all(e["run_id"] == str(run.pk) for e in events)
+    # Every live event is numbered after the snapshot's number, one up each time.
+    seqs = [e["seq"] for e in events]
+    assert seqs == list(range(snapshot["seq"] + 1, snapshot["seq"] + 1 + len(events)))
+    run.refresh_from_db()
+    assert run.event_seq == seqs[-1]
+
+
+def test_an_event_numbered_before_a_snapshot_is_shown_by_it(publish):
+    """The race a client meets: events published between joining the group and reading
+    the snapshot arrive after the snapshot, and must not move the canvas backwards."""
+    workflow = publish(flow(("start", "trigger.manual"), ("work", "test.sleep", {"seconds": 0}),
+                            edges=[("start", "work")]))
+    run = services.run_start(workflow=workflow, input={})
+    before = [{"event": "node", "run_id": str(run.pk), "node_id": "work", "status": "queued"}]
+    events.stamp_run_events(str(run.pk), before)
+    detail, seq = selectors.run_snapshot(run_id=run.pk)
+    assert before[0]["seq"] == seq  # at or below the snapshot's number: dropped
+    after = [{"event": "node", "run_id": str(run.pk), "node_id": "work", "status": "running"},
+             {"event": "run", "run_id": str(run.pk), "status": "succeeded"}]
+    events.stamp_run_events(str(run.pk), after)
+    assert [e["seq"] for e in after] == [seq + 1, seq + 2]
+    assert selectors.run_snapshot(run_id=run.pk)[1] == seq + 2
+    assert detail["id"] == str(run.pk)
 
 
 def test_the_runs_page_feed_says_which_run_changed(publish, create_user):

@@ -62,6 +62,54 @@ export interface Credential {
   kind: string;
 }
 
+/** A registered Triton server (GET /api/inference/servers/). */
+export interface TritonServerSummary {
+  id: number;
+  name: string;
+  is_active: boolean;
+  models: string[];
+}
+
+/** A model a server serves: its versions and whether it is ready. */
+export interface TritonModelStatus {
+  name: string;
+  versions: string[];
+  ready: boolean;
+  reason: string;
+}
+
+export interface TensorSpec {
+  name: string;
+  datatype: string;
+  /** Per item; -1 means any length. */
+  shape: number[];
+  optional: boolean;
+}
+
+export interface TritonModelSpec {
+  server: string;
+  name: string;
+  versions: string[];
+  platform: string;
+  max_batch_size: number;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  labels: string[];
+}
+
+/** What "try it" gives: the outputs, with label and confidence for a classifier. */
+export interface InferenceTry {
+  server: string;
+  model: string;
+  version: string;
+  outputs: Record<string, unknown>;
+  label?: unknown;
+  confidence?: number;
+  count?: number;
+  latency_ms?: number;
+  [key: string]: unknown;
+}
+
 export type RunMode = "production" | "test";
 
 export interface RunSummary {
@@ -340,6 +388,12 @@ export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fet
     importWorkflow: (doc: unknown) => request<WorkflowDetail>("POST", "/workflows/import/", doc),
     checkExpression: (expression: string, template: boolean, signal?: AbortSignal, samples?: unknown) =>
       request<ExpressionCheck>("POST", "/expressions/check/", samples === undefined ? { expression, template } : { expression, template, samples, preview: true }, signal),
+    listTritonServers: () => request<Paginated<TritonServerSummary>>("GET", "/inference/servers/?page_size=100"),
+    listTritonModels: (server: number) => request<{ server: string; models: TritonModelStatus[] }>("GET", `/inference/servers/${server}/models/`),
+    getTritonModel: (server: number, model: string, version = "") =>
+      request<TritonModelSpec>("GET", `/inference/servers/${server}/models/${id(model)}/${q({ version })}`),
+    tryTritonModel: (server: number, model: string, body: { inputs: Record<string, unknown>; version?: string; outputs?: string[] }) =>
+      request<InferenceTry>("POST", `/inference/servers/${server}/models/${id(model)}/infer/`, body),
     listCredentials: () => request<Paginated<Credential> | Credential[]>("GET", "/credentials/"),
     startRun: (wf: string, input: unknown) => request<RunSummary>("POST", `/workflows/${id(wf)}/runs/`, { input }),
     /** A test run of the saved draft (not a published version). */
@@ -356,6 +410,9 @@ export function createApi(base = "/api", fetchImpl: FetchLike = (i, init) => fet
     deletePin: (wf: string, nodeId: string) => request<void>("DELETE", `/workflows/${id(wf)}/pins/${id(nodeId)}/`),
     listRuns: (wf: string, cursor?: string | null) =>
       request<RunPage>("GET", `/runs/${q({ workflow: wf, cursor: cursor ?? undefined, limit: 30 })}`),
+    /** Approve or reject a human task (a test run's task, from the run panel). */
+    decideTask: (taskId: string, body: { decision: "approved" | "rejected"; comment?: string }) =>
+      request<unknown>("POST", `/tasks/${id(taskId)}/decide/`, body),
     retryRun: (runId: string) => request<RunDetail>("POST", `/runs/${id(runId)}/retry/`),
     cancelRun: (runId: string) => request<RunDetail>("POST", `/runs/${id(runId)}/cancel/`),
     debugRun: (runId: string, pin: boolean) => request<DebugStart>("POST", `/runs/${id(runId)}/debug/`, { pin }),

@@ -5,10 +5,12 @@
 import { TERMINAL_RUN_STATUSES } from "../core/types";
 import type { Api, RunDetail, TestRunRequest } from "./api";
 import { nodeStatesFrom, type EditorStore, type RunOverlay } from "./editorStore";
-import { RunSocket, type RunEvent, type SocketFactory } from "./ws";
+import { isStale, RunSocket, type RunEvent, type SocketFactory } from "./ws";
 
 export class RunController {
   private socket: RunSocket | null = null;
+  /** The number of the last event the overlay shows (the snapshot's, then each event's). */
+  private seq = 0;
 
   constructor(
     private readonly store: EditorStore,
@@ -56,6 +58,7 @@ export class RunController {
     this.socket?.close();
     this.socket = null;
     this.store.getState().setRun(overlay);
+    this.seq = 0;
     if (TERMINAL_RUN_STATUSES.includes(overlay.status) && overlay.detail) return;
     this.socket = new RunSocket(overlay.runId, { onEvent: (e) => this.onEvent(e), factory: this.socketFactory });
   }
@@ -64,17 +67,18 @@ export class RunController {
     const store = this.store.getState();
     const run = store.run;
     if (!run) return;
+    if (event.event === "snapshot" ? event.run.id !== run.runId : event.run_id !== run.runId) return;
+    // Older than the snapshot (or than an event applied already): shown, or outdated.
+    if (isStale(event, this.seq)) return;
+    if (typeof event.seq === "number") this.seq = event.seq;
     if (event.event === "snapshot") {
-      if (event.run.id !== run.runId) return;
       store.setRun({ ...overlayFrom(event.run, run.live) });
     } else if (event.event === "node") {
-      if (event.run_id !== run.runId) return;
       store.updateRun((r) => ({
         ...r,
         nodes: { ...r.nodes, [event.node_id]: { status: event.status, attempt: event.attempt, error: event.error ?? null } },
       }));
     } else if (event.event === "run") {
-      if (event.run_id !== run.runId) return;
       store.updateRun((r) => ({ ...r, status: event.status, error: event.error ?? r.error }));
       if (TERMINAL_RUN_STATUSES.includes(event.status)) void this.refresh();
     }

@@ -151,6 +151,42 @@ describe("run controller", () => {
     vi.unstubAllGlobals();
   });
 
+  it("drops events older than its snapshot, so the canvas never goes backwards", async () => {
+    vi.stubGlobal("window", { location: { protocol: "https:", host: "weft.example" } });
+    const store = loadedStore();
+    const run: RunDetail = {
+      id: "run-2", workflow: "wf-1", version: null, mode: "test", status: "running", trigger: "manual", created_at: "", started_at: null,
+      finished_at: null, error: null, node_runs: [],
+    };
+    const api = {
+      startTestRun: vi.fn<Api["startTestRun"]>().mockResolvedValue(run),
+      getRunGraph: vi.fn<Api["getRunGraph"]>(),
+      getRun: vi.fn<Api["getRun"]>().mockResolvedValue(run),
+      getVersion: vi.fn<Api["getVersion"]>(),
+    };
+    const runs = new RunController(store, api, (url) => new FakeSocket(url));
+    await runs.startTestRun({});
+    // The snapshot already shows "a" succeeded (its events 3 and 4)...
+    FakeSocket.last.send({ event: "snapshot", seq: 4, run: { ...run, node_runs: [{ node_id: "a", status: "succeeded", attempt: 1 }] } });
+    // ...and those events, published before it was read, arrive after it.
+    FakeSocket.last.send({ event: "node", run_id: "run-2", node_id: "a", status: "running", attempt: 1, seq: 3 });
+    FakeSocket.last.send({ event: "node", run_id: "run-2", node_id: "a", status: "succeeded", attempt: 1, seq: 4 });
+    expect(store.getState().run!.nodes.a.status).toBe("succeeded");
+    // Newer events apply; one that overtook an older one is not undone by it.
+    FakeSocket.last.send({ event: "node", run_id: "run-2", node_id: "b", status: "succeeded", attempt: 1, seq: 6 });
+    FakeSocket.last.send({ event: "node", run_id: "run-2", node_id: "b", status: "running", attempt: 1, seq: 5 });
+    expect(store.getState().run!.nodes.b.status).toBe("succeeded");
+    // Events without a number (an older server) still apply.
+    FakeSocket.last.send({ event: "node", run_id: "run-2", node_id: "c", status: "running", attempt: 1 });
+    expect(store.getState().run!.nodes.c.status).toBe("running");
+    // A reconnect's snapshot is the new base.
+    FakeSocket.last.send({ event: "snapshot", seq: 9, run: { ...run, node_runs: [{ node_id: "c", status: "failed", attempt: 1 }] } });
+    FakeSocket.last.send({ event: "node", run_id: "run-2", node_id: "c", status: "running", attempt: 1, seq: 8 });
+    expect(store.getState().run!.nodes.c.status).toBe("failed");
+    runs.close();
+    vi.unstubAllGlobals();
+  });
+
   it("opens a past run on the graph of the version it ran, read-only", async () => {
     const store = loadedStore();
     const versionGraph = { nodes: [sampleGraph().nodes[0]], edges: [], notes: [] };

@@ -7,10 +7,20 @@ import type { NodeRunStatus, RunStatus } from "../core/types";
 import { TERMINAL_RUN_STATUSES } from "../core/types";
 import type { RunDetail } from "./api";
 
+/**
+ * `seq`: the run's event number. A snapshot carries the number of the last event it
+ * already shows; an event at or below the last number seen is dropped (it would move
+ * the canvas backwards). Without a number (an older server) an event is applied.
+ */
 export type RunEvent =
-  | { event: "snapshot"; run: RunDetail }
-  | { event: "node"; run_id: string; node_id: string; status: NodeRunStatus; attempt: number; error?: { type: string; message: string } | null }
-  | { event: "run"; run_id: string; status: RunStatus; error?: unknown };
+  | { event: "snapshot"; run: RunDetail; seq?: number }
+  | { event: "node"; run_id: string; node_id: string; status: NodeRunStatus; attempt: number; error?: { type: string; message: string } | null; seq?: number }
+  | { event: "run"; run_id: string; status: RunStatus; error?: unknown; seq?: number };
+
+/** Whether an event is older than what the client shows (`seen`: the last number applied). */
+export function isStale(event: RunEvent, seen: number): boolean {
+  return event.event !== "snapshot" && typeof event.seq === "number" && event.seq <= seen;
+}
 
 export type ConnectionState = "connecting" | "open" | "closed" | "reconnecting";
 

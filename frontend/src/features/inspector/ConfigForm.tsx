@@ -11,12 +11,13 @@ import { useActions } from "../../infrastructure/context";
 import { buildUiSchema, problemsToErrorSchema } from "./schemaUi";
 import { cspSafeValidator as validator } from "./validator";
 import { buttonTemplates } from "./buttons";
+import { ModelInputsField } from "./modelFields";
 import { JsonField, SmartTextareaWidget, SmartTextWidget } from "./widgets";
 
 // The validator interprets the schema (no code generation: the page's CSP allows no
 // eval). Formats it does not know, such as our `cel`, are left to the server.
 const widgets: RegistryWidgetsType = { TextWidget: SmartTextWidget, TextareaWidget: SmartTextareaWidget };
-const fields: RegistryFieldsType = { json: JsonField };
+const fields: RegistryFieldsType = { json: JsonField, modelInputs: ModelInputsField };
 const templates = { ButtonTemplates: buttonTemplates };
 
 const prepared = new WeakMap<NodeTypeSpec, { schema: RJSFSchema; uiSchema: Record<string, unknown> }>();
@@ -72,6 +73,8 @@ export const ConfigForm = memo(function ConfigForm({ nodeId, config, spec, probl
     },
     [actions, nodeId, config, withDefaults],
   );
+  // Pickers read the settings chosen above them (the model list follows the server).
+  const formContext = useMemo(() => ({ config }), [config]);
   const hasFields = Object.keys((schema.properties as object | undefined) ?? {}).length > 0;
   if (!hasFields) return <p className="muted">This node has no settings.</p>;
   return (
@@ -85,6 +88,7 @@ export const ConfigForm = memo(function ConfigForm({ nodeId, config, spec, probl
       widgets={widgets}
       fields={fields}
       templates={templates}
+      formContext={formContext}
       onChange={onChange}
       extraErrors={extraErrors}
       liveValidate="onChange"

@@ -1,7 +1,7 @@
 /**
  * Builds the rjsf uiSchema for a node type's config schema. Free-form JSON (objects
  * without declared properties, untyped values) gets a JSON editor; everything else uses
- * the standard widgets, with CEL, template and credential fields recognised by the
+ * the standard widgets (a field with `x-weft-field` gets its own component), with CEL, template and credential fields recognised by the
  * widgets themselves from the schema.
  */
 import { resolveRef } from "../../core/schema";
@@ -24,6 +24,9 @@ export function isFreeForm(root: JsonSchema, schema: Obj): boolean {
   return false;
 }
 
+/** Fields drawn by a component of their own (`x-weft-field`), by the form's field name. */
+const FIELDS: Record<string, string> = { "model-inputs": "modelInputs" };
+
 export function buildUiSchema(root: JsonSchema): Obj {
   const walk = (schema: Obj, depth: number): Obj => {
     const s = resolveRef(root, schema);
@@ -31,7 +34,9 @@ export function buildUiSchema(root: JsonSchema): Obj {
     if (depth > 6 || !isObj(s.properties)) return ui;
     for (const [key, prop] of Object.entries(s.properties)) {
       if (!isObj(prop)) continue;
-      if (isFreeForm(root, prop)) ui[key] = { "ui:field": "json" };
+      const field = FIELDS[String(resolveRef(root, prop)["x-weft-field"] ?? "")];
+      if (field) ui[key] = { "ui:field": field };
+      else if (isFreeForm(root, prop)) ui[key] = { "ui:field": "json" };
       else {
         const child = walk(prop, depth + 1);
         const resolved = resolveRef(root, prop);

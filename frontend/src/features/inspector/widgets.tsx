@@ -3,6 +3,7 @@
  * - strings: the standard input, checked as you type when they hold a `{{ }}` template;
  * - CEL fields (`format: "cel"` or `x-weft-widget: "cel"`): a code box checked as you type;
  * - credential fields (`x-weft-widget: "credential"`): a select of GET /api/credentials/;
+ * - Triton server, model and version fields: pickers (modelFields.tsx);
  * - free-form JSON values: a JSON text box.
  */
 import { getTemplate, type FieldProps, type WidgetProps } from "@rjsf/utils";
@@ -11,6 +12,7 @@ import { hasTemplate, isCelSchema, isCredentialSchema } from "../../core/schema"
 import { errorMessage, resultsOf } from "../../infrastructure/api";
 import { useApi, useEditor, useServices } from "../../infrastructure/context";
 import { CheckMessage, ExpressionInput } from "./ExpressionInput";
+import { TritonModelSelect, TritonServerSelect, TritonVersionSelect } from "./modelFields";
 import { useExpressionCheck, useSamples } from "./useExpressionCheck";
 
 function CelInput(props: WidgetProps) {
@@ -88,11 +90,19 @@ function TemplateAwareInput(props: WidgetProps) {
   );
 }
 
+const PICKERS: Record<string, (props: WidgetProps) => React.ReactElement> = {
+  "triton-server": (props) => <TritonServerSelect {...props} />,
+  "triton-model": (props) => <TritonModelSelect {...props} />,
+  "triton-version": (props) => <TritonVersionSelect {...props} />,
+};
+
 /** Replaces rjsf's TextWidget: picks the right input from the field's schema. */
 export function SmartTextWidget(props: WidgetProps) {
   const schema = props.schema as Record<string, unknown>;
   if (isCredentialSchema(schema)) return <CredentialSelect {...props} />;
   if (isCelSchema(schema)) return <CelInput {...props} />;
+  const picker = PICKERS[String(schema["x-weft-widget"] ?? "")];
+  if (picker) return picker(props);
   return <TemplateAwareInput {...props} />;
 }
 

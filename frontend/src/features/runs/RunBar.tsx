@@ -88,10 +88,45 @@ function RunActions({ runId, status }: { runId: string; status: string }) {
   );
 }
 
+/** A test run's task goes to the builder who started it: decided here, without the inbox. */
+function TestTaskActions({ taskId, title }: { taskId: string; title: string }) {
+  const { api, runs, store } = useServices();
+  const [busy, setBusy] = useState(false);
+  const decide = async (decision: "approved" | "rejected") => {
+    let comment = "";
+    if (decision === "rejected") {
+      const given = window.prompt(`Why do you reject “${title}”?`, "Rejected in a test run");
+      if (given === null) return;
+      comment = given.trim() || "Rejected in a test run";
+    }
+    setBusy(true);
+    try {
+      await api.decideTask(taskId, { decision, comment });
+      store.getState().toast("success", decision === "approved" ? `Approved “${title}”.` : `Rejected “${title}”.`);
+      await runs.refresh();
+    } catch (err) {
+      store.getState().toast("error", errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <button type="button" className="btn btn-primary btn-small" disabled={busy} onClick={() => void decide("approved")} aria-label={`Approve ${title}`}>
+        Approve
+      </button>
+      <button type="button" className="btn btn-default btn-small" disabled={busy} onClick={() => void decide("rejected")} aria-label={`Reject ${title}`}>
+        Reject
+      </button>
+    </>
+  );
+}
+
 export function RunBar() {
   const { runs } = useServices();
   const run = useEditor((s) => s.run);
   const viewing = useEditor((s) => s.viewing);
+  const readOnly = useEditor((s) => s.readOnly);
   const waiting = run ? Object.values(run.nodes).filter((n) => n.status === "waiting").length : 0;
   // A node that waits on a person has a task: read the run to learn which (not on the socket).
   useEffect(() => {
@@ -100,13 +135,14 @@ export function RunBar() {
   if (!run) return null;
   const counts: Record<string, number> = {};
   for (const n of Object.values(run.nodes)) counts[n.status] = (counts[n.status] ?? 0) + 1;
+  const isTest = run.detail?.mode === "test" || (!run.version && run.live);
   const tasks = (run.detail?.node_runs ?? []).filter((n) => n.task_id && n.status === "waiting" && run.nodes[n.node_id]?.status === "waiting");
   const err = run.error && typeof run.error === "object" ? (run.error as { message?: string }).message : typeof run.error === "string" ? run.error : null;
   return (
     <div className={`run-bar run-bar-${run.status}`} role="status" aria-live="polite">
       <span className={`pill run-pill-${run.status}`}>{run.status}</span>
       <span>
-        {run.detail?.mode === "test" || (!run.version && run.live) ? "Test run" : "Run"} <code>{run.runId.slice(0, 8)}</code>
+        {isTest ? "Test run" : "Run"} <code>{run.runId.slice(0, 8)}</code>
         {run.version ? ` of version ${run.version}` : " of the draft"}
         {viewing?.kind === "run" ? " (read-only)" : ""}
       </span>
@@ -119,6 +155,7 @@ export function RunBar() {
       {tasks.map((n) => (
         <span key={n.task_id} className="run-bar-task">
           Waits for <strong>{n.task_title}</strong>{" "}
+          {isTest && !readOnly ? <TestTaskActions taskId={n.task_id!} title={n.task_title ?? "the task"} /> : null}
           <a href={`/inbox/${n.task_id}/`} target="_blank" rel="noopener noreferrer">
             Open in inbox
           </a>
