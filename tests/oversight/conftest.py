@@ -26,3 +26,34 @@ def classify_flow(server: str, *, inputs: dict | None = None, shadow: dict | Non
         config["shadow"] = shadow
     return flow(("start", "trigger.manual"), ("classify", "inference.triton", config),
                 edges=[("start", "classify")])
+
+
+@pytest.fixture(scope="module")
+def oversight_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real worker (and beat) whose model-oversight schedules wait an hour, so that
+    the test decides when the roll-up and the checks run (by sending their tasks)."""
+    from tests.fixtures.runs import _worker_running
+
+    yield from _worker_running(
+        tmp_path_factory.mktemp("oversight-worker"),
+        env={"WEFT_MODEL_ROLLUP_EVERY": "3600", "WEFT_MODEL_CHECK_EVERY": "3600",
+             "WEFT_MODEL_ROLLUP_SETTLE_S": "0", "WEFT_HTTP_ALLOW_HOSTS": "127.0.0.1/32"})
+
+
+def wait_for(check, *, timeout: float = 60.0, what: str = ""):
+    """Poll `check()` until it gives something true (a liveness bound, not a timing)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.2)
+
+
+def invoice_flow(server: str, *, shadow: dict | None = None) -> dict:
+    return classify_flow(server, model="invoice_risk", inputs={"features": "input.features"},
+                         shadow=shadow)
