@@ -81,8 +81,9 @@ def reference_bounds(version: ModelVersion) -> tuple[datetime, datetime]:
     return start, start + REFERENCE_WINDOW
 
 
-def model_version_drift(*, version: ModelVersion, now: datetime | None = None) -> DriftResult:
-    """The current window (the last 24 hours) against the reference window; a reference
+def model_version_drift_windows(*, version: ModelVersion, now: datetime | None = None
+                                ) -> dict[str, Window]:
+    """The current window (the last 24 hours) and the reference window; a reference
     that overlaps the current window ends where the current one starts."""
     now = now or timezone.now()
     current_start = now - CURRENT_WINDOW
@@ -91,6 +92,12 @@ def model_version_drift(*, version: ModelVersion, now: datetime | None = None) -
     current = model_version_window(version=version, start=current_start, end=now)
     reference = (model_version_window(version=version, start=ref_start, end=ref_end)
                  if ref_end > ref_start else Window())
+    return {"current": current, "reference": reference}
+
+
+def model_version_drift(*, version: ModelVersion, now: datetime | None = None) -> DriftResult:
+    windows = model_version_drift_windows(version=version, now=now)
+    current, reference = windows["current"], windows["reference"]
     return drift_compute(current_conf=current.confidence_hist,
                          reference_conf=reference.confidence_hist,
                          current_labels=current.labels, reference_labels=reference.labels,
