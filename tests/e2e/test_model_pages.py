@@ -34,7 +34,8 @@ def test_the_model_page_draws_its_charts_and_the_alert_list_acknowledges(
     page.wait_for_selector("#model-charts[data-state=drawn]")
     for chart in ("calls", "latency", "confidence", "labels"):
         box = page.locator(f"#chart-{chart}").bounding_box()
-        assert box and box["height"] > 100, chart
+        assert box is not None, chart
+        assert box["height"] > 100, chart
     screenshot("model-version")
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
