@@ -17,7 +17,9 @@ QUEUES = ("default", "io", "inference", "maintenance")
 app.conf.task_queues = [Queue(name) for name in QUEUES]
 app.conf.task_default_queue = "default"
 app.conf.task_routes = {"audit.*": {"queue": "maintenance"},
-                        "approvals.*": {"queue": "maintenance"}}
+                        "approvals.*": {"queue": "maintenance"},
+                        "oversight.shadow_call": {"queue": "inference"},
+                        "oversight.*": {"queue": "maintenance"}}
 app.conf.beat_schedule = {
     "audit-verify-chain": {
         "task": "audit.verify_chain",
@@ -32,6 +34,16 @@ app.conf.beat_schedule = {
                    "options": {"queue": "maintenance"}},
     "approvals-sweep": {"task": "approvals.sweep", "schedule": 5.0,
                         "options": {"queue": "maintenance"}},
+    # Model oversight: the hourly aggregates, then drift and alert rules; old call records.
+    "oversight-rollup": {"task": "oversight.rollup",
+                         "schedule": float(os.environ.get("WEFT_MODEL_ROLLUP_EVERY", 30)),
+                         "options": {"queue": "maintenance"}},
+    "oversight-check": {"task": "oversight.check",
+                        "schedule": float(os.environ.get("WEFT_MODEL_CHECK_EVERY", 60)),
+                        "options": {"queue": "maintenance"}},
+    "oversight-retention": {"task": "oversight.retention",
+                            "schedule": float(os.environ.get("WEFT_RETENTION_EVERY", 3600)),
+                            "options": {"queue": "maintenance"}},
     "runs-retention": {"task": "runs.retention",
                        "schedule": float(os.environ.get("WEFT_RETENTION_EVERY", 3600)),
                        "options": {"queue": "maintenance"}},
@@ -110,3 +122,11 @@ def _liveness_stop(**_kwargs) -> None:
     from apps.runs.outbox import liveness_stop
 
     liveness_stop()
+
+
+@signals.worker_process_shutdown.connect
+def _model_calls_flush(**_kwargs) -> None:
+    """The model-call records still buffered in this process are written before it goes."""
+    from apps.oversight.recording import model_calls_flush
+
+    model_calls_flush()

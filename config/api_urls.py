@@ -9,6 +9,7 @@ from apps.credentials import apis as credentials
 from apps.expressions import apis as expressions
 from apps.inference import apis as inference
 from apps.nodes import apis as nodes
+from apps.oversight import apis as oversight
 from apps.runs import apis as runs
 from apps.runs import operate_apis as run_operations
 from apps.templates import apis as templates
@@ -77,6 +78,18 @@ urlpatterns = [
     path("runs/<uuid:run_id>/cancel/", runs.RunCancelApi.as_view(), name="run-cancel"),
     path("runs/<uuid:run_id>/retry/", runs.RunRetryApi.as_view(), name="run-retry"),
     path("engine/pause/", runs.EngineSwitchApi.as_view(), name="engine-pause"),
+    path("models/", oversight.ModelListApi.as_view(), name="models"),
+    path("models/<int:version_id>/", oversight.ModelDetailApi.as_view(), name="model-detail"),
+    path("models/<int:version_id>/series/", oversight.ModelSeriesApi.as_view(),
+         name="model-series"),
+    path("models/<int:version_id>/rules/", oversight.RuleListApi.as_view(), name="model-rules"),
+    path("model-rules/<int:rule_id>/", oversight.RuleDetailApi.as_view(),
+         name="model-rule-detail"),
+    path("model-alerts/", oversight.AlertListApi.as_view(), name="model-alerts"),
+    path("model-alerts/<int:alert_id>/acknowledge/",
+         oversight.AlertActionApi.as_view(action="acknowledge"), name="model-alert-acknowledge"),
+    path("model-alerts/<int:alert_id>/resolve/",
+         oversight.AlertActionApi.as_view(action="resolve"), name="model-alert-resolve"),
     path("inference/servers/", inference.TritonServerListApi.as_view(),
          name="triton-servers"),
     path("inference/servers/<int:server_id>/", inference.TritonServerDetailApi.as_view(),

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "apps.runs",
     "apps.inference",
     "apps.approvals",
+    "apps.oversight",
     # Last: imports every node module (below) once the models are loaded, then freezes.
     "apps.nodes",
 ]
@@ -100,6 +101,7 @@ WEFT_NODE_MODULES = [
     "apps.approvals.nodes",
     "apps.nodes.types.notify",
     "apps.audit.nodes",
+    "apps.oversight.nodes",
 ]
 if env_bool("WEFT_TEST_NODES", False):  # node types for the engine's tests and bench only
     WEFT_NODE_MODULES.append("apps.nodes.types.testing")
@@ -423,6 +425,12 @@ WEFT_RUN_TIMEOUT_S = env_int("WEFT_RUN_TIMEOUT_S", 24 * 3600)
 WEFT_RUN_RETENTION_DAYS = env_int("WEFT_RUN_RETENTION_DAYS", 30)
 WEFT_FAILED_RUN_RETENTION_DAYS = env_int("WEFT_FAILED_RUN_RETENTION_DAYS", 90)
 WEFT_RETENTION_BATCH = env_int("WEFT_RETENTION_BATCH", 500)
+# Model oversight (apps.oversight): raw call records are kept this long (the hourly
+# aggregates stay); the roll-up reads records this many seconds old; a background thread
+# per process writes the records (off in the test process, which flushes by itself).
+WEFT_MODEL_CALL_RETENTION_DAYS = env_int("WEFT_MODEL_CALL_RETENTION_DAYS", 30)
+WEFT_MODEL_ROLLUP_SETTLE_S = env_int("WEFT_MODEL_ROLLUP_SETTLE_S", 5)
+WEFT_MODEL_RECORD_THREAD = env_bool("WEFT_MODEL_RECORD_THREAD", True)
 WEFT_REQUEUE_AFTER_S = env_int("WEFT_REQUEUE_AFTER_S", 120)  # queued this long: send again
 # A running node's lease: renewed every third of it while its worker lives; a
 # redelivery takes the node over only once it has lapsed (or its holder is gone).

@@ -14,8 +14,9 @@ export default defineConfig({
     sourcemap: true,
     chunkSizeWarningLimit: 1500,
     rollupOptions: {
-      // Two pages: the editor and workflow list (main), and the reviewer inbox (inbox).
-      input: { main: "src/main.tsx", inbox: "src/inbox.tsx" },
+      // Three pages: the editor and workflow list (main), the reviewer inbox (inbox) and the
+      // console's model version page (models: its charts).
+      input: { main: "src/main.tsx", inbox: "src/inbox.tsx", models: "src/models.ts" },
     },
   },
   test: {

@@ -154,7 +154,10 @@ HIDDEN_WEIGHTS = np.array([2.8, -0.07, -0.5, 1.6, 4.4, 1.8, 1.4, -3.6])
 HIDDEN_BIAS = -2.2
 
 
-def invoices(n: int, seed: int = 11) -> TabularDataset:
+def invoices(n: int, seed: int = 11, shift: float = 0.0) -> TabularDataset:
+    """`shift` (0..1) draws from a drifted population: larger amounts, more changed bank
+    accounts, fewer purchase-order matches (model oversight's drift tests); 0 gives the
+    training distribution, unchanged."""
     rng = np.random.default_rng(seed)
     x = np.column_stack(
         [
@@ -168,6 +171,10 @@ def invoices(n: int, seed: int = 11) -> TabularDataset:
             rng.random(n) < 0.7,  # po_match
         ]
     ).astype(np.float32)
+    if shift:
+        x[:, 0] = (x[:, 0] + 1.5 * shift).clip(1.0, 6.0)
+        x[:, 4] = np.logical_or(x[:, 4], rng.random(n) < 0.5 * shift)
+        x[:, 7] = np.logical_and(x[:, 7], rng.random(n) >= 0.6 * shift)
     logit = (x - HIDDEN_CENTRE) @ HIDDEN_WEIGHTS + HIDDEN_BIAS
     risky = rng.random(n) < invoice_risk.sigmoid(logit + rng.normal(0, 0.5, n))
     return TabularDataset(features=x, labels=risky.astype(np.int64))

@@ -20,3 +20,7 @@ def pytest_configure(config):
 
     # Real hashing costs ~0.3 s a user on 2 cores; tests create hundreds of users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Model-call records are written by the test itself (model_calls_flush), inside its
+    # transaction, not by a thread on a connection of its own.
+    settings.WEFT_MODEL_RECORD_THREAD = False
+    settings.WEFT_MODEL_ROLLUP_SETTLE_S = 0

@@ -79,6 +79,15 @@ MATRIX = {
     "team-members": {"post": ADMINS},
     "team-member-detail": {"delete": ADMINS},
     "my-notifications": {"get": VIEWERS, "put": VIEWERS},
+    # Model oversight: editors read and keep alert rules; admins set drift thresholds.
+    "models": {"get": EDITORS},
+    "model-detail": {"get": EDITORS, "patch": ADMINS},
+    "model-series": {"get": EDITORS},
+    "model-rules": {"get": EDITORS, "post": EDITORS},
+    "model-rule-detail": {"delete": EDITORS},
+    "model-alerts": {"get": EDITORS},
+    "model-alert-acknowledge": {"post": EDITORS},
+    "model-alert-resolve": {"post": EDITORS},
 }
 
 
@@ -138,6 +147,9 @@ def _kwargs(name, world, client):
         "task_id": "00000000-0000-4000-8000-000000000002",
         "team_id": "00000000-0000-4000-8000-000000000003",
         "name": "region",
+        "version_id": 1,
+        "rule_id": 1,
+        "alert_id": 1,
     }
 
 
@@ -148,7 +160,7 @@ def _path(name, kwargs):
     for keys in (["workflow_id", "number"], ["workflow_id", "node_id"], ["workflow_id"], ["run_id", "node_id"], ["run_id"],
                  ["team_id", "user_id"], ["team_id"], ["task_id"], ["user_id"],
                  ["token_id"], ["seq"], ["credential_id"], ["server_id", "model"],
-                 ["server_id"], ["name"], []):
+                 ["server_id"], ["name"], ["version_id"], ["rule_id"], ["alert_id"], []):
         try:
             return reverse(name, kwargs={k: kwargs[k] for k in keys})
         except NoReverseMatch:

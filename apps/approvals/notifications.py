@@ -75,11 +75,11 @@ def task_notify(*, task_id, kind: str, recipients: list[Any]) -> int:
             logger.warning("could not e-mail %s about task %s", user.pk, task.pk,
                            exc_info=True)
     for team in task.assignee_teams.exclude(webhook_url=""):
-        _post_webhook(team.webhook_url, {"text": f"{subject} <{url}|Open the task>"})
+        team_webhook_post(team.webhook_url, {"text": f"{subject} <{url}|Open the task>"})
     return sent
 
 
-def _post_webhook(url: str, message: dict[str, Any]) -> None:
+def team_webhook_post(url: str, message: dict[str, Any]) -> None:
     from apps.nodes.types.http import http_client
 
     try:

@@ -21,6 +21,7 @@ SECTIONS = (
     ("credentials", "Credentials", "console:credentials", EDITOR),
     ("variables", "Variables", "console:variables", EDITOR),
     ("triton", "Triton servers", "console:triton", EDITOR),
+    ("models", "Models", "console:models", EDITOR),
     ("operations", "Operations", "console:operations", ADMIN),
 )
 

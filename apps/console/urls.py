@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.console import credentials, teams, triton, variables, views
+from apps.console import credentials, model_pages, teams, triton, variables, views
 
 app_name = "console"
 
@@ -33,6 +33,19 @@ urlpatterns = [
     path("triton/<int:server_id>/", triton.server_detail, name="triton-detail"),
     path("triton/<int:server_id>/delete/", triton.server_delete, name="triton-delete"),
     path("triton/<int:server_id>/try/", triton.model_try, name="triton-try"),
+    path("models/", model_pages.models_list, name="models"),
+    path("models/alerts/", model_pages.model_alerts, name="model-alerts"),
+    path("models/alerts/<int:alert_id>/acknowledge/", model_pages.model_alert_change,
+         {"action": "acknowledge"}, name="model-alert-acknowledge"),
+    path("models/alerts/<int:alert_id>/resolve/", model_pages.model_alert_change,
+         {"action": "resolve"}, name="model-alert-resolve"),
+    path("models/<int:version_id>/", model_pages.model_detail, name="model-detail"),
+    path("models/<int:version_id>/rules/", model_pages.model_rule_create,
+         name="model-rule-create"),
+    path("models/<int:version_id>/settings/", model_pages.model_settings,
+         name="model-settings"),
+    path("models/rules/<int:rule_id>/delete/", model_pages.model_rule_delete,
+         name="model-rule-delete"),
     path("teams/", teams.teams, name="teams"),
     path("teams/<uuid:team_id>/", teams.team_detail, name="team-detail"),
     path("teams/<uuid:team_id>/delete/", teams.team_delete, name="team-delete"),

@@ -7,7 +7,13 @@ The engine provides two services in `context.services`:
   {"input", "nodes", "run", "vars"};
 - optionally "inference_record": called with `server=`, `result=`, `run_id=`,
   `node_id=` after each successful call (apps.inference.services.inference_call_record
-  writes the `inference.call` audit event).
+  writes the `inference.call` audit event);
+- optionally "model_calls": called with `server=`, `model=`, `version=`, `latency_ms=`,
+  `predictions=`, `error_type=`, `batch_size=`, `run_id=`, `node_id=` for every call,
+  answered or failed (apps.oversight.recording.model_calls_record: model oversight);
+- optionally "model_shadow": called with `shadow=`, `values=`, `run_id=`, `node_id=`
+  after the primary answered, to send the same inputs to a shadow model out of band.
+Recording and the shadow are best effort: they never fail, delay or change the run.
 Failures raise `InferenceError`s (node errors): `retryable` says whether the
 engine's policy (`config.policy`: retries with backoff, then the `error` port or a
 default output) may try again; the node itself never waits to retry.
@@ -15,16 +21,18 @@ default output) may try again; the node itself never waits to retry.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from apps.expressions.core import check
 from apps.expressions.services import expression_data
 from apps.inference.checks import metadata_problems
 from apps.inference.client import Connection, shared_client
-from apps.inference.errors import ConfigError, InputError
+from apps.inference.errors import ConfigError, InferenceError, InputError
 from apps.inference.spec import ModelSpec
 from apps.nodes.base import (
     ERROR_PORT,
@@ -40,6 +48,14 @@ from apps.nodes.base import (
 from apps.nodes.registry import registry
 
 Evaluate = Callable[[str, Mapping[str, Any]], Any]
+logger = logging.getLogger("weft.inference.nodes")
+
+
+class ShadowModel(BaseModel):
+    server: str = Field(min_length=1, title="Server")
+    model: str = Field(min_length=1, title="Model")
+    version: str = Field("", pattern=r"^[0-9]*$", title="Version",
+                         description="Empty: the latest.")
 
 
 class TritonInferenceConfig(NodeConfig):
@@ -65,6 +81,10 @@ class TritonInferenceConfig(NodeConfig):
         default_factory=list, title="Outputs to keep", description="Empty: all of them."
     )
     timeout_s: float = Field(10.0, gt=0, le=300, title="Timeout (s)", description="Per request.")
+    shadow: ShadowModel | None = Field(
+        None, title="Shadow model",
+        description="Another model (or version) that gets the same inputs after this one "
+        "answered, out of band: compared on the model page, never changing the run.")
     policy: ExecutionPolicy = policy_field(retries=2)
 
 
@@ -117,11 +137,56 @@ class TritonInference(NodeType):
         connection = resolve_server(context.services, config.server)
         values = evaluate_inputs(context, config)
         client = shared_client(connection, timeout_s=config.timeout_s)
-        result = client.infer(config.model, values, version=config.version, outputs=config.outputs)
+        started = time.perf_counter()
+        try:
+            result = client.infer(config.model, values, version=config.version,
+                                  outputs=config.outputs)
+        except InferenceError as exc:
+            calls_record(context, config, error=exc, started=started, values=values)
+            raise
+        calls_record(context, config, result=result)
         record = context.services.get("inference_record")
         if callable(record):
             record(server=config.server, result=result, run_id=context.run_id, node_id=context.node_id)
+        if config.shadow is not None:
+            shadow_send(context, config.shadow, values)
         return Outputs({"out": result.as_output()})
+
+
+def calls_record(context: NodeContext, config: TritonInferenceConfig, *, result: Any = None,
+                 error: InferenceError | None = None, started: float = 0.0,
+                 values: Mapping[str, Any] | None = None) -> None:
+    """The one place a call is recorded for model oversight, whatever executes the node;
+    never raises."""
+    record = context.services.get("model_calls")
+    if not callable(record):
+        return
+    try:
+        if result is not None:
+            record(server=config.server, model=result.model, version=result.version,
+                   latency_ms=result.latency_ms, predictions=result.predictions,
+                   run_id=context.run_id, node_id=context.node_id)
+        else:
+            size = max((len(v) for v in (values or {}).values() if isinstance(v, list)),
+                       default=1)
+            record(server=config.server, model=config.model, version=config.version,
+                   latency_ms=(time.perf_counter() - started) * 1000,
+                   error_type=getattr(error, "code", "") or type(error).__name__,
+                   batch_size=size, run_id=context.run_id, node_id=context.node_id)
+    except Exception:  # noqa: BLE001 - recording never fails the run
+        logger.warning("could not record the model call", exc_info=True)
+
+
+def shadow_send(context: NodeContext, shadow: ShadowModel, values: Mapping[str, Any]) -> None:
+    """Hand the inputs to the shadow model's out-of-band call; never raises."""
+    send = context.services.get("model_shadow")
+    if not callable(send):
+        return
+    try:
+        send(shadow=shadow.model_dump(), values=dict(values), run_id=context.run_id,
+             node_id=context.node_id)
+    except Exception:  # noqa: BLE001 - a shadow never fails the run
+        logger.warning("could not send the shadow call", exc_info=True)
 
 
 def _evaluator(services: Mapping[str, Any]) -> Evaluate:

@@ -206,7 +206,7 @@ def webhook_answer(receive, *, wait: bool = True
 
 # --- Schedules ----------------------------------------------------------------------------
 
-def _latest_versions_with(type_name: str):
+def latest_versions_with(type_name: str):
     latest = WorkflowVersion.objects.filter(workflow=OuterRef("workflow")).order_by(
         "-number").values("pk")[:1]
     return (WorkflowVersion.objects.filter(workflow__deleted_at__isnull=True,
@@ -218,7 +218,7 @@ def _latest_versions_with(type_name: str):
 def schedules_sync(*, now: datetime) -> None:
     """Point each scheduled workflow's next due time at its latest version's cron."""
     scheduled = {}
-    for version in _latest_versions_with("trigger.schedule"):
+    for version in latest_versions_with("trigger.schedule"):
         compiled = compile_version(version)
         trigger = compiled.graph.trigger
         if trigger and compiled.types[trigger].type == "trigger.schedule":
@@ -273,7 +273,7 @@ def error_triggers_fire(*, run_id) -> int:
             or failed.mode == RunMode.TEST:  # a test run of a draft never fires them
         return 0
     started = 0
-    for version in _latest_versions_with("trigger.error"):
+    for version in latest_versions_with("trigger.error"):
         if version.workflow_id == failed.workflow_id:
             continue
         compiled = compile_version(version)

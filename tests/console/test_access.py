@@ -22,14 +22,20 @@ POST_PAGES = ["/console/audit/verify/", "/console/users/", "/console/users/1/rol
               "/console/teams/00000000-0000-4000-8000-000000000003/",
               "/console/teams/00000000-0000-4000-8000-000000000003/delete/",
               "/console/teams/00000000-0000-4000-8000-000000000003/members/",
-              "/console/teams/00000000-0000-4000-8000-000000000003/members/1/remove/"]
+              "/console/teams/00000000-0000-4000-8000-000000000003/members/1/remove/",
+              "/console/models/1/settings/"]
 PAGES = [("get", p) for p in GET_PAGES] + [("post", p) for p in POST_PAGES]
 # Pages editors open too (admins as well); viewers and reviewers get 403.
 EDITOR_PAGES = [("get", "/console/credentials/"), ("get", f"{CRED}/"),
                 ("get", "/console/variables/"), ("post", "/console/variables/"),
                 ("get", "/console/variables/1/"), ("post", "/console/variables/1/"),
                 ("post", "/console/variables/1/delete/"), ("get", "/console/triton/"),
-                ("get", "/console/triton/1/"), ("post", "/console/triton/1/try/")]
+                ("get", "/console/triton/1/"), ("post", "/console/triton/1/try/"),
+                ("get", "/console/models/"), ("get", "/console/models/1/"),
+                ("post", "/console/models/1/rules/"), ("post", "/console/models/rules/1/delete/"),
+                ("get", "/console/models/alerts/"),
+                ("post", "/console/models/alerts/1/acknowledge/"),
+                ("post", "/console/models/alerts/1/resolve/")]
 # Pages everyone with a role opens.
 VIEWER_PAGES = [("get", "/console/"), ("get", "/console/tokens/"), ("post", "/console/tokens/"),
                 ("post", "/console/tokens/1/revoke/")]

@@ -4,6 +4,7 @@ workflow or all)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -103,14 +104,15 @@ def run_retry(*, run: Run, user=None) -> Run:
     return Run.objects.get(pk=run.pk)
 
 
-def engine_pause(*, workflow: Workflow | None = None, user=None, reason: str = ""
-                 ) -> EngineSwitch:
+def engine_pause(*, workflow: Workflow | None = None, user=None, reason: str = "",
+                 actor: Any = None) -> EngineSwitch:
     """The kill switch: refuse new runs of one workflow (or all) and stop dispatching
-    the nodes of runs in flight; `engine_resume` lets them go on."""
+    the nodes of runs in flight; `engine_resume` lets them go on. `actor`: who pauses
+    when it is not a user (a model alert rule)."""
     switch, _ = EngineSwitch.objects.update_or_create(
         workflow=workflow, defaults={"paused": True, "reason": reason, "changed_by": user})
     runtime._switch_cache.clear()
-    audit_record(action="engine.pause", actor=user, target=workflow,
+    audit_record(action="engine.pause", actor=actor or user, target=workflow,
                  data={"scope": str(workflow.pk) if workflow else "all", "reason": reason})
     return switch
 
