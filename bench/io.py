@@ -1,6 +1,6 @@
 """Nodes that wait on the network: figures side by side (never pass/fail on time).
 
-    .venv/bin/python bench/io.py [--quick] [--before]
+    .venv/bin/python bench/io.py [--quick] [--before] [--no-inference]
 
 N webhook runs (`trigger.webhook` -> `http.request`), each calling a local API that
 answers after D seconds (N=300, D=0.2 and N=100, D=1.0), posted to a real uvicorn
@@ -17,6 +17,10 @@ database), calls/s, peak calls in flight at the API, and, sampled while draining
 worker's peak threads, memory (RSS, children included) and PostgreSQL connections
 (`pg_stat_activity`, application_name weft-worker), against the ideal: D plus the
 time the same N runs take against an API that answers at once (the engine's cost).
+
+Then the inference cases (bench/io_inference.py, skipped with --no-inference): 1,000
+concurrent single-item model runs with and without cross-run batching, and webhook ->
+model -> if -> respond at concurrency 1, 8, 32 and 64.
 
 Uses its own database (weft_bench_io, dropped at the end) and Redis database 13 for
 Celery, on the embedded services (`make services`).
@@ -151,6 +155,10 @@ def main() -> None:
         if BEFORE:
             bench_http("before: prefork, 2 children, each call holds one",
                        ["--concurrency", "2"], {"WEFT_IO_EXECUTOR": "0"})
+        if "--no-inference" not in sys.argv:
+            from bench.io_inference import bench_inference
+
+            bench_inference(quick=QUICK)
     finally:
         drop_database()
 

@@ -454,6 +454,9 @@ WEFT_IO_PER_HOST = env_int("WEFT_IO_PER_HOST", 32)
 # entries, "*=rate" for every other host; none by default. A call waiting for its turn
 # shows as queued.
 WEFT_IO_HOST_RATES = env_list("WEFT_IO_HOST_RATES", "")
+# Model calls of concurrent runs to the same model are held this long (or until the
+# model's max batch size) and sent as one request; 0: each call its own request.
+WEFT_INFERENCE_LINGER_MS = float(env("WEFT_INFERENCE_LINGER_MS", "2"))
 WEFT_SETTLE_RETRY_S = float(env("WEFT_SETTLE_RETRY_S", "300"))
 WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
 # JSON from outside (API bodies, webhooks, run inputs, node outputs) nests at most this

@@ -30,8 +30,10 @@ from pydantic import BaseModel, Field
 
 from apps.expressions.core import check
 from apps.expressions.services import expression_data
+from apps.inference import codec
+from apps.inference.batching import InferenceCall
 from apps.inference.checks import metadata_problems
-from apps.inference.client import Connection, shared_client
+from apps.inference.client import Connection, check_outputs, plan_items, shared_client
 from apps.inference.errors import ConfigError, InferenceError, InputError
 from apps.inference.spec import ModelSpec
 from apps.nodes.base import (
@@ -133,6 +135,33 @@ class TritonInference(NodeType):
             server_name=config.server, model=config.model, version=config.version, config=config
         )
 
+    # On the I/O executor (queue `inference`): awaited on its event loop, rows of
+    # concurrent runs batched (apps.inference.batching); `execute` elsewhere.
+    waits_on_network = True
+
+    def prepare(self, context: NodeContext, config: TritonInferenceConfig) -> InferenceCall:  # type: ignore[override]
+        """Evaluate and encode the inputs against the model's spec (cached) here, on
+        the delivering thread; the call itself is awaited on the loop."""
+        from django.conf import settings  # (this module is also used without Django)
+
+        connection = resolve_server(context.services, config.server)
+        values = evaluate_inputs(context, config)
+        spec = shared_client(connection, timeout_s=config.timeout_s).model_spec(
+            config.model, config.version)
+        check_outputs(spec, config.outputs)
+        plan = plan_items(spec, values)
+        tensors = {name: codec.encode(spec.input(name), items, model=spec.name,  # type: ignore[arg-type]
+                                      first_index=0 if plan.batched else None,
+                                      batched=spec.batches)
+                   for name, items in plan.columns.items()}
+        return InferenceCall(
+            connection=connection, spec=spec, version=config.version, tensors=tensors,
+            rows=plan.size, batched=plan.batched, outputs=tuple(config.outputs),
+            linger_s=settings.WEFT_INFERENCE_LINGER_MS / 1000,
+            answered=lambda result: call_answered(context, config, result, values),
+            failed=lambda exc, started: calls_record(context, config, error=exc,
+                                                     started=started, values=values))
+
     def execute(self, context: NodeContext, config: TritonInferenceConfig) -> Outputs:  # type: ignore[override]
         connection = resolve_server(context.services, config.server)
         values = evaluate_inputs(context, config)
@@ -144,13 +173,21 @@ class TritonInference(NodeType):
         except InferenceError as exc:
             calls_record(context, config, error=exc, started=started, values=values)
             raise
-        calls_record(context, config, result=result)
-        record = context.services.get("inference_record")
-        if callable(record):
-            record(server=config.server, result=result, run_id=context.run_id, node_id=context.node_id)
-        if config.shadow is not None:
-            shadow_send(context, config.shadow, values)
+        call_answered(context, config, result, values)
         return Outputs({"out": result.as_output()})
+
+
+def call_answered(context: NodeContext, config: TritonInferenceConfig, result: Any,
+                  values: Mapping[str, Any]) -> None:
+    """After the model answered, on either path: record the call (model oversight and the
+    optional audit record) and hand the inputs to the shadow model."""
+    calls_record(context, config, result=result)
+    record = context.services.get("inference_record")
+    if callable(record):
+        record(server=config.server, result=result, run_id=context.run_id,
+               node_id=context.node_id)
+    if config.shadow is not None:
+        shadow_send(context, config.shadow, values)
 
 
 def calls_record(context: NodeContext, config: TritonInferenceConfig, *, result: Any = None,

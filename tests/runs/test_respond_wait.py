@@ -20,6 +20,7 @@ from apps.runs.triggers import workflow_runtime_get
 from config.asgi import application
 from tests.fixtures.runs import WebhookFront, flow
 from tests.runs.test_hooks import WEBHOOK
+from tests.runs.test_io_executor import _wait
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,15 +32,6 @@ def _slow_flow(url: str, *, timeout_s: float = 30):
                 ("call", "http.request", {"url": url}),
                 ("respond", "flow.respond", {"status": 201, "body": "{'done': true}"}),
                 edges=[("hook", "call"), ("call", "respond")])
-
-
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _listeners(run_id) -> int:

@@ -1,0 +1,79 @@
+"""Model calls on the I/O executor's event loop against the real Triton server: the
+rows of concurrent runs calling the same model go in fewer requests than runs, and
+each run gets its own row's answer."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection as db_connection
+
+from apps.inference.client import TritonClient
+from apps.runs import io_executor, services
+from apps.runs.models import NodeRun, Run
+from tests.fixtures.runs import flow
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TEXTS = ["Everything is down", "All customers affected, urgent", "A question about invoices",
+         "Thanks for the help", "Production outage now", "Please update my address",
+         "The site is slow for some users", "Refund request"]
+
+
+def _requests(triton, model: str) -> int:
+    """Requests the server answered for the model (its own statistics)."""
+    with TritonClient(triton.connection("http")) as client:
+        stats = client._call(model, "get_inference_statistics", model)
+    return sum(int(entry["inference_stats"]["success"]["count"])
+               for entry in stats["model_stats"])
+
+
+def _deliver(executor: io_executor.IOExecutor, pks: list[int]) -> None:
+    def one(pk: int) -> str:
+        try:
+            return executor.execute(node_run_id=pk, worker="batching-test")
+        finally:
+            db_connection.close()
+
+    with ThreadPoolExecutor(16) as pool:  # as a worker's delivery threads, at once
+        assert set(pool.map(one, pks)) == {"submitted"}
+
+
+def _finished(ids) -> bool:
+    return not Run.objects.filter(pk__in=ids).exclude(
+        status__in=["succeeded", "failed", "cancelled"]).exists()
+
+
+@pytest.mark.parametrize("linger_ms", [20.0, 0.0])
+def test_concurrent_runs_calling_one_model_share_requests_and_get_their_own_rows(
+        registered_server, triton, client, publish, settings, linger_ms):
+    settings.WEFT_INFERENCE_LINGER_MS = linger_ms
+    workflow = publish(flow(("start", "trigger.manual"),
+                            ("classify", "inference.triton",
+                             {"server": registered_server.name, "model": "ticket_urgency",
+                              "inputs": {"text": "input.text"}}),
+                            edges=[("start", "classify")]))
+    runs = [services.run_start(workflow=workflow, input={"text": f"{TEXTS[i % 8]} #{i}"})
+            for i in range(96)]
+    pks = [NodeRun.objects.get(run=run, node_id="classify").pk for run in runs]
+    executor = io_executor.IOExecutor(concurrency=200, per_host=32)
+    before = _requests(triton, "ticket_urgency")
+    _deliver(executor, pks)
+    deadline = time.monotonic() + 60
+    while not _finished([run.pk for run in runs]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sent = _requests(triton, "ticket_urgency") - before
+    for run in runs:
+        run.refresh_from_db()
+        assert run.status == "succeeded", run.error
+        out = NodeRun.objects.get(run=run, node_id="classify").outputs["out"]
+        alone = client.infer("ticket_urgency", {"text": run.input["text"]}).predictions[0]
+        assert out["label"] == alone.label
+        assert out["confidence"] == pytest.approx(alone.confidence, rel=1e-5)
+    if linger_ms:
+        # 96 rows in requests of up to the model's max batch size, not one each.
+        assert sent < 96 / 4, sent
+    else:
+        assert sent == 96
