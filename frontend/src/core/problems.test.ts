@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dedupeProblems, problemFieldId, problemWhere, sortProblems } from "./problems";
+import { dedupeProblems, problemFieldId, problemMessage, problemWhere, sortProblems } from "./problems";
 import type { Problem } from "./types";
 
 const p = (over: Partial<Problem>): Problem => ({ code: "invalid_config", message: "m", severity: "error", ...over });
@@ -11,6 +11,20 @@ describe("problems as the editor shows them", () => {
     expect(dedupeProblems(list)).toEqual([a, list[2], list[3]]);
     const unique = [a];
     expect(dedupeProblems(unique)).toBe(unique);
+  });
+
+  it("names the node once: beside the message, not again inside it", () => {
+    const names = { route: "Route ticket" };
+    expect(problemMessage(p({ node_id: "route", message: "Node 'Route ticket', field 'cases.0.condition': Field required." }), names)).toBe(
+      "Field 'cases.0.condition': Field required.",
+    );
+    expect(problemMessage(p({ node_id: "route", message: "Node 'route': unknown function" }), names)).toBe("Unknown function");
+    // A sentence about the node keeps its subject; other nodes' names stay.
+    expect(problemMessage(p({ node_id: "route", message: "Node 'Route ticket' cannot be reached from the trigger 'Start'." }), names)).toBe(
+      "Node 'Route ticket' cannot be reached from the trigger 'Start'.",
+    );
+    expect(problemMessage(p({ node_id: "other", message: "Node 'Route ticket': x" }), names)).toBe("Node 'Route ticket': x");
+    expect(problemMessage(p({ message: "Node 'Route ticket': x" }), names)).toBe("Node 'Route ticket': x");
   });
 
   it("puts errors before warnings", () => {

@@ -38,6 +38,26 @@ export function problemWhere(p: Problem, names: Record<string, string>): { label
 }
 
 /**
+ * A problem's message without the node it names at its start ("Node 'Route ticket',
+ * field 'x': ..." -> "Field 'x': ..."), for where the node's name is shown beside it:
+ * the name once per line. Other messages are left as they are.
+ */
+export function problemMessage(p: Problem, names: Record<string, string>): string {
+  if (!p.node_id) return p.message;
+  for (const who of [names[p.node_id]?.trim(), p.node_id]) {
+    if (!who) continue;
+    for (const quoted of [`'${who}'`, `"${who}"`]) {
+      const prefix = `Node ${quoted}`;
+      if (!p.message.startsWith(prefix)) continue;
+      const rest = p.message.slice(prefix.length).replace(/^(, |: )/, "");
+      if (rest === p.message.slice(prefix.length)) return p.message; // "Node 'x' has ..." reads as a sentence
+      return rest.charAt(0).toUpperCase() + rest.slice(1);
+    }
+  }
+  return p.message;
+}
+
+/**
  * The DOM id of the inspector input a problem's `field` names, for a node whose form
  * uses `cfg-<nodeId>` as rjsf's id prefix: "config.cases.0.condition" gives
  * "cfg-<id>_cases_0_condition"; "name" the name box; "config" the form's first field.

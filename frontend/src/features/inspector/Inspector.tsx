@@ -3,7 +3,7 @@
  * problems that concern it. Read-only when viewing a version, a past run, or as a viewer.
  */
 import { useEffect, useState } from "react";
-import { problemFieldId } from "../../core/problems";
+import { problemFieldId, problemMessage } from "../../core/problems";
 import { typeKey } from "../../core/types";
 import { useActions, useEditor } from "../../infrastructure/context";
 import { displayedGraph, isEditable, type EditorState } from "../../infrastructure/editorStore";
@@ -119,7 +119,7 @@ export function Inspector() {
         <ul className="inspector-problems" aria-label="Problems with this node">
           {problems.map((p, i) => (
             <li key={i} className={`problem-${p.severity}`}>
-              <Icon name={p.severity === "error" ? "alert" : "info"} size={14} /> {p.message}
+              <Icon name={p.severity === "error" ? "alert" : "info"} size={14} /> {problemMessage(p, { [node.id]: node.name })}
             </li>
           ))}
         </ul>

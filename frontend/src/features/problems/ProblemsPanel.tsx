@@ -3,7 +3,7 @@
  * on hover). Clicking one selects the node and focuses the field it is about.
  */
 import { memo, useMemo } from "react";
-import { problemWhere, sortProblems } from "../../core/problems";
+import { problemMessage, problemWhere, sortProblems } from "../../core/problems";
 import type { Problem } from "../../core/types";
 import { useActions, useEditor } from "../../infrastructure/context";
 import type { EditorActions } from "../../infrastructure/editorStore";
@@ -79,7 +79,7 @@ const ProblemRow = memo(function ProblemRow({ problem: p, names, actions }: { pr
         <span className="problem-where" title={where.hover}>
           {where.label}
         </span>
-        <span className="problem-message">{p.message}</span>
+        <span className="problem-message">{problemMessage(p, names)}</span>
       </button>
     </li>
   );
