@@ -15,8 +15,8 @@ from tests.e2e.conftest import _wide_viewport, csp_watch, screenshot  # noqa: F4
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def test_add_a_triton_server_and_try_a_model(signed_in_page, live_web, triton, screenshot,
-                                             csp_watch):
+def test_add_a_triton_server_and_try_a_model(
+        signed_in_page, live_web, triton, screenshot, csp_watch):  # noqa: F811 (imported)
     page, _ = signed_in_page(roles=["admin"])
     header, token = next(iter(auth_headers("http", triton.access_token).items()))
     page.goto(f"{live_web.url}/console/triton/")
