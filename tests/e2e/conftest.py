@@ -1,3 +1,4 @@
+import os
 import shutil
 import sys
 
@@ -79,6 +80,20 @@ def live_web_on_worker(celery_worker_process, tmp_path_factory):
         yield url
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def loopback_web(request):
+    """The module's worker and web server, with loopback allowed for the HTTP node."""
+    before = os.environ.get("WEFT_HTTP_ALLOW_HOSTS")
+    os.environ["WEFT_HTTP_ALLOW_HOSTS"] = "127.0.0.1/32"
+    try:
+        return request.getfixturevalue("live_web_on_worker")
+    finally:
+        if before is None:
+            os.environ.pop("WEFT_HTTP_ALLOW_HOSTS", None)
+        else:
+            os.environ["WEFT_HTTP_ALLOW_HOSTS"] = before
 
 
 # Recorded in the page before any of its own scripts run (an init script is the

@@ -1,7 +1,7 @@
 """Debug a past run in the editor: a failed production run's input goes into a test run
 of the fixed draft, with the nodes that succeeded pinned; the run page offers the same,
 and refuses it clearly for a run of a deleted workflow. The runs list, a run's page and
-home stay readable at phone width."""
+home stay readable at phone width. A run waiting on a person is cancelled from its page."""
 
 import pytest
 from playwright.sync_api import expect
@@ -97,4 +97,31 @@ def test_debug_a_failed_run_in_the_editor_with_its_outputs_pinned(
     expect(page.get_by_role("button", name="Debug in editor")).to_have_count(0)
     screenshot("debug-refused")
     assert Run.objects.filter(mode=RunMode.TEST).count() == 1
+    assert csp_watch() == []
+
+
+def test_cancel_a_run_waiting_on_a_person_from_its_page(signed_in_page, live_web, create_team,
+                                                        start_review, screenshot, csp_watch):
+    from apps.approvals.models import Task
+
+    page, user = signed_in_page(roles=["editor"])
+    create_team(name="Billing", members=[user])
+    task = start_review(input={"number": "INV-77"}, user=user)
+    run = task.run
+    assert run.status == "waiting"
+
+    with page.expect_response(lambda r: r.url.endswith(f"/runs/{run.pk}/")
+                              and r.request.resource_type == "fetch"):
+        page.goto(f"{live_web.url}/runs/{run.pk}/")
+    expect(page.locator(".run-head .pill")).to_have_text("waiting")
+    expect(page.get_by_role("link", name="task")).to_be_visible()
+    screenshot("waiting-on-a-person")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Cancel run").click()
+    expect(page.locator(".flash")).to_contain_text(f"Run {str(run.pk)[:8]} cancelled")
+    expect(page.locator(".run-head .pill")).to_have_text("cancelled")
+    screenshot("cancelled")
+    run.refresh_from_db()
+    assert run.status == "cancelled"
+    assert Task.objects.get(pk=task.pk).status != "open"
     assert csp_watch() == []

@@ -3,7 +3,6 @@ HTTP node gives its pin in a test run (the local receiver counts no request); "R
 node" runs the node with the data the nodes before it last produced (the HTTP call is
 made once, not again), and an upstream edit marks that data stale."""
 
-import os
 import re
 
 import pytest
@@ -13,20 +12,6 @@ from tests.e2e.conftest import spaced
 from tests.fixtures.runs import Receiver, flow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def loopback_web(request):
-    """The module's worker and web server, with loopback allowed for the HTTP node."""
-    before = os.environ.get("WEFT_HTTP_ALLOW_HOSTS")
-    os.environ["WEFT_HTTP_ALLOW_HOSTS"] = "127.0.0.1/32"
-    try:
-        return request.getfixturevalue("live_web_on_worker")
-    finally:
-        if before is None:
-            os.environ.pop("WEFT_HTTP_ALLOW_HOSTS", None)
-        else:
-            os.environ["WEFT_HTTP_ALLOW_HOSTS"] = before
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def test_start_a_run_and_read_it(editor_client, publish):
     listing = editor_client.get(f"/api/runs/?workflow={workflow.pk}&status=succeeded")
     assert len(listing.data["results"]) == 1
     assert set(listing.data["results"][0]) == {
-        "id", "short_id", "workflow", "workflow_name", "version", "mode", "status", "trigger",
+        "id", "short_id", "workflow", "workflow_name", "workflow_deleted", "version", "mode", "status", "trigger",
         "started_by", "created_at", "started_at", "finished_at", "duration_ms", "error"}
     assert listing.data["results"][0]["mode"] == "production"
     assert listing.data["results"][0]["started_by"] == f"{editor_client.user.username} (token test)"

@@ -9,8 +9,8 @@ from apps.runs.models import Run, RunMode, RunStatus
 from apps.runs.services import run_start
 from apps.runs.test_runs import draft_run_start
 from apps.workflows.models import NodePin
-from apps.workflows.services import workflow_delete, workflow_update
-from tests.fixtures.runs import flow
+from apps.workflows.services import workflow_delete
+from tests.fixtures.runs import draft_save, flow, node_outputs
 
 pytestmark = pytest.mark.django_db
 
@@ -24,25 +24,13 @@ SLOW = flow(("start", "trigger.manual"), ("wait", "test.sleep", {"seconds": 3600
             edges=[("start", "wait")])
 
 
-def _save(workflow, graph):
-    workflow.refresh_from_db()
-    return workflow_update(workflow=workflow, user=workflow.owner, graph=graph,
-                           revision=workflow.revision)
-
-
-def _outputs(run_id, node_id):
-    from apps.runs.models import NodeRun
-
-    return NodeRun.objects.filter(run_id=run_id, node_id=node_id).order_by("-attempt")[0].outputs
-
-
 # --- Debug in editor ------------------------------------------------------------------------
 
 def test_debug_runs_the_current_draft_with_the_past_runs_input(publish, editor_client):
     workflow = publish(FAILS_AT_B, name="Orders")
     failed = run_start(workflow=workflow, input={"order": "A-1001", "$weft_x": 1})
     assert failed.status == RunStatus.FAILED
-    _save(workflow, TWO_SETS)  # the builder fixes node b in the draft
+    draft_save(workflow, TWO_SETS)  # the builder fixes node b in the draft
 
     response = editor_client.post(f"/api/runs/{failed.pk}/debug/", {}, format="json")
 
@@ -53,7 +41,7 @@ def test_debug_runs_the_current_draft_with_the_past_runs_input(publish, editor_c
     # the caller's own input, "$weft_x" included, came back unchanged
     assert test_run["input"] == {"order": "A-1001", "$weft_x": 1}
     # stored escaped once, as any input is (twice would read "$$$weft_x")
-    assert _outputs(test_run["id"], "b") == {"out": {"order": "A-1001", "$$weft_x": 1,
+    assert node_outputs(test_run["id"], "b") == {"out": {"order": "A-1001", "$$weft_x": 1,
                                                      "a": 1, "b": 2}}
     assert response.data["editor_url"] == f"/editor/{workflow.pk}/?run={test_run['id']}"
     assert response.data["pinned"] == []
@@ -65,7 +53,7 @@ def test_debug_pins_each_nodes_output_on_request(publish, editor_client):
     failed = run_start(workflow=workflow, input={"order": "A-7"})
     draft = flow(("start", "trigger.manual"), ("a", "test.set", {"values": {"a": "new"}}),
                  ("b", "test.set", {"values": {"b": 2}}), edges=[("start", "a"), ("a", "b")])
-    _save(workflow, draft)
+    draft_save(workflow, draft)
 
     response = editor_client.post(f"/api/runs/{failed.pk}/debug/", {"pin": True},
                                   format="json")
@@ -77,7 +65,7 @@ def test_debug_pins_each_nodes_output_on_request(publish, editor_client):
     assert pin.outputs == {"out": {"order": "A-7", "a": 1}}
     assert str(pin.source_run) == str(failed.pk)
     # a gave its pinned output from the past run (a = 1, not the draft's "new")
-    assert _outputs(response.data["run"]["id"], "b") == {"out": {"order": "A-7", "a": 1,
+    assert node_outputs(response.data["run"]["id"], "b") == {"out": {"order": "A-7", "a": 1,
                                                                  "b": 2}}
 
 

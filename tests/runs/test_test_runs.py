@@ -7,10 +7,10 @@ runs, marked stale after an upstream edit."""
 import pytest
 
 from apps.runs import services, triggers
-from apps.runs.models import NodeRun, Run
+from apps.runs.models import Run
 from apps.workflows.models import WorkflowVersion
-from apps.workflows.services import workflow_publish, workflow_update
-from tests.fixtures.runs import flow, node_execute
+from apps.workflows.services import workflow_publish
+from tests.fixtures.runs import draft_save, flow, node_execute, node_outputs
 
 pytestmark = pytest.mark.django_db
 
@@ -20,16 +20,6 @@ SETS = flow(("start", "trigger.manual", {"sample_input": {"amount": 7}}),
             edges=[("start", "a"), ("a", "b")])
 
 
-def _save(workflow, graph):
-    workflow.refresh_from_db()
-    return workflow_update(workflow=workflow, user=workflow.owner, graph=graph,
-                           revision=workflow.revision)
-
-
-def _outputs(run_id, node_id):
-    return NodeRun.objects.filter(run_id=run_id, node_id=node_id).order_by("-attempt")[0].outputs
-
-
 def test_a_test_run_runs_the_saved_draft_and_keeps_its_snapshot(editor_client, create_workflow):
     workflow = create_workflow(graph=flow(("start", "trigger.manual"),
                                           ("a", "test.set", {"values": {"a": 1}}),
@@ -37,7 +27,7 @@ def test_a_test_run_runs_the_saved_draft_and_keeps_its_snapshot(editor_client, c
     workflow_publish(workflow=workflow, user=workflow.owner)
     draft = flow(("start", "trigger.manual", {"sample_input": {"amount": 7}}),
                  ("a", "test.set", {"values": {"a": "draft"}}), edges=[("start", "a")])
-    _save(workflow, draft)
+    draft_save(workflow, draft)
 
     created = editor_client.post(f"/api/workflows/{workflow.pk}/test-runs/", {}, format="json")
 
@@ -53,7 +43,7 @@ def test_a_test_run_runs_the_saved_draft_and_keeps_its_snapshot(editor_client, c
     assert [v["number"] for v in versions["results"]] == [1]
     assert editor_client.get(f"/api/workflows/{workflow.pk}/").data["latest_version"] == 1
     # The run can be drawn on the graph it ran, even after the draft moves on.
-    _save(workflow, flow(("start", "trigger.manual")))
+    draft_save(workflow, flow(("start", "trigger.manual")))
     graph = editor_client.get(f"/api/runs/{body['id']}/graph/").data
     assert graph["mode"] == "test"
     assert graph["version"] is None
@@ -66,7 +56,7 @@ def test_a_test_run_runs_the_saved_draft_and_keeps_its_snapshot(editor_client, c
     only_tests = editor_client.get(f"/api/runs/?workflow={workflow.pk}&mode=test").data
     assert [r["id"] for r in only_tests["results"]] == [body["id"]]
     # A production run still runs v1.
-    assert _outputs(production.pk, "a") == {"out": {"a": 1}}
+    assert node_outputs(production.pk, "a") == {"out": {"a": 1}}
 
 
 def test_a_given_input_replaces_the_sample(editor_client, create_workflow):
@@ -162,7 +152,7 @@ def test_a_pinned_node_gives_its_pin_in_test_runs_and_never_in_production(
     run = editor_client.post(f"/api/workflows/{workflow.pk}/test-runs/", {}, format="json").data
 
     assert run["status"] == "succeeded"  # inline: nothing went to a worker
-    assert _outputs(run["id"], "after") == {"out": {"status": 200, "body": {"pinned": True}}}
+    assert node_outputs(run["id"], "after") == {"out": {"status": 200, "body": {"pinned": True}}}
     assert receiver.keys() == {}
     assert editor_client.get(f"/api/runs/{run['id']}/graph/").data["pinned"] == ["call"]
     # Published versions never use pins: the call is made.
@@ -249,7 +239,7 @@ def test_run_this_node_uses_upstream_test_data_and_marks_it_stale_after_an_edit(
 
     # Change the last node, then run only it: the call's data is used, not made again.
     graph["nodes"][2]["config"] = {"values": {"shaped": 2}}
-    _save(workflow, graph)
+    draft_save(workflow, graph)
     again = editor_client.post(f"/api/workflows/{workflow.pk}/test-runs/", {"node": "shape"},
                                format="json")
     assert again.status_code == 201, again.data
@@ -268,7 +258,7 @@ def test_run_this_node_uses_upstream_test_data_and_marks_it_stale_after_an_edit(
 
     # An upstream edit makes the data after it stale (and only that data).
     graph["nodes"][1]["config"] = {"url": receiver.url + "?v=2"}
-    _save(workflow, graph)
+    draft_save(workflow, graph)
     data = {d["node_id"]: d for d in editor_client.get(
         f"/api/workflows/{workflow.pk}/test-data/").data["nodes"]}
     assert [n for n in ("start", "call", "shape", "other") if data[n]["stale"]] == ["call",
