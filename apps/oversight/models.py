@@ -78,6 +78,8 @@ class ModelHour(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(
             fields=["server", "model", "model_version", "hour"], name="model_hour_unique")]
+        # The models list: every version's last 24 hours.
+        indexes = [models.Index(fields=["hour"], name="model_hour_hour")]
 
     def __str__(self) -> str:
         return f"{self.model} v{self.model_version} at {self.hour:%Y-%m-%d %H}:00"

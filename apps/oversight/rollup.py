@@ -9,9 +9,7 @@ keyset batches (aggregates stay).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -21,90 +19,79 @@ from apps.oversight.buckets import (
     CONFIDENCE_BINS,
     LATENCY_BUCKETS,
     confidence_bin_sql,
-    counts_add,
-    hist_add,
     latency_bucket_sql,
 )
-from apps.oversight.models import ModelCall, ModelHour, ModelVersion, RollupMark
+from apps.oversight.models import ModelCall, ModelVersion, RollupMark
 
 BATCH_IDS = 2_000_000
 LOCK_KEY = 0x6D6F64656C  # "model"
 MARK = "model_hour"
 
-Key = tuple[str, str, str, Any]  # server, model, version, hour
-
-_KEY = "server, model, model_version, date_trunc('hour', at)"
-_RANGE = "FROM oversight_modelcall WHERE id > %s AND id <= %s AND NOT is_test"
-QUERIES = {
-    "totals": f"SELECT {_KEY}, count(*), count(*) FILTER (WHERE error_type <> ''), "
-              f"COALESCE(sum(latency_ms), 0) {_RANGE} GROUP BY 1, 2, 3, 4",
-    "latency": f"SELECT {_KEY}, {latency_bucket_sql()}, count(*) {_RANGE} "
-               f"GROUP BY 1, 2, 3, 4, 5",
-    "confidence": f"SELECT {_KEY}, {confidence_bin_sql()}, count(*) {_RANGE} "
-                  f"AND confidence IS NOT NULL GROUP BY 1, 2, 3, 4, 5",
-    "labels": f"SELECT {_KEY}, label, count(*) {_RANGE} AND label IS NOT NULL "
-              f"GROUP BY 1, 2, 3, 4, 5",
-}
+_K = "server, model, model_version, hour"
+_USING = f"USING ({_K})"
+_LAT = ", ".join(f"count(*) FILTER (WHERE lb = {i})" for i in range(LATENCY_BUCKETS))
+_CONF = ", ".join(f"count(*) FILTER (WHERE cb = {i})" for i in range(CONFIDENCE_BINS))
+ROLLUP_SQL = f"""
+WITH c AS MATERIALIZED (
+    SELECT server, model, model_version, date_trunc('hour', at) AS hour, latency_ms,
+           {latency_bucket_sql()} AS lb,
+           CASE WHEN confidence IS NULL THEN NULL ELSE {confidence_bin_sql()} END AS cb,
+           label, error_type
+    FROM oversight_modelcall WHERE id > %(low)s AND id <= %(high)s AND NOT is_test),
+t AS (SELECT {_K}, count(*) AS calls, count(*) FILTER (WHERE error_type <> '') AS errors,
+             COALESCE(sum(latency_ms), 0) AS latency_sum_ms,
+             ARRAY[{_LAT}] AS lat, ARRAY[{_CONF}] AS conf
+      FROM c GROUP BY 1, 2, 3, 4),
+lab AS (SELECT {_K}, jsonb_object_agg(label, n) AS labels
+        FROM (SELECT {_K}, label, count(*) AS n FROM c WHERE label IS NOT NULL
+              GROUP BY 1, 2, 3, 4, 5) AS per_label GROUP BY 1, 2, 3, 4),
+up AS (
+    INSERT INTO oversight_modelhour AS h ({_K}, calls, errors, latency_sum_ms, latency_hist,
+                                          confidence_hist, labels)
+    SELECT {_K}, t.calls, t.errors, t.latency_sum_ms, t.lat, t.conf,
+           COALESCE(lab.labels, '{{}}'::jsonb)
+    FROM t LEFT JOIN lab {_USING}
+    ON CONFLICT (server, model, model_version, hour) DO UPDATE SET
+        calls = h.calls + EXCLUDED.calls,
+        errors = h.errors + EXCLUDED.errors,
+        latency_sum_ms = h.latency_sum_ms + EXCLUDED.latency_sum_ms,
+        latency_hist = ARRAY(SELECT COALESCE(a, 0) + COALESCE(b, 0) FROM unnest(
+            h.latency_hist, EXCLUDED.latency_hist) WITH ORDINALITY AS x(a, b, i) ORDER BY i),
+        confidence_hist = ARRAY(SELECT COALESCE(a, 0) + COALESCE(b, 0) FROM unnest(
+            h.confidence_hist, EXCLUDED.confidence_hist) WITH ORDINALITY AS x(a, b, i)
+            ORDER BY i),
+        labels = COALESCE((SELECT jsonb_object_agg(k, COALESCE((h.labels ->> k)::bigint, 0)
+                                  + COALESCE((EXCLUDED.labels ->> k)::bigint, 0))
+                           FROM (SELECT jsonb_object_keys(h.labels)
+                                 UNION SELECT jsonb_object_keys(EXCLUDED.labels)) AS keys(k)),
+                          '{{}}'::jsonb)
+    RETURNING {_K})
+INSERT INTO oversight_modelversion AS v (server, model, model_version, first_seen_at,
+                                         psi_threshold, kl_threshold, drift)
+SELECT server, model, model_version, min(hour), %(psi)s, %(kl)s, '{{}}'::jsonb
+FROM up GROUP BY 1, 2, 3
+ON CONFLICT (server, model, model_version) DO UPDATE
+    SET first_seen_at = LEAST(v.first_seen_at, EXCLUDED.first_seen_at)
+"""
 
 
 def _upper_id(last_id: int) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT max(id) FROM (SELECT id, recorded_at FROM oversight_modelcall WHERE id > %s "
-            "ORDER BY id LIMIT %s) AS batch WHERE recorded_at <= statement_timestamp() - make_interval(secs => %s)",
+            "ORDER BY id LIMIT %s) AS batch WHERE recorded_at <= statement_timestamp() - "
+            "make_interval(secs => %s)",
             [last_id, BATCH_IDS, settings.WEFT_MODEL_ROLLUP_SETTLE_S])
         return cursor.fetchone()[0]
 
 
-def _grouped(low: int, high: int) -> dict[Key, dict[str, Any]]:
-    sums: dict[Key, dict[str, Any]] = defaultdict(lambda: {
-        "calls": 0, "errors": 0, "latency_sum_ms": 0.0, "latency_hist": [0] * LATENCY_BUCKETS,
-        "confidence_hist": [0] * CONFIDENCE_BINS, "labels": {}})
+def _rollup_range(low: int, high: int) -> None:
+    """One statement: group the records in (low, high], add them to the hourly rows
+    (arrays and label counts element by element), note the versions seen."""
+    fields = {f.name: f.default for f in ModelVersion._meta.fields}
     with connection.cursor() as cursor:
-        cursor.execute(QUERIES["totals"], [low, high])
-        for server, model, version, hour, calls, errors, latency in cursor.fetchall():
-            entry = sums[(server, model, version, hour)]
-            entry.update(calls=calls, errors=errors, latency_sum_ms=float(latency))
-        for name, field in (("latency", "latency_hist"), ("confidence", "confidence_hist")):
-            cursor.execute(QUERIES[name], [low, high])
-            for server, model, version, hour, bucket, count in cursor.fetchall():
-                sums[(server, model, version, hour)][field][bucket] += count
-        cursor.execute(QUERIES["labels"], [low, high])
-        for server, model, version, hour, label, count in cursor.fetchall():
-            sums[(server, model, version, hour)]["labels"][label] = count
-    return sums
-
-
-def _merge(sums: dict[Key, dict[str, Any]]) -> None:
-    by_version: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
-    for server, model, version, hour in sums:
-        by_version[(server, model, version)].append(hour)
-    rows = []
-    for (server, model, version), hours in by_version.items():
-        existing = {row.hour: row for row in ModelHour.objects.filter(
-            server=server, model=model, model_version=version, hour__in=hours)}
-        for hour in hours:
-            new = sums[(server, model, version, hour)]
-            row = existing.get(hour) or ModelHour(server=server, model=model,
-                                                  model_version=version, hour=hour)
-            row.calls += new["calls"]
-            row.errors += new["errors"]
-            row.latency_sum_ms += new["latency_sum_ms"]
-            row.latency_hist = hist_add(row.latency_hist, new["latency_hist"], LATENCY_BUCKETS)
-            row.confidence_hist = hist_add(row.confidence_hist, new["confidence_hist"],
-                                           CONFIDENCE_BINS)
-            row.labels = counts_add(row.labels, new["labels"])
-            rows.append(row)
-        first = min(hours)
-        version_row, created = ModelVersion.objects.get_or_create(
-            server=server, model=model, model_version=version,
-            defaults={"first_seen_at": first})
-        if not created and first < version_row.first_seen_at:
-            ModelVersion.objects.filter(pk=version_row.pk).update(first_seen_at=first)
-    ModelHour.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["server", "model", "model_version", "hour"],
-        update_fields=["calls", "errors", "latency_sum_ms", "latency_hist", "confidence_hist",
-                       "labels"])
+        cursor.execute(ROLLUP_SQL, {"low": low, "high": high, "psi": fields["psi_threshold"],
+                                    "kl": fields["kl_threshold"]})
 
 
 def model_hours_rollup() -> int:
@@ -121,7 +108,7 @@ def model_hours_rollup() -> int:
             high = _upper_id(mark.last_id)
             if high is None:
                 return read
-            _merge(_grouped(mark.last_id, high))
+            _rollup_range(mark.last_id, high)
             read += high - mark.last_id
             mark.last_id = high
             mark.save(update_fields=["last_id", "updated_at"])
