@@ -170,6 +170,9 @@ def main() -> int:
         redis_url = os.environ.get("REDIS_URL") or embedded.redis_up()
     os.environ.setdefault("DATABASE_URL", database_url)
     os.environ.setdefault("REDIS_URL", redis_url)
+    # The demo's accounting endpoint (apps.templates.services) is this machine's web
+    # server: let the HTTP node reach loopback here, unless configured otherwise.
+    os.environ.setdefault("WEFT_HTTP_ALLOW_HOSTS", "127.0.0.1/32")
     print(f"database: {database_url}\nredis:    {redis_url}", flush=True)
     triton_token = None if os.environ.get("TRITON_URL") else secrets.token_urlsafe(24)
 

@@ -102,3 +102,19 @@ def test_production_refuses_to_start_without_its_secrets(
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert f"{missing} must be set" in result.stderr or f"{missing} and" in result.stderr
+
+
+def test_the_worker_and_the_commands_load_in_the_image(production_python: Path,
+                                                      tmp_path: Path) -> None:
+    """What compose's worker, beat and migrate services import: the Celery app with
+    every node type, and the management commands that `migrate` runs."""
+    script = ("import django; django.setup(); import celery_worker.app, celery_worker.beat; "
+              "from django.core.management import get_commands, load_command_class; "
+              "[load_command_class(app, name) for name, app in get_commands().items() "
+              "if name.startswith(('weft_', 'audit_'))]; "
+              "from apps.nodes.registry import registry; print(len(registry))")
+    env = _production_env(tmp_path)
+    result = subprocess.run([str(production_python), "-c", script], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert int(result.stdout.split()[-1]) >= 20

@@ -22,7 +22,7 @@ def test_both_demo_workflows_pass_a_first_test_run_untouched(
                          model_names=list(triton.models))
     call_command("weft_seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
     demos = {w.name: w for w in Workflow.objects.all()}
-    assert set(demos) == {"Hello, Weft", "Ticket urgency"}
+    assert set(demos) == {"Hello, Weft", "Ticket urgency", "Accounting (demo receiver)"}
 
     hello = editor_client.post(f"/api/workflows/{demos['Hello, Weft'].pk}/test-runs/", {},
                                format="json")

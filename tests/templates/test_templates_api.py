@@ -46,3 +46,23 @@ def test_demo_data_creates_the_teams_the_templates_need(client_for):
     gallery = client_for("viewer").get("/api/templates/").data
     assert [t["missing_teams"] for t in gallery] == [[]] * len(gallery)
     call_command("weft_seed_demo", stdout=StringIO())  # a second time changes nothing
+
+
+def test_demo_data_sets_up_the_invoice_receiver(client_for):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from apps.runs.triggers import workflow_runtime_get
+    from apps.variables.models import Variable
+    from apps.workflows.models import Workflow
+
+    call_command("weft_seed_demo", stdout=StringIO())
+    receiver = Workflow.objects.get(name="Accounting (demo receiver)")
+    assert receiver.versions.count() == 1  # published: its webhook takes posts
+    secret = workflow_runtime_get(workflow=receiver).webhook_secret
+    assert Variable.objects.get(name="invoice_receiver_url").value == (
+        f"http://127.0.0.1:8000/hooks/{secret}/")
+    Variable.objects.filter(name="invoice_receiver_url").update(value="https://books.example/")
+    call_command("weft_seed_demo", stdout=StringIO())  # a value someone set is kept
+    assert Variable.objects.get(name="invoice_receiver_url").value == "https://books.example/"

@@ -1,10 +1,13 @@
-"""Demo workflows for a first look; only created once, when none exist."""
+"""Demo workflows for a first look; only created once, when none exist. The teams and
+the accounting endpoint the workflow templates need are added when missing."""
+
+import os
 
 from django.core.management.base import BaseCommand
 
 from apps.accounts.services import first_admin_ensure
 from apps.core.errors import Unprocessable
-from apps.templates.services import template_teams_ensure
+from apps.templates.services import template_demo_receiver_ensure, template_teams_ensure
 from apps.workflows.models import Workflow
 from apps.workflows.services import workflow_create, workflow_publish
 
@@ -61,7 +64,16 @@ class Command(BaseCommand):
                               f"{admin.username}) for the workflow templates.")
         if Workflow.objects.exists():
             self.stdout.write("Demo data: workflows exist already, nothing added.")
-            return
+        else:
+            self._demos(admin)
+        # The worker posts to the web server on this machine (make run allows loopback).
+        base_url = f"http://127.0.0.1:{os.environ.get('WEFT_PORT', '8000')}"
+        receiver = template_demo_receiver_ensure(user=admin, base_url=base_url)
+        if receiver:
+            self.stdout.write(f"Demo data: invoices of the Invoice review template go to "
+                              f"{receiver}.")
+
+    def _demos(self, admin):
         for demo in DEMOS:
             workflow = workflow_create(user=admin, **demo)
             try:
