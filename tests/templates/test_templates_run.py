@@ -75,3 +75,57 @@ def test_template_sample_runs_green(template, template_worker, environment, rece
     assert Task.objects.filter(run_id=run.pk, status=TaskStatus.APPROVED).count() == 1
     if template.slug == "invoice_review":  # booked once, idempotently
         assert list(receiver.keys().values()) == [1]
+
+
+@pytest.fixture(scope="module")
+def web_on_template_worker(template_worker, tmp_path_factory):
+    """The web server on the template worker's Redis: webhooks it receives start runs
+    that worker executes (as under `make run`)."""
+    import sys
+
+    from tests.fixtures.live import free_port, process_env, spawn, wait_http
+
+    port = free_port()
+    env = process_env(REDIS_URL=template_worker.env["REDIS_URL"])
+    cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
+           "--port", str(port), "--lifespan", "off", "--no-access-log"]
+    process = spawn("web-templates", cmd, env, tmp_path_factory.mktemp("web-templates"))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/healthz", process)
+        yield url
+    finally:
+        process.stop()
+
+
+def test_invoice_review_books_the_invoice_at_the_demo_receiver(
+        template_worker, web_on_template_worker, triton, create_triton_server, create_user,
+        create_team, client_for):
+    """What `make run`'s demo data sets up: the invoice is posted to the demo receiver
+    workflow's webhook, whose run books it in the audit log, once."""
+    from apps.audit.models import AuditEvent
+    from apps.templates.services import template_demo_receiver_ensure
+
+    create_triton_server(name="local", url=f"127.0.0.1:{triton.http_port}", protocol="http",
+                         secret_headers=auth_headers("http", triton.access_token),
+                         model_names=list(triton.models))
+    admin = create_user(roles=["admin"])
+    create_team(name="Billing", members=[admin])
+    template_demo_receiver_ensure(user=admin, base_url=web_on_template_worker)
+    template = next(t for t in templates_load() if t.slug == "invoice_review")
+    client = client_for(user=admin)
+    created = client.post("/api/workflows/", {"name": template.name, "graph": template.graph},
+                          format="json")
+    started = client.post(f"/api/workflows/{created.data['id']}/test-runs/",
+                          {"input": template.sample_input}, format="json")
+    assert started.status_code == 201, started.data
+    assert _finish(started.data["id"], admin).status == "succeeded"
+    deadline = time.monotonic() + 60
+    while not AuditEvent.objects.filter(action="business.invoice.booked").exists():
+        assert time.monotonic() < deadline, (
+            list(Run.objects.values_list("workflow__name", "status", "error")),
+            sorted(set(AuditEvent.objects.values_list("action", flat=True))))
+        time.sleep(0.3)
+    booked = AuditEvent.objects.get(action="business.invoice.booked")
+    assert Run.objects.filter(workflow__name="Accounting (demo receiver)").count() == 1
+    assert "INV-2026-0042" in f"{booked.target_label} {booked.target_id} {booked.data}"
