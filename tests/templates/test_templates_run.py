@@ -15,6 +15,7 @@ from apps.inference.client import auth_headers
 from apps.runs.models import Run
 from apps.templates import templates_load
 from apps.variables.models import Variable
+from tests.fixtures.live import web_serving
 from tests.fixtures.runs import _worker_running
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -81,21 +82,8 @@ def test_template_sample_runs_green(template, template_worker, environment, rece
 def web_on_template_worker(template_worker, tmp_path_factory):
     """The web server on the template worker's Redis: webhooks it receives start runs
     that worker executes (as under `make run`)."""
-    import sys
-
-    from tests.fixtures.live import free_port, process_env, spawn, wait_http
-
-    port = free_port()
-    env = process_env(REDIS_URL=template_worker.env["REDIS_URL"])
-    cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-           "--port", str(port), "--lifespan", "off", "--no-access-log"]
-    process = spawn("web-templates", cmd, env, tmp_path_factory.mktemp("web-templates"))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/healthz", process)
-        yield url
-    finally:
-        process.stop()
+    yield from web_serving(template_worker.env["REDIS_URL"],
+                           tmp_path_factory.mktemp("web-templates"))
 
 
 def test_invoice_review_books_the_invoice_at_the_demo_receiver(
