@@ -6,7 +6,7 @@ import pytest
 
 from apps.accounts.services import token_create
 from tests.e2e.editor import Editor
-from tests.fixtures.live import ARTIFACTS, free_port, process_env, spawn, wait_http
+from tests.fixtures.live import ARTIFACTS, web_serving
 
 EMPTY_GRAPH = {"nodes": [], "edges": [], "notes": []}
 
@@ -68,18 +68,9 @@ def screenshot(page, request):
 def live_web_on_worker(celery_worker_process, tmp_path_factory):
     """uvicorn on the worker's Redis (broker and channel layer), so the runs it starts reach
     the worker and the worker's events reach the browser's WebSocket."""
-    port = free_port()
-    env = process_env(REDIS_URL=celery_worker_process.env["REDIS_URL"], WEFT_TEST_NODES="1")
-    cmd = [celery_worker_process.env.get("PYTHON", sys.executable), "-m",
-           "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-           "--lifespan", "off", "--no-access-log"]
-    process = spawn("web-on-worker", cmd, env, tmp_path_factory.mktemp("live-worker"))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/healthz", process)
-        yield url
-    finally:
-        process.stop()
+    yield from web_serving(celery_worker_process.env["REDIS_URL"],
+                           tmp_path_factory.mktemp("live-worker"), WEFT_TEST_NODES="1",
+                           PYTHON=celery_worker_process.env.get("PYTHON", sys.executable))
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from apps.inference.client import auth_headers
 from apps.runs.models import Run
 from apps.templates import templates_load
 from apps.variables.models import Variable
+from tests.fixtures.live import web_serving
 from tests.fixtures.runs import _worker_running
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -75,3 +76,44 @@ def test_template_sample_runs_green(template, template_worker, environment, rece
     assert Task.objects.filter(run_id=run.pk, status=TaskStatus.APPROVED).count() == 1
     if template.slug == "invoice_review":  # booked once, idempotently
         assert list(receiver.keys().values()) == [1]
+
+
+@pytest.fixture(scope="module")
+def web_on_template_worker(template_worker, tmp_path_factory):
+    """The web server on the template worker's Redis: webhooks it receives start runs
+    that worker executes (as under `make run`)."""
+    yield from web_serving(template_worker.env["REDIS_URL"],
+                           tmp_path_factory.mktemp("web-templates"))
+
+
+def test_invoice_review_books_the_invoice_at_the_demo_receiver(
+        template_worker, web_on_template_worker, triton, create_triton_server, create_user,
+        create_team, client_for):
+    """What `make run`'s demo data sets up: the invoice is posted to the demo receiver
+    workflow's webhook, whose run books it in the audit log, once."""
+    from apps.audit.models import AuditEvent
+    from apps.templates.services import template_demo_receiver_ensure
+
+    create_triton_server(name="local", url=f"127.0.0.1:{triton.http_port}", protocol="http",
+                         secret_headers=auth_headers("http", triton.access_token),
+                         model_names=list(triton.models))
+    admin = create_user(roles=["admin"])
+    create_team(name="Billing", members=[admin])
+    template_demo_receiver_ensure(user=admin, base_url=web_on_template_worker)
+    template = next(t for t in templates_load() if t.slug == "invoice_review")
+    client = client_for(user=admin)
+    created = client.post("/api/workflows/", {"name": template.name, "graph": template.graph},
+                          format="json")
+    started = client.post(f"/api/workflows/{created.data['id']}/test-runs/",
+                          {"input": template.sample_input}, format="json")
+    assert started.status_code == 201, started.data
+    assert _finish(started.data["id"], admin).status == "succeeded"
+    deadline = time.monotonic() + 60
+    while not AuditEvent.objects.filter(action="business.invoice.booked").exists():
+        assert time.monotonic() < deadline, (
+            list(Run.objects.values_list("workflow__name", "status", "error")),
+            sorted(set(AuditEvent.objects.values_list("action", flat=True))))
+        time.sleep(0.3)
+    booked = AuditEvent.objects.get(action="business.invoice.booked")
+    assert Run.objects.filter(workflow__name="Accounting (demo receiver)").count() == 1
+    assert "INV-2026-0042" in f"{booked.target_label} {booked.target_id} {booked.data}"
