@@ -1,6 +1,6 @@
 """Nodes that wait on the network: figures side by side (never pass/fail on time).
 
-    .venv/bin/python bench/io.py [--quick] [--before] [--no-inference]
+    .venv/bin/python bench/io.py [--quick] [--before] [--no-inference | --inference-only]
 
 N webhook runs (`trigger.webhook` -> `http.request`), each calling a local API that
 answers after D seconds (N=300, D=0.2 and N=100, D=1.0), posted to a real uvicorn
@@ -151,8 +151,9 @@ def main() -> None:
     from config.launch import IO_WORKER_OPTIONS
 
     try:
-        bench_http("io worker " + " ".join(IO_WORKER_OPTIONS), IO_WORKER_OPTIONS, {})
-        if BEFORE:
+        if "--inference-only" not in sys.argv:
+            bench_http("io worker " + " ".join(IO_WORKER_OPTIONS), IO_WORKER_OPTIONS, {})
+        if BEFORE and "--inference-only" not in sys.argv:
             bench_http("before: prefork, 2 children, each call holds one",
                        ["--concurrency", "2"], {"WEFT_IO_EXECUTOR": "0"})
         if "--no-inference" not in sys.argv:
