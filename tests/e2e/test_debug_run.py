@@ -81,6 +81,10 @@ def test_debug_a_failed_run_in_the_editor_with_its_outputs_pinned(
         "Orders")
     screenshot("home-at-phone-width")
     _no_sideways_scroll(page)
+    page.goto(f"{live_web.url}/workflows/")
+    expect(page.get_by_role("link", name="Orders")).to_be_visible()
+    screenshot("workflows-at-phone-width")
+    _no_sideways_scroll(page)
     page.set_viewport_size({"width": 1440, "height": 900})
 
     # The page reads itself again once its live socket is open: wait for that, so the
