@@ -14,6 +14,7 @@ from apps.core.errors import Unprocessable
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.runs import debug, operations, selectors
+from apps.runs.apis import RunDetailOutputSerializer
 from apps.runs.models import Run
 
 
@@ -79,7 +80,7 @@ class RunDebugApi(APIView):
                                        help_text="Pin each node's output in this run first.")
 
     class OutputSerializer(serializers.Serializer):
-        run = serializers.JSONField(help_text="The test run it started (as GET /api/runs/<id>/).")
+        run = RunDetailOutputSerializer(help_text="The test run it started.")
         editor_url = serializers.CharField(help_text="The editor, showing that test run.")
         pinned = serializers.ListField(child=serializers.CharField(),
                                        help_text="Nodes whose output in this run was pinned.")

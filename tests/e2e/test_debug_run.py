@@ -81,7 +81,15 @@ def test_debug_a_failed_run_in_the_editor_with_its_outputs_pinned(
         "Orders")
     screenshot("home-at-phone-width")
     _no_sideways_scroll(page)
+    page.goto(f"{live_web.url}/workflows/")
+    expect(page.get_by_role("link", name="Orders")).to_be_visible()
+    screenshot("workflows-at-phone-width")
+    _no_sideways_scroll(page)
+    page.goto(f"{live_web.url}/editor/{workflow.pk}/")
+    expect(page.get_by_role("note")).to_contain_text("The editor is made for a wider screen")
+    screenshot("editor-at-phone-width")
     page.set_viewport_size({"width": 1440, "height": 900})
+    expect(page.get_by_role("note")).to_be_hidden()
 
     # The page reads itself again once its live socket is open: wait for that, so the
     # deletion below is news to the page on the screen.

@@ -78,6 +78,9 @@ function EditorLayout() {
   return (
     <div className="editor">
       <EditorToolbar onPublish={() => setDialog("publish")} onTestRun={() => setDialog("run")} navigate={navigate} />
+      <p className="narrow-notice" role="note">
+        The editor is made for a wider screen. On a phone, the <a href="/runs/">runs</a>, a run's page and the <a href="/inbox/">inbox</a> work in full.
+      </p>
       {readOnly ? (
         <div className="viewing-banner" role="status">
           <Icon name="eye" size={14} /> You can view this workflow but not change it (viewer role).
