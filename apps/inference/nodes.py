@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from apps.expressions.core import check
 from apps.expressions.services import expression_data
@@ -53,9 +53,12 @@ Evaluate = Callable[[str, Mapping[str, Any]], Any]
 logger = logging.getLogger("weft.inference.nodes")
 
 
-class ShadowModel(BaseModel):
-    server: str = Field(min_length=1, title="Server")
-    model: str = Field(min_length=1, title="Model")
+class ShadowModel(NodeConfig):
+    """The model that gets the same inputs out of band."""
+
+    server: str = Field(min_length=1, title="Server",
+                        description="A configured Triton server, by name.")
+    model: str = Field(min_length=1, title="Model", description="The model's name on that server.")
     version: str = Field("", pattern=r"^[0-9]*$", title="Version",
                          description="Empty: the latest.")
 

@@ -177,3 +177,9 @@ def calls_record_from_result(*, server: str, result: Any, run_id: Any = None, no
 
 def buffered() -> int:
     return len(_buffer)
+
+
+def model_calls_discard() -> int:
+    """Drop what is buffered, unwritten (a process that writes no records of its own:
+    the test process between tests). Returns how many were dropped."""
+    return len(_take())

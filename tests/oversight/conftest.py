@@ -9,6 +9,15 @@ from apps.inference.client import auth_headers
 from tests.inference.conftest import triton  # noqa: F401 - the session's Triton server
 
 
+@pytest.fixture(autouse=True)
+def _no_records_of_earlier_tests():
+    """Calls that tests of other areas made in this process stay buffered (no thread
+    writes them here): each test starts without them."""
+    from apps.oversight.recording import model_calls_discard
+
+    model_calls_discard()
+
+
 @pytest.fixture
 def model_server(triton, create_triton_server):  # noqa: F811
     return create_triton_server(name="models", url=f"127.0.0.1:{triton.http_port}",
