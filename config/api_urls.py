@@ -9,6 +9,7 @@ from apps.credentials import apis as credentials
 from apps.expressions import apis as expressions
 from apps.inference import apis as inference
 from apps.nodes import apis as nodes
+from apps.privacy import apis as privacy
 from apps.runs import apis as runs
 from apps.variables import apis as variables
 from apps.workflows import apis as workflows
@@ -64,6 +65,14 @@ urlpatterns = [
          name="workflow-pins"),
     path("workflows/<uuid:workflow_id>/pins/<str:node_id>/",
          workflows.WorkflowPinDetailApi.as_view(), name="workflow-pin-detail"),
+    path("workflows/<uuid:workflow_id>/personal-data/",
+         privacy.WorkflowPersonalDataApi.as_view(), name="workflow-personal-data"),
+    path("users/<int:user_id>/personal-data/", privacy.UserPersonalDataApi.as_view(),
+         name="user-personal-data"),
+    path("teams/<uuid:team_id>/personal-data/", privacy.TeamPersonalDataApi.as_view(),
+         name="team-personal-data"),
+    path("personal-data/erase/", privacy.PersonalDataEraseApi.as_view(),
+         name="personal-data-erase"),
     path("runs/", runs.RunListApi.as_view(), name="runs"),
     path("runs/<uuid:run_id>/", runs.RunDetailApi.as_view(), name="run-detail"),
     path("runs/<uuid:run_id>/graph/", runs.RunGraphApi.as_view(), name="run-graph"),

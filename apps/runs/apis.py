@@ -17,6 +17,7 @@ from apps.core.inbound import BodyRefused, read_body
 from apps.core.pagination import keyset_next_link
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
+from apps.privacy.selectors import run_detail_masked
 from apps.runs import (
     metrics,
     replay,
@@ -77,8 +78,9 @@ class RunDetailOutputSerializer(RunOutputSerializer):
     node_runs = NodeRunOutputSerializer(many=True)
 
 
-def _detail(run_id) -> dict:
-    return selectors.run_detail(run=selectors.run_get(run_id=run_id))
+def _detail(run_id, *, user) -> dict:
+    run = selectors.run_get(run_id=run_id)
+    return run_detail_masked(selectors.run_detail(run=run), run=run, user=user)
 
 
 class WorkflowRunStartApi(APIView):
@@ -108,7 +110,7 @@ class WorkflowRunStartApi(APIView):
             token=getattr(request, "api_token", None),
             trace_id=triggers.trace_id_from(request.headers.get("traceparent", "")))
         headers = {"Idempotent-Replayed": "true"} if run is None else None
-        return Response(_detail(run_id), status=status.HTTP_201_CREATED, headers=headers)
+        return Response(_detail(run_id, user=request.user), status=status.HTTP_201_CREATED, headers=headers)
 
 
 class RunFilterSerializer(serializers.Serializer):
@@ -183,7 +185,8 @@ class RunListApi(APIView):
         data = dict(filters.validated_data)
         cursor, limit = data.pop("cursor", None), data.pop("limit")
         try:
-            page = search.run_page(search.run_filter(**data), cursor=cursor, limit=limit)
+            page = search.run_page(search.run_filter(**data, user=request.user), cursor=cursor,
+                                   limit=limit)
         except search.BadCursor as exc:
             raise Unprocessable(str(exc), errors={"cursor": [str(exc)]}) from None
         next_url = None
@@ -201,7 +204,7 @@ class RunDetailApi(APIView):
 
     @extend_schema(responses=RunDetailOutputSerializer)
     def get(self, request, run_id):
-        return Response(_detail(run_id))
+        return Response(_detail(run_id, user=request.user))
 
 
 class MapItemOutputSerializer(serializers.Serializer):
@@ -255,7 +258,7 @@ class RunCancelApi(APIView):
     def post(self, request, run_id):
         run = selectors.run_get(run_id=run_id)
         services.run_cancel(run=run, user=request.user)
-        return Response(_detail(run_id))
+        return Response(_detail(run_id, user=request.user))
 
 
 class RunRetryApi(APIView):
@@ -266,7 +269,7 @@ class RunRetryApi(APIView):
     def post(self, request, run_id):
         run = selectors.run_get(run_id=run_id)
         services.run_retry(run=run, user=request.user)
-        return Response(_detail(run_id))
+        return Response(_detail(run_id, user=request.user))
 
 
 class WorkflowSwitchOutputSerializer(serializers.Serializer):
@@ -415,7 +418,7 @@ class WorkflowTestRunApi(APIView):
             node_id=data.validated_data.get("node"),
             rerun_upstream=data.validated_data["rerun_upstream"],
             trace_id=triggers.trace_id_from(request.headers.get("traceparent", "")))
-        return Response(_detail(run.pk), status=status.HTTP_201_CREATED)
+        return Response(_detail(run.pk, user=request.user), status=status.HTTP_201_CREATED)
 
 
 class NodeTestDataOutputSerializer(serializers.Serializer):

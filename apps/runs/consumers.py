@@ -6,6 +6,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.roles import VIEWER, has_role
+from apps.privacy.selectors import run_detail_masked
 from apps.runs import events, selectors
 from apps.runs.models import Run
 
@@ -17,7 +18,8 @@ def _snapshot(user, run_id):
     run = Run.objects.filter(pk=run_id, workflow__deleted_at__isnull=True).first()
     if run is None:
         return None
-    return selectors.run_detail(run=selectors.run_get(run_id=run_id))
+    stored = selectors.run_get(run_id=run_id)
+    return run_detail_masked(selectors.run_detail(run=stored), run=stored, user=user)
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):
