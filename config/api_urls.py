@@ -7,6 +7,7 @@ from apps.approvals import apis as approvals
 from apps.audit import apis as audit
 from apps.credentials import apis as credentials
 from apps.expressions import apis as expressions
+from apps.feedback import apis as feedback
 from apps.inference import apis as inference
 from apps.nodes import apis as nodes
 from apps.privacy import apis as privacy
@@ -73,6 +74,9 @@ urlpatterns = [
          name="team-personal-data"),
     path("personal-data/erase/", privacy.PersonalDataEraseApi.as_view(),
          name="personal-data-erase"),
+    path("feedback/models/", feedback.FeedbackModelsApi.as_view(), name="feedback-models"),
+    path("feedback/agreement/", feedback.AgreementApi.as_view(), name="feedback-agreement"),
+    path("feedback/export/", feedback.FeedbackExportApi.as_view(), name="feedback-export"),
     path("runs/", runs.RunListApi.as_view(), name="runs"),
     path("runs/<uuid:run_id>/", runs.RunDetailApi.as_view(), name="run-detail"),
     path("runs/<uuid:run_id>/graph/", runs.RunGraphApi.as_view(), name="run-graph"),

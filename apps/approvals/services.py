@@ -36,6 +36,7 @@ from apps.approvals.models import (
 )
 from apps.audit.services import Actor, audit_record
 from apps.core.errors import Conflict, NotFound, Unprocessable
+from apps.feedback.services import feedback_record
 from apps.runs import refs
 from apps.runs.models import NodeStatus, Run, RunStatus
 
@@ -323,6 +324,8 @@ def _close(task: Task, *, outcome: str, by, comment: str, form: dict[str, Any],
     if moved != 1:  # the row lock makes this unreachable; never decide twice
         raise Conflict("This task was decided meanwhile.", code="already_decided")
     task.refresh_from_db()
+    if by is not None:  # a person's decision on a model's answer is labelled data
+        feedback_record(task=task, corrected=changes)
     decided = _event(task, kind, actor=by, decision=outcome, comment=comment,
                      form_changes=changes)
     audit_record(action="task.decided" if kind == TaskEventKind.DECIDED else "task.expired",

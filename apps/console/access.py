@@ -22,6 +22,7 @@ SECTIONS = (
     ("variables", "Variables", "console:variables", EDITOR),
     ("triton", "Triton servers", "console:triton", EDITOR),
     ("operations", "Operations", "console:operations", ADMIN),
+    ("models", "Reviewer agreement", "console:model-agreement", EDITOR),
 )
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from apps.console import credentials, teams, triton, variables, views
+from apps.feedback.views import agreement_page
 
 app_name = "console"
 
@@ -40,5 +41,6 @@ urlpatterns = [
     path("teams/<uuid:team_id>/members/<int:user_id>/remove/", teams.team_member_remove,
          name="team-member-remove"),
     path("operations/", views.operations, name="operations"),
+    path("models/agreement/", agreement_page, name="model-agreement"),
     path("operations/kill-switch/", views.kill_switch, name="kill-switch"),
 ]

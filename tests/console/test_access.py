@@ -29,7 +29,8 @@ EDITOR_PAGES = [("get", "/console/credentials/"), ("get", f"{CRED}/"),
                 ("get", "/console/variables/"), ("post", "/console/variables/"),
                 ("get", "/console/variables/1/"), ("post", "/console/variables/1/"),
                 ("post", "/console/variables/1/delete/"), ("get", "/console/triton/"),
-                ("get", "/console/triton/1/"), ("post", "/console/triton/1/try/")]
+                ("get", "/console/triton/1/"), ("post", "/console/triton/1/try/"),
+                ("get", "/console/models/agreement/")]
 # Pages everyone with a role opens.
 VIEWER_PAGES = [("get", "/console/"), ("get", "/console/tokens/"), ("post", "/console/tokens/"),
                 ("post", "/console/tokens/1/revoke/")]

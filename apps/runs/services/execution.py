@@ -80,7 +80,7 @@ def invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs | 
     values handed out meanwhile are masked in what comes back and in log lines
     (apps.audit.redaction.secret_scope); the run's personal data is masked in log lines
     and audit payloads written meanwhile (apps.audit.personal.personal_scope)."""
-    with secret_scope() as scope, personal_scope(_personal_masker(compiled, context)):
+    with secret_scope() as scope, personal_scope(personal_masker(compiled, context)):
         result = _invoke_scoped(compiled, node_id, context, scope)
         if isinstance(result, Outputs):
             return Outputs(scope.scrub(result.ports))
@@ -88,7 +88,8 @@ def invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs | 
         return result
 
 
-def _personal_masker(compiled: Compiled, context: NodeContext):
+def personal_masker(compiled: Compiled, context: NodeContext):
+    """The run's personal data as a node sees it (None: the workflow declares none)."""
     policy = policy_get(workflow_id=compiled.workflow_id)
     if not policy:
         return None
