@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -174,19 +174,22 @@ def values_at(document: Any, parts: Iterable[str]) -> list[Any]:
     return [leaf for _, _, v in current for leaf in _leaves(v)]
 
 
-def _replace_at(document: Any, parts: tuple[str, ...], mask: str) -> Any:
+def replace_at(document: Any, parts: tuple[str, ...] | list[str],
+               replace: Callable[[Any], Any]) -> Any:
+    """A copy of `document` with what a path selects (`*`: any key or list item; a key
+    applied to a list applies to each item) replaced by `replace(value)`."""
     if not parts:
-        return mask if document not in (None, "") else document
+        return replace(document)
+    head, rest = parts[0], tuple(parts[1:])
     if isinstance(document, Mapping):
-        return {k: (_replace_at(v, parts[1:], mask) if parts[0] in ("*", k) else v)
+        return {k: (replace_at(v, rest, replace) if head in ("*", k) else v)
                 for k, v in document.items()}
     if isinstance(document, list):
-        if parts[0].isdigit():
-            index = int(parts[0])
-            return [_replace_at(v, parts[1:], mask) if i == index else v
+        if head.isdigit():
+            return [replace_at(v, rest, replace) if i == int(head) else v
                     for i, v in enumerate(document)]
-        rest = parts[1:] if parts[0] == "*" else parts
-        return [_replace_at(v, rest, mask) for v in document]
+        inner = rest if head == "*" else tuple(parts)
+        return [replace_at(v, inner, replace) for v in document]
     return document
 
 
@@ -250,8 +253,11 @@ class PersonalMasker:
     def mask(self, data: Any, *, paths: Iterable[tuple[str, ...]] = ()) -> Any:
         """`data` with known values and detected data masked; and, where `paths` are
         given (paths into `data` itself), whatever they hold, however short."""
+        def masked(value: Any) -> Any:
+            return self.mask_text if value not in (None, "") else value
+
         for parts in paths:
-            data = _replace_at(data, parts, self.mask_text)
+            data = replace_at(data, parts, masked)
         if not self:
             return data
         return self._mask(data, 0)

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import Field, field_validator
 
-from apps.audit.personal import keyed_hash
+from apps.audit.personal import keyed_hash, replace_at
 from apps.nodes.base import (
     EnvironmentProblem,
     NodeConfig,
@@ -43,24 +43,6 @@ class PseudonymiseConfig(NodeConfig):
             if not path.strip() or any(not p.strip() for p in parts) or len(path) > 300:
                 raise ValueError(f"{path!r} is not a dotted path such as customer.email")
         return value
-
-
-def _replace(value: Any, parts: list[str], hash_of) -> Any:
-    if not parts:
-        if value is None or isinstance(value, dict | list):
-            return value
-        return hash_of(value)
-    head, rest = parts[0], parts[1:]
-    if isinstance(value, dict):
-        return {k: (_replace(v, rest, hash_of) if head in ("*", k) else v)
-                for k, v in value.items()}
-    if isinstance(value, list):
-        if head.isdigit():
-            return [_replace(v, rest, hash_of) if i == int(head) else v
-                    for i, v in enumerate(value)]
-        inner = rest if head == "*" else parts
-        return [_replace(v, inner, hash_of) for v in value]
-    return value
 
 
 @registry.register
@@ -96,7 +78,10 @@ class PseudonymiseNode(NodeType):
                 text = " ".join(text.split()).casefold()
             return keyed_hash(text, key=key)[:config.length]
 
+        def pseudonym(value: Any) -> Any:
+            return value if value is None or isinstance(value, dict | list) else hash_of(value)
+
         value = context.inputs.get("in")
         for path in config.fields:
-            value = _replace(value, path.split("."), hash_of)
+            value = replace_at(value, path.split("."), pseudonym)
         return Outputs({"out": value})
