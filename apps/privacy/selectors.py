@@ -162,3 +162,14 @@ def tasks_masked(rows: list[dict[str, Any]], *, tasks: list, user) -> list[dict[
 def notification_masker(*, task) -> PersonalMasker:
     """Notifications go to people with and without the permission: always masked."""
     return run_masker_get(run=task.run)
+
+
+def map_items_masked(rows: list[dict[str, Any]], *, run, user) -> list[dict[str, Any]]:
+    """A map node's items as `user` may see them."""
+    if personal_access(user):
+        return rows
+    masker = run_masker_get(run=run)
+    if not masker:
+        return rows
+    return [{**row, "input": masker.mask(row["input"]), "output": masker.mask(row["output"]),
+             "error": masker.mask(row["error"])} for row in rows]

@@ -17,7 +17,7 @@ from apps.core.inbound import BodyRefused, read_body
 from apps.core.pagination import keyset_next_link
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
-from apps.privacy.selectors import run_detail_masked
+from apps.privacy.selectors import map_items_masked, run_detail_masked
 from apps.runs import (
     metrics,
     replay,
@@ -29,7 +29,7 @@ from apps.runs import (
     test_webhooks,
     triggers,
 )
-from apps.runs.models import RunMode, RunStatus
+from apps.runs.models import Run, RunMode, RunStatus
 from apps.workflows.selectors import workflow_get
 
 
@@ -246,8 +246,10 @@ class RunNodeItemsApi(APIView):
         filters.is_valid(raise_exception=True)
         page = selectors.map_item_page(run_id=run_id, node_id=node_id,
                                        **filters.validated_data)
+        run = Run.objects.only("pk", "workflow_id", "input").get(pk=run_id)
+        rows = map_items_masked(page.rows, run=run, user=request.user)
         return Response({"count": page.count, "next": keyset_next_link(request, page),
-                         "next_after": page.next_after, "results": page.rows})
+                         "next_after": page.next_after, "results": rows})
 
 
 class RunCancelApi(APIView):

@@ -14,7 +14,7 @@ from apps.audit.personal import ERASED, PERSONAL_MASK, PersonalMasker, PersonalP
 from apps.audit.redaction import SecretLogFilter
 from apps.privacy.services import grant_set, policy_set
 from apps.runs import services as runs
-from apps.runs.models import NodeRun
+from apps.runs.models import MapItem, NodeRun
 from tests.fixtures.approvals import approval_flow
 from tests.fixtures.runs import flow
 
@@ -187,3 +187,14 @@ def test_policy_api_validates_paths_and_detectors(publish, admin_client):
     assert admin_client.get(url).data == {"paths": ["input.customer.email"],
                                           "detectors": ["card"]}
     assert AuditEvent.objects.filter(action="personal_data.policy_set").exists()
+
+
+def test_map_items_are_masked_for_a_viewer(run_map, create_user, client_for):
+    run = run_map(3)
+    policy_set(workflow=run.workflow, user=create_user(roles=["admin"]), paths=[],
+               detectors=["email"])
+    MapItem.objects.filter(node_run__run=run).update(output={"mail": "ann@example.com"})
+    body = client_for("viewer").get(f"/api/runs/{run.pk}/nodes/map/items/").data
+    assert body["results"]
+    assert {json.dumps(item["output"]) for item in body["results"]} == {
+        json.dumps({"mail": PERSONAL_MASK})}
