@@ -23,6 +23,7 @@ SECTIONS = (
     ("triton", "Triton servers", "console:triton", EDITOR),
     ("operations", "Operations", "console:operations", ADMIN),
     ("models", "Reviewer agreement", "console:model-agreement", EDITOR),
+    ("personal-data", "Personal data", "console:personal-data", ADMIN),
 )
 
 

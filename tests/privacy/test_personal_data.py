@@ -12,6 +12,7 @@ from apps.approvals.notifications import task_notify
 from apps.audit.models import AuditEvent
 from apps.audit.personal import ERASED, PERSONAL_MASK, PersonalMasker, PersonalPolicy
 from apps.audit.redaction import SecretLogFilter
+from apps.privacy.models import PersonalDataGrant, PersonalDataPolicy
 from apps.privacy.services import grant_set, policy_set
 from apps.runs import services as runs
 from apps.runs.models import MapItem, NodeRun
@@ -198,3 +199,34 @@ def test_map_items_are_masked_for_a_viewer(run_map, create_user, client_for):
     assert body["results"]
     assert {json.dumps(item["output"]) for item in body["results"]} == {
         json.dumps({"mail": PERSONAL_MASK})}
+
+
+def test_the_console_page_sets_paths_and_gives_the_permission(publish, browser_for,
+                                                              create_user, create_team):
+    workflow = publish(ECHO, name="Orders")
+    ann = create_user(username="ann", roles=["viewer"])
+    create_team(name="Privacy")
+    admin = browser_for("admin")
+    page = admin.get("/console/personal-data/")
+    assert page.status_code == 200
+    assert "Orders" in page.content.decode()
+    response = admin.post("/console/personal-data/policy/", {
+        "workflow": str(workflow.pk), "paths": "input.customer.email\ninput.phone",
+        "detectors": ["email", "card"]})
+    assert response.status_code == 302
+    policy = PersonalDataPolicy.objects.get(workflow=workflow)
+    assert (policy.paths, policy.detectors) == (["input.customer.email", "input.phone"],
+                                                ["card", "email"])
+    bad = admin.post("/console/personal-data/policy/", {"workflow": str(workflow.pk),
+                                                        "paths": "customer.email"})
+    assert bad.status_code == 400
+    assert "paths[0]" in bad.content.decode()
+    admin.post("/console/personal-data/grants/", {"granted": "1", "kind": "user",
+                                                  "name": "ann"})
+    admin.post("/console/personal-data/grants/", {"granted": "1", "kind": "team",
+                                                  "name": "privacy"})
+    assert PersonalDataGrant.objects.filter(user=ann).exists()
+    assert PersonalDataGrant.objects.filter(team__name="Privacy").exists()
+    admin.post("/console/personal-data/grants/", {"granted": "0", "kind": "user",
+                                                  "name": "ann"})
+    assert not PersonalDataGrant.objects.filter(user=ann).exists()
