@@ -128,8 +128,11 @@ def run_detail(request, run_id):
         raise Http404("No such run.")
     stored = selectors.run_get(run_id=run_id)
     detail = run_detail_masked(selectors.run_detail(run=stored), run=stored, user=request.user)
+    row = search.run_row(run)
+    if row["error"] and isinstance(detail.get("error"), dict):  # as masked for this reader
+        row["error"] = {**row["error"], "message": detail["error"].get("message", "")}
     return render(request, "runs/detail.html", {
-        "run": run, "row": search.run_row(run), "detail": detail,
+        "run": run, "row": row, "detail": detail,
         "input": json.dumps(detail["input"], indent=2, ensure_ascii=False),
         "vars": json.dumps(run.vars, indent=2, ensure_ascii=False) if run.vars else "",
         "can_act": has_role(request.user, EDITOR),

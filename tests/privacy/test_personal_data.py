@@ -147,6 +147,11 @@ def test_inbox_context_and_notifications_are_masked(publish, create_user, client
     listed = client.get("/api/tasks/", {"tab": "team"}).data["results"]
     assert listed
     assert "ann@example.com" not in json.dumps(listed)
+    # inbox search does not find a task by the personal data it holds
+    assert client.get("/api/tasks/", {"tab": "team", "search": "ann@example"}
+                      ).data["results"] == []
+    assert len(client.get("/api/tasks/", {"tab": "team", "search": "invoice for"}
+                          ).data["results"]) == 1
 
 
 def test_erase_replaces_a_persons_values_and_audits_a_hash(publish, create_user,
