@@ -7,9 +7,11 @@ from apps.approvals import apis as approvals
 from apps.audit import apis as audit
 from apps.credentials import apis as credentials
 from apps.expressions import apis as expressions
+from apps.feedback import apis as feedback
 from apps.inference import apis as inference
 from apps.nodes import apis as nodes
 from apps.oversight import apis as oversight
+from apps.privacy import apis as privacy
 from apps.runs import apis as runs
 from apps.runs import operate_apis as run_operations
 from apps.templates import apis as templates
@@ -68,6 +70,17 @@ urlpatterns = [
          name="workflow-pins"),
     path("workflows/<uuid:workflow_id>/pins/<str:node_id>/",
          workflows.WorkflowPinDetailApi.as_view(), name="workflow-pin-detail"),
+    path("workflows/<uuid:workflow_id>/personal-data/",
+         privacy.WorkflowPersonalDataApi.as_view(), name="workflow-personal-data"),
+    path("users/<int:user_id>/personal-data/", privacy.UserPersonalDataApi.as_view(),
+         name="user-personal-data"),
+    path("teams/<uuid:team_id>/personal-data/", privacy.TeamPersonalDataApi.as_view(),
+         name="team-personal-data"),
+    path("personal-data/erase/", privacy.PersonalDataEraseApi.as_view(),
+         name="personal-data-erase"),
+    path("feedback/models/", feedback.FeedbackModelsApi.as_view(), name="feedback-models"),
+    path("feedback/agreement/", feedback.AgreementApi.as_view(), name="feedback-agreement"),
+    path("feedback/export/", feedback.FeedbackExportApi.as_view(), name="feedback-export"),
     path("runs/", runs.RunListApi.as_view(), name="runs"),
     path("runs/bulk/", run_operations.RunBulkApi.as_view(), name="runs-bulk"),
     path("runs/<uuid:run_id>/debug/", run_operations.RunDebugApi.as_view(), name="run-debug"),

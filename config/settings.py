@@ -86,6 +86,8 @@ INSTALLED_APPS = [
     "apps.inference",
     "apps.approvals",
     "apps.oversight",
+    "apps.privacy",
+    "apps.feedback",
     # Last: imports every node module (below) once the models are loaded, then freezes.
     "apps.nodes",
 ]
@@ -102,6 +104,7 @@ WEFT_NODE_MODULES = [
     "apps.nodes.types.notify",
     "apps.audit.nodes",
     "apps.oversight.nodes",
+    "apps.privacy.nodes",
 ]
 if env_bool("WEFT_TEST_NODES", False):  # node types for the engine's tests and bench only
     WEFT_NODE_MODULES.append("apps.nodes.types.testing")
@@ -381,6 +384,12 @@ LOGGING = {
 
 # Payload keys the audit log redacts besides secrets (personal data), e.g. "email,ip".
 WEFT_AUDIT_REDACT_FIELDS = env_list("WEFT_AUDIT_REDACT_FIELDS", "")
+# The key of keyed hashes of personal data (data.pseudonymise, search terms of personal
+# values, erased values in audit events). Required when WEFT_ENV=production; elsewhere a
+# key derived from SECRET_KEY stands in.
+WEFT_PSEUDONYM_KEY = env("WEFT_PSEUDONYM_KEY")
+# The region phone numbers without a country code are read in (detector "phone").
+WEFT_PHONE_REGION = env("WEFT_PHONE_REGION", "US")
 # How often the scheduler verifies the audit chain (seconds).
 WEFT_AUDIT_VERIFY_EVERY = env_int("WEFT_AUDIT_VERIFY_EVERY", 3600)
 

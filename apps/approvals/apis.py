@@ -22,6 +22,7 @@ from apps.core.errors import NotFound
 from apps.core.pagination import Pagination
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
+from apps.privacy.selectors import task_masked, tasks_masked
 from apps.runs import refs
 
 User = get_user_model()
@@ -123,7 +124,8 @@ class TaskDetailSerializer(TaskSummarySerializer):
 
 def _detail(request, task_id) -> dict:
     task = selectors.task_get(user=request.user, task_id=task_id)
-    return TaskDetailSerializer(task, context={"user": request.user}).data
+    return task_masked(TaskDetailSerializer(task, context={"user": request.user}).data,
+                       task=task, user=request.user)
 
 
 class TaskListApi(APIView):
@@ -167,8 +169,8 @@ class TaskListApi(APIView):
         paginator = Pagination()
         page = paginator.paginate_queryset(
             qs, request, view=self, count=counts.get(data["tab"]) if unfiltered else None)
-        response = paginator.get_paginated_response(
-            TaskSummarySerializer(page, many=True).data)
+        response = paginator.get_paginated_response(tasks_masked(
+            TaskSummarySerializer(page, many=True).data, tasks=list(page), user=request.user))
         response.data["counts"] = counts
         return response
 

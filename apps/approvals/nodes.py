@@ -37,7 +37,9 @@ WAIT_KIND = "approval"
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 CONTEXT_KINDS = ("auto", "text", "number", "percent", "confidence", "link", "list", "table",
-                 "object")
+                 "object", "explanation")
+INFERENCE_TYPES = ("inference.triton",)
+EXPLANATION_LABEL = "Why the model said this"
 
 
 def duration_s(text: str | None) -> int | None:
@@ -118,6 +120,16 @@ class ApprovalConfig(NodeConfig):
         description="For each form field, an expression giving its first value.")
     forbid_self_approval: bool = Field(False, title="Forbid self-approval",
                                        description="Whoever started the run cannot decide.")
+    reviews_node: str = Field(
+        "", max_length=64, title="Model answer under review",
+        description="The id of an upstream model-inference node whose answer the reviewer "
+                    "decides on: its explanation is shown, and each decision counts toward "
+                    "the model's reviewer agreement. Empty: none.")
+    label_field: str = Field(
+        "", max_length=100, title="Corrected label field",
+        description="With a model under review: the form field where the reviewer keeps or "
+                    "corrects the model's label (prefill it with the model's label). Empty: "
+                    "approving keeps the label, rejecting disagrees.")
 
     @field_validator("due_in", "follow_up_in")
     @classmethod
@@ -142,6 +154,16 @@ class ApprovalConfig(NodeConfig):
         return value
 
     @model_validator(mode="after")
+    def _label_field_in_form(self) -> ApprovalConfig:
+        if self.label_field and not self.reviews_node:
+            raise ValueError("a corrected label field needs the model answer under review")
+        properties = (self.form_schema or {}).get("properties") or {}
+        if self.label_field and self.label_field not in properties:
+            raise ValueError(f"the corrected label field {self.label_field!r} is not a field "
+                             "of the form")
+        return self
+
+    @model_validator(mode="after")
     def _someone_decides(self) -> ApprovalConfig:
         if not self.assignee_users and not self.assignee_teams:
             raise ValueError("name at least one reviewer or team")
@@ -150,9 +172,18 @@ class ApprovalConfig(NodeConfig):
         return self
 
 
+def is_explanation(value: Any) -> bool:
+    """A model's explanation: [{feature, contribution}] (apps.inference.client)."""
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(v, dict) and isinstance(v.get("feature"), str)
+        and isinstance(v.get("contribution"), int | float) for v in value)
+
+
 def _value_kind(value: Any, kind: str) -> str:
     if kind != "auto":
         return kind
+    if is_explanation(value):
+        return "explanation"
     if isinstance(value, bool) or value is None:
         return "text"
     if isinstance(value, int | float):
@@ -176,6 +207,12 @@ class ApprovalNode(NodeType):
     inputs = (Port("in"),)
     outputs = (Port("approved", required=False), Port("rejected", required=False))
     Config = ApprovalConfig
+
+    @classmethod
+    def node_references(cls, config: ApprovalConfig) -> list[tuple[str, str, tuple[str, ...]]]:  # type: ignore[override]
+        """The reviewed node must be an upstream model-inference node."""
+        return [("reviews_node", config.reviews_node, INFERENCE_TYPES)] \
+            if config.reviews_node else []
 
     @classmethod
     def check_environment(cls, config: ApprovalConfig) -> list[EnvironmentProblem]:  # type: ignore[override]
@@ -210,6 +247,12 @@ class ApprovalNode(NodeType):
             value = evaluate(item.expression, f"context[{index}].expression")
             items.append({"label": item.label, "value": value,
                           "kind": _value_kind(value, item.kind)})
+        reviewed = (context.nodes.get(config.reviews_node) or {}).get("output") \
+            if config.reviews_node else None
+        explanation = reviewed.get("explanation") if isinstance(reviewed, dict) else None
+        if is_explanation(explanation) and not any(i["kind"] == "explanation" for i in items):
+            items.append({"label": EXPLANATION_LABEL, "value": explanation,
+                          "kind": "explanation"})
         form_values = {name: evaluate(expression, f"form_values.{name}")
                        for name, expression in config.form_values.items()}
         payload = {

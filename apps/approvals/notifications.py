@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.approvals.models import Notification, NotificationSettings, Task
+from apps.privacy.selectors import notification_masker
 
 logger = logging.getLogger("weft.approvals.notifications")
 
@@ -57,11 +58,12 @@ def task_notify(*, task_id, kind: str, recipients: list[Any]) -> int:
     task = Task.objects.filter(pk=task_id).select_related("workflow").first()
     if task is None or task.is_test:
         return 0
-    subject = SUBJECTS.get(kind, "{title}").format(title=task.title)[:200]
+    masker = notification_masker(task=task)  # personal data never leaves in a message
+    subject = SUBJECTS.get(kind, "{title}").format(title=masker.text(task.title))[:200]
     url = task_url(task)
     due = f"\nDue: {task.due_at:%Y-%m-%d %H:%M} UTC" if task.due_at else ""
     body = (f"{subject}\n\nWorkflow: {task.workflow.name}{due}\n\n"
-            f"{task.instructions}\n\nOpen the task: {url}\n")
+            f"{masker.text(task.instructions)}\n\nOpen the task: {url}\n")
     muted = set(NotificationSettings.objects.filter(
         user__in=recipients, email_enabled=False).values_list("user_id", flat=True))
     sent = 0

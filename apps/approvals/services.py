@@ -36,6 +36,8 @@ from apps.approvals.models import (
 )
 from apps.audit.services import Actor, audit_record
 from apps.core.errors import Conflict, NotFound, Unprocessable
+from apps.feedback.services import feedback_record
+from apps.privacy.selectors import run_masker_get
 from apps.runs import refs
 from apps.runs.models import NodeStatus, Run, RunMode, RunStatus
 from apps.workflows.models import Workflow
@@ -79,6 +81,7 @@ def task_create_for_wait(*, run: Run, node_run, payload: dict[str, Any]) -> Task
     due_at = now + timedelta(seconds=due_in) if due_in is not None else None
     steps = payload.get("overdue_steps") or []
     context = payload.get("context") or []
+    masker = run_masker_get(run=run)
     task = Task.objects.create(
         run=run, node_run=node_run, workflow_id=run.workflow_id, node_id=node_run.node_id,
         title=payload.get("title") or "Approval", instructions=payload.get("instructions", ""),
@@ -91,7 +94,8 @@ def task_create_for_wait(*, run: Run, node_run, payload: dict[str, Any]) -> Task
         if steps and due_at else None,
         started_by_id=run.started_by_id,
         forbid_self_approval=bool(payload.get("forbid_self_approval")),
-        search_text=_search_text(payload.get("title") or "", context))
+        # Personal data is left out of what inbox search matches (DECISIONS.md "Roles").
+        search_text=masker.text(_search_text(payload.get("title") or "", context)))
     task.assignee_users.set(users)
     task.assignee_teams.set(teams)
     missing = sorted(set(payload.get("assignee_users") or []) - {u.username for u in users}) + \
@@ -354,6 +358,8 @@ def _close(task: Task, *, outcome: str, by, comment: str, form: dict[str, Any],
     if moved != 1:  # the row lock makes this unreachable; never decide twice
         raise Conflict("This task was decided meanwhile.", code="already_decided")
     task.refresh_from_db()
+    if by is not None:  # a person's decision on a model's answer is labelled data
+        feedback_record(task=task, corrected=changes)
     decided = _event(task, kind, actor=by, decision=outcome, comment=comment,
                      form_changes=changes)
     audit_record(action="task.decided" if kind == TaskEventKind.DECIDED else "task.expired",

@@ -6,7 +6,9 @@
   was hashed.
 - `SecretScrubber`, `secret_scope`, `SecretLogFilter`: credential *values* known to be
   in use are masked wherever they appear (node outputs, errors, log lines), also in
-  their encoded forms (base64, URL-encoding, JSON escapes)."""
+  their encoded forms (base64, URL-encoding, JSON escapes).
+- Personal data (`apps.audit.personal`): while a run's node executes, its masker is in
+  flight, and audit payloads and log lines written meanwhile pass through it too."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, quote_plus
 from uuid import UUID
+
+from apps.audit.personal import mask_in_flight, personal_in_flight
 
 REDACTED = "[redacted]"
 
@@ -55,7 +59,7 @@ def redact(data: Any, extra_fields: Iterable[str] = ()) -> Any:
     """A JSON-safe copy of `data` with secret and configured fields replaced by
     "[redacted]". Keys named in `extra_fields` (WEFT_AUDIT_REDACT_FIELDS) match exactly."""
     extra = frozenset(_normal(e) for e in extra_fields)
-    return _walk(data, extra, 0)
+    return mask_in_flight(_walk(data, extra, 0))
 
 
 def _walk(value: Any, extra: frozenset[str], depth: int) -> Any:
@@ -197,12 +201,31 @@ _STANDARD_RECORD_KEYS = frozenset(logging.LogRecord(
     "", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
+class _Both:
+    """Credential values, then personal data (a log line passes through both)."""
+
+    def __init__(self, secrets: SecretScrubber | None, personal) -> None:
+        self.secrets, self.personal = secrets, personal
+
+    def __bool__(self) -> bool:
+        return True
+
+    def text(self, value: str) -> str:
+        return self.personal.text(self.secrets.text(value) if self.secrets else value)
+
+    def scrub(self, data: Any) -> Any:
+        return self.personal.mask(self.secrets.scrub(data) if self.secrets else data)
+
+
 class SecretLogFilter(logging.Filter):
     """Masks the secrets in flight (see `secret_scope`) in a log record's message,
     arguments, exception text and extra fields. Put it on every handler."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         scrubber = _in_flight.get()
+        personal = personal_in_flight()
+        if personal:
+            scrubber = _Both(scrubber, personal)
         if not scrubber:
             return True
         try:

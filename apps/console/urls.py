@@ -1,6 +1,8 @@
 from django.urls import path
 
 from apps.console import credentials, model_pages, teams, triton, variables, views
+from apps.feedback.views import agreement_page
+from apps.privacy import views as privacy
 
 app_name = "console"
 
@@ -53,5 +55,9 @@ urlpatterns = [
     path("teams/<uuid:team_id>/members/<int:user_id>/remove/", teams.team_member_remove,
          name="team-member-remove"),
     path("operations/", views.operations, name="operations"),
+    path("models/agreement/", agreement_page, name="model-agreement"),
+    path("personal-data/", privacy.personal_data_page, name="personal-data"),
+    path("personal-data/policy/", privacy.personal_data_policy, name="personal-data-policy"),
+    path("personal-data/grants/", privacy.personal_data_grant, name="personal-data-grant"),
     path("operations/kill-switch/", views.kill_switch, name="kill-switch"),
 ]

@@ -143,6 +143,8 @@ class Prediction:
     label: str | None = None
     confidence: float | None = None
     scores: dict[str, float] | None = None
+    # Feature contributions when the model returns an `explanation` output.
+    explanation: list[dict[str, Any]] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"outputs": self.outputs}
@@ -152,6 +154,8 @@ class Prediction:
             data["confidence"] = self.confidence
         if self.scores is not None:
             data["scores"] = self.scores
+        if self.explanation is not None:
+            data["explanation"] = self.explanation
         return data
 
 
@@ -548,7 +552,8 @@ def _predictions(spec: ModelSpec, arrays: Mapping[str, np.ndarray], rows: int) -
 
 def _only(prediction: Prediction, outputs: Sequence[str]) -> Prediction:
     kept = {name: prediction.outputs[name] for name in outputs if name in prediction.outputs}
-    return Prediction(kept, prediction.label, prediction.confidence, prediction.scores)
+    return Prediction(kept, prediction.label, prediction.confidence, prediction.scores,
+                      prediction.explanation)
 
 
 def _probabilities(spec: ModelSpec, outputs: Mapping[str, Any]) -> list[float] | None:
@@ -572,8 +577,10 @@ def summarise(spec: ModelSpec, outputs: dict[str, Any]) -> Prediction:
     probabilities = _probabilities(spec, outputs)
     label_output = spec.label_output
     given_label = outputs.get(label_output) if label_output else None
+    explanation = explanation_of(outputs)
     if probabilities is None:
-        return Prediction(outputs, label=given_label if isinstance(given_label, str) else None)
+        return Prediction(outputs, label=given_label if isinstance(given_label, str) else None,
+                          explanation=explanation)
     best = max(range(len(probabilities)), key=probabilities.__getitem__)
     labels = spec.labels if len(spec.labels) == len(probabilities) else ()
     if labels:
@@ -583,4 +590,24 @@ def summarise(spec: ModelSpec, outputs: dict[str, Any]) -> Prediction:
     else:
         label = str(best)
     scores = dict(zip(labels, probabilities, strict=True)) if labels else None
-    return Prediction(outputs, label=label, confidence=probabilities[best], scores=scores)
+    return Prediction(outputs, label=label, confidence=probabilities[best], scores=scores,
+                      explanation=explanation)
+
+
+EXPLANATION_OUTPUT = "explanation"
+EXPLANATION_NAMES_OUTPUT = "explanation_features"
+
+
+def explanation_of(outputs: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """A model's `explanation` output (one number per feature; names from its
+    `explanation_features` output) as [{feature, contribution}], in feature order."""
+    values = outputs.get(EXPLANATION_OUTPUT)
+    if not isinstance(values, list) or not values or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return None
+    names = outputs.get(EXPLANATION_NAMES_OUTPUT)
+    if not (isinstance(names, list) and len(names) == len(values)
+            and all(isinstance(n, str) for n in names)):
+        names = [f"feature {i}" for i in range(len(values))]
+    return [{"feature": name, "contribution": round(float(value), 6)}
+            for name, value in zip(names, values, strict=True)]

@@ -67,12 +67,18 @@ def ticket_urgency_model() -> DemoModel:
 def invoice_risk_model() -> DemoModel:
     model = invoice_risk.InvoiceRiskModel.load()
 
+    names = np.array([name.encode() for name in invoice_risk.FEATURES], dtype=object)
+
     @batch
     def infer(features: np.ndarray) -> dict[str, np.ndarray]:
-        probabilities = model.predict_proba(features.astype(np.float32))
+        x = features.astype(np.float32)
+        probabilities = model.predict_proba(x)
         return {
             "probabilities": probabilities,
             "label": _labels_column(model.labels, probabilities),
+            # Why: each feature's exact contribution to the log-odds of "risky".
+            "explanation": model.explain(x),
+            "explanation_features": np.tile(names, (len(x), 1)),
         }
 
     return DemoModel(
@@ -81,6 +87,9 @@ def invoice_risk_model() -> DemoModel:
         outputs=(
             Tensor(name="probabilities", dtype=np.float32, shape=(len(model.labels),)),
             Tensor(name="label", dtype=bytes, shape=(1,)),
+            Tensor(name="explanation", dtype=np.float32, shape=(invoice_risk.N_FEATURES,)),
+            Tensor(name="explanation_features", dtype=bytes,
+                   shape=(invoice_risk.N_FEATURES,)),
         ),
         infer=infer,
     )

@@ -333,6 +333,12 @@ class NodeType:
         return expression_problems(config)
 
     @classmethod
+    def node_references(cls, config: NodeConfig) -> list[tuple[str, str, tuple[str, ...]]]:
+        """Other nodes this config names: (field, node id, node types it may be). The
+        graph validator checks that each exists upstream and is of one of those types."""
+        return []
+
+    @classmethod
     def check_environment(cls, config: NodeConfig) -> list[EnvironmentProblem]:
         """Publish-time checks against the outside world; may do I/O (unlike `check`).
         Called only for configs that passed the pure validation."""

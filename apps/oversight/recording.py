@@ -96,11 +96,6 @@ def _take() -> list[tuple]:
     return rows
 
 
-def model_calls_discard() -> int:
-    """Drop the calls buffered in this process without writing them; how many."""
-    return len(_take())
-
-
 def _columns(rows: list[tuple]) -> list[list[Any]]:
     columns = [list(column) for column in zip(*rows, strict=True)]
     columns[0] = [datetime.fromtimestamp(at, tz=UTC) for at in columns[0]]

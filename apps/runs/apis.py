@@ -17,6 +17,7 @@ from apps.core.inbound import BodyRefused, read_body
 from apps.core.pagination import keyset_next_link
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
+from apps.privacy.selectors import map_items_masked, run_detail_masked
 from apps.runs import (
     metrics,
     operations,
@@ -29,7 +30,7 @@ from apps.runs import (
     test_webhooks,
     triggers,
 )
-from apps.runs.models import RunMode, RunStatus
+from apps.runs.models import Run, RunMode, RunStatus
 from apps.workflows.selectors import workflow_get
 
 
@@ -78,8 +79,9 @@ class RunDetailOutputSerializer(RunOutputSerializer):
     node_runs = NodeRunOutputSerializer(many=True)
 
 
-def _detail(run_id) -> dict:
-    return selectors.run_detail(run=selectors.run_get(run_id=run_id))
+def _detail(run_id, *, user) -> dict:
+    run = selectors.run_get(run_id=run_id)
+    return run_detail_masked(selectors.run_detail(run=run), run=run, user=user)
 
 
 class WorkflowRunStartApi(APIView):
@@ -109,7 +111,7 @@ class WorkflowRunStartApi(APIView):
             token=getattr(request, "api_token", None),
             trace_id=triggers.trace_id_from(request.headers.get("traceparent", "")))
         headers = {"Idempotent-Replayed": "true"} if run is None else None
-        return Response(_detail(run_id), status=status.HTTP_201_CREATED, headers=headers)
+        return Response(_detail(run_id, user=request.user), status=status.HTTP_201_CREATED, headers=headers)
 
 
 class RunFilterSerializer(serializers.Serializer):
@@ -187,7 +189,8 @@ class RunListApi(APIView):
         data = dict(filters.validated_data)
         cursor, limit = data.pop("cursor", None), data.pop("limit")
         try:
-            page = search.run_page(search.run_filter(**data), cursor=cursor, limit=limit)
+            page = search.run_page(search.run_filter(**data, user=request.user), cursor=cursor,
+                                   limit=limit)
         except search.BadCursor as exc:
             raise Unprocessable(str(exc), errors={"cursor": [str(exc)]}) from None
         next_url = None
@@ -205,7 +208,7 @@ class RunDetailApi(APIView):
 
     @extend_schema(responses=RunDetailOutputSerializer)
     def get(self, request, run_id):
-        return Response(_detail(run_id))
+        return Response(_detail(run_id, user=request.user))
 
 
 class MapItemOutputSerializer(serializers.Serializer):
@@ -247,8 +250,10 @@ class RunNodeItemsApi(APIView):
         filters.is_valid(raise_exception=True)
         page = selectors.map_item_page(run_id=run_id, node_id=node_id,
                                        **filters.validated_data)
+        run = Run.objects.only("pk", "workflow_id", "input").get(pk=run_id)
+        rows = map_items_masked(page.rows, run=run, user=request.user)
         return Response({"count": page.count, "next": keyset_next_link(request, page),
-                         "next_after": page.next_after, "results": page.rows})
+                         "next_after": page.next_after, "results": rows})
 
 
 class RunCancelApi(APIView):
@@ -260,7 +265,7 @@ class RunCancelApi(APIView):
         run = selectors.run_get(run_id=run_id)
         operations.run_operate(run=run, user=request.user,
                                operation=operations.RunOperation.CANCEL)
-        return Response(_detail(run_id))
+        return Response(_detail(run_id, user=request.user))
 
 
 class RunRetryApi(APIView):
@@ -272,7 +277,7 @@ class RunRetryApi(APIView):
         run = selectors.run_get(run_id=run_id)
         operations.run_operate(run=run, user=request.user,
                                operation=operations.RunOperation.RETRY)
-        return Response(_detail(run_id))
+        return Response(_detail(run_id, user=request.user))
 
 
 class WorkflowSwitchOutputSerializer(serializers.Serializer):
@@ -421,7 +426,7 @@ class WorkflowTestRunApi(APIView):
             node_id=data.validated_data.get("node"),
             rerun_upstream=data.validated_data["rerun_upstream"],
             trace_id=triggers.trace_id_from(request.headers.get("traceparent", "")))
-        return Response(_detail(run.pk), status=status.HTTP_201_CREATED)
+        return Response(_detail(run.pk, user=request.user), status=status.HTTP_201_CREATED)
 
 
 class NodeTestDataOutputSerializer(serializers.Serializer):

@@ -6,6 +6,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.roles import VIEWER, has_role
+from apps.privacy.selectors import run_detail_masked
 from apps.runs import events, selectors
 
 
@@ -14,7 +15,11 @@ def _snapshot(user, run_id):
     """The run as it is now, with the sequence number of the last event it shows."""
     if not has_role(user, VIEWER):
         return None
-    return selectors.run_snapshot(run_id=run_id)
+    snapshot = selectors.run_snapshot(run_id=run_id)
+    if snapshot is None:
+        return None
+    detail, seq, stored = snapshot
+    return run_detail_masked(detail, run=stored, user=user), seq
 
 
 class RunConsumer(AsyncJsonWebsocketConsumer):

@@ -48,6 +48,7 @@ from aiolimiter import AsyncLimiter
 from django.conf import settings
 from django.db import close_old_connections
 
+from apps.audit.personal import personal_scope
 from apps.audit.redaction import SecretScrubber, secret_scope
 from apps.nodes.base import NetworkCall, Outputs
 from apps.nodes.io import IOClients
@@ -130,7 +131,8 @@ class IOExecutor:
             instance = claimed.compiled.instances[node_id]
             if not getattr(instance, "waits_on_network", False):
                 return services.node_run_finish(claimed=claimed)
-            with secret_scope() as scope:
+            masker = services.personal_masker(claimed.compiled, claimed.context)
+            with secret_scope() as scope, personal_scope(masker):
                 try:
                     call = instance.prepare(claimed.context, claimed.compiled.configs[node_id])
                 except Exception as exc:

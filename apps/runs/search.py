@@ -6,6 +6,10 @@ word by word), case-folded and capped, stored with the run (`Run.search_terms`, 
 index). A search is an exact match of one such term, so it stays an index lookup at
 millions of runs. Node outputs are not indexed.
 
+Personal data (apps.privacy): a term that holds personal data is stored as its keyed
+hash, and only a search by a holder of the `personal-data` permission asks for that
+hash, so search never matches masked values for others.
+
 Pages are keyset pages over (created_at, id), newest first: a page deep in the list
 costs what the first costs, and runs that start meanwhile do not shift it.
 """
@@ -24,6 +28,8 @@ from typing import Any
 
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet
 
+from apps.audit.personal import PersonalMasker
+from apps.privacy.selectors import search_terms_for, search_terms_masked
 from apps.runs.models import Run
 
 TERM_MAX = 200  # characters a term keeps (the column's width)
@@ -54,10 +60,16 @@ def _leaves(value: Any, depth: int = 0) -> Iterator[str]:
         yield value
 
 
-def payload_terms(*payloads: Any) -> list[str]:
+def payload_terms(*payloads: Any, masker: PersonalMasker | None = None) -> list[str]:
     """The search terms of these payloads: each scalar value whole, and each word of
     a string (so "Order 1234 from ann@example.com" is found by 1234 and by the
-    address), case-folded, at most TERMS_MAX of them."""
+    address), case-folded, at most TERMS_MAX of them. With a `masker`, terms that hold
+    personal data are stored as keyed hashes (see the module's notes)."""
+    terms = _terms(payloads)
+    return search_terms_masked(terms, masker=masker) if masker else terms
+
+
+def _terms(payloads: tuple[Any, ...]) -> list[str]:
     terms: dict[str, None] = {}
     for payload in payloads:
         for leaf in _leaves(payload):
@@ -116,10 +128,11 @@ class RunPage:
 def run_filter(*, workflow=None, status: str | None = None, trigger: str | None = None,
                version: int | None = None, started_by: str | None = None,
                created_after=None, created_before=None, q: str | None = None,
-               mode: str | None = None, parent: bool = False) -> QuerySet[Run]:
+               mode: str | None = None, parent: bool = False, user=None) -> QuerySet[Run]:
     """The runs that match every filter given. `started_by`: a user name, or
     "token:<name>" for runs started through an API token. Child runs (of sub-workflows
-    and maps) are left out unless `parent` asks for them."""
+    and maps) are left out unless `parent` asks for them. `user`: who searches (a
+    search matches personal data only for holders of the `personal-data` permission)."""
     qs = Run.objects.all()
     if not parent:
         qs = qs.filter(parent_run__isnull=True)
@@ -146,7 +159,8 @@ def run_filter(*, workflow=None, status: str | None = None, trigger: str | None 
         # Sorted by an expression equal to created_at, not the column: PostgreSQL then
         # finds the few runs that hold the term through the GIN index and sorts them,
         # instead of walking the created_at index through a million runs for them.
-        qs = qs.filter(search_terms__contains=[search_term(q)]).annotate(
+        qs = qs.filter(search_terms__overlap=search_terms_for(search_term(q), user=user)) \
+            .annotate(
             sort_at=ExpressionWrapper(F("created_at") + timedelta(0),
                                       output_field=DateTimeField()))
     return qs

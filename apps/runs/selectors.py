@@ -32,7 +32,7 @@ def _run_with_node_runs():
         Prefetch("node_runs", queryset=nodes))
 
 
-def run_snapshot(*, run_id) -> tuple[dict[str, Any], int] | None:
+def run_snapshot(*, run_id) -> tuple[dict[str, Any], int, Run] | None:
     """The live view's first message: the run's detail and the sequence number of its
     last event, read in one repeatable-read transaction so that the number and the
     state agree (an event numbered at or below it is shown already). None when there
@@ -46,7 +46,7 @@ def run_snapshot(*, run_id) -> tuple[dict[str, Any], int] | None:
         run = _run_with_node_runs().filter(pk=run_id).first()
         if run is None:
             return None
-        return run_detail(run=run), run.event_seq
+        return run_detail(run=run), run.event_seq, run
 
 
 def run_detail(*, run: Run) -> dict[str, Any]:

@@ -17,10 +17,10 @@ from rest_framework.exceptions import APIException
 
 from apps.accounts.roles import EDITOR, has_role
 from apps.console.access import editor_required, viewer_required
+from apps.privacy.selectors import run_detail_masked
 from apps.runs import debug, operations, search, selectors
 from apps.runs.apis import RunFilterSerializer
 from apps.runs.models import Run, RunStatus
-from apps.runs.refs import unescape
 from apps.workflows.models import Workflow
 
 TRIGGERS = ("manual", "webhook", "schedule", "error")
@@ -40,7 +40,8 @@ def run_list(request):
     page = search.RunPage(rows=[], next_cursor=None)
     if filters.is_valid():
         try:
-            page = search.run_page(search.run_filter(**filters.validated_data),
+            page = search.run_page(search.run_filter(**filters.validated_data,
+                                                     user=request.user),
                                    cursor=request.GET.get("cursor") or None)
         except search.BadCursor as exc:
             errors["cursor"] = str(exc)
@@ -118,10 +119,14 @@ def run_detail(request, run_id):
                                      "started_by_token").filter(pk=run_id).first()
     if run is None:
         raise Http404("No such run.")
-    detail = selectors.run_detail(run=selectors.run_get(run_id=run_id))
+    stored = selectors.run_get(run_id=run_id)
+    detail = run_detail_masked(selectors.run_detail(run=stored), run=stored, user=request.user)
+    row = search.run_row(run)
+    if row["error"] and isinstance(detail.get("error"), dict):  # as masked for this reader
+        row["error"] = {**row["error"], "message": detail["error"].get("message", "")}
     return render(request, "runs/detail.html", {
-        "run": run, "row": search.run_row(run), "detail": detail,
-        "input": json.dumps(unescape(run.input), indent=2, ensure_ascii=False),
+        "run": run, "row": row, "detail": detail,
+        "input": json.dumps(detail["input"], indent=2, ensure_ascii=False),
         "vars": json.dumps(run.vars, indent=2, ensure_ascii=False) if run.vars else "",
         "can_act": has_role(request.user, EDITOR),
         "workflow_deleted": run.workflow.deleted_at is not None,

@@ -124,6 +124,7 @@ class _Validator:
         self.check_inputs()
         self.check_triggers_and_reachability()
         self.check_cycles()
+        self.check_references()
         return self.problems
 
     def check_node(self, index: int, node: Any) -> None:
@@ -316,6 +317,39 @@ class _Validator:
         for node_id in sorted(set(self.nodes) - ordered):
             self.add("cycle", f"Node {self.who(node_id)} is part of a cycle; workflows must be "
                      "acyclic (use a map or sub-workflow to repeat work).", node_id=node_id)
+
+
+    def check_references(self) -> None:
+        """A node that names another (an approval reviewing a model's answer) names one
+        that exists, runs before it, and is of a type it accepts."""
+        parents: dict[str, list[str]] = defaultdict(list)
+        for edge in self.edges:
+            parents[edge["target"]].append(edge["source"])
+        for node_id, node_type in self.types.items():
+            config = self.configs.get(node_id)
+            if config is None:
+                continue
+            for field, named, types in node_type.node_references(config):
+                where = {"node_id": node_id, "field": f"config.{field}"}
+                if named not in self.nodes:
+                    self.add("unknown_reference", f"Node {self.who(node_id)} names node "
+                             f"{named!r} in {field!r}; there is no such node.", **where)
+                    continue
+                if self.nodes[named].get("type") not in types:
+                    self.add("wrong_reference", f"Node {self.who(node_id)} names node "
+                             f"{self.who(named)} in {field!r}; it must be a "
+                             f"{' or '.join(types)} node.", **where)
+                    continue
+                seen, queue = {node_id}, deque(parents[node_id])
+                while queue and named not in seen:
+                    current = queue.popleft()
+                    if current not in seen:
+                        seen.add(current)
+                        queue.extend(parents[current])
+                if named not in seen:
+                    self.add("reference_not_upstream", f"Node {self.who(node_id)} names node "
+                             f"{self.who(named)} in {field!r}, which does not run before "
+                             "it: connect it upstream.", **where)
 
 
 def validate_graph(graph: Any, registry: NodeTypeRegistry) -> list[Problem]:

@@ -12,7 +12,8 @@ CRED = "/console/credentials/00000000-0000-4000-8000-000000000001"
 GET_PAGES = ["/console/audit/", "/console/audit/1/", "/console/audit/export.csv",
              "/console/audit/export.jsonl", "/console/users/",
              "/console/operations/", "/console/teams/",
-             "/console/teams/00000000-0000-4000-8000-000000000003/"]
+             "/console/teams/00000000-0000-4000-8000-000000000003/",
+             "/console/personal-data/"]
 POST_PAGES = ["/console/audit/verify/", "/console/users/", "/console/users/1/roles/",
               "/console/users/1/active/", "/console/users/lockouts/clear/",
               "/console/credentials/", f"{CRED}/", f"{CRED}/delete/", f"{CRED}/test/",
@@ -23,7 +24,8 @@ POST_PAGES = ["/console/audit/verify/", "/console/users/", "/console/users/1/rol
               "/console/teams/00000000-0000-4000-8000-000000000003/delete/",
               "/console/teams/00000000-0000-4000-8000-000000000003/members/",
               "/console/teams/00000000-0000-4000-8000-000000000003/members/1/remove/",
-              "/console/models/1/settings/"]
+              "/console/models/1/settings/",
+              "/console/personal-data/policy/", "/console/personal-data/grants/"]
 PAGES = [("get", p) for p in GET_PAGES] + [("post", p) for p in POST_PAGES]
 # Pages editors open too (admins as well); viewers and reviewers get 403.
 EDITOR_PAGES = [("get", "/console/credentials/"), ("get", f"{CRED}/"),
@@ -35,7 +37,8 @@ EDITOR_PAGES = [("get", "/console/credentials/"), ("get", f"{CRED}/"),
                 ("post", "/console/models/1/rules/"), ("post", "/console/models/rules/1/delete/"),
                 ("get", "/console/models/alerts/"),
                 ("post", "/console/models/alerts/1/acknowledge/"),
-                ("post", "/console/models/alerts/1/resolve/")]
+                ("post", "/console/models/alerts/1/resolve/"),
+                ("get", "/console/models/agreement/")]
 # Pages everyone with a role opens.
 VIEWER_PAGES = [("get", "/console/"), ("get", "/console/tokens/"), ("post", "/console/tokens/"),
                 ("post", "/console/tokens/1/revoke/")]

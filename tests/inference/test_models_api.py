@@ -32,7 +32,8 @@ def test_model_metadata_has_tensors_and_batch_size(client_for, registered_server
     assert response.data["max_batch_size"] == 64
     assert response.data["inputs"] == [
         {"name": "features", "datatype": "FP32", "shape": [8], "optional": False}]
-    assert {o["name"] for o in response.data["outputs"]} == {"probabilities", "label"}
+    assert {o["name"] for o in response.data["outputs"]} == {
+        "probabilities", "label", "explanation", "explanation_features"}
 
 
 def test_try_it_classifies_and_is_audited_as_the_model(client_for, registered_server,

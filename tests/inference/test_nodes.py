@@ -161,3 +161,26 @@ def test_check_against_metadata(client: TritonClient) -> None:
     ]
     echo = client.model_spec("echo")  # every input optional: nothing is missing
     assert check_against_metadata(_config(model="echo", inputs={"int8": "[1]"}), echo) == []
+
+
+def test_the_invoice_model_explains_itself_exactly(connection: Connection,
+                                                   cel_evaluate: Evaluate) -> None:
+    """The node passes the model's per-feature contributions on as `explanation`; for
+    the linear demo model they add up, with its bias, to the log-odds it answered."""
+    import math
+
+    from models.invoice_risk import FEATURES, InvoiceRiskModel
+
+    risky = [5.5, 2, 0.2, 3, 1, 1, 1, 0]
+    config = _config(model="invoice_risk", inputs={"features": "input.features"})
+    out = TritonInference().execute(
+        _context(connection, cel_evaluate, {"features": risky}), config).ports["out"]
+    assert out["label"] == "risky"
+    explanation = out["explanation"]
+    assert [item["feature"] for item in explanation] == list(FEATURES)
+    bias = InvoiceRiskModel.load().bias
+    logit = sum(item["contribution"] for item in explanation) + bias
+    # the label is "risky", so its confidence is P(risky) = sigmoid(log-odds)
+    assert 1 / (1 + math.exp(-logit)) == pytest.approx(out["confidence"], abs=1e-4)
+    top = max(explanation, key=lambda item: item["contribution"])
+    assert top["contribution"] > 0  # something pushed it towards "risky"

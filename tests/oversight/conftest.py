@@ -66,12 +66,3 @@ def wait_for(check, *, timeout: float = 60.0, what: str = ""):
 def invoice_flow(server: str, *, shadow: dict | None = None) -> dict:
     return classify_flow(server, model="invoice_risk", inputs={"features": "input.features"},
                          shadow=shadow)
-
-
-@pytest.fixture(autouse=True)
-def calls_buffer_empty():
-    """Start each test with this process's buffer of model calls empty: calls that other
-    tests' nodes made in this process (their rows rolled back) are not this test's."""
-    from apps.oversight.recording import model_calls_discard
-
-    model_calls_discard()

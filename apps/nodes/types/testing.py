@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import Field
 
+from apps.audit.services import audit_record
 from apps.nodes.base import (
     ExecutionPolicy,
     NodeConfig,
@@ -173,3 +174,17 @@ class TestLeak(NodeType):
         if config.fail:
             raise RuntimeError(f"failed with {resolved.secret}")
         return Outputs({"out": {"secret": resolved.secret}})
+
+
+@registry.register
+class TestLog(NodeType):
+    """A chatty node: logs what arrived and records it in the audit log, so tests can
+    see personal data masked in both."""
+
+    type = "test.log"
+
+    def execute(self, context: NodeContext, config: NodeConfig) -> Outputs:
+        value = context.inputs.get("in")
+        logging.getLogger(__name__).warning("received %s", value, extra={"payload": value})
+        audit_record(action="test.received", data={"received": value})
+        return Outputs({"out": value})

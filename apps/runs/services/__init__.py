@@ -50,6 +50,7 @@ from apps.runs.services.execution import (
     node_failure,
     node_result_checked,
     node_timeout,
+    personal_masker,
     retry_delay_s,
 )
 from apps.runs.services.execution import policy_of as node_policy
@@ -85,7 +86,7 @@ __all__ = [
     "Outcome",     "compile_version", "compiled_by_id", "database_back", "db_clock",
     "dispatch_job", "dispatch_node_runs", "engine_pause", "engine_paused_reason",
     "engine_resume", "is_ref", "latest_version", "map_chunk_run", "map_progress",
-    "node_failure", "node_policy", "node_result_checked", "node_run_claim",
+    "node_failure", "personal_masker", "node_policy", "node_result_checked", "node_run_claim",
     "node_run_execute", "node_run_finish", "node_run_held_start", "node_run_hold",
     "node_run_let_go", "node_run_resume",
     "node_run_settle", "node_run_take",

@@ -15,9 +15,11 @@ from typing import Any
 
 from django.db import DatabaseError, connection
 
+from apps.audit.personal import personal_scope
 from apps.audit.redaction import SecretScrubber, secret_scope
 from apps.core.inbound import clean_text
 from apps.nodes.base import ERROR_PORT, ExecutionPolicy, NodeContext, NodeError, Outputs, Wait
+from apps.privacy.selectors import masker_for, policy_get
 from apps.runs import metrics, refs
 from apps.runs.engine_hooks import engine_hooks
 from apps.runs.models import NodeRun, NodeStatus, Run, RunStatus
@@ -76,13 +78,24 @@ def policy_of(config: Any) -> ExecutionPolicy:
 def invoke(compiled: Compiled, node_id: str, context: NodeContext) -> Outputs | Wait:
     """Call a node type's code; every failure comes back as a NodeFailure. Credential
     values handed out meanwhile are masked in what comes back and in log lines
-    (apps.audit.redaction.secret_scope)."""
-    with secret_scope() as scope:
+    (apps.audit.redaction.secret_scope); the run's personal data is masked in log lines
+    and audit payloads written meanwhile (apps.audit.personal.personal_scope)."""
+    with secret_scope() as scope, personal_scope(personal_masker(compiled, context)):
         result = _invoke_scoped(compiled, node_id, context, scope)
         if isinstance(result, Outputs):
             return Outputs(scope.scrub(result.ports))
         result.payload = scope.scrub(result.payload)
         return result
+
+
+def personal_masker(compiled: Compiled, context: NodeContext):
+    """The run's personal data as a node sees it (None: the workflow declares none)."""
+    policy = policy_get(workflow_id=compiled.workflow_id)
+    if not policy:
+        return None
+    return masker_for(policy=policy, run_input=(context.run or {}).get("input"),
+                      node_outputs={node_id: entry.get("outputs") for node_id, entry
+                                    in (context.nodes or {}).items()})
 
 
 def _invoke_scoped(compiled: Compiled, node_id: str, context: NodeContext,

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from apps.audit.services import audit_record
 from apps.core.errors import Unprocessable
+from apps.privacy.selectors import masker_for, policy_get
 from apps.runs import events, metrics, refs, replay, rows
 from apps.runs.models import NodeRun, Run, RunMode, RunStatus, WorkflowRuntime
 from apps.runs.search import payload_terms
@@ -65,7 +66,8 @@ def run_start(*, workflow: Workflow, input: dict[str, Any] | None = None,
                    trace_id=trace_id or uuid.uuid4().hex,
                    parent_run_id=parent_node_run.run_id if parent_node_run else None,
                    parent_node_run=parent_node_run, vars=variables_snapshot(),
-                   search_terms=payload_terms(input))
+                   search_terms=payload_terms(input, masker=masker_for(
+                       policy=policy_get(workflow_id=workflow.pk), run_input=input)))
     log_context_bind(run)
     metrics.RUNS_STARTED.labels(str(workflow.pk), trigger, mode).inc()
     limit = None

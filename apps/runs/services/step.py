@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from apps.core.context import run_id_var, trace_id_var
+from apps.privacy.selectors import masker_for, policy_get
 from apps.runs import refs, rows
 from apps.runs.models import NodeRun, NodeStatus, Run, RunStatus
 from apps.runs.search import payload_terms
@@ -149,7 +150,10 @@ def set_run_status(step: Step, to: str, **fields: Any) -> None:
     if to not in RUN_TRANSITIONS[run.status]:
         raise AssertionError(f"run cannot move from {run.status} to {to}")
     if to == RunStatus.SUCCEEDED:  # the result joins the input in payload search
-        fields["search_terms"] = payload_terms(run.input, run_result(step))
+        masker = masker_for(policy=policy_get(workflow_id=run.workflow_id), run_input=run.input,
+                            node_outputs={node_id: row.outputs
+                                          for node_id, row in step.rows.items()})
+        fields["search_terms"] = payload_terms(run.input, run_result(step), masker=masker)
     run.status = to
     for key, value in fields.items():
         setattr(run, key, value)

@@ -33,7 +33,7 @@ export interface TaskSummary {
   is_test: boolean;
 }
 
-export type ContextKind = "text" | "number" | "percent" | "confidence" | "link" | "list" | "table" | "object";
+export type ContextKind = "text" | "number" | "percent" | "confidence" | "link" | "list" | "table" | "object" | "explanation";
 
 export interface ContextItem {
   label: string;

@@ -1,5 +1,6 @@
 /** The task's context, each item shown by its kind (see contextFormat.ts). */
 import type { ContextItem } from "../../infrastructure/inboxApi";
+import { ExplanationChart } from "../../ui/ExplanationChart";
 import { showContext, type Shown } from "./contextFormat";
 
 function Value({ shown }: { shown: Shown }) {
@@ -54,6 +55,8 @@ function Value({ shown }: { shown: Shown }) {
       );
     case "json":
       return <pre className="json-view">{shown.text}</pre>;
+    case "explanation":
+      return <ExplanationChart items={shown.items} />;
   }
 }
 

@@ -4,6 +4,7 @@
  * lists, lists of objects as tables; raw JSON only for objects. Pure, so it is tested alone.
  */
 import type { ContextItem } from "../../infrastructure/inboxApi";
+import { isExplanation, type Contribution } from "../../ui/ExplanationChart";
 
 export type Shown =
   | { type: "text"; text: string }
@@ -12,7 +13,8 @@ export type Shown =
   | { type: "link"; href: string; text: string }
   | { type: "list"; items: string[] }
   | { type: "table"; columns: string[]; rows: string[][] }
-  | { type: "json"; text: string };
+  | { type: "json"; text: string }
+  | { type: "explanation"; items: Contribution[] };
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
 
@@ -56,6 +58,9 @@ function listOrTable(value: unknown[], locale?: string): Shown {
 export function showContext(item: ContextItem, locale?: string): Shown {
   const { value } = item;
   if (value === null || value === undefined || value === "") return { type: "empty" };
+  if ((item.kind === "explanation" || item.kind === "auto" || item.kind === undefined || item.kind === "table") && isExplanation(value)) {
+    return { type: "explanation", items: value };
+  }
   const kind = item.kind ?? (Array.isArray(value) ? "list" : isObject(value) ? "object" : typeof value === "number" ? "number" : "text");
   switch (kind) {
     case "number": {

@@ -2,12 +2,20 @@
 import { useEffect, useState } from "react";
 import { errorMessage, type NodeRunRecord } from "../../infrastructure/api";
 import { useEditor, useServices } from "../../infrastructure/context";
+import { ExplanationChart, isExplanation } from "../../ui/ExplanationChart";
 import { formatDuration } from "../../ui/format";
 import { MapItems } from "./MapItems";
 
 function Json({ value }: { value: unknown }) {
   if (value === undefined || value === null) return <p className="muted small">—</p>;
   return <pre className="json-view">{JSON.stringify(value, null, 2)}</pre>;
+}
+
+/** A model's explanation in a node's outputs (the inference node passes it as `explanation`). */
+function explanationOf(outputs: unknown) {
+  const out = outputs && typeof outputs === "object" ? (outputs as Record<string, unknown>).out : undefined;
+  const value = out && typeof out === "object" ? (out as Record<string, unknown>).explanation : undefined;
+  return isExplanation(value) ? value : null;
 }
 
 const nodeIdOf = (s: { selection: { nodes: string[] } }) => (s.selection.nodes.length === 1 ? s.selection.nodes[0] : null);
@@ -81,6 +89,7 @@ export function NodeRunDetails() {
           <h4>Inputs</h4>
           <Json value={latest.inputs} />
           <h4>Outputs</h4>
+          {explanationOf(latest.outputs) ? <ExplanationChart items={explanationOf(latest.outputs)!} /> : null}
           <Json value={latest.outputs} />
           {latest.items_url ? (
             <MapItems key={latest.items_url} itemsUrl={latest.items_url} count={latest.items_count ?? null} />
