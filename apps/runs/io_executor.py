@@ -44,7 +44,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -53,6 +52,7 @@ from apps.audit.redaction import SecretScrubber, secret_scope
 from apps.nodes.base import NetworkCall, Outputs
 from apps.nodes.io import IOClients
 from apps.runs import metrics, rows, services
+from apps.runs.io_gates import HostGates, host_rates
 
 logger = logging.getLogger("weft.runs.io")
 
@@ -76,21 +76,6 @@ class _Gone(Exception):
     before its call started: nothing to settle."""
 
 
-def host_rates(entries: list[str]) -> dict[str, float]:
-    """WEFT_IO_HOST_RATES's "host[:port]=rate" entries as {host or host:port: rate}."""
-    rates = {}
-    for entry in entries:
-        key, _, rate = entry.rpartition("=")
-        try:
-            value = float(rate)
-        except ValueError:
-            value = 0.0
-        if not key.strip() or value <= 0:
-            raise ValueError(f"WEFT_IO_HOST_RATES: {entry!r} is not host=requests per second")
-        rates[key.strip().lower()] = value
-    return rates
-
-
 class IOExecutor:
     """One per worker process (see `executor()`); thread-safe `execute`."""
 
@@ -98,11 +83,9 @@ class IOExecutor:
                  rates: dict[str, float] | None = None) -> None:
         self.concurrency = concurrency
         self.per_host = per_host
-        self.rates = rates or {}
+        self.gates = HostGates(per_host=per_host, rates=rates or {})
         self.slots = threading.BoundedSemaphore(concurrency)
         self.flights: dict[int, _Flight] = {}  # node run pk -> its flight (loop thread only)
-        self.hosts: dict[str, asyncio.Semaphore] = {}
-        self.limiters: dict[str, AsyncLimiter | None] = {}
         self.peak = 0
         self.db = ThreadPoolExecutor(db_threads, thread_name_prefix="weft-io-db")
         self.loop = asyncio.new_event_loop()
@@ -196,8 +179,8 @@ class IOExecutor:
         call = flight.call
         claimed = flight.claimed
         node_id = claimed.row.node_id
-        host = self._host_slots(call.host)
-        limiter = self._limiter(call.host)
+        host = self.gates.slots(call.host)
+        limiter = self.gates.limiter(call.host)
         timeout = services.node_policy(claimed.compiled.configs[node_id]).timeout_s
         # Waiting for a cap of this process, the node shows as queued (still ours).
         waits = (host is not None and host.locked()) or (
@@ -218,26 +201,6 @@ class IOExecutor:
         result = services.node_result_checked(claimed.compiled, node_id, outputs)
         return Outputs(flight.scope.scrub(result.ports)) if isinstance(result, Outputs) \
             else result
-
-    def _host_slots(self, host: str) -> asyncio.Semaphore | None:
-        if not host:
-            return None
-        if host not in self.hosts:
-            self.hosts[host] = asyncio.Semaphore(self.per_host)
-        return self.hosts[host]
-
-    def _limiter(self, host: str) -> AsyncLimiter | None:
-        """The host's rate limit (host:port, then host, then "*"), or None."""
-        if not host or not self.rates:
-            return None
-        if host not in self.limiters:
-            name = host.rpartition(":")[0] or host
-            rate = self.rates.get(host) or self.rates.get(name) or self.rates.get("*")
-            # A bucket of one second's requests, refilled at the rate (never a burst
-            # of less than one request).
-            self.limiters[host] = AsyncLimiter(max(rate, 1.0), max(rate, 1.0) / rate) \
-                if rate else None
-        return self.limiters[host]
 
     async def _in_db(self, function: Any, **kwargs: Any) -> Any:
         """A service call on one of the database threads."""

@@ -10,6 +10,7 @@ import pytest
 from django.db.models import Count
 
 from apps.runs import services
+from apps.runs.io_gates import host_rates
 from apps.runs.models import NodeRun, Run
 from config.launch import IO_WORKER_OPTIONS
 from tests.fixtures.runs import _worker_running, flow
@@ -96,3 +97,11 @@ def test_a_worker_killed_while_calls_wait_for_their_host_loses_none(
         "succeeded"}, limited_worker.log()[-2000:]
     assert _calls(ids).count() == 4  # one row per node: none committed twice
     assert len(receiver.keys) == 4
+
+
+def test_the_rate_setting_names_hosts_with_or_without_a_port():
+    assert host_rates(["API.example.com=5", "127.0.0.1:8080=0.5", "*=50"]) == {
+        "api.example.com": 5.0, "127.0.0.1:8080": 0.5, "*": 50.0}
+    for wrong in ("api.example.com", "=5", "api.example.com=0", "api.example.com=fast"):
+        with pytest.raises(ValueError, match="WEFT_IO_HOST_RATES"):
+            host_rates([wrong])
