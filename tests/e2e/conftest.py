@@ -18,6 +18,17 @@ def spaced(graph: dict, *, dx: int = 300) -> dict:
     return graph
 
 
+def sign_in(page, url: str, user) -> None:
+    """Sign `user` in through the login form (its password is the fixtures' PASSWORD)."""
+    from tests.fixtures.accounts import PASSWORD
+
+    page.goto(f"{url}/login/")
+    page.get_by_label("Username or e-mail").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{url}/")
+
+
 @pytest.fixture
 def open_editor(live_web):
     """open_editor(page, workflow) -> an Editor on /editor/<id>/, loaded."""

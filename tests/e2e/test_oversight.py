@@ -9,8 +9,7 @@ from apps.approvals.models import Task
 from apps.audit.personal import PERSONAL_MASK
 from apps.privacy.services import policy_set
 from apps.runs import services as runs
-from tests.e2e.conftest import spaced
-from tests.fixtures.accounts import PASSWORD
+from tests.e2e.conftest import sign_in, spaced
 from tests.fixtures.runs import flow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -36,14 +35,6 @@ def _review_flow():
                               ("review", "rejected", "hold", "in")]))
 
 
-def _sign_in(page, url, user):
-    page.goto(f"{url}/login/")
-    page.get_by_label("Username or e-mail").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{url}/")
-
-
 def test_a_reviewer_sees_the_explanation_and_a_viewer_sees_masked_values(
         page, browser, live_web, publish, create_user, screenshot,
         csp_watch):
@@ -57,7 +48,7 @@ def test_a_reviewer_sees_the_explanation_and_a_viewer_sees_masked_values(
                paths=["input.email"], detectors=["email"])
 
     # The reviewer (no personal-data permission either): the chart, and the e-mail masked.
-    _sign_in(page, live_web.url, rita)
+    sign_in(page, live_web.url, rita)
     page.goto(f"{live_web.url}/inbox/{task.pk}/")
     chart = page.get_by_role("figure", name="Why the model said this")
     expect(chart).to_be_visible()
@@ -71,7 +62,7 @@ def test_a_reviewer_sees_the_explanation_and_a_viewer_sees_masked_values(
     viewer_context = browser.new_context()
     viewer_page = viewer_context.new_page()
     viewer = create_user(username="vic", roles=["viewer"])
-    _sign_in(viewer_page, live_web.url, viewer)
+    sign_in(viewer_page, live_web.url, viewer)
     viewer_page.goto(f"{live_web.url}/runs/{run.pk}/")
     expect(viewer_page.get_by_text("INV-31").first).to_be_visible()
     expect(viewer_page.get_by_text(PERSONAL_MASK).first).to_be_visible()
