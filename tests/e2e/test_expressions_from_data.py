@@ -36,6 +36,11 @@ def test_pick_a_field_from_the_input_and_see_the_typed_problem_and_preview(
     value.type(" * 0.9")
     alert = editor.side_panel.get_by_role("alert").filter(has_text="double(input.amount)")
     expect(alert).to_be_visible()
+    # The draft's check reports it too, as publish would refuse it: named by the node.
+    problem = editor.problems.get_by_role("button", name="error: Node 'Price', field "
+                                          "'fields.0.value': No operator '*' for (int, double)")
+    expect(problem).to_contain_text("double(input.amount)")
+    expect(problem.locator(".problem-where")).to_have_text("Price")
     screenshot("typed-problem")
 
     # The fix checks, and the preview shows what it gives on the sample.

@@ -56,7 +56,8 @@ export const ConfigForm = memo(function ConfigForm({ nodeId, config, spec, probl
     [config, schema],
   );
   const extraErrors = useMemo(
-    () => problemsToErrorSchema((problems ?? []).filter((p) => !flagged.has(fieldPath(p)))) as ErrorSchema,
+    // A type error on the sample data is the expression field's own live check: not repeated under it.
+    () => problemsToErrorSchema((problems ?? []).filter((p) => !flagged.has(fieldPath(p)) && p.code !== "expression_type_error")) as ErrorSchema,
     [problems, flagged],
   );
   // The form fills in the schema's defaults when it opens and reports that as a
