@@ -1,21 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { TYPES, sampleGraph } from "../test/fixtures";
+import { loadedStore, sampleGraph } from "../test/fixtures";
 import { ApiError, createApi, readCookie, type Api, type RunDetail } from "./api";
 import { canEdit } from "./boot";
-import { createEditorStore } from "./editorStore";
 import { RunController } from "./runs";
 import { ValidationController } from "./validation";
 import type { SocketLike } from "./ws";
-
-function loadedStore() {
-  const store = createEditorStore();
-  store.getState().setNodeTypes(TYPES);
-  store.getState().loadWorkflow({
-    id: "wf-1", name: "W", description: "", is_active: true, revision: 1, latest_version: 2, owner: null,
-    created_at: "", updated_at: "", graph: sampleGraph(),
-  });
-  return store;
-}
 
 describe("API client", () => {
   it("sends JSON with the CSRF cookie on unsafe methods only", async () => {

@@ -1,18 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
-import { TYPES, sampleGraph } from "../test/fixtures";
+import { loadedStore } from "../test/fixtures";
 import type { DebugStart, RunDetail } from "./api";
-import { createEditorStore } from "./editorStore";
 import { TestDataController } from "./testData";
-
-function loadedStore() {
-  const store = createEditorStore();
-  store.getState().setNodeTypes(TYPES);
-  store.getState().loadWorkflow({
-    id: "wf-1", name: "W", description: "", is_active: true, revision: 1, latest_version: 2, owner: null,
-    created_at: "", updated_at: "", graph: sampleGraph(),
-  });
-  return store;
-}
 
 function started(workflow: string): DebugStart {
   const run = { id: "run-2", workflow, version: null, status: "succeeded", trigger: "manual", mode: "test",

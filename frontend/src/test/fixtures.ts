@@ -1,5 +1,6 @@
 /** Node types and graphs shaped like the API's, for tests. */
 import type { Graph, GraphNode, NodeTypeSpec } from "../core/types";
+import { createEditorStore } from "../infrastructure/editorStore";
 
 const port = (name: string, multiple = false) => ({ name, label: name, required: true, multiple });
 
@@ -44,4 +45,15 @@ export function sampleGraph(): Graph {
     ],
     notes: [{ id: "n1", text: "hello", position: { x: 0, y: -100 } }],
   };
+}
+
+/** An editor store with the test node types and workflow "wf-1" (the sample graph) loaded. */
+export function loadedStore() {
+  const store = createEditorStore();
+  store.getState().setNodeTypes(TYPES);
+  store.getState().loadWorkflow({
+    id: "wf-1", name: "W", description: "", is_active: true, revision: 1, latest_version: 2, owner: null,
+    created_at: "", updated_at: "", graph: sampleGraph(),
+  });
+  return store;
 }
