@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -9,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsAdmin, IsEditor
+from apps.core.schema import error_responses
 from apps.feedback import exports, selectors
 
 
@@ -51,8 +54,9 @@ class AgreementApi(APIView):
         bucket = serializers.ChoiceField(choices=list(selectors.BUCKETS), default="day")
 
     @extend_schema(parameters=[FilterSerializer],
-                   responses=OpenApiResponse(description="{decisions, compared, kept, share, "
-                                                         "over_time, confusion}"))
+                   responses={200: OpenApiResponse(description="{decisions, compared, kept, "
+                                                               "share, over_time, confusion}"),
+                              **error_responses(400)})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -79,7 +83,8 @@ class FeedbackExportApi(APIView):
 
     @extend_schema(parameters=[FilterSerializer],
                    responses={(200, "application/x-ndjson"): OpenApiResponse(
-                       description="One JSON object a line (or CSV with a header row).")})
+                       description="One JSON object a line (or CSV with a header row)."),
+                              **error_responses(400)})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -90,6 +95,8 @@ class FeedbackExportApi(APIView):
             queryset=selectors.feedback_filter(**data), fmt=fmt, personal=personal,
             actor=request.user, request=request, filters=data)
         response = StreamingHttpResponse(lines, content_type=exports.CONTENT_TYPES[fmt])
-        name = f"feedback-{data['model']}-{data.get('version') or 'all'}.{fmt.value}"
+        # A header value: only safe characters of the model's name and version.
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", f"{data['model']}-{data.get('version') or 'all'}")
+        name = f"feedback-{stem[:100]}.{fmt.value}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response

@@ -39,7 +39,7 @@ class WorkflowPersonalDataApi(APIView):
 
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses=PolicySerializer)
+    @extend_schema(responses={200: PolicySerializer, **error_responses(404)})
     def get(self, request, workflow_id):
         workflow = workflow_get(workflow_id=workflow_id)
         row = PersonalDataPolicy.objects.filter(workflow=workflow).first()
@@ -47,7 +47,7 @@ class WorkflowPersonalDataApi(APIView):
                          "detectors": row.detectors if row else []})
 
     @extend_schema(request=PolicySerializer, responses={200: PolicySerializer,
-                                                        **error_responses(400)})
+                                                        **error_responses(400, 404)})
     def put(self, request, workflow_id):
         workflow = workflow_get(workflow_id=workflow_id)
         data = PolicySerializer(data=request.data)
@@ -66,12 +66,13 @@ class _GrantApi(APIView):
     def _target(self, kwargs) -> dict:
         raise NotImplementedError
 
-    @extend_schema(responses=GrantSerializer)
+    @extend_schema(responses={200: GrantSerializer, **error_responses(404)})
     def get(self, request, **kwargs):
         return Response({"granted": PersonalDataGrant.objects.filter(
             **self._target(kwargs)).exists()})
 
-    @extend_schema(request=GrantSerializer, responses=GrantSerializer)
+    @extend_schema(request=GrantSerializer, responses={200: GrantSerializer,
+                                                       **error_responses(400, 404)})
     def put(self, request, **kwargs):
         data = GrantSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -115,7 +116,7 @@ class PersonalDataEraseApi(APIView):
     permission_classes = [IsAdmin]
 
     @extend_schema(request=EraseSerializer, responses={200: EraseResultSerializer,
-                                                       **error_responses(400)})
+                                                       **error_responses(400, 404)})
     def post(self, request):
         data = EraseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
