@@ -32,6 +32,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
                          "input": "{'order': input}"},
     "notify.webhook": {"url": "https://hooks.example.com/services/T000/B000/XXXX",
                        "text": "Run {{ run.id }} needs a look."},
+    "trigger.model_alert": {"model": "invoice_risk", "kinds": ["drift"]},
 }
 
 

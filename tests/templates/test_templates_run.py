@@ -1,7 +1,7 @@
 """Every template's sample input runs green through real workers (DECISIONS.md): the
 template's graph becomes an ordinary draft through the API, as the "new workflow"
-dialog makes it, and its "try it" test run finishes with every approval decided in the
-team's reviewer."""
+dialog makes it, and its "try it" test run finishes with every approval decided by the
+builder who started it (a test run's tasks go to that builder)."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def test_template_sample_runs_green(template, template_worker, environment, rece
     started = client.post(f"/api/workflows/{created.data['id']}/test-runs/",
                           {"input": template.sample_input}, format="json")
     assert started.status_code == 201, started.data
-    run = _finish(started.data["id"], environment)
+    run = _finish(started.data["id"], builder)  # a test run's tasks go to its builder
     detail = client.get(f"/api/runs/{run.pk}/").data
     failed = [(n["node_id"], n["error"]) for n in detail["node_runs"] if n["status"] == "failed"]
     assert run.status == "succeeded", (failed, run.error)
@@ -76,6 +76,34 @@ def test_template_sample_runs_green(template, template_worker, environment, rece
     assert Task.objects.filter(run_id=run.pk, status=TaskStatus.APPROVED).count() == 1
     if template.slug == "invoice_review":  # booked once, idempotently
         assert list(receiver.keys().values()) == [1]
+        _assert_reviewer_saw_the_explanation(run)
+    if template.slug == "data_deletion_request":
+        _assert_deletion_recorded_and_requester_told(run, template, detail)
+
+
+def _assert_reviewer_saw_the_explanation(run: Run) -> None:
+    """Billing's task carries the model's explanation, which the inbox draws as bars."""
+    from models.invoice_risk import FEATURES
+
+    context = Task.objects.get(run_id=run.pk).context
+    shown = next(item for item in context if item["kind"] == "explanation")
+    assert [bar["feature"] for bar in shown["value"]] == list(FEATURES)
+    assert all(isinstance(bar["contribution"], int | float) for bar in shown["value"])
+
+
+def _assert_deletion_recorded_and_requester_told(run: Run, template, detail) -> None:
+    from apps.audit.models import AuditEvent
+
+    account = template.sample_input["account"]
+    event = AuditEvent.objects.get(action="business.deletion.completed", run_id=run.pk)
+    assert event.target_label == template.sample_input["request_id"]
+    recorded = str(event.data)
+    assert all(account[field] not in recorded for field in ("customer_id", "email", "name"))
+    assert len(event.data["email"]) == 32  # the pseudonym
+    outputs = {n["node_id"]: n["outputs"] for n in detail["node_runs"]}
+    assert outputs["done"]["out"]["to"] == [template.sample_input["requester"]["email"]]
+    statuses = {n["node_id"]: n["status"] for n in detail["node_runs"]}
+    assert statuses["unverified"] == "skipped"  # the identity check passed
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from apps.templates import templates_load
 from apps.workflows.services import graph_validate
 
 EXPECTED = {"Support ticket escalation", "Invoice review", "Insurance claim triage",
+            "Data-deletion request",
             "Order fraud sweep"}
 
 

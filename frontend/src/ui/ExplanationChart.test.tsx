@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { cleanup, render, screen } from "@testing-library/react";
 import { afterEach, describe, expect, it } from "vitest";
+import { ContextView } from "../features/inbox/ContextView";
 import { showContext } from "../features/inbox/contextFormat";
 import { ExplanationChart, explanationBars, isExplanation } from "./ExplanationChart";
 
@@ -30,5 +31,13 @@ describe("ExplanationChart", () => {
   it("is how the inbox shows a context item that holds an explanation", () => {
     expect(showContext({ label: "Why", value: ITEMS, kind: "explanation" })).toEqual({ type: "explanation", items: ITEMS });
     expect(showContext({ label: "Why", value: ITEMS, kind: "table" })).toMatchObject({ type: "explanation" });
+  });
+
+  it("is drawn in the task's context, as the Invoice review's reviewer sees it", () => {
+    const { container } = render(
+      <ContextView items={[{ label: "Risk", value: "risky", kind: "text" }, { label: "Why the model says so", value: ITEMS, kind: "explanation" }]} />,
+    );
+    expect(screen.getByText("Why the model says so")).toBeTruthy();
+    expect(container.querySelectorAll("rect.explanation-up, rect.explanation-down")).toHaveLength(3);
   });
 });
