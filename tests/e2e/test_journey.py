@@ -210,10 +210,12 @@ def test_the_first_hour(page, browser, live_web_on_worker, triton, create_triton
     expect(task_view.locator(".task-outcome")).to_contain_text("Approved by rita")
     tour(inbox, "approved")
 
-    # 9. The builder's canvas shows the run finish; the caller got the resolution.
+    # 9. The builder's canvas shows the run finish (and the Runs list follows).
     expect(editor.node("Answer: resolution").get_by_role("status")).to_have_text(
         "Succeeded", timeout=30_000)
     expect(canvas.locator(".run-bar")).to_contain_text("succeeded", timeout=30_000)
+    expect(canvas.get_by_role("button", name=f"Open run {run.pk} (succeeded)")).to_be_visible(
+        timeout=15_000)  # the Runs list follows live
     tour(canvas, "finished")
     sender.join(timeout=60)
     assert answer["status"] in (200, 202), answer
