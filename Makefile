@@ -12,7 +12,7 @@ export UV_LINK_MODE ?= copy
 # Use the machine's Python (3.11+); never download one.
 export UV_PYTHON_DOWNLOADS ?= never
 
-.PHONY: run test deps frontend triton-repository docs chromium faketime services services-down lint e2e bench clean help
+.PHONY: run test tour deps frontend triton-repository docs chromium faketime services services-down lint e2e bench clean help
 
 help:
 	@echo "make run    start Weft (web, worker, scheduler, embedded services) on http://127.0.0.1:8000"
@@ -72,6 +72,10 @@ lint: deps
 test: deps frontend chromium faketime services lint
 	@if [ -f $(FRONTEND)/package.json ]; then cd $(FRONTEND) && npm test --silent; fi
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The README's five-minute tour: the journey test, writing its screenshots to docs/tour/.
+tour: deps frontend chromium services
+	WEFT_TOUR_DIR=docs/tour $(VENV)/bin/pytest tests/e2e/test_journey.py -q -p no:cacheprovider
 
 bench: deps services
 	$(PY) bench/run_all.py

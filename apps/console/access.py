@@ -23,7 +23,7 @@ SECTIONS = (
     ("triton", "Triton servers", "console:triton", EDITOR),
     ("models", "Models", "console:models", EDITOR),
     ("operations", "Operations", "console:operations", ADMIN),
-    ("models", "Reviewer agreement", "console:model-agreement", EDITOR),
+    ("model-agreement", "Reviewer agreement", "console:model-agreement", EDITOR),
     ("personal-data", "Personal data", "console:personal-data", ADMIN),
 )
 

@@ -46,7 +46,7 @@ def _heat(confusion: dict[str, Any]) -> list[dict[str, Any]]:
 @editor_required
 def agreement_page(request):
     models = selectors.feedback_models()
-    context: dict[str, Any] = {"section": "models", "models": models, "chosen": None,
+    context: dict[str, Any] = {"section": "model-agreement", "models": models, "chosen": None,
                                "can_export": has_role(request.user, ADMIN),
                                "chart_w": CHART_W, "chart_h": CHART_H}
     if request.GET.get("model"):

@@ -22,6 +22,19 @@ class Template:
     graph: dict[str, Any]
 
 
+def _with_sample(graph: dict[str, Any], sample: dict[str, Any]) -> dict[str, Any]:
+    """The graph with the sample on its trigger, when the trigger's type takes one: a
+    draft made from the template starts its test runs from it."""
+    from apps.nodes.registry import registry
+
+    for node in graph["nodes"]:
+        node_type = registry.get(node["type"], node.get("version"))
+        if node_type is not None and node_type.is_trigger \
+                and "sample_input" in node_type.Config.model_fields:
+            node["config"] = {**node.get("config", {}), "sample_input": sample}
+    return graph
+
+
 def _load(path: Path) -> Template:
     document = json.loads(path.read_text())
     missing = [name for name in FIELDS if name not in document]
@@ -29,7 +42,7 @@ def _load(path: Path) -> Template:
         raise ValueError(f"{path.name}: fields must be {', '.join(FIELDS)}")
     return Template(slug=path.stem, name=document["name"], description=document["description"],
                     teams=tuple(document["teams"]), sample_input=document["sample_input"],
-                    graph=document["graph"])
+                    graph=_with_sample(document["graph"], document["sample_input"]))
 
 
 @cache

@@ -100,3 +100,14 @@ def test_a_deactivated_admin_is_signed_out(browser_for):
 def test_admins_see_the_console_link(admin_browser):
     page = admin_browser.get("/")
     assert b'href="/console/"' in page.content
+
+
+@pytest.mark.parametrize(("path", "current"), [("/console/models/", "Models"),
+                                               ("/console/models/agreement/",
+                                                "Reviewer agreement")])
+def test_the_sidebar_marks_only_the_open_page(admin_browser, path, current):
+    import re
+
+    page = admin_browser.get(path).content.decode()
+    marked = re.findall(r'aria-current="page">([^<]+)</a>', page)
+    assert marked == [current]

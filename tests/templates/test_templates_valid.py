@@ -34,3 +34,16 @@ def test_template_lists_every_team_it_names(template):
             named |= {step["team"] for step in node["config"].get("when_overdue", [])
                       if step.get("team")}
     assert named == set(template.teams)
+
+
+@pytest.mark.parametrize("template", templates_load(), ids=lambda t: t.slug)
+def test_a_draft_from_a_template_tests_with_its_sample(template):
+    """The trigger of a template carries its sample (when its type takes one), so the
+    test dialog of a draft made from it is filled in with the sample."""
+    from apps.runs.test_runs import sample_input
+
+    (trigger,) = [n for n in template.graph["nodes"] if n["type"].startswith("trigger.")]
+    if trigger["type"] == "trigger.schedule":
+        assert "sample_input" not in trigger["config"]  # the type takes none
+    else:
+        assert sample_input(template.graph) == template.sample_input

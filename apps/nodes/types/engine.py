@@ -64,6 +64,9 @@ class WebhookTriggerConfig(NodeConfig):
         description="With 'respond': the JSON the caller gets when the run fails, with "
                     "the run's id added as run_id. Empty: {\"error\": \"run_failed\"}. "
                     "What went wrong stays in the run, for you; the caller never sees it.")
+    sample_input: dict[str, Any] = Field(
+        default_factory=dict, title="Sample input",
+        description="JSON a test run of the draft starts from (a request as callers send it).")
 
 
 @registry.register
