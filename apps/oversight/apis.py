@@ -5,6 +5,8 @@ thresholds and pin the reference window (apps.oversight.services)."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
@@ -12,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsEditor
 from apps.accounts.roles import ADMIN, EDITOR, has_role
+from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.oversight import alerts, selectors, services
 from apps.oversight.models import Alert, AlertRule, AlertStatus, ModelVersion, RuleKind
@@ -63,6 +66,7 @@ def version_data(version: ModelVersion) -> dict:
 class ModelListApi(APIView):
     permission_classes = [IsEditor]
 
+    @extend_schema(operation_id="models_list", responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Every model version seen: calls and errors in the last 24 hours, latency p50/p99, drift.")})
     def get(self, request):
         rows = selectors.model_versions_list()
         for row in rows:
@@ -79,6 +83,7 @@ class ModelDetailApi(APIView):
         reference_start = serializers.DateTimeField(required=False, allow_null=True)
         reference_end = serializers.DateTimeField(required=False, allow_null=True)
 
+    @extend_schema(operation_id="model_retrieve", responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="A model version: drift settings, its last 24 hours, the workflows that use it, its alert rules."), **error_responses(404)})
     def get(self, request, version_id: int):
         version = get_object_or_404(ModelVersion, pk=version_id)
         window = selectors.model_version_drift_windows(version=version)
@@ -87,6 +92,7 @@ class ModelDetailApi(APIView):
                          "rules": [rule_data(r) for r in selectors.alert_rules_for(
                              version=version)]})
 
+    @extend_schema(operation_id="model_update", request=InputSerializer, responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The model version."), **error_responses(400, 403, 404)})
     def patch(self, request, version_id: int):
         version = get_object_or_404(ModelVersion, pk=version_id)
         data = self.InputSerializer(data=request.data)
@@ -99,6 +105,7 @@ class ModelDetailApi(APIView):
 class ModelSeriesApi(APIView):
     permission_classes = [IsEditor]
 
+    @extend_schema(operation_id="model_series", parameters=[OpenApiParameter("hours", int, description="Hours back (1 to 2160; default 168).")], responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Hourly calls, errors and latency; confidence and label distributions now and in the reference window; shadow comparisons."), **error_responses(404)})
     def get(self, request, version_id: int):
         version = get_object_or_404(ModelVersion, pk=version_id)
         try:
@@ -126,11 +133,13 @@ class RuleListApi(APIView):
         pause_workflows = serializers.BooleanField(default=False)
         notify_team = serializers.UUIDField(required=False, allow_null=True)
 
+    @extend_schema(operation_id="model_rules_list", responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The version's alert rules."), **error_responses(404)})
     def get(self, request, version_id: int):
         version = get_object_or_404(ModelVersion, pk=version_id)
         return Response({"results": [rule_data(r) for r in
                                      selectors.alert_rules_for(version=version)]})
 
+    @extend_schema(operation_id="model_rules_create", request=InputSerializer, responses={201: OpenApiResponse(OpenApiTypes.OBJECT, description="The rule."), **error_responses(400, 404)})
     def post(self, request, version_id: int):
         version = get_object_or_404(ModelVersion, pk=version_id)
         data = self.InputSerializer(data=request.data)
@@ -143,6 +152,7 @@ class RuleListApi(APIView):
 class RuleDetailApi(APIView):
     permission_classes = [IsEditor]
 
+    @extend_schema(operation_id="model_rule_delete", responses={204: None, **error_responses(404)})
     def delete(self, request, rule_id: int):
         rule = get_object_or_404(AlertRule, pk=rule_id)
         services.alert_rule_delete(rule=rule, user=request.user)
@@ -152,6 +162,7 @@ class RuleDetailApi(APIView):
 class AlertListApi(APIView):
     permission_classes = [IsEditor]
 
+    @extend_schema(operation_id="model_alerts_list", parameters=[OpenApiParameter("status", str, description="open, acknowledged or resolved; all when left out.")], responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Alerts, newest first.")})
     def get(self, request):
         wanted = request.query_params.get("status", "")
         wanted = wanted if wanted in AlertStatus.values else ""
@@ -165,6 +176,7 @@ class AlertActionApi(APIView):
     permission_classes = [IsEditor]
     action = ""
 
+    @extend_schema(request=None, responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The alert, acknowledged or resolved, with who and when."), **error_responses(404)})
     def post(self, request, alert_id: int):
         alert = get_object_or_404(Alert.objects.select_related("rule", "rule__version"),
                                   pk=alert_id)
