@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from apps.expressions.core import check
 from apps.expressions.services import expression_data
@@ -91,6 +91,14 @@ class TritonInferenceConfig(NodeConfig):
         description="Another model (or version) that gets the same inputs after this one "
         "answered, out of band: compared on the model page, never changing the run.")
     policy: ExecutionPolicy = policy_field(retries=2)
+
+    @field_validator("shadow", mode="before")
+    @classmethod
+    def _no_shadow_when_left_empty(cls, value: Any) -> Any:
+        """The form's empty shadow section (no server, no model) means no shadow."""
+        if isinstance(value, dict) and not any(value.get(k) for k in ("server", "model")):
+            return None
+        return value
 
 
 def _upgrade_v1(config: dict[str, Any]) -> dict[str, Any]:

@@ -184,3 +184,14 @@ def test_the_invoice_model_explains_itself_exactly(connection: Connection,
     assert 1 / (1 + math.exp(-logit)) == pytest.approx(out["confidence"], abs=1e-4)
     top = max(explanation, key=lambda item: item["contribution"])
     assert top["contribution"] > 0  # something pushed it towards "risky"
+
+
+@pytest.mark.parametrize("left_empty", [{}, {"version": ""}, {"server": "", "model": ""}])
+def test_a_shadow_section_left_empty_means_no_shadow(left_empty):
+    """The inspector's form sends the optional shadow section empty: no problem, no shadow."""
+    from apps.inference.nodes import TritonInferenceConfig
+
+    config = TritonInferenceConfig.model_validate(
+        {"server": "local", "model": "ticket_urgency", "inputs": {"text": "input.text"},
+         "shadow": left_empty})
+    assert config.shadow is None
