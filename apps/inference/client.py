@@ -321,6 +321,10 @@ class TritonClient:
             versions = self.model_spec(name).versions or versions
         return ModelStatus(name, versions, ready, str(entry.get("reason", "")))
 
+    def spec_forget(self, model: str, version: str = "") -> None:
+        """Read the model's spec again next time (it may have changed, or be loading)."""
+        self._specs.pop((model, version), None)
+
     def model_spec(self, model: str, version: str = "", *, refresh: bool = False) -> ModelSpec:
         """Inputs, outputs, datatypes, shapes and batch size; cached for spec_ttl_s."""
         key = (model, version)
@@ -357,7 +361,7 @@ class TritonClient:
             chunks = _chunks(plan.size, spec.max_batch_size if plan.batched else plan.size)
             parts = self._map(lambda c: self._infer_chunk(spec, version, plan, c), chunks)
         except (InputError, OutputError, ModelNotFound):
-            self._specs.pop((model, version), None)  # the model may have changed under us
+            self.spec_forget(model, version)  # the model may have changed under us
             raise
         predictions = [p for part in parts for p in part[1]]
         if outputs:

@@ -34,7 +34,13 @@ from apps.inference import codec
 from apps.inference.batching import InferenceCall
 from apps.inference.checks import metadata_problems
 from apps.inference.client import Connection, check_outputs, plan_items, shared_client
-from apps.inference.errors import ConfigError, InferenceError, InputError
+from apps.inference.errors import (
+    ConfigError,
+    InferenceError,
+    InputError,
+    ModelNotFound,
+    OutputError,
+)
 from apps.inference.spec import ModelSpec
 from apps.nodes.base import (
     ERROR_PORT,
@@ -170,8 +176,7 @@ class TritonInference(NodeType):
             rows=plan.size, batched=plan.batched, outputs=tuple(config.outputs),
             linger_s=settings.WEFT_INFERENCE_LINGER_MS / 1000,
             answered=lambda result: call_answered(context, config, result, values),
-            failed=lambda exc, started: calls_record(context, config, error=exc,
-                                                     started=started, values=values))
+            failed=lambda exc, started: call_failed(context, config, exc, started, values))
 
     def execute(self, context: NodeContext, config: TritonInferenceConfig) -> Outputs:  # type: ignore[override]
         connection = resolve_server(context.services, config.server)
@@ -186,6 +191,18 @@ class TritonInference(NodeType):
             raise
         call_answered(context, config, result, values)
         return Outputs({"out": result.as_output()})
+
+
+def call_failed(context: NodeContext, config: TritonInferenceConfig, error: Exception,
+                started: float, values: Mapping[str, Any]) -> None:
+    """After the call failed on the event loop: record it, and, as the threaded path does,
+    read the model's spec again next time when the model did not take the request (it
+    changed, or it is loading again after its server restarted)."""
+    calls_record(context, config, error=error, started=started, values=values)  # type: ignore[arg-type]
+    if isinstance(error, InputError | OutputError | ModelNotFound):
+        connection = resolve_server(context.services, config.server)
+        shared_client(connection, timeout_s=config.timeout_s).spec_forget(config.model,
+                                                                          config.version)
 
 
 def call_answered(context: NodeContext, config: TritonInferenceConfig, result: Any,
