@@ -66,18 +66,25 @@ def task_notify(*, task_id, kind: str, recipients: list[Any]) -> int:
             f"{masker.text(task.instructions)}\n\nOpen the task: {url}\n")
     muted = set(NotificationSettings.objects.filter(
         user__in=recipients, email_enabled=False).values_list("user_id", flat=True))
+    sent = users_mail(users=[u for u in recipients if u.pk not in muted], subject=subject,
+                      body=body, about=f"task {task.pk}")
+    for team in task.assignee_teams.exclude(webhook_url=""):
+        team_webhook_post(team.webhook_url, {"text": f"{subject} <{url}|Open the task>"})
+    return sent
+
+
+def users_mail(*, users, subject: str, body: str, about: str) -> int:
+    """E-mail each user who has an address; a mail server down is logged, never raised
+    (it must not fail what the mail is about). Returns how many went out."""
     sent = 0
-    for user in recipients:
-        if not user.email or user.pk in muted:
+    for user in users:
+        if not user.email:
             continue
         try:
             send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
             sent += 1
-        except Exception:  # noqa: BLE001 - a mail server down must not fail the task
-            logger.warning("could not e-mail %s about task %s", user.pk, task.pk,
-                           exc_info=True)
-    for team in task.assignee_teams.exclude(webhook_url=""):
-        team_webhook_post(team.webhook_url, {"text": f"{subject} <{url}|Open the task>"})
+        except Exception:  # noqa: BLE001 - best effort
+            logger.warning("could not e-mail %s about %s", user.pk, about, exc_info=True)
     return sent
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
@@ -150,7 +149,7 @@ def _pause_users(*, rule: AlertRule, alert: Alert, actor: Actor) -> list[str]:
 def alert_notify(*, alert_id: int) -> int:
     """E-mail the rule's team (or the admins) and post to the team's webhook; best
     effort. Returns the e-mails sent."""
-    from apps.approvals.notifications import team_webhook_post
+    from apps.approvals.notifications import team_webhook_post, users_mail
 
     alert = Alert.objects.select_related("rule", "rule__version", "rule__notify_team").filter(
         pk=alert_id).first()
@@ -162,16 +161,8 @@ def alert_notify(*, alert_id: int) -> int:
     url = f"{settings.WEFT_PUBLIC_URL.rstrip('/')}/console/models/alerts/"
     subject = f"Model alert: {alert.message}"[:200]
     body = f"{alert.message}\n\nValue: {alert.value:.4f}\n\nOpen the alerts: {url}\n"
-    sent = 0
-    for user in users.distinct():
-        if not user.email:
-            continue
-        try:
-            send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
-            sent += 1
-        except Exception:  # noqa: BLE001 - a mail server down must not stop the alert
-            logger.warning("could not e-mail %s about alert %s", user.pk, alert.pk,
-                           exc_info=True)
+    sent = users_mail(users=users.distinct(), subject=subject, body=body,
+                      about=f"alert {alert.pk}")
     if team and team.webhook_url:
         team_webhook_post(team.webhook_url, {"text": f"{subject} <{url}|Open the alerts>"})
     return sent
