@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.slow_http",
     "tests.fixtures.faults",
     "tests.fixtures.inference",
+    "tests.fixtures.triton",
     "tests.fixtures.approvals",
     "tests.fixtures.core",
     "tests.fixtures.api",

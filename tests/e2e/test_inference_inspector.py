@@ -7,8 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from apps.inference.client import auth_headers, close_shared_clients
-from apps.inference.launcher import TritonProcess
+from apps.inference.client import auth_headers
 from apps.workflows.models import Workflow
 from tests.e2e.conftest import spaced
 from tests.fixtures.runs import flow
@@ -16,14 +15,6 @@ from tests.fixtures.runs import flow
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 TICKET = "Production is down, nobody can log in!"
-
-
-@pytest.fixture(scope="module")
-def triton():
-    server = TritonProcess.start()
-    yield server
-    close_shared_clients()
-    server.stop()
 
 
 def test_configure_an_inference_node_with_pickers_and_try_it(

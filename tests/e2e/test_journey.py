@@ -31,7 +31,6 @@ from apps.oversight.rollup import model_hours_rollup
 from apps.runs.models import Run
 from apps.workflows.models import Workflow
 from tests.e2e.editor import Editor
-from tests.inference.conftest import triton  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -98,7 +97,7 @@ def _signed_post(url: str, body: bytes, key: str, result: dict) -> None:
         result["status"], result["body"] = exc.code, exc.read().decode()
 
 
-def test_the_first_hour(page, browser, live_web_on_worker, triton, create_triton_server,  # noqa: F811
+def test_the_first_hour(page, browser, live_web_on_worker, triton, create_triton_server,
                         create_user, tour):
     url = live_web_on_worker
     admin = create_user(username="ada", roles=["admin"], password=PASSWORD)

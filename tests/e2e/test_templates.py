@@ -10,13 +10,12 @@ from apps.templates import templates_load
 from apps.workflows.models import Workflow
 from tests.e2e.editor import Editor
 from tests.fixtures.accounts import PASSWORD
-from tests.inference.conftest import triton  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_try_a_template_from_the_new_workflow_dialog(
-    page, live_web_on_worker, triton, create_triton_server, create_user, create_team,  # noqa: F811
+    page, live_web_on_worker, triton, create_triton_server, create_user, create_team,
     screenshot,
 ):
     url = live_web_on_worker

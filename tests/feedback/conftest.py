@@ -1,8 +1,7 @@
-"""The real Triton server of the inference tests (PyTriton, demo models), over HTTP only."""
+"""The session's Triton server (tests/fixtures/triton.py) as `registered_server`, over
+HTTP only."""
 
 import pytest
-
-from tests.inference.conftest import registered_server, triton  # noqa: F401  (fixtures)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Fixtures of the inference tests: a real Triton server (PyTriton, demo models)
-started once per session in a child process, reached over HTTP and gRPC.
+"""Fixtures of the inference tests, on the session's real Triton server (PyTriton, demo
+models: `triton` and `registered_server` in tests/fixtures/triton.py), over HTTP and gRPC.
 
 These tests need no database and no Django; run them alone with
 `uv run pytest tests/inference -p no:django -o addopts=""`.
@@ -18,21 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # without pytest-django (which adds it), make `apps` importable
     sys.path.insert(0, str(ROOT))
 
-from apps.inference.client import (  # noqa: E402
-    Connection,
-    TritonClient,
-    auth_headers,
-    close_shared_clients,
-)
+from apps.inference.client import Connection, TritonClient  # noqa: E402
 from apps.inference.launcher import TritonProcess  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def triton() -> Iterator[TritonProcess]:
-    server = TritonProcess.start()
-    yield server
-    close_shared_clients()  # the node type's clients hold connections open
-    server.stop()
 
 
 @pytest.fixture(params=["http", "grpc"])
@@ -57,16 +44,3 @@ def cel_evaluate() -> Callable[[str, dict[str, Any]], Any]:
     from apps.runs.node_services import node_services
 
     return node_services()["expressions"]
-
-
-@pytest.fixture
-def registered_server(triton: TritonProcess, protocol: str, create_triton_server: Any) -> Any:
-    """The session's server as a TritonServer row (Django tests), over `protocol`."""
-    port = triton.grpc_port if protocol == "grpc" else triton.http_port
-    return create_triton_server(
-        name=f"local-{protocol}",
-        url=f"127.0.0.1:{port}",
-        protocol=protocol,
-        secret_headers=auth_headers(protocol, triton.access_token),
-        model_names=list(triton.models),
-    )

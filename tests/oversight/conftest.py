@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from apps.inference.client import auth_headers
-from tests.inference.conftest import triton  # noqa: F401 - the session's Triton server
 
 
 @pytest.fixture(autouse=True)
@@ -19,7 +18,7 @@ def _no_records_of_earlier_tests():
 
 
 @pytest.fixture
-def model_server(triton, create_triton_server):  # noqa: F811
+def model_server(triton, create_triton_server):
     return create_triton_server(name="models", url=f"127.0.0.1:{triton.http_port}",
                                 protocol="http",
                                 secret_headers=auth_headers("http", triton.access_token),
