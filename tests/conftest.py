@@ -1,3 +1,5 @@
+from tests.fixtures.database import flush_outwaits_deadlocks
+
 pytest_plugins = [
     "tests.fixtures.accounts",
     "tests.fixtures.workflows",
@@ -25,3 +27,5 @@ def pytest_configure(config):
     # transaction, not by a thread on a connection of its own.
     settings.WEFT_MODEL_RECORD_THREAD = False
     settings.WEFT_MODEL_ROLLUP_SETTLE_S = 0
+    # The flush after a transactional test never loses a deadlock to a module's worker.
+    flush_outwaits_deadlocks()
