@@ -1,3 +1,18 @@
+"""Shared fixtures (tests/fixtures/*, registered below) that start real services once:
+
+- `triton` (session): the demo models served by PyTriton (tests/fixtures/triton.py);
+  `registered_server` is it as a TritonServer row over the directory's `protocol`.
+  Tests that stop or restart a server start a throwaway `TritonProcess` of their own.
+- `live_web` (session): uvicorn on the test database (tests/fixtures/live.py); with
+  pytest-playwright's session `browser`, one server and one browser for the run.
+- `celery_worker_process` / `io_worker_process` (module): a real worker and beat on a
+  Redis of their own (tests/fixtures/runs.py). In tests/e2e, `celery_worker_process`
+  and `live_web_on_worker` are one per package, and the modules using them run last
+  (tests/e2e/conftest.py).
+- After each transactional test the database flush outwaits a worker still writing
+  (tests/fixtures/database.py).
+"""
+
 from tests.fixtures.database import flush_outwaits_deadlocks
 
 pytest_plugins = [

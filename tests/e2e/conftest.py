@@ -1,4 +1,3 @@
-import os
 import shutil
 import sys
 
@@ -7,6 +6,7 @@ import pytest
 from apps.accounts.services import token_create
 from tests.e2e.editor import Editor
 from tests.fixtures.live import ARTIFACTS, web_serving
+from tests.fixtures.runs import _worker_running
 
 EMPTY_GRAPH = {"nodes": [], "edges": [], "notes": []}
 
@@ -75,27 +75,47 @@ def screenshot(page, request):
     return take
 
 
-@pytest.fixture(scope="module")
+# --- One worker and one web server on it for the modules that run workflows ----------
+# They are started once for tests/e2e (package scope): the modules that use them run
+# after the others (pytest_collection_modifyitems below), so that no test written for a
+# database without a worker meets this one, and they stop when tests/e2e is done.
+
+WORKER_FIXTURES = ("live_web_on_worker", "loopback_web", "celery_worker_process")
+LOOPBACK = {"WEFT_HTTP_ALLOW_HOSTS": "127.0.0.1/32"}  # HTTP nodes may call local servers
+
+
+def pytest_collection_modifyitems(items):
+    """Stable: the e2e modules with a test that uses the worker move behind the other
+    e2e modules, in the same slots; items of other directories stay where they are."""
+    slots = [i for i, item in enumerate(items) if "tests/e2e/" in item.path.as_posix()]
+    e2e = [items[i] for i in slots]
+    with_worker = {item.path for item in e2e
+                   if any(name in item.fixturenames for name in WORKER_FIXTURES)}
+    e2e.sort(key=lambda item: item.path in with_worker)
+    for slot, item in zip(slots, e2e, strict=True):
+        items[slot] = item
+
+
+@pytest.fixture(scope="package")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The e2e tests' worker (and beat) against the test database, on a Redis of its own."""
+    yield from _worker_running(tmp_path_factory.mktemp("worker"), env=LOOPBACK)
+
+
+@pytest.fixture(scope="package")
 def live_web_on_worker(celery_worker_process, tmp_path_factory):
     """uvicorn on the worker's Redis (broker and channel layer), so the runs it starts reach
     the worker and the worker's events reach the browser's WebSocket."""
     yield from web_serving(celery_worker_process.env["REDIS_URL"],
                            tmp_path_factory.mktemp("live-worker"), WEFT_TEST_NODES="1",
-                           PYTHON=celery_worker_process.env.get("PYTHON", sys.executable))
+                           PYTHON=celery_worker_process.env.get("PYTHON", sys.executable),
+                           **LOOPBACK)
 
 
-@pytest.fixture(scope="module")
-def loopback_web(request):
-    """The module's worker and web server, with loopback allowed for the HTTP node."""
-    before = os.environ.get("WEFT_HTTP_ALLOW_HOSTS")
-    os.environ["WEFT_HTTP_ALLOW_HOSTS"] = "127.0.0.1/32"
-    try:
-        return request.getfixturevalue("live_web_on_worker")
-    finally:
-        if before is None:
-            os.environ.pop("WEFT_HTTP_ALLOW_HOSTS", None)
-        else:
-            os.environ["WEFT_HTTP_ALLOW_HOSTS"] = before
+@pytest.fixture
+def loopback_web(live_web_on_worker):
+    """The worker's web server; loopback is allowed for the HTTP node there."""
+    return live_web_on_worker
 
 
 # Recorded in the page before any of its own scripts run (an init script is the
