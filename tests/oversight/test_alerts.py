@@ -4,6 +4,8 @@ exist."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.utils import timezone
 
@@ -76,3 +78,12 @@ def test_the_alerts_page_says_when_someone_else_acted_first(alert, browser_for):
     assert page.status_code == 200
     assert "already resolved" in page.content.decode()
 
+
+def test_a_rule_naming_an_unknown_team_is_refused_naming_the_field(version, client_for):
+    editor = client_for("editor")
+    answer = editor.post(f"/api/models/{version.pk}/rules/", {
+        "name": "errors", "kind": "error_rate", "threshold": 0.1,
+        "notify_team": str(uuid.uuid4())}, format="json")
+    assert answer.status_code == 400, answer.content
+    assert "notify_team" in answer.json()["errors"]
+    assert not AlertRule.objects.filter(version=version).exists()
