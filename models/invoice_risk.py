@@ -66,3 +66,18 @@ class InvoiceRiskModel:
         z = ((x - self.mean) / self.std) @ self.weights + self.bias
         risky = sigmoid(z)
         return np.stack([1.0 - risky, risky], axis=1).astype(np.float32)
+
+    def outputs(self, features: np.ndarray) -> dict[str, np.ndarray]:
+        """Every output tensor the served model answers for a batch of feature rows, by
+        name: the demo server and the exported Triton repository both serve this."""
+        x = features.astype(np.float32)
+        probabilities = self.predict_proba(x)
+        names = np.array([label.encode() for label in self.labels], dtype=object)
+        features_names = np.array([name.encode() for name in FEATURES], dtype=object)
+        return {
+            "probabilities": probabilities,
+            "label": names[probabilities.argmax(axis=1)].reshape(-1, 1),
+            # Why: each feature's exact contribution to the log-odds of "risky".
+            "explanation": self.explain(x),
+            "explanation_features": np.tile(features_names, (len(x), 1)),
+        }

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.roles import ADMIN, has_role
 from apps.approvals.models import Team
 from apps.console.access import admin_required, editor_required
-from apps.core.errors import Unprocessable
+from apps.core.errors import Conflict, Unprocessable
 from apps.oversight import alerts, selectors, services
 from apps.oversight.models import Alert, AlertRule, AlertStatus, ModelVersion, RuleKind
 
@@ -124,8 +124,9 @@ def model_alerts(request):
 @editor_required
 def model_alert_change(request, alert_id: int, action: str):
     alert = get_object_or_404(Alert.objects.select_related("rule"), pk=alert_id)
-    if action == "acknowledge":
-        alerts.alert_acknowledge(alert=alert, user=request.user)
-    else:
-        alerts.alert_resolve(alert=alert, user=request.user)
+    change = alerts.alert_acknowledge if action == "acknowledge" else alerts.alert_resolve
+    try:
+        change(alert=alert, user=request.user)
+    except Conflict as exc:
+        messages.error(request, str(exc.detail))
     return redirect("console:model-alerts")

@@ -42,9 +42,13 @@ def attention_for(*, user) -> Attention:
     grouped = failed.values("workflow_id", "workflow__name").annotate(count=Count("id"),
                                                                      last=Max("finished_at"))
     groups = list(grouped.order_by("-last")[:FAILED_SHOWN])
+    # The latest failure of each workflow listed, in one query (not one per workflow).
+    latest_of = {row["workflow_id"]: row for row in failed.filter(
+        workflow_id__in=[g["workflow_id"] for g in groups]).order_by(
+        "workflow_id", "-finished_at").distinct("workflow_id").values(
+        "workflow_id", "id", "error", "finished_at")}
     for group in groups:
-        latest = (failed.filter(workflow_id=group["workflow_id"]).order_by("-finished_at")
-                  .values("id", "error", "finished_at").first())
+        latest = latest_of[group["workflow_id"]]
         error = latest["error"] if isinstance(latest["error"], dict) else {}
         result.failed.append({"workflow_id": group["workflow_id"],
                               "name": group["workflow__name"], "count": group["count"],

@@ -81,20 +81,31 @@ def _type_name(value: Any) -> str:
     return "map(string, dyn)"
 
 
-def declarations_from_sample(name: str, sample: Any, *, depth: int = 4) -> dict[str, str]:
-    """Declarations (dotted name -> type name) for the fields of a sample JSON value:
-    `{"amount": 3}` under "input" gives {"input.amount": "int"}. A name that is not in
-    the sample is then reported as unknown (`input.amout`)."""
-    if isinstance(sample, dict) and sample and depth > 0:
-        declarations: dict[str, str] = {}
-        for key, value in sample.items():
-            if isinstance(key, str) and re.fullmatch(r"[A-Za-z_]\w*", key):
-                declarations.update(declarations_from_sample(f"{name}.{key}", value,
-                                                             depth=depth - 1))
-            else:  # a key CEL can only reach by index: keep the whole map dynamic
-                return {name: "map(string, dyn)"}
-        return declarations
-    return {name: _type_name(sample)}
+MAX_SAMPLE_DECLARATIONS = 1_000  # typed names from one sample; past them, fields are dyn
+_FIELD = re.compile(r"[A-Za-z_]\w*")
+
+
+def declarations_from_sample(name: str, sample: Any, *, depth: int = 4,
+                             budget: list[int] | None = None) -> dict[str, str]:
+    """Declarations (name or dotted path -> type name) for a sample JSON value, as the
+    run would see it: an object is a `map(string, dyn)` (so `input`, `input.customer`,
+    `input["key"]`, `has(input.x)` and fields the sample lacks all check as the run
+    would take them), and each of its fields reachable by name also gets the type its
+    sample value gives: `{"amount": 3}` under "input" gives {"input": "map(string, dyn)",
+    "input.amount": "int"}, so `input.amount * 0.9` is reported. A field missing from
+    the sample is no error: it may arrive at run time (the preview shows it missing)."""
+    budget = [MAX_SAMPLE_DECLARATIONS] if budget is None else budget
+    budget[0] -= 1
+    if not isinstance(sample, dict) or not sample or depth <= 0:
+        return {name: _type_name(sample)}
+    declarations = {name: "map(string, dyn)"}
+    for key, value in sample.items():
+        if budget[0] <= 0:
+            break
+        if isinstance(key, str) and _FIELD.fullmatch(key):  # others: by index only, dyn
+            declarations.update(declarations_from_sample(f"{name}.{key}", value,
+                                                         depth=depth - 1, budget=budget))
+    return declarations
 
 
 @lru_cache(maxsize=256)
@@ -194,13 +205,35 @@ def _operator(function: str) -> str:
     return f"operator {symbols[function]}" if function in symbols else f"function {function!r}"
 
 
+_PRESENCE_TEST = re.compile(r"(?<![\w.])has\(\s*([A-Za-z_]\w*(?:\s*\.\s*[A-Za-z_]\w*)+)\s*\)")
+
+
+def _presence_tests_as_true(expression: str, declared: set[str]) -> str:
+    """`has(input.amount)` as `(true            )` (same length, so positions hold) where
+    `input.amount` is a declared dotted name: cel-cpp's checker would otherwise resolve it
+    as that variable and type the test as the field's type (int), not bool."""
+    def blank(match: re.Match) -> str:
+        if re.sub(r"\s+", "", match[1]) not in declared:
+            return match[0]
+        return "(true" + " " * (len(match[0]) - 6) + ")"
+    return _PRESENCE_TEST.sub(blank, expression)
+
+
 def compile_checked(expression: str, declarations: tuple) -> Any:
-    """The checked program; raises CelError."""
-    env = environment(declarations)
+    """The checked program; raises CelError. Dotted declarations (`input.amount`, from
+    sample data) type the fields they name for the checker."""
+    known = tuple(name for name, _ in declarations)
+    checked = expression
+    if any("." in name for name in known):
+        checked = _presence_tests_as_true(expression, set(known))
     try:
-        return env.compile(expression)
+        program = environment(declarations).compile(checked)
+        if checked != expression:  # the types hold; the program is the expression's own
+            program = environment(tuple(d for d in declarations if "." not in d[0])).compile(
+                expression)
+        return program
     except Exception as exc:  # cel-cpp raises RuntimeError with its status text
-        raise compile_error(expression, exc, tuple(name for name, _ in declarations)) from None
+        raise compile_error(expression, exc, known) from None
 
 
 # --- Evaluating -----------------------------------------------------------------------------

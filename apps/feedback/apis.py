@@ -11,8 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsAdmin, IsEditor
+from apps.core.errors import Unprocessable
 from apps.core.schema import error_responses
 from apps.feedback import exports, selectors
+from apps.privacy.selectors import personal_access
 
 
 class FeedbackFilterSerializer(serializers.Serializer):
@@ -84,13 +86,17 @@ class FeedbackExportApi(APIView):
     @extend_schema(parameters=[FilterSerializer],
                    responses={(200, "application/x-ndjson"): OpenApiResponse(
                        description="One JSON object a line (or CSV with a header row)."),
-                              **error_responses(400)})
+                              **error_responses(400, 403)})
     def get(self, request):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         data = dict(filters.validated_data)
         fmt = exports.ExportFormat(data.pop("file_type"))
         personal = data.pop("personal_data")
+        if personal and not personal_access(request.user):
+            why = "Exporting personal data unmasked needs the personal-data permission."
+            raise Unprocessable(why, code="personal_data_permission", status_code=403,
+                                errors={"personal_data": [why]})
         lines = exports.feedback_export(
             queryset=selectors.feedback_filter(**data), fmt=fmt, personal=personal,
             actor=request.user, request=request, filters=data)

@@ -37,21 +37,12 @@ def _decode_rows(column: np.ndarray) -> list[str]:
     ]
 
 
-def _labels_column(labels: tuple[str, ...], probabilities: np.ndarray) -> np.ndarray:
-    names = np.array([label.encode() for label in labels], dtype=object)
-    return names[probabilities.argmax(axis=1)].reshape(-1, 1)
-
-
 def ticket_urgency_model() -> DemoModel:
     model = ticket_urgency.TicketUrgencyModel.load()
 
     @batch
     def infer(text: np.ndarray) -> dict[str, np.ndarray]:
-        probabilities = model.predict_proba(_decode_rows(text))
-        return {
-            "probabilities": probabilities,
-            "label": _labels_column(model.labels, probabilities),
-        }
+        return model.outputs(_decode_rows(text))
 
     return DemoModel(
         name="ticket_urgency",
@@ -67,19 +58,9 @@ def ticket_urgency_model() -> DemoModel:
 def invoice_risk_model() -> DemoModel:
     model = invoice_risk.InvoiceRiskModel.load()
 
-    names = np.array([name.encode() for name in invoice_risk.FEATURES], dtype=object)
-
     @batch
     def infer(features: np.ndarray) -> dict[str, np.ndarray]:
-        x = features.astype(np.float32)
-        probabilities = model.predict_proba(x)
-        return {
-            "probabilities": probabilities,
-            "label": _labels_column(model.labels, probabilities),
-            # Why: each feature's exact contribution to the log-odds of "risky".
-            "explanation": model.explain(x),
-            "explanation_features": np.tile(names, (len(x), 1)),
-        }
+        return model.outputs(features)
 
     return DemoModel(
         name="invoice_risk",

@@ -163,14 +163,19 @@ class TritonInference(NodeType):
 
         connection = resolve_server(context.services, config.server)
         values = evaluate_inputs(context, config)
-        spec = shared_client(connection, timeout_s=config.timeout_s).model_spec(
-            config.model, config.version)
-        check_outputs(spec, config.outputs)
-        plan = plan_items(spec, values)
-        tensors = {name: codec.encode(spec.input(name), items, model=spec.name,  # type: ignore[arg-type]
-                                      first_index=0 if plan.batched else None,
-                                      batched=spec.batches)
-                   for name, items in plan.columns.items()}
+        started = time.perf_counter()
+        try:
+            spec = shared_client(connection, timeout_s=config.timeout_s).model_spec(
+                config.model, config.version)
+            check_outputs(spec, config.outputs)
+            plan = plan_items(spec, values)
+            tensors = {name: codec.encode(spec.input(name), items, model=spec.name,  # type: ignore[arg-type]
+                                          first_index=0 if plan.batched else None,
+                                          batched=spec.batches)
+                       for name, items in plan.columns.items()}
+        except InferenceError as exc:  # refused before sending: recorded as on the threaded path
+            call_failed(context, config, exc, started, values)
+            raise
         return InferenceCall(
             connection=connection, spec=spec, version=config.version, tensors=tensors,
             rows=plan.size, batched=plan.batched, outputs=tuple(config.outputs),

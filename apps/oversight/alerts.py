@@ -17,12 +17,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from apps.accounts.roles import ADMIN
 from apps.audit.actors import SYSTEM, Actor
 from apps.audit.services import audit_record
-from apps.core.errors import Unprocessable
+from apps.core.errors import Conflict, Unprocessable
 from apps.oversight.drift import DriftResult
 from apps.oversight.models import Alert, AlertRule, AlertStatus, ModelVersion, RuleKind
 from apps.oversight.selectors import (
@@ -195,21 +196,36 @@ def model_alert_triggers_fire(*, alert: dict[str, Any]) -> int:
     return started
 
 
-def alert_acknowledge(*, alert: Alert, user) -> Alert:
-    if alert.status == AlertStatus.OPEN:
-        alert.status, alert.acknowledged_by, alert.acknowledged_at = (
-            AlertStatus.ACKNOWLEDGED, user, timezone.now())
-        alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at"])
-        audit_record(action="model_alert.acknowledge", actor=user, target=alert,
-                     data={"rule": alert.rule.name})
+def _changed_already(alert: Alert) -> Conflict:
+    """Someone acted on the alert first: say who did what, and when."""
+    alert = Alert.objects.select_related("acknowledged_by", "resolved_by").get(pk=alert.pk)
+    who, when = ((alert.resolved_by, alert.resolved_at) if alert.status == AlertStatus.RESOLVED
+                 else (alert.acknowledged_by, alert.acknowledged_at))
+    name = who.get_username() if who else "someone"
+    return Conflict(f"This alert was already {alert.status} by {name}"
+                    f"{f' at {when.isoformat()}' if when else ''}.",
+                    code=f"alert_{alert.status}", status=alert.status)
+
+
+def _alert_move(*, alert: Alert, user, action: str, allowed: tuple[str, ...],
+                **changes: Any) -> Alert:
+    """A compare-and-set: the alert moves only from one of `allowed` (two people acting
+    at once, or a page opened before a change, get a 409), stamped by the database's clock."""
+    with transaction.atomic():
+        if not Alert.objects.filter(pk=alert.pk, status__in=allowed).update(**changes):
+            raise _changed_already(alert)
+        alert = Alert.objects.select_related("rule", "rule__version").get(pk=alert.pk)
+        audit_record(action=action, actor=user, target=alert, data={"rule": alert.rule.name})
     return alert
+
+
+def alert_acknowledge(*, alert: Alert, user) -> Alert:
+    return _alert_move(alert=alert, user=user, action="model_alert.acknowledge",
+                       allowed=(AlertStatus.OPEN,), status=AlertStatus.ACKNOWLEDGED,
+                       acknowledged_by=user, acknowledged_at=Now())
 
 
 def alert_resolve(*, alert: Alert, user) -> Alert:
-    if alert.status != AlertStatus.RESOLVED:
-        alert.status, alert.resolved_by, alert.resolved_at = (
-            AlertStatus.RESOLVED, user, timezone.now())
-        alert.save(update_fields=["status", "resolved_by", "resolved_at"])
-        audit_record(action="model_alert.resolve", actor=user, target=alert,
-                     data={"rule": alert.rule.name})
-    return alert
+    return _alert_move(alert=alert, user=user, action="model_alert.resolve",
+                       allowed=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED),
+                       status=AlertStatus.RESOLVED, resolved_by=user, resolved_at=Now())

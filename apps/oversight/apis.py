@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsEditor
 from apps.accounts.roles import ADMIN, EDITOR, has_role
+from apps.approvals.models import Team
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.oversight import alerts, selectors, services
@@ -131,7 +132,9 @@ class RuleListApi(APIView):
         threshold = serializers.FloatField(required=False, allow_null=True, min_value=0)
         window_hours = serializers.IntegerField(min_value=1, max_value=24 * 30, default=24)
         pause_workflows = serializers.BooleanField(default=False)
-        notify_team = serializers.UUIDField(required=False, allow_null=True)
+        notify_team = serializers.PrimaryKeyRelatedField(
+            queryset=Team.objects.all(), required=False, allow_null=True,
+            pk_field=serializers.UUIDField())
 
     @extend_schema(operation_id="model_rules_list", responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The version's alert rules."), **error_responses(404)})
     def get(self, request, version_id: int):
@@ -144,7 +147,9 @@ class RuleListApi(APIView):
         version = get_object_or_404(ModelVersion, pk=version_id)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        team = data.validated_data.pop("notify_team", None)
         rule = services.alert_rule_create(version=version, user=request.user,
+                                          notify_team=team.pk if team else None,
                                           **data.validated_data)
         return Response(rule_data(rule), status=status.HTTP_201_CREATED)
 
@@ -176,7 +181,7 @@ class AlertActionApi(APIView):
     permission_classes = [IsEditor]
     action = ""
 
-    @extend_schema(request=None, responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The alert, acknowledged or resolved, with who and when."), **error_responses(404)})
+    @extend_schema(request=None, responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The alert, acknowledged or resolved, with who and when."), **error_responses(404, 409)})
     def post(self, request, alert_id: int):
         alert = get_object_or_404(Alert.objects.select_related("rule", "rule__version"),
                                   pk=alert_id)

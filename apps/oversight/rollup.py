@@ -13,7 +13,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 
 from apps.oversight.buckets import (
     CONFIDENCE_BINS,
@@ -22,6 +21,7 @@ from apps.oversight.buckets import (
     latency_bucket_sql,
 )
 from apps.oversight.models import ModelCall, ModelVersion, RollupMark
+from apps.runs.rows import db_now
 
 BATCH_IDS = 2_000_000
 LOCK_KEY = 0x6D6F64656C  # "model"
@@ -117,7 +117,7 @@ def model_hours_rollup() -> int:
 def model_calls_retention(*, batch: int = 10_000) -> int:
     """Delete call records past the retention period, oldest first, in keyset batches."""
     days = getattr(settings, "WEFT_MODEL_CALL_RETENTION_DAYS", 30)
-    cutoff = timezone.now() - timedelta(days=days)
+    cutoff = db_now() - timedelta(days=days)  # PostgreSQL's clock, not this worker's
     mark = RollupMark.objects.filter(name=MARK).values_list("last_id", flat=True).first() or 0
     deleted = 0
     while True:

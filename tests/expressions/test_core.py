@@ -119,6 +119,15 @@ def test_declared_types_are_checked():
                             samples={"input": {"amount": 3}}) is None
     assert "input.amout" in expression_check(expression="input.amout > 1",
                                              declarations={"input.amount": "int"}).message
+    # A sample declares its objects whole, too: a field it lacks may arrive at run time.
+    order = {"amount": 3, "who": {"name": "Ada"}}
+    for fine in ("input", "input.who", "input.amout > 1", "has(input.amount) && true",
+                 "!has(input.who.name)", "input['amount'] + 1"):
+        assert expression_check(expression=fine, samples={"input": order}) is None, fine
+    error = expression_check(expression="has(input.amount) ? input.amount * 0.9 : 0.0",
+                             samples={"input": order})
+    assert "double(input.amount)" in error.message
+    assert error.position == 33
 
 
 def test_compiled_programs_are_cached():

@@ -14,7 +14,7 @@ from apps.audit.models import AuditEvent
 from apps.audit.personal import PERSONAL_MASK
 from apps.feedback.models import Feedback
 from apps.nodes.registry import registry
-from apps.privacy.services import policy_set
+from apps.privacy.services import grant_set, policy_set
 from apps.runs import services as runs
 from apps.runs.models import NodeRun, Run
 from apps.workflows.graph import validate_graph
@@ -130,8 +130,13 @@ def test_the_export_streams_and_redacts_unless_asked(registered_server, publish,
     assert line["inputs"]["features"] == RISKY
     assert (line["model_label"], line["reviewer_label"], line["kept"]) == ("risky", "risky", True)
     assert "Ann Example" not in text
-    response = admin_client.get("/api/feedback/export/", {
-        "model": "invoice_risk", "file_type": "csv", "personal_data": "true"})
+    unmasked = {"model": "invoice_risk", "file_type": "csv", "personal_data": "true"}
+    # Without the personal-data permission, an admin too is refused the unmasked export.
+    refused = admin_client.get("/api/feedback/export/", unmasked)
+    assert refused.status_code == 403, refused.content
+    assert "personal_data" in refused.json()["errors"]
+    grant_set(granted=True, actor=admin_client.user, user=admin_client.user)
+    response = admin_client.get("/api/feedback/export/", unmasked)
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert json.loads(rows[0]["inputs"])["customer"] == "Ann Example"

@@ -88,3 +88,25 @@ def test_batched_invoices_against_tritonserver(
                    model="invoice_risk", inputs={"features": "input.invoices"})
     assert out["count"] == 20
     assert [item["label"] for item in out["items"]][:2] == ["ok", "risky"]
+
+
+def test_the_deployment_serves_every_output_the_demo_server_serves(
+    tritonserver: TritonBinary, protocol: str, cel_evaluate: Callable[..., Any],
+    triton: Any,
+) -> None:
+    invoice = {"features": [5.2, 2, 0.1, 3, 1, 1, 1, 0]}
+    config = {"model": "invoice_risk", "inputs": {"features": "input.features"}}
+    deployed = _execute(tritonserver, protocol, cel_evaluate, invoice, **config)
+    demo_context = NodeContext(
+        run_id="run-1", node_id="classify", attempt=1, inputs={"in": invoice},
+        services={"triton": {"demo": triton.connection(protocol)}, "expressions": cel_evaluate},
+    )
+    demo = TritonInference().execute(
+        demo_context, TritonInferenceConfig(server="demo", **config)).ports["out"]
+    assert set(deployed["outputs"]) == set(demo["outputs"])
+    # The explanation a reviewer reads: each feature's share of the risk, by name.
+    assert [e["feature"] for e in deployed["explanation"]] == [
+        e["feature"] for e in demo["explanation"]]
+    assert [e["contribution"] for e in deployed["explanation"]] == pytest.approx(
+        [e["contribution"] for e in demo["explanation"]], abs=1e-5)
+    assert deployed["label"] == demo["label"] == "risky"

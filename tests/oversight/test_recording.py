@@ -138,3 +138,16 @@ def test_retention_deletes_old_call_records_and_keeps_the_aggregates(
     assert model_calls_retention() == 3
     assert ModelCall.objects.filter(run_id=new.pk).count() == 3
     assert sum(ModelHour.objects.values_list("calls", flat=True)) == 6
+
+
+def test_retention_counts_days_by_the_database_clock_not_the_workers(
+        model_server, publish, settings, monkeypatch, django_capture_on_commit_callbacks):
+    settings.WEFT_MODEL_CALL_RETENTION_DAYS = 7
+    _w, run, _r, _ = _run(publish, classify_flow(model_server.name), {"texts": TEXTS},
+                          django_capture_on_commit_callbacks)
+    _backdate(run.pk, 24 * 6)  # six days old: within the retention period
+    model_hours_rollup()
+    ahead = timezone.now() + timedelta(days=2)
+    monkeypatch.setattr(timezone, "now", lambda: ahead)  # this worker's clock runs ahead
+    assert model_calls_retention() == 0
+    assert ModelCall.objects.filter(run_id=run.pk).count() == 3

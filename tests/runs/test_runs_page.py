@@ -170,3 +170,24 @@ def test_the_home_page_counts_every_failed_run_not_only_the_workflows_listed(
     text = page.content.decode()
     assert "Failed in the last 24 hours: 13" in text
     assert "12 workflows; the 10 most recent are listed" in text
+
+
+def _queries(browser, path: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert browser.get(path).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("path", ["/", "/runs/"])
+def test_the_pages_queries_do_not_grow_with_the_workflows_that_failed(publish, browser_for,
+                                                                      path):
+    browser = browser_for("editor")
+    run_start(workflow=publish(FAIL, name="Failing 0"), input={})
+    browser.get(path)  # sessions and caches warmed
+    with_one = _queries(browser, path)
+    for i in range(1, 6):
+        run_start(workflow=publish(FAIL, name=f"Failing {i}"), input={})
+    assert _queries(browser, path) == with_one

@@ -77,3 +77,50 @@ def test_unknown_functions_and_names_are_reported_at_publish(editor_client, crea
     response = editor_client.post(f"/api/workflows/{workflow.pk}/publish/", {}, format="json")
     assert response.status_code == 400
     assert "money" in response.data["problems"][0]["message"]
+
+
+ORDER = {"amount": 120, "customer": {"name": "Ada", "age": 36, "tags": ["vip"]},
+         "lines": [{"sku": "A-1", "qty": 2}], "note": None}
+
+
+@pytest.mark.parametrize("value", [
+    "input",                                    # the whole sample object
+    "run.input",
+    "nodes.start.output",
+    "nodes.start.outputs",
+    "input.customer",                           # a nested object
+    "input.customer.name + '!'",
+    "{'who': input.customer, 'total': double(input.amount) * 0.9}",
+    "input.lines",
+    "input.lines[0].qty * 2",
+    "input.lines.map(l, l.sku)",
+    "input.customer.tags.exists(t, t == 'vip')",
+    "has(input.amount) && input.amount > 100",  # presence tests of sample fields
+    "!has(input.customer.age)",
+    "has(input.coupon) ? input.coupon : 'none'",
+    "input['amount'] + 1",
+    "input.coupon",                             # a field the sample lacks may come at run time
+    "input.note",
+    "size(input) > 0",
+])
+def test_publish_accepts_expressions_over_whole_sample_objects(editor_client, create_workflow,
+                                                               value):
+    workflow = create_workflow(user=editor_client.user, graph=priced(value=value, sample=ORDER))
+    response = editor_client.post(f"/api/workflows/{workflow.pk}/publish/", {}, format="json")
+    assert response.status_code == 201, response.data
+
+
+@pytest.mark.parametrize(("value", "fix"), [
+    ("input.amount * 0.9", "double(input.amount)"),
+    ("input.customer.age * 0.9", "double(input.customer.age)"),
+    ("nodes.start.output.amount * 0.9", "double(nodes.start.output.amount)"),
+    ("run.input.amount * 0.9", "double(run.input.amount)"),
+    ("has(input.amount) ? input.amount * 0.9 : 0.0", "double(input.amount)"),
+])
+def test_integer_times_decimal_is_still_refused_beside_whole_objects(editor_client,
+                                                                     create_workflow, value, fix):
+    workflow = create_workflow(user=editor_client.user, graph=priced(value=value, sample=ORDER))
+    response = editor_client.post(f"/api/workflows/{workflow.pk}/publish/", {}, format="json")
+    assert response.status_code == 400, response.data
+    (problem,) = response.data["problems"]
+    assert fix in problem["message"]

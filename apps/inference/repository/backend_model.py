@@ -2,8 +2,9 @@
 `model.json`, the model's module from `models/` and its weights).
 
 It runs inside Triton's Python stub, not in Weft: it needs only numpy and
-`triton_python_backend_utils`, which Triton provides. The label and probabilities
-are computed exactly as the PyTriton demo server does (`apps.inference.demo_models`).
+`triton_python_backend_utils`, which Triton provides. Every output comes from the
+model's own `outputs()`, which the PyTriton demo server (`apps.inference.demo_models`)
+serves too: the two answer the same tensors.
 """
 
 import importlib.util
@@ -39,21 +40,12 @@ class TritonPythonModel:
         self.model = getattr(module, description["class"]).load()
         self.input = description["input"]
         self.text_input = bool(description["text_input"])
-        self.labels = np.array([label.encode() for label in self.model.labels], dtype=object)
-
-    def _predict(self, values):
-        if self.text_input:
-            return self.model.predict_proba(_decode_rows(values))
-        return self.model.predict_proba(values.astype(np.float32))
 
     def execute(self, requests):
         responses = []
         for request in requests:
             values = pb_utils.get_input_tensor_by_name(request, self.input).as_numpy()
-            probabilities = np.asarray(self._predict(values), dtype=np.float32)
-            labels = self.labels[probabilities.argmax(axis=1)].reshape(-1, 1)
+            outputs = self.model.outputs(_decode_rows(values) if self.text_input else values)
             responses.append(pb_utils.InferenceResponse(output_tensors=[
-                pb_utils.Tensor("probabilities", probabilities),
-                pb_utils.Tensor("label", labels),
-            ]))
+                pb_utils.Tensor(name, np.asarray(value)) for name, value in outputs.items()]))
         return responses
