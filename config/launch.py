@@ -20,6 +20,7 @@ WEFT_TRITON_HTTP_PORT / WEFT_TRITON_GRPC_PORT / WEFT_TRITON_METRICS_PORT (defaul
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -27,6 +28,10 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
 from config import embedded, supervision
 from config.paths import VAR_DIR
@@ -39,6 +44,11 @@ APP_PROCESSES = ("web", "worker", "beat")
 # (apps.runs.io_executor); WEFT_IO_CONCURRENCY calls in flight, not a thread each.
 # `make run`'s one worker does the same in each of its prefork children.
 IO_WORKER_OPTIONS = ["--pool", "threads", "--concurrency", "4"]
+# How long the launcher waits for the web server's first answer (a busy machine took
+# 75 s), how often it asks, and how often it says it is still waiting.
+READY_TIMEOUT_S = 600.0
+READY_POLL_S = 0.5
+READY_PROGRESS_S = 10.0
 
 
 def _manage(*args: str, env: dict[str, str] | None = None) -> None:
@@ -88,6 +98,62 @@ def _triton_register(token: str | None) -> None:
     _manage("weft_register_triton", "--name", "local", "--url", f"{LOOPBACK}:{http}",
             "--protocol", "http", "--models", ",".join(DEMO_MODEL_NAMES),
             env={**os.environ, TOKEN_ENV: token})
+
+
+def _readyz(url: str, timeout_s: float) -> dict | None:
+    """/readyz's body once the web server answers (200, or 503 naming what is down);
+    None while nothing answers (refused, reset, timed out)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:  # it answers; something it needs is down
+        with contextlib.suppress(ValueError):
+            return json.loads(exc.read() or b"{}")
+        return {"status": f"HTTP {exc.code}", "down": []}
+    except (OSError, ValueError):
+        return None
+
+
+def web_wait(base_url: str, *, state_file: Path, timeout_s: float = READY_TIMEOUT_S,
+             poll_s: float = READY_POLL_S, progress_s: float = READY_PROGRESS_S,
+             alive: Callable[[], bool] = lambda: True,
+             say: Callable[[str], None] = print) -> dict | None:
+    """Ask `base_url`/readyz every `poll_s` until the web server answers, and return the
+    answer's body. Meanwhile say every `progress_s` that it is still waiting, and name
+    each supervised process (config/supervision.py's state file) that exits. None, with
+    the reason said, when the web server exited `LOOP_FAILURES` times in a row before
+    answering, when supervisord is gone (`alive`), or after `timeout_s`."""
+    url = f"{base_url.rstrip('/')}/readyz"
+    started, since = time.monotonic(), time.time()
+    reported: dict[str, float] = {}  # name -> the time of its last exit already said
+    next_progress = started + progress_s
+    while True:
+        body = _readyz(url, timeout_s=max(poll_s, 2.0))
+        if body is not None:
+            return body
+        for name, info in supervision.read_state(state_file).get("processes", {}).items():
+            last = max(info.get("exits") or [0])
+            if last <= max(since, reported.get(name, 0)):
+                continue
+            reported[name] = last
+            say(f"  launch | error: {name} {info.get('last_exit') or 'exited'} before the "
+                "web server answered; its output is above.")
+            if name == "web" and int(info.get("failures", 0)) >= supervision.LOOP_FAILURES:
+                say(f"  launch | error: the web server exited {info['failures']} times in a "
+                    "row without answering; stopping.")
+                return None
+        if not alive():
+            say("  launch | error: supervisord exited before the web server answered.")
+            return None
+        now = time.monotonic()
+        if now - started >= timeout_s:
+            say(f"  launch | error: the web server did not answer {url} within "
+                f"{timeout_s:.0f} s; its output is above.")
+            return None
+        if now >= next_progress:
+            say(f"  launch | waiting for the web server on {base_url} ({now - started:.0f} s)…")
+            next_progress += progress_s
+        time.sleep(poll_s)
 
 
 def processes() -> dict[str, list[str]]:
@@ -195,16 +261,30 @@ def main() -> int:
         if redis_cmd:
             embedded.wait_redis(int(redis_url.rsplit(":", 1)[1]))
         _manage("migrate", "--no-input", "-v", "0")
-        _manage("weft_ensure_admin")
+        # Its sign-in (the first admin's password, shown once) is printed with the ready
+        # line, not a minute of start-up output earlier.
+        sign_in = subprocess.run([PY, "manage.py", "weft_ensure_admin"], check=True,
+                                 stdout=subprocess.PIPE, text=True).stdout.strip("\n")
         _triton_register(triton_token)
         _manage("weft_seed_demo")
         rpc = supervision.rpc()
         for name in ("worker", "beat", "web"):
             rpc.supervisor.startProcess(name, False)
+        base_url = (f"http://{os.environ.get('WEFT_HOST', '127.0.0.1')}:"
+                    f"{os.environ.get('WEFT_PORT', '8000')}/")
+        print(f"  launch | web, worker and beat started; waiting for the web server on "
+              f"{base_url}…", flush=True)
+        ready = web_wait(base_url, state_file=supervision.STATE_FILE,
+                         alive=lambda: supervisor.poll() is None,
+                         say=lambda line: print(line, flush=True))
+        if ready is None:
+            print(f"\n{sign_in}\n", flush=True)
+            return 1
         serving.set()
-        host = os.environ.get("WEFT_HOST", "127.0.0.1")
-        print(f"\n  Weft is starting on http://{host}:{os.environ.get('WEFT_PORT', '8000')}/ "
-              "— press Ctrl-C to stop.\n", flush=True)
+        down = ", ".join(ready.get("down") or [])
+        print(f"\n  Weft is ready on {base_url} — press Ctrl-C to stop.\n{sign_in}\n"
+              + (f"  Not everything is up yet: /readyz reports {down} down (the console's "
+                 "operations page shows why).\n" if down else ""), flush=True)
         code = 0
         while not stopping.wait(0.5):
             if supervisor.poll() is not None:

@@ -98,8 +98,9 @@ class TeamPersonalDataApi(_GrantApi):
 class EraseSerializer(StrictSerializer):
     value = serializers.CharField(min_length=3, max_length=500,
                                   help_text="The person's value: an e-mail, a name, an id.")
-    workflow = serializers.UUIDField(required=False, help_text="Also every run of this "
-                                     "workflow (else the runs whose input or result hold it).")
+    workflow = serializers.UUIDField(required=False, help_text="Every run of this workflow "
+                                     "instead (else the runs, in any workflow, whose input or "
+                                     "result hold it).")
 
 
 class EraseResultSerializer(serializers.Serializer):

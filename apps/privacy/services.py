@@ -10,8 +10,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
+from apps.accounts.roles import ADMIN, EDITOR, has_role
 from apps.approvals.models import Task
+from apps.audit.actors import Actor
 from apps.audit.personal import ERASED, Detector, PersonalMasker, keyed_hash, path_parts
 from apps.audit.services import audit_record
 from apps.core.errors import Unprocessable
@@ -19,8 +22,14 @@ from apps.privacy.models import PersonalDataGrant, PersonalDataPolicy
 from apps.privacy.selectors import SEARCH_PREFIX, policy_forget, pseudonym_key
 from apps.runs.models import MapItem, NodeRun, Run
 from apps.runs.search import search_term
+from apps.workflows.models import VersionKind
 
 ERASE_BATCH = 200
+ERASE_MIN_LENGTH = 3
+
+
+class ErasureRefused(Exception):
+    """A workflow asked to erase more than the person behind its version may."""
 
 
 def policy_set(*, workflow, paths: Iterable[str], detectors: Iterable[str],
@@ -69,22 +78,35 @@ def _erase(data: Any, masker: PersonalMasker) -> tuple[Any, bool]:
     return erased, erased != data
 
 
-def personal_data_erase(*, value: str, actor, workflow=None, request=None) -> dict[str, int]:
+def personal_data_erase(*, value: str, actor, workflow=None, everywhere: bool | None = None,
+                        run_id=None, exclude_run_id=None, request=None,
+                        details: dict[str, Any] | None = None) -> dict[str, int]:
     """Replace `value` (an e-mail, a name, a customer id) with "[erased]" in the stored
-    runs that hold it: those whose input or result holds it (the search index), or,
-    with `workflow`, every run of that workflow. Returns the counts; audited with only
-    a keyed hash of the value."""
+    runs that hold it. Which runs: with `everywhere` (the default without `workflow`),
+    those whose input or result holds it (the search index), in any workflow; with
+    `workflow`, also every run of that workflow (node outputs included); with `run_id`,
+    that one run only; `exclude_run_id` leaves one run out. Returns the counts; audited
+    with only a keyed hash of the value (and `details`, which must hold no value)."""
     value = value.strip()
-    if len(value) < 3:
-        raise Unprocessable("A value to erase has at least 3 characters.",
-                            errors={"value": ["At least 3 characters."]})
+    if len(value) < ERASE_MIN_LENGTH:
+        raise Unprocessable(f"A value to erase has at least {ERASE_MIN_LENGTH} characters.",
+                            errors={"value": [f"At least {ERASE_MIN_LENGTH} characters."]})
     masker = PersonalMasker(values=[value], mask=ERASED)
     key = pseudonym_key()
     term = search_term(value)
     terms = [term, SEARCH_PREFIX + keyed_hash(term, key=key, purpose="search")[:40]]
-    runs = Run.objects.filter(search_terms__overlap=terms)
+    if everywhere is None:
+        everywhere = workflow is None
+    where = Q(pk__in=[])
+    if everywhere:
+        where |= Q(search_terms__overlap=terms)
     if workflow is not None:
-        runs = Run.objects.filter(workflow=workflow)
+        where |= Q(workflow=workflow)
+    if run_id is not None:
+        where = Q(pk=run_id)
+    runs = Run.objects.filter(where)
+    if exclude_run_id is not None:
+        runs = runs.exclude(pk=exclude_run_id)
     counts = {"runs": 0, "node_runs": 0, "map_items": 0, "tasks": 0}
     last = None
     while True:
@@ -98,9 +120,59 @@ def personal_data_erase(*, value: str, actor, workflow=None, request=None) -> di
         with transaction.atomic():
             _erase_runs(ids, masker=masker, terms=set(terms), counts=counts)
     audit_record(action="personal_data.erase", actor=actor, request=request,
-                 target=workflow,
-                 data={"value_hash": keyed_hash(value, key=key, purpose="erase"), **counts})
+                 target=workflow, run_id=str(run_id or exclude_run_id or "") or None,
+                 data={**(details or {}),
+                       "value_hash": keyed_hash(value, key=key, purpose="erase"), **counts})
     return counts
+
+
+def run_erase_authority(*, run: Run, everywhere: bool):
+    """Who answers for an erase a run asks for (the `privacy.erase` node): the person who
+    made the version it runs, i.e. its publisher, or for a test run the builder who
+    started it. Erasing in every workflow is what the console lets admins do, so it needs
+    that person to be an active admin when the run erases; erasing in the workflow's own
+    runs needs an active editor, who could change and publish the workflow anyway."""
+    person = run.version.created_by
+    role = ADMIN if everywhere else EDITOR
+    if not person.is_active or not has_role(person, role):
+        made = ("started this test run" if run.version.kind == VersionKind.TEST
+                else f"published version {run.version.number}")
+        where = "in every workflow" if everywhere else "in this workflow's runs"
+        raise ErasureRefused(
+            f"Erasing {where} needs the role '{role}': {person.get_username()}, who {made}, "
+            f"does not hold it. Nothing was erased.")
+    return person
+
+
+def run_values_erase(*, run: Run, values: list[str], everywhere: bool) -> dict[str, int]:
+    """The erase a run asks for (the `privacy.erase` node): each value replaced in this
+    workflow's runs, and with `everywhere` in every run whose input or result holds it;
+    the run itself is left for `run_erase_own` when it ends, so the steps after the
+    erase (telling the person) still have the values. Audited with the workflow as the
+    actor and the person who answers for it (`run_erase_authority`)."""
+    person = run_erase_authority(run=run, everywhere=everywhere)
+    totals = {"runs": 0, "node_runs": 0, "map_items": 0, "tasks": 0}
+    for value in values:
+        counts = personal_data_erase(
+            value=value, actor=Actor.system(f"workflow:{run.workflow_id}"),
+            workflow=run.workflow, everywhere=everywhere, exclude_run_id=run.pk,
+            details={"scope": "everywhere" if everywhere else "workflow",
+                     "authorised_by": person.get_username()})
+        for name, count in counts.items():
+            totals[name] += count
+    return totals
+
+
+def run_erase_own(*, run: Run, values: list[str]) -> dict[str, int]:
+    """The values a run erased elsewhere, erased from the run itself once it ended."""
+    totals = {"runs": 0, "node_runs": 0, "map_items": 0, "tasks": 0}
+    for value in values:
+        counts = personal_data_erase(value=value, actor=Actor.system(
+            f"workflow:{run.workflow_id}"), workflow=run.workflow, run_id=run.pk,
+            details={"scope": "this run, when it ended"})
+        for name, count in counts.items():
+            totals[name] += count
+    return totals
 
 
 def _erase_runs(ids: list, *, masker: PersonalMasker, terms: set[str],

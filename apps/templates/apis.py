@@ -16,6 +16,9 @@ from apps.templates.selectors import template_gallery
 class TemplateOutputSerializer(serializers.Serializer):
     slug = serializers.CharField()
     name = serializers.CharField()
+    free_name = serializers.CharField(
+        help_text="The name a draft from it takes: its name, or \"Name (copy)\", "
+                  "\"Name (copy 2)\"... when a workflow has that name already.")
     description = serializers.CharField()
     teams = serializers.ListField(child=serializers.CharField(),
                                   help_text="Teams its approvals assign work to.")

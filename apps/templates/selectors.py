@@ -8,6 +8,7 @@ from typing import Any
 
 from apps.approvals.models import Team
 from apps.templates.documents_load import Template, templates_load
+from apps.workflows.selectors import workflow_name_free
 
 
 def _ready_teams(names: set[str]) -> set[str]:
@@ -18,6 +19,7 @@ def _ready_teams(names: set[str]) -> set[str]:
 def template_gallery() -> list[dict[str, Any]]:
     templates: tuple[Template, ...] = templates_load()
     ready = _ready_teams({team for template in templates for team in template.teams})
-    return [{"slug": t.slug, "name": t.name, "description": t.description,
+    return [{"slug": t.slug, "name": t.name, "free_name": workflow_name_free(name=t.name),
+             "description": t.description,
              "teams": list(t.teams), "missing_teams": [n for n in t.teams if n not in ready],
              "sample_input": t.sample_input, "graph": t.graph} for t in templates]

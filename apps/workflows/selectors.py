@@ -4,6 +4,7 @@ from django.db.models import Max, QuerySet
 from django.shortcuts import get_object_or_404
 
 from apps.workflows.models import Workflow, WorkflowVersion
+from apps.workflows.names import name_key
 
 
 def workflow_list(*, search: str = "") -> QuerySet[Workflow]:
@@ -14,6 +15,17 @@ def workflow_list(*, search: str = "") -> QuerySet[Workflow]:
     if search:
         qs = qs.filter(name__icontains=search)
     return qs
+
+
+def workflow_name_free(*, name: str) -> str:
+    """`name`, or `name (copy)`, `name (copy 2)`... whichever no workflow has (deleted
+    ones do not count): the name an import, or a draft from a template, takes."""
+    candidate, n = name, 1
+    while Workflow.objects.filter(name_key=name_key(candidate),
+                                  deleted_at__isnull=True).exists():
+        candidate = f"{name[:180]} (copy{'' if n == 1 else f' {n}'})"
+        n += 1
+    return candidate
 
 
 def workflow_get(*, workflow_id) -> Workflow:

@@ -15,6 +15,7 @@ from apps.runs.typed_checks import graph_typed_problems
 from apps.workflows.graph import ERROR, Problem, empty_graph, errors_only, validate_graph
 from apps.workflows.models import Workflow, WorkflowVersion
 from apps.workflows.names import name_key, name_problem
+from apps.workflows.selectors import workflow_name_free
 
 EXPORT_FORMAT = 1
 
@@ -98,16 +99,6 @@ def _name_taken(name: str, other: str | None = None) -> Conflict:
     detail = (f"A workflow named {other!r} exists; {name!r} reads the same." if other
               and other != name else f"A workflow named {name!r} exists.")
     return Conflict(detail, code="duplicate_name", errors={"name": [detail]})
-
-
-def _free_name(name: str) -> str:
-    """`name`, or `name (copy)`, `name (copy 2)`... whichever no workflow has."""
-    candidate, n = name, 1
-    while Workflow.objects.filter(name_key=name_key(candidate),
-                                  deleted_at__isnull=True).exists():
-        candidate = f"{name[:180]} (copy{'' if n == 1 else f' {n}'})"
-        n += 1
-    return candidate
 
 
 def workflow_create(*, user, name: str, description: str = "",
@@ -235,7 +226,7 @@ def workflow_import(*, user, document: dict[str, Any]) -> Workflow:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))",
                            [f"workflow.import:{name_key(name)}"])
-        free = _free_name(name)  # an imported copy beside its original
+        free = workflow_name_free(name=name)  # an imported copy beside its original
         try:
             with transaction.atomic():
                 workflow = Workflow.objects.create(

@@ -1,6 +1,7 @@
 """The "new workflow" dialog's template gallery: each template with a picture of its
 graph and its sample input; "Try it" creates the draft and starts its test run, which
-runs on a real worker and the local Triton server up to the approval."""
+runs on a real worker and the local Triton server up to the approval. "Try it" a second
+time makes a second draft, "Support ticket escalation (copy)"."""
 
 import pytest
 from playwright.sync_api import expect
@@ -57,3 +58,18 @@ def test_try_a_template_from_the_new_workflow_dialog(
     expect(editor.node("Tier 2 review").get_by_role("status")).to_have_text("Waiting",
                                                                             timeout=30_000)
     screenshot("tried")
+
+    # "Try it" again on the same template: a second draft beside the first, not a refusal.
+    page.goto(f"{url}/workflows/")
+    page.get_by_role("button", name="New workflow").click()
+    dialog = page.get_by_role("dialog", name="New workflow")
+    dialog.get_by_role("button", name="Try Support ticket escalation").click()
+    page.wait_for_url(lambda u: "?run=" in u and str(workflow.pk) not in u)
+    copy = Workflow.objects.get(name="Support ticket escalation (copy)")
+    assert not copy.versions.exists()
+    assert set(Workflow.objects.filter(deleted_at__isnull=True).values_list(
+        "name", flat=True)) >= {"Support ticket escalation", "Support ticket escalation (copy)"}
+    editor = Editor(page=page, base_url=url, workflow_id=str(copy.pk))
+    expect(editor.node("Urgency").get_by_role("status")).to_have_text("Succeeded",
+                                                                      timeout=30_000)
+    screenshot("tried-twice")

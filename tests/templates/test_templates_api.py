@@ -35,6 +35,31 @@ def test_a_draft_from_a_template_names_the_missing_team(editor_client):
     assert "there is no team 'Support tier 2'" in str(tried.data)
 
 
+def test_the_gallery_offers_a_free_name_for_each_template(editor_client):
+    template = next(t for t in templates_load() if t.slug == "support_ticket_escalation")
+
+    def free_name() -> str:
+        gallery = editor_client.get("/api/templates/").data
+        return next(t["free_name"] for t in gallery if t["slug"] == template.slug)
+
+    def create(name: str):
+        return editor_client.post("/api/workflows/", {"name": name, "graph": template.graph},
+                                  format="json")
+
+    assert free_name() == "Support ticket escalation"
+    first = create(free_name())
+    assert first.status_code == 201
+    assert free_name() == "Support ticket escalation (copy)"  # a second draft can be made
+    second = create(free_name())
+    assert second.status_code == 201
+    assert free_name() == "Support ticket escalation (copy 2)"
+    taken = create("support ticket  ESCALATION")  # a name the user typed that is taken
+    assert taken.status_code == 409
+    assert "Support ticket escalation" in str(taken.data)
+    assert editor_client.delete(f"/api/workflows/{first.data['id']}/").status_code == 204
+    assert free_name() == "Support ticket escalation"  # deleted workflows do not count
+
+
 def test_demo_data_creates_the_teams_the_templates_need(client_for):
     from io import StringIO
 

@@ -58,9 +58,12 @@ def _finish(run_id, user, timeout: float = 90.0) -> Run:
 
 @pytest.mark.parametrize("template", templates_load(), ids=lambda t: t.slug)
 def test_template_sample_runs_green(template, template_worker, environment, receiver,
-                                    create_user, client_for):
-    builder = create_user(roles=["editor"])
+                                    create_user, client_for, publish):
+    # The deletion erases in every workflow's runs, which only an admin may ask for.
+    erases = template.slug == "data_deletion_request"
+    builder = create_user(roles=["admin" if erases else "editor"])
     client = client_for(user=builder)
+    earlier = _earlier_run_of(template, publish) if erases else None
     created = client.post("/api/workflows/", {"name": template.name, "graph": template.graph,
                                               "description": template.description},
                           format="json")
@@ -77,8 +80,9 @@ def test_template_sample_runs_green(template, template_worker, environment, rece
     if template.slug == "invoice_review":  # booked once, idempotently
         assert list(receiver.keys().values()) == [1]
         _assert_reviewer_saw_the_explanation(run)
-    if template.slug == "data_deletion_request":
+    if erases:
         _assert_deletion_recorded_and_requester_told(run, template, detail)
+        _assert_erased_from_stored_runs(run, template, earlier)
 
 
 def _assert_reviewer_saw_the_explanation(run: Run) -> None:
@@ -100,10 +104,58 @@ def _assert_deletion_recorded_and_requester_told(run: Run, template, detail) -> 
     recorded = str(event.data)
     assert all(account[field] not in recorded for field in ("customer_id", "email", "name"))
     assert len(event.data["email"]) == 32  # the pseudonym
-    outputs = {n["node_id"]: n["outputs"] for n in detail["node_runs"]}
-    assert outputs["done"]["out"]["to"] == [template.sample_input["requester"]["email"]]
     statuses = {n["node_id"]: n["status"] for n in detail["node_runs"]}
     assert statuses["unverified"] == "skipped"  # the identity check passed
+    # The requester was written to after the erase (the run's own copy of the address
+    # goes when it ends: tests/privacy/test_erase_node.py sees the e-mail's recipient).
+    assert statuses["erase"] == statuses["done"] == "succeeded"
+
+
+def _earlier_run_of(template, publish) -> Run:
+    """A run of another workflow that holds the person's e-mail address."""
+    from apps.runs import services as runs
+    from tests.fixtures.runs import ITEM_FLOW
+
+    email = template.sample_input["account"]["email"]
+    return runs.run_start(workflow=publish(ITEM_FLOW, name="Support inbox"),
+                          input={"ticket": "T-88", "from": email, "text": f"Write to {email}"})
+
+
+def _stored(run: Run) -> str:
+    import json
+
+    from apps.runs.models import NodeRun
+
+    run.refresh_from_db()
+    rows = NodeRun.objects.filter(run=run).values_list("inputs", "outputs", "error")
+    return json.dumps([run.input, run.response, run.search_terms, list(rows)])
+
+
+def _assert_erased_from_stored_runs(run: Run, template, earlier: Run) -> None:
+    """The earlier run no longer shows the address; the deletion's own run loses it once
+    it ended (after it told the requester); the audit log keeps only keyed hashes."""
+    import json
+
+    from apps.audit.models import AuditEvent
+
+    email = template.sample_input["account"]["email"]
+    assert email not in _stored(earlier)
+    assert earlier.input["from"] == "[erased]"
+    assert earlier.input["ticket"] == "T-88"
+    erased = AuditEvent.objects.filter(action="personal_data.erase",
+                                       actor_id=f"workflow:{run.workflow_id}")
+    deadline = time.monotonic() + 30
+    while erased.count() < 2 * 4 and time.monotonic() < deadline:
+        time.sleep(0.2)  # the run's own values go right after it ended
+    # 4 values: each erased elsewhere, then in the run itself
+    assert list(erased.values_list("data__scope", flat=True).order_by("seq")) == (
+        ["everywhere"] * 4 + ["this run, when it ended"] * 4)
+    assert email not in _stored(run)
+    assert all(len(e.data["value_hash"]) == 64 for e in erased)
+    account = template.sample_input["account"]
+    recorded = json.dumps([e.data for e in AuditEvent.objects.all()])
+    assert all(account[field] not in recorded
+               for field in ("email", "name", "phone", "address"))
 
 
 @pytest.fixture(scope="module")

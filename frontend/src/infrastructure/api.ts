@@ -238,6 +238,8 @@ export interface WorkflowRuntime {
 export interface WorkflowTemplate {
   slug: string;
   name: string;
+  /** The name a draft from it takes: `name`, or "name (copy)", "name (copy 2)"… when taken. */
+  free_name: string;
   description: string;
   /** Teams its approvals assign work to; `missing_teams`: those that do not exist yet. */
   teams: string[];

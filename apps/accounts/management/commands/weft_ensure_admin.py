@@ -12,18 +12,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         existed = get_user_model().objects.filter(groups__name="admin", is_active=True).exists()
         user, generated = first_admin_ensure()
+        # Where `make run` serves (config/launch.py reads the same variables and prints
+        # this with its ready line).
+        site = (f"http://{os.environ.get('WEFT_HOST', '127.0.0.1')}:"
+                f"{os.environ.get('WEFT_PORT', '8000')}")
         if not existed and not generated:
             self.stdout.write(self.style.SUCCESS(
-                f"First admin created: {user.username} ({user.email}), with the password "
-                "from WEFT_ADMIN_PASSWORD."))
+                f"  First admin created: {user.username} ({user.email}). Sign in at "
+                f"{site}/login/ with the password from WEFT_ADMIN_PASSWORD."))
         elif generated:
-            # Where `make run` serves (config/launch.py reads the same variables).
-            site = (f"http://{os.environ.get('WEFT_HOST', '127.0.0.1')}:"
-                    f"{os.environ.get('WEFT_PORT', '8000')}")
             self.stdout.write(self.style.SUCCESS(
                 f"\n  First admin created. Sign in at {site}/login/ with\n"
                 f"    username: {user.username}   (or {user.email})\n"
                 f"    password: {generated}\n"
                 "  This password is shown only once.\n"))
         else:
-            self.stdout.write(f"Admin account: {user.username}")
+            self.stdout.write(f"  Sign in at {site}/login/ (admin account: {user.username}).")

@@ -1,6 +1,7 @@
 /** The "new workflow" dialog: a name, then a blank workflow or one of the templates
  * (GET /api/templates/), each with a picture of its graph, its sample input and
- * "Try it", which creates the draft and starts a test run of it with the sample. */
+ * "Try it", which creates the draft and starts a test run of it with the sample. A draft
+ * from a template takes a name no workflow has ("Name (copy)" beside an earlier one). */
 import { useEffect, useMemo, useState } from "react";
 import { graphPicture } from "../../core/graphPicture";
 import type { Graph } from "../../core/types";
@@ -46,12 +47,15 @@ export function NewWorkflowDialog({ onClose, onCreated }: NewWorkflowDialogProps
   }, [api]);
 
   const choose = (template: WorkflowTemplate | null) => {
-    if (!name.trim() || name === chosen?.name) setName(template?.name ?? "");
+    // A name the user typed stays; the one a template offered gives way to the next's.
+    if (!name.trim() || name === chosen?.free_name) setName(template?.free_name ?? "");
     setChosen(template);
   };
 
   const create = async (template: WorkflowTemplate | null, tryIt: boolean) => {
-    const finalName = (template && template !== chosen ? template.name : name).trim();
+    // "Try it" on a card not chosen takes the name no workflow has yet (GET /api/templates/
+    // offers it); otherwise the name field's, and a taken one gets the server's 409 message.
+    const finalName = (template && template !== chosen ? template.free_name : name).trim();
     if (!finalName) {
       setError("Give the workflow a name.");
       return;
