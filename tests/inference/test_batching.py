@@ -73,7 +73,9 @@ def test_concurrent_runs_calling_one_model_share_requests_and_get_their_own_rows
         assert out["label"] == alone.label
         assert out["confidence"] == pytest.approx(alone.confidence, rel=1e-5)
     if linger_ms:
-        # 96 rows in requests of up to the model's max batch size, not one each.
-        assert sent < 96 / 4, sent
+        # 96 rows in requests of up to the model's max batch size, not one each. A wide
+        # bound: on a starved machine the linger closes batches early (27 requests seen
+        # at load 15); without grouping it is 96. The tight figure lives in bench/.
+        assert sent <= 96 / 2, sent
     else:
         assert sent == 96
