@@ -102,6 +102,12 @@ def policy_field(*, retries: int = 0) -> Any:
                  title="When this step fails", description=ExecutionPolicy.form_help)
 
 
+def upgrade_policy_added(config: dict[str, Any]) -> dict[str, Any]:
+    """The upgrader of a node type that gained the failure policy: a stored config keeps
+    its settings and gets the default policy (stop the run), as it behaved before."""
+    return dict(config)
+
+
 @dataclass(frozen=True)
 class Port:
     name: str
