@@ -257,6 +257,10 @@ class NodeType:
     # Ports that follow the config, as a rule (apps/nodes/ports.py); None: the static ones.
     input_rule: ClassVar[list[dict[str, Any]] | None] = None
     output_rule: ClassVar[list[dict[str, Any]] | None] = None
+    # The port the failure policy's default output leaves by; None: the first output port
+    # the config gives. A branching type names its safe branch (an If's 'false'), so a
+    # failure never continues down a branch its condition did not choose.
+    default_output_port: ClassVar[str | None] = None
 
     @classmethod
     def key(cls) -> tuple[str, int]:

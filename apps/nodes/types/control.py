@@ -62,7 +62,8 @@ class IfNode(NodeType):
     type = "control.if"
     category = "control"
     label = "If"
-    description = "Sends the input down 'true' or 'false' by a CEL condition."
+    description = ("Sends the input down 'true' or 'false' by a CEL condition; a default "
+                   "output after a failure leaves by 'false'.")
     version = 2
     icon = "git-branch"
     pure = True
@@ -71,6 +72,7 @@ class IfNode(NodeType):
                Port(ERROR_PORT, label=ERROR_PORT_LABEL, required=False))
     Config = IfConfig
     upgrades = {1: upgrade_policy_added}
+    default_output_port = "false"  # a condition that could not be read is not true
 
     def execute(self, context: NodeContext, config: IfConfig) -> Outputs:
         taken = _condition(config.condition, expression_data(context), "condition")
@@ -104,7 +106,8 @@ class SwitchNode(NodeType):
     type = "control.switch"
     category = "control"
     label = "Switch"
-    description = "Routes the input to the first case whose CEL condition is true."
+    description = ("Routes the input to the first case whose CEL condition is true; a "
+                   "default output after a failure leaves by 'Default'.")
     version = 2
     icon = "split"
     pure = True
@@ -121,6 +124,7 @@ class SwitchNode(NodeType):
     ]
     Config = SwitchConfig
     upgrades = {1: upgrade_policy_added}
+    default_output_port = "default"  # no case was found true
 
     def execute(self, context: NodeContext, config: SwitchConfig) -> Outputs:
         data = expression_data(context)
