@@ -102,7 +102,7 @@ def test_by_default_a_failing_set_stops_the_run_and_a_good_one_does_not(
 ])
 def test_an_if_whose_condition_fails_follows_its_policy(celery_worker_process, publish,
                                                         policy, taken):
-    config = {"condition": "input.amount * 0.9 > 100"}
+    config = {"condition": "input.amount * 0.9 > 100.0"}
     if policy:
         config["policy"] = policy
     graph = _flow(("check", "control.if", config), ports=("true", "false"),
@@ -122,7 +122,7 @@ def test_an_if_whose_condition_fails_follows_its_policy(celery_worker_process, p
 
 def test_a_switch_whose_case_fails_continues_on_its_error_port_or_by_default(
         celery_worker_process, publish):
-    cases = [{"label": "Big", "condition": "input.amount * 0.9 > 100"}]
+    cases = [{"label": "Big", "condition": "input.amount * 0.9 > 100.0"}]
     on_error = _flow(("route", "control.switch", {
         "cases": cases, "policy": {"on_error": "error_port"}}), ports=("case1", "default"))
     run = _finished(services.run_start(workflow=publish(on_error), input={"amount": 120}))
