@@ -102,6 +102,12 @@ def policy_field(*, retries: int = 0) -> Any:
                  title="When this step fails", description=ExecutionPolicy.form_help)
 
 
+def upgrade_policy_added(config: dict[str, Any]) -> dict[str, Any]:
+    """The upgrader of a node type that gained the failure policy: a stored config keeps
+    its settings and gets the default policy (stop the run), as it behaved before."""
+    return dict(config)
+
+
 @dataclass(frozen=True)
 class Port:
     name: str
@@ -251,6 +257,10 @@ class NodeType:
     # Ports that follow the config, as a rule (apps/nodes/ports.py); None: the static ones.
     input_rule: ClassVar[list[dict[str, Any]] | None] = None
     output_rule: ClassVar[list[dict[str, Any]] | None] = None
+    # The port the failure policy's default output leaves by; None: the first output port
+    # the config gives. A branching type names its safe branch (an If's 'false'), so a
+    # failure never continues down a branch its condition did not choose.
+    default_output_port: ClassVar[str | None] = None
 
     @classmethod
     def key(cls) -> tuple[str, int]:

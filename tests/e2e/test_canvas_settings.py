@@ -144,6 +144,16 @@ def test_error_port_follows_the_policy_and_forms_read_as_words(
         assert name not in text
     assert "node type" not in text
 
+    # An expression node offers the same policy and draws the same port.
+    expect(_out_handles(editor, "Shape order")).to_have_count(1)
+    editor.select("Shape order")
+    expect(inspector).to_contain_text("When this step fails")
+    inspector.get_by_label("On error").select_option(label="Continue on the 'On error' port")
+    expect(_out_handles(editor, "Shape order")).to_have_count(2)
+    expect(editor.handle("Shape order", "error", kind="source")).to_be_visible()
+    expect(editor.node("Shape order")).to_contain_text("On error")
+    screenshot("set-error-port")
+
     for name, step in (("Shape order", "set-inspector"), ("Score order", "triton-inspector")):
         editor.select(name)
         expect(inspector.locator(".config-form")).to_be_visible()

@@ -103,7 +103,7 @@ def test_if_fires_only_the_taken_port():
 
 def test_switch_takes_the_first_true_case_or_default():
     node = registry.get("control.switch")
-    assert node.output_names() == {f"case{n}" for n in range(1, 11)} | {"default"}
+    assert node.output_names() == {f"case{n}" for n in range(1, 11)} | {"default", "error"}
     config = {"cases": [{"condition": "input.total > 100"}, {"condition": "input.total > 10"},
                         {"condition": "input.total > 1"}]}
     assert run("control.switch", config, {"total": 50}).ports == {"case2": {"total": 50}}

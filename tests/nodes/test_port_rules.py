@@ -14,7 +14,8 @@ from apps.workflows.graph import ERROR, WARNING, validate_graph
 
 CASES = json.loads((Path(__file__).resolve().parents[2] / "frontend" / "src" / "core"
                     / "portRules.cases.json").read_text())["cases"]
-POLICY_TYPES = ("http.request", "inference.triton", "flow.subworkflow", "flow.map")
+POLICY_TYPES = ("http.request", "inference.triton", "flow.subworkflow", "flow.map",
+                "data.set", "data.filter", "data.aggregate", "control.if", "control.switch")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
@@ -36,7 +37,7 @@ def test_a_switch_has_one_port_per_case_and_default():
         ("case1", "Urgent"), ("case2", "Case 2"), ("default", "Default")]
     assert [p.name for p in switch.output_ports(switch.Config())] == ["default"]
     # Without a config: every port any config can give (what the engine may fire).
-    assert len(switch.output_ports()) == 11
+    assert len(switch.output_ports()) == 12  # with the error port of its failure policy
 
 
 @pytest.mark.parametrize("type_name", POLICY_TYPES)

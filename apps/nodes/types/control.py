@@ -14,7 +14,20 @@ from pydantic import ConfigDict, Field
 from apps.expressions.core import ExpressionError, evaluate, render_template
 from apps.expressions.fields import CelField, TemplateField
 from apps.expressions.services import expression_data
-from apps.nodes.base import NodeConfig, NodeContext, NodeError, NodeType, Outputs, Port, Wait
+from apps.nodes.base import (
+    ERROR_PORT,
+    ERROR_PORT_LABEL,
+    ExecutionPolicy,
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    NodeType,
+    Outputs,
+    Port,
+    Wait,
+    policy_field,
+    upgrade_policy_added,
+)
 from apps.nodes.registry import registry
 
 MAX_CASES = 10
@@ -41,6 +54,7 @@ class IfConfig(NodeConfig):
     condition: str = CelField(min_length=1, max_length=4000, title="Condition",
                               description="CEL expression giving true or false, e.g. "
                                           "input.score >= 0.8")
+    policy: ExecutionPolicy = policy_field()
 
 
 @registry.register
@@ -48,12 +62,17 @@ class IfNode(NodeType):
     type = "control.if"
     category = "control"
     label = "If"
-    description = "Sends the input down 'true' or 'false' by a CEL condition."
+    description = ("Sends the input down 'true' or 'false' by a CEL condition; a default "
+                   "output after a failure leaves by 'false'.")
+    version = 2
     icon = "git-branch"
     pure = True
     inputs = (Port("in"),)
-    outputs = (Port("true"), Port("false"))
+    outputs = (Port("true"), Port("false"),
+               Port(ERROR_PORT, label=ERROR_PORT_LABEL, required=False))
     Config = IfConfig
+    upgrades = {1: upgrade_policy_added}
+    default_output_port = "false"  # a condition that could not be read is not true
 
     def execute(self, context: NodeContext, config: IfConfig) -> Outputs:
         taken = _condition(config.condition, expression_data(context), "condition")
@@ -75,6 +94,7 @@ class SwitchConfig(NodeConfig):
         description=f"Checked in order: the input leaves by the port of the first case "
                     f"whose condition is true (up to {MAX_CASES} cases), or by 'Default' "
                     "when none is.")
+    policy: ExecutionPolicy = policy_field()
 
 
 @registry.register
@@ -86,18 +106,25 @@ class SwitchNode(NodeType):
     type = "control.switch"
     category = "control"
     label = "Switch"
-    description = "Routes the input to the first case whose CEL condition is true."
+    description = ("Routes the input to the first case whose CEL condition is true; a "
+                   "default output after a failure leaves by 'Default'.")
+    version = 2
     icon = "split"
     pure = True
     inputs = (Port("in"),)
     outputs = tuple(Port(f"case{n}", required=False) for n in range(1, MAX_CASES + 1)) + (
-        Port("default", required=False),)
+        Port("default", required=False),
+        Port(ERROR_PORT, label=ERROR_PORT_LABEL, required=False))
     output_rule = [
         {"from": "cases", "name": "case{n}", "label": "{label}", "fallback_label": "Case {n}",
          "max": MAX_CASES, "required": False},
         {"name": "default", "label": "Default", "required": False},
+        {"name": ERROR_PORT, "label": ERROR_PORT_LABEL, "required": False, "multiple": False,
+         "when": {"field": "policy.on_error", "equals": "error_port", "default": "fail"}},
     ]
     Config = SwitchConfig
+    upgrades = {1: upgrade_policy_added}
+    default_output_port = "default"  # no case was found true
 
     def execute(self, context: NodeContext, config: SwitchConfig) -> Outputs:
         data = expression_data(context)

@@ -15,7 +15,19 @@ from pydantic import ConfigDict, Field
 from apps.expressions.core import ExpressionError, evaluate
 from apps.expressions.fields import CelField
 from apps.expressions.services import expression_data
-from apps.nodes.base import NodeConfig, NodeContext, NodeError, NodeType, Outputs, Port
+from apps.nodes.base import (
+    ERROR_PORT,
+    ERROR_PORT_LABEL,
+    ExecutionPolicy,
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    NodeType,
+    Outputs,
+    Port,
+    policy_field,
+    upgrade_policy_added,
+)
 from apps.nodes.registry import registry
 
 MAX_ITEMS = 100_000
@@ -62,6 +74,7 @@ class SetConfig(NodeConfig):
     keep_input: bool = Field(False, title="Keep input fields",
                              description="Start from the input object and add or replace "
                                          "the fields above; otherwise output only them.")
+    policy: ExecutionPolicy = policy_field()
 
 
 def _assign(target: dict[str, Any], dotted: str, value: Any) -> None:
@@ -80,11 +93,13 @@ class SetNode(NodeType):
     category = "data"
     label = "Set fields"
     description = "Builds an object from CEL expressions, optionally on top of the input."
+    version = 2
     icon = "pencil"
     pure = True
     inputs = (Port("in"),)
-    outputs = (Port("out"),)
+    outputs = (Port("out"), Port(ERROR_PORT, label=ERROR_PORT_LABEL, required=False))
     Config = SetConfig
+    upgrades = {1: upgrade_policy_added}
 
     def execute(self, context: NodeContext, config: SetConfig) -> Outputs:
         data = expression_data(context)
@@ -106,6 +121,7 @@ class FilterConfig(NodeConfig):
                               title="Keep when",
                               description="CEL condition on each list element, item (and "
                                           "its position, index), e.g. item.amount > 100")
+    policy: ExecutionPolicy = policy_field()
 
 
 @registry.register
@@ -114,11 +130,14 @@ class FilterNode(NodeType):
     category = "data"
     label = "Filter list"
     description = "Keeps the items of a list for which a CEL condition is true."
+    version = 2
     icon = "filter"
     pure = True
     inputs = (Port("in"),)
-    outputs = (Port("out", label="kept"), Port("rejected", required=False))
+    outputs = (Port("out", label="kept"), Port("rejected", required=False),
+               Port(ERROR_PORT, label=ERROR_PORT_LABEL, required=False))
     Config = FilterConfig
+    upgrades = {1: upgrade_policy_added}
 
     def execute(self, context: NodeContext, config: FilterConfig) -> Outputs:
         data = expression_data(context)
@@ -196,6 +215,7 @@ class AggregateConfig(NodeConfig):
     group_by: str = CelField("", max_length=4000, names=ITEM_NAMES, title="Group by",
                              description="Optional CEL key on each element, item, e.g. item.country; "
                                          "gives one result per distinct key.")
+    policy: ExecutionPolicy = policy_field()
 
     def needs_value(self) -> bool:
         return self.operation != "count"
@@ -219,11 +239,13 @@ class AggregateNode(NodeType):
     category = "data"
     label = "Aggregate"
     description = "Count, sum, average, min or max over a list, optionally grouped by a key."
+    version = 2
     icon = "sigma"
     pure = True
     inputs = (Port("in"),)
-    outputs = (Port("out"),)
+    outputs = (Port("out"), Port(ERROR_PORT, label=ERROR_PORT_LABEL, required=False))
     Config = AggregateConfig
+    upgrades = {1: upgrade_policy_added}
 
     def check(self, config: AggregateConfig) -> list[str]:
         problems = super().check(config)

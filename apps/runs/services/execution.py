@@ -206,7 +206,7 @@ def apply_failure(step: Step, row: NodeRun, failure: NodeFailure) -> None:
     """Retry (a due-time row), continue (error port / default output) or fail."""
     policy = policy_of(step.compiled.configs[row.node_id])
     node_type = step.compiled.types[row.node_id]
-    first = step.compiled.first_output[row.node_id]
+    default_port = step.compiled.default_output[row.node_id]
     error = failure.as_dict()
     handled = failure.type not in UNHANDLED_FAILURES
     if handled and failure.retryable and row.attempt <= policy.retries:
@@ -219,9 +219,9 @@ def apply_failure(step: Step, row: NodeRun, failure: NodeFailure) -> None:
     elif handled and policy.on_error == "error_port" and row.node_id in step.compiled.error_wired:
         set_node_status(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
                 outputs={ERROR_PORT: {**error, "input": next(iter(row.inputs.values()), None)}})
-    elif handled and policy.on_error == "default_output" and first:
+    elif handled and policy.on_error == "default_output" and default_port:
         set_node_status(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
-                outputs={first: refs.escape(policy.default_output)})
+                outputs={default_port: refs.escape(policy.default_output)})
     else:
         set_node_status(step, row, NodeStatus.FAILED, error=error, finished_at=step.now)
 

@@ -26,6 +26,8 @@ class Compiled:
     configs: dict[str, Any]
     instances: dict[str, NodeType]
     first_output: dict[str, str | None]
+    # The port a failure's default output leaves by (NodeType.default_output_port).
+    default_output: dict[str, str | None]
     input_ports: dict[str, tuple[str, ...]]
     all_pure: bool
     version_number: int | None = None
@@ -52,7 +54,7 @@ def compile_version(version: WorkflowVersion) -> Compiled:
     document = registry.upgrade_graph(version.graph)  # older node type versions
     nodes = {n["id"]: n for n in document["nodes"]}
     pins = version.pins or {}  # a test snapshot's pinned outputs (apps.runs.pinned)
-    types, configs, instances, first_output = {}, {}, {}, {}
+    types, configs, instances, first_output, default_output = {}, {}, {}, {}, {}
     for node_id, node in nodes.items():
         node_type = registry.get(node["type"], node.get("version", 1))
         if node_type is None:
@@ -65,12 +67,14 @@ def compile_version(version: WorkflowVersion) -> Compiled:
         instances[node_id] = node_type()
         ports = node_type.output_ports(configs[node_id])
         first_output[node_id] = ports[0].name if ports else None
+        default_output[node_id] = node_type.default_output_port or first_output[node_id]
     compiled = Compiled(
         input_ports={node_id: tuple(p.name for p in types[node_id].inputs) for node_id in nodes},
         version_number=getattr(version, "number", None),
         version_id=version.pk, workflow_id=version.workflow_id,
         graph=scheduler.compile_graph(document, _describe), nodes=nodes, types=types,
         configs=configs, instances=instances, first_output=first_output,
+        default_output=default_output,
         all_pure=all(t.pure for t in types.values()))
     compiled.error_wired = frozenset(
         edge.source for edges in compiled.graph.incoming.values() for edge in edges
