@@ -69,6 +69,7 @@ def test_try_a_template_from_the_new_workflow_dialog(
     assert not copy.versions.exists()
     assert set(Workflow.objects.filter(deleted_at__isnull=True).values_list(
         "name", flat=True)) >= {"Support ticket escalation", "Support ticket escalation (copy)"}
+    expect(page.get_by_label("Workflow name")).to_have_value("Support ticket escalation (copy)")
     editor = Editor(page=page, base_url=url, workflow_id=str(copy.pk))
     expect(editor.node("Urgency").get_by_role("status")).to_have_text("Succeeded",
                                                                       timeout=30_000)
