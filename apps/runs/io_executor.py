@@ -17,8 +17,9 @@ the worker's own thread:
 On the loop, the call waits for its turn under its own rate limits (its credential's
 "Requests per second"), a slot of its host (WEFT_IO_PER_HOST) and its turn under the
 host's rate limit (WEFT_IO_HOST_RATES), the rates being aiolimiter's leaky bucket
-(apps.runs.io_gates); while it waits, the node shows as queued (`services.node_run_hold`, still this process's) and
-from when its call starts as running. The call is awaited under the node's time
+(apps.runs.io_gates); while it waits, the node shows as queued
+(`services.node_run_hold`, still this process's) and from when its call starts as
+running. The call is awaited under the node's time
 limit, and its result is settled by one of a few database threads (`services.node_run_settle`: the same step as for any node, so retries with
 backoff and `Retry-After` are the engine's due-time rows, never a sleep here).
 
