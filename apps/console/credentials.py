@@ -44,7 +44,8 @@ def credentials(request):
             credential = services.credential_create(
                 user=request.user, name=form.cleaned_data["name"],
                 kind=form.cleaned_data["kind"], secret=form.secret() or {},
-                description=form.cleaned_data["description"], allowed_hosts=form.hosts())
+                description=form.cleaned_data["description"], allowed_hosts=form.hosts(),
+                requests_per_s=form.cleaned_data["requests_per_s"])
         except IntegrityError:
             form.add_error("name", "A credential with this name exists.")
         except Unprocessable as exc:
@@ -68,7 +69,8 @@ def _detail_page(request, credential, form, *, test_form=None, result=None, stat
 def _initial(credential) -> dict:
     return {"name": credential.name, "kind": credential.kind,
             "description": credential.description,
-            "allowed_hosts": "\n".join(credential.allowed_hosts)}
+            "allowed_hosts": "\n".join(credential.allowed_hosts),
+            "requests_per_s": credential.requests_per_s}
 
 
 @require_http_methods(["GET", "POST"])
@@ -86,7 +88,8 @@ def credential_detail(request, credential_id):
             services.credential_update(credential=credential, user=request.user,
                                        name=form.cleaned_data["name"],
                                        description=form.cleaned_data["description"],
-                                       secret=form.secret(), allowed_hosts=form.hosts())
+                                       secret=form.secret(), allowed_hosts=form.hosts(),
+                                       requests_per_s=form.cleaned_data["requests_per_s"])
         except IntegrityError:
             form.add_error("name", "A credential with this name exists.")
         except Unprocessable as exc:

@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 
 from apps.accounts.roles import ROLES
-from apps.credentials.models import CredentialKind
+from apps.credentials.models import CredentialKind, requests_per_s_validate
 
 ROLE_CHOICES = [(role, role) for role in ROLES]
 
@@ -119,6 +119,11 @@ class CredentialForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "api.example.com"}),
         help_text="Where it may be sent, one per line: api.example.com, "
                   "api.example.com:8443, *.example.com.")
+    requests_per_s = forms.FloatField(
+        required=False, label="Requests per second", validators=[requests_per_s_validate],
+        widget=forms.NumberInput(attrs={"step": "any", "min": "0", "placeholder": "no limit"}),
+        help_text="At most this many calls per second send it (calls over it wait, "
+                  "queued); empty: no limit.")
     token = forms.CharField(required=False, strip=False, label="Token",
                             widget=forms.PasswordInput(attrs={"data-kind": "bearer",
                                                               "autocomplete": "off"}))

@@ -21,7 +21,7 @@ from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.credentials import selectors, services
 from apps.credentials.hosts import ANY_HOST, MAX_HOSTS
-from apps.credentials.models import CredentialKind
+from apps.credentials.models import CredentialKind, requests_per_s_validate
 
 
 class ReadViewerWriteAdmin(BasePermission):
@@ -37,6 +37,7 @@ class CredentialOutputSerializer(serializers.Serializer):
     kind = serializers.CharField()
     description = serializers.CharField()
     allowed_hosts = serializers.ListField(child=serializers.CharField())
+    requests_per_s = serializers.FloatField(allow_null=True)
     any_host = serializers.SerializerMethodField(
         help_text="True when the credential may be sent to any host ('*'): replace it with "
                   "the hosts it is meant for.")
@@ -53,6 +54,15 @@ def _hosts_field(**kwargs) -> serializers.ListField:
                                  max_length=MAX_HOSTS, help_text=(
                                      "Hosts the credential may be sent to: 'api.example.com', "
                                      "'api.example.com:8443', '*.example.com'."), **kwargs)
+
+
+def _rate_field(**kwargs) -> serializers.FloatField:
+    return serializers.FloatField(allow_null=True, validators=[requests_per_s_validate],
+                                  help_text=(
+                                      "Requests per second that node calls sending the "
+                                      "credential may make, across the I/O worker's calls "
+                                      "(calls over it wait, queued); null: no limit."),
+                                  **kwargs)
 
 
 def _body(credential, request) -> dict:
@@ -77,6 +87,7 @@ class CredentialListApi(APIView):
                                             allow_blank=True)
         secret = serializers.DictField(write_only=True)
         allowed_hosts = _hosts_field()
+        requests_per_s = _rate_field(required=False, default=None)
 
     @extend_schema(parameters=[
         OpenApiParameter("kind", str, enum=CredentialKind.values, description="Only this kind."),
@@ -109,6 +120,7 @@ class CredentialDetailApi(APIView):
         description = serializers.CharField(max_length=500, required=False, allow_blank=True)
         secret = serializers.DictField(write_only=True, required=False)
         allowed_hosts = _hosts_field(required=False)
+        requests_per_s = _rate_field(required=False)
 
     def _get(self, credential_id):
         return get_object_or_404(selectors.credential_list(), pk=credential_id)

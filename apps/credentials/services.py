@@ -38,6 +38,7 @@ class ResolvedCredential:
     kind: str
     secret: dict[str, Any] = field(repr=False)
     allowed_hosts: tuple[str, ...] = ()
+    requests_per_s: float | None = None  # its rate limit (None: none)
 
     def __repr__(self) -> str:
         return f"ResolvedCredential(id={self.id!r}, name={self.name!r}, kind={self.kind!r})"
@@ -71,9 +72,13 @@ def _clean_hosts(hosts: Any) -> list[str]:
     return clean
 
 
+# credential_update's "leave it as it is" (None there means "no limit").
+UNCHANGED: Any = object()
+
+
 def credential_create(*, name: str, kind: str, secret: dict[str, Any],
-                      allowed_hosts: list[str], user=None,
-                      description: str = "") -> Credential:
+                      allowed_hosts: list[str], user=None, description: str = "",
+                      requests_per_s: float | None = None) -> Credential:
     if kind not in CredentialKind.values:
         raise Unprocessable(f"Unknown kind {kind!r}.", errors={"kind": ["Unknown kind."]})
     clean = _clean_secret(kind, secret)
@@ -81,17 +86,24 @@ def credential_create(*, name: str, kind: str, secret: dict[str, Any],
     with transaction.atomic():
         credential = Credential.objects.create(
             name=name, kind=kind, description=description, allowed_hosts=hosts,
-            secret_encrypted=encrypt_secret(clean), created_by=user, updated_by=user)
+            requests_per_s=requests_per_s, secret_encrypted=encrypt_secret(clean),
+            created_by=user, updated_by=user)
         audit_record(action="credential.create", actor=user, target=credential,
-                     data={"name": name, "kind": kind, "allowed_hosts": hosts})
+                     data={"name": name, "kind": kind, "allowed_hosts": hosts,
+                           "requests_per_s": requests_per_s})
     return credential
 
 
 def credential_update(*, credential: Credential, user=None, name: str | None = None,
                       description: str | None = None,
                       secret: dict[str, Any] | None = None,
-                      allowed_hosts: list[str] | None = None) -> Credential:
+                      allowed_hosts: list[str] | None = None,
+                      requests_per_s: float | None = UNCHANGED) -> Credential:
+    """Changes what is given; `requests_per_s=None` removes the rate limit."""
     changed: list[str] = []
+    if requests_per_s is not UNCHANGED and requests_per_s != credential.requests_per_s:
+        credential.requests_per_s = requests_per_s
+        changed.append("requests_per_s")
     if allowed_hosts is not None:
         hosts = _clean_hosts(allowed_hosts)
         if hosts != credential.allowed_hosts:
@@ -111,7 +123,8 @@ def credential_update(*, credential: Credential, user=None, name: str | None = N
         credential.save()
         audit_record(action="credential.update", actor=user, target=credential,
                      data={"name": credential.name, "kind": credential.kind,
-                           "changed": changed, "allowed_hosts": credential.allowed_hosts})
+                           "changed": changed, "allowed_hosts": credential.allowed_hosts,
+                           "requests_per_s": credential.requests_per_s})
     return credential
 
 
@@ -146,7 +159,8 @@ def credential_resolve(*, credential_id: str | uuid.UUID, run_id: str | None = N
     secret = decrypt_secret(credential.secret_encrypted)
     resolved = ResolvedCredential(id=str(credential.pk), name=credential.name,
                                   kind=credential.kind, secret=secret,
-                                  allowed_hosts=tuple(credential.allowed_hosts))
+                                  allowed_hosts=tuple(credential.allowed_hosts),
+                                  requests_per_s=credential.requests_per_s)
     secrets_in_flight_add(resolved.values)
     with transaction.atomic():
         Credential.objects.filter(pk=credential.pk).update(last_used_at=timezone.now())

@@ -171,15 +171,27 @@ class Wait:
 NodeResult = Outputs | Wait
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """A rate limit a network call counts against besides its host's: at most `per_s`
+    requests per second under `key` (a credential's: "credential:<id>") across the
+    calls of the worker process that sends it."""
+
+    key: str
+    per_s: float
+
+
 class NetworkCall:
     """The waiting part of a node that waits on the network (DESIGN.md contract 10).
     Its node type's `prepare` does everything that needs the run's data or the
     database (templates, credentials) and returns one of these; `perform` only awaits
     the network, with the shared clients of its event loop (apps.nodes.io.IOClients),
     so one process holds hundreds in flight (apps.runs.io_executor). `host` is the
-    key of the per-host cap and rate limit it counts against ("" for none)."""
+    key of the per-host cap and rate limit it counts against ("" for none);
+    `rate_limits` are the other rate limits it counts against (its credential's)."""
 
     host: str = ""
+    rate_limits: tuple[RateLimit, ...] = ()
 
     async def perform(self, io: Any) -> Outputs:
         raise NotImplementedError

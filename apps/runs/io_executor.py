@@ -14,10 +14,12 @@ the worker's own thread:
    its call (templates, credentials: the parts that read the database);
 3. hand the call to the event loop and return, so Celery acknowledges the message.
 
-On the loop, the call waits for a slot of its host (WEFT_IO_PER_HOST) and its turn
-under the host's rate limit (WEFT_IO_HOST_RATES, aiolimiter's leaky bucket); while it
-waits, the node shows as queued (`services.node_run_hold`, still this process's) and
-from when its call starts as running. The call is awaited under the node's time
+On the loop, the call waits for its turn under its own rate limits (its credential's
+"Requests per second"), a slot of its host (WEFT_IO_PER_HOST) and its turn under the
+host's rate limit (WEFT_IO_HOST_RATES), the rates being aiolimiter's leaky bucket
+(apps.runs.io_gates); while it waits, the node shows as queued
+(`services.node_run_hold`, still this process's) and from when its call starts as
+running. The call is awaited under the node's time
 limit, and its result is settled by one of a few database threads (`services.node_run_settle`: the same step as for any node, so retries with
 backoff and `Retry-After` are the engine's due-time rows, never a sleep here).
 
@@ -52,7 +54,7 @@ from apps.audit.redaction import SecretScrubber, secret_scope
 from apps.nodes.base import NetworkCall, Outputs
 from apps.nodes.io import IOClients
 from apps.runs import metrics, rows, services
-from apps.runs.io_gates import HostGates, host_rates
+from apps.runs.io_gates import IOGates, gate_waits, host_rates
 
 logger = logging.getLogger("weft.runs.io")
 
@@ -83,7 +85,7 @@ class IOExecutor:
                  rates: dict[str, float] | None = None) -> None:
         self.concurrency = concurrency
         self.per_host = per_host
-        self.gates = HostGates(per_host=per_host, rates=rates or {})
+        self.gates = IOGates(per_host=per_host, rates=rates or {})
         self.slots = threading.BoundedSemaphore(concurrency)
         self.flights: dict[int, _Flight] = {}  # node run pk -> its flight (loop thread only)
         self.peak = 0
@@ -179,20 +181,17 @@ class IOExecutor:
         call = flight.call
         claimed = flight.claimed
         node_id = claimed.row.node_id
-        host = self.gates.slots(call.host)
-        limiter = self.gates.limiter(call.host)
         timeout = services.node_policy(claimed.compiled.configs[node_id]).timeout_s
-        # Waiting for a cap of this process, the node shows as queued (still ours).
-        waits = (host is not None and host.locked()) or (
-            limiter is not None and not limiter.has_capacity())
-        if waits and not await self._in_db(services.node_run_hold, claimed=claimed):
-            raise _Gone
-        async with contextlib.AsyncExitStack() as gates:
-            if host is not None:
-                await gates.enter_async_context(host)
-            if limiter is not None:
-                await limiter.acquire()
-            if waits:
+        held = False
+        async with contextlib.AsyncExitStack() as entered:
+            for gate in self.gates.gates(call):
+                # Waiting for a cap of this process, the node shows as queued (still ours).
+                if not held and gate_waits(gate):
+                    if not await self._in_db(services.node_run_hold, claimed=claimed):
+                        raise _Gone
+                    held = True
+                await entered.enter_async_context(gate)
+            if held:
                 if not await self._in_db(services.node_run_held_start, claimed=claimed):
                     raise _Gone
                 flight.started = time.perf_counter()

@@ -59,6 +59,7 @@ from apps.nodes.base import (
     NodeType,
     Outputs,
     Port,
+    RateLimit,
     policy_field,
 )
 from apps.nodes.io import IOClients, perform_now
@@ -164,6 +165,8 @@ class CredentialUse:
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     query: dict[str, str] = field(default_factory=dict, repr=False)
     values: tuple[str, ...] = field(default=(), repr=False)
+    # The credential's own rate limit, which every call that sends it counts against.
+    rate_limits: tuple[RateLimit, ...] = ()
 
     def check_host(self, url: httpx.URL, *, redirected_from: httpx.URL | None = None) -> None:
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -204,10 +207,12 @@ def credential_use(resolved: Any) -> CredentialUse:
             headers[secret.get("header") or "X-API-Key"] = secret["value"]
     else:  # A generic secret: each entry is sent as a header of that name.
         headers.update({str(k): str(v) for k, v in secret.items()})
+    per_s = getattr(resolved, "requests_per_s", None)
+    limits = (RateLimit(f"credential:{resolved.id}", per_s),) if per_s else ()
     return CredentialUse(name=getattr(resolved, "name", str(getattr(resolved, "id", ""))),
                          allowed_hosts=tuple(getattr(resolved, "allowed_hosts", ())),
                          headers=headers, query=query,
-                         values=tuple(secret_values(kind, secret)))
+                         values=tuple(secret_values(kind, secret)), rate_limits=limits)
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -368,7 +373,8 @@ class HttpRequestNode(NodeType):
             headers.update(use.headers)
             query.update(use.query)
         return HttpCall(config=config, url=url, headers=headers, query=query, body=body,
-                        use=use, attempt=context.attempt, host=_host_key(url))
+                        use=use, attempt=context.attempt, host=_host_key(url),
+                        rate_limits=use.rate_limits if use is not None else ())
 
 
 def _host_key(url: str) -> str:
@@ -392,6 +398,7 @@ class HttpCall(NetworkCall):
     use: CredentialUse | None
     attempt: int
     host: str = ""
+    rate_limits: tuple[RateLimit, ...] = ()
 
     async def perform(self, io: IOClients) -> Outputs:
         scrubber = SecretScrubber(self.use.values if self.use else ())
