@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from apps.audit.personal import (
     PersonalPolicy,
     keyed_hash,
     run_masker,
+    values_at,
 )
 from apps.privacy.models import PersonalDataGrant, PersonalDataPolicy
 
@@ -173,3 +175,30 @@ def map_items_masked(rows: list[dict[str, Any]], *, run, user) -> list[dict[str,
         return rows
     return [{**row, "input": masker.mask(row["input"]), "output": masker.mask(row["output"]),
              "error": masker.mask(row["error"])} for row in rows]
+
+
+def draft_data_masked(rows: list[dict[str, Any]], *, workflow_id, user,
+                      run_ids: Iterable[Any] = ()) -> list[dict[str, Any]]:
+    """The editor's data of a draft (pins, the latest test data: rows with `node_id`,
+    `outputs` and maybe `inputs`) as `user` may see it. Debugging a run copies its input
+    into a test run and its nodes' outputs into pins: they are masked as the run is, by
+    the workflow's paths (in the rows' outputs and in the inputs of `run_ids`, the runs
+    they came from) and its detectors."""
+    if personal_access(user):
+        return rows
+    policy = policy_get(workflow_id=workflow_id)
+    if not policy:
+        return rows
+    from apps.runs.models import Run  # privacy reads runs; runs' models never read privacy
+
+    ids = [pk for pk in dict.fromkeys(run_ids) if pk]
+    inputs = list(Run.objects.filter(pk__in=ids).values_list("input", flat=True))
+    values: list[Any] = []
+    for run_input in inputs:
+        values += [v for parts in policy.input_paths() for v in values_at(run_input, parts)]
+    values += [v for row in rows for parts in policy.node_paths(row["node_id"])
+               for v in values_at(row["outputs"], parts)]
+    masker = PersonalMasker(policy, values, region=settings.WEFT_PHONE_REGION)
+    return [{**row, **({"inputs": masker.mask(row["inputs"])} if "inputs" in row else {}),
+             "outputs": masker.mask(row["outputs"], paths=policy.node_paths(row["node_id"]))}
+            for row in rows]

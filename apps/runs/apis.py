@@ -17,7 +17,7 @@ from apps.core.inbound import BodyRefused, read_body
 from apps.core.pagination import keyset_next_link
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
-from apps.privacy.selectors import map_items_masked, run_detail_masked
+from apps.privacy.selectors import draft_data_masked, map_items_masked, run_detail_masked
 from apps.runs import (
     metrics,
     operations,
@@ -79,7 +79,8 @@ class RunDetailOutputSerializer(RunOutputSerializer):
     node_runs = NodeRunOutputSerializer(many=True)
 
 
-def _detail(run_id, *, user) -> dict:
+def run_detail_seen_by(run_id, *, user) -> dict:
+    """A run's detail as `user` may see it (personal data masked without the permission)."""
     run = selectors.run_get(run_id=run_id)
     return run_detail_masked(selectors.run_detail(run=run), run=run, user=user)
 
@@ -111,7 +112,7 @@ class WorkflowRunStartApi(APIView):
             token=getattr(request, "api_token", None),
             trace_id=triggers.trace_id_from(request.headers.get("traceparent", "")))
         headers = {"Idempotent-Replayed": "true"} if run is None else None
-        return Response(_detail(run_id, user=request.user), status=status.HTTP_201_CREATED, headers=headers)
+        return Response(run_detail_seen_by(run_id, user=request.user), status=status.HTTP_201_CREATED, headers=headers)
 
 
 class RunFilterSerializer(serializers.Serializer):
@@ -208,7 +209,7 @@ class RunDetailApi(APIView):
 
     @extend_schema(responses=RunDetailOutputSerializer)
     def get(self, request, run_id):
-        return Response(_detail(run_id, user=request.user))
+        return Response(run_detail_seen_by(run_id, user=request.user))
 
 
 class MapItemOutputSerializer(serializers.Serializer):
@@ -265,7 +266,7 @@ class RunCancelApi(APIView):
         run = selectors.run_get(run_id=run_id)
         operations.run_operate(run=run, user=request.user,
                                operation=operations.RunOperation.CANCEL)
-        return Response(_detail(run_id, user=request.user))
+        return Response(run_detail_seen_by(run_id, user=request.user))
 
 
 class RunRetryApi(APIView):
@@ -277,7 +278,7 @@ class RunRetryApi(APIView):
         run = selectors.run_get(run_id=run_id)
         operations.run_operate(run=run, user=request.user,
                                operation=operations.RunOperation.RETRY)
-        return Response(_detail(run_id, user=request.user))
+        return Response(run_detail_seen_by(run_id, user=request.user))
 
 
 class WorkflowSwitchOutputSerializer(serializers.Serializer):
@@ -426,7 +427,7 @@ class WorkflowTestRunApi(APIView):
             node_id=data.validated_data.get("node"),
             rerun_upstream=data.validated_data["rerun_upstream"],
             trace_id=triggers.trace_id_from(request.headers.get("traceparent", "")))
-        return Response(_detail(run.pk, user=request.user), status=status.HTTP_201_CREATED)
+        return Response(run_detail_seen_by(run.pk, user=request.user), status=status.HTTP_201_CREATED)
 
 
 class NodeTestDataOutputSerializer(serializers.Serializer):
@@ -451,11 +452,12 @@ class WorkflowTestDataApi(APIView):
     @extend_schema(responses=OutputSerializer)
     def get(self, request, workflow_id):
         workflow = workflow_get(workflow_id=workflow_id)
-        found = test_data.latest_outputs(workflow=workflow)
-        return Response({"nodes": [
+        found = test_data.latest_outputs(workflow=workflow).values()
+        return Response({"nodes": draft_data_masked([
             {"node_id": d.node_id, "run_id": d.run_id, "finished_at": d.finished_at,
              "inputs": d.inputs, "outputs": d.outputs, "stale": d.stale}
-            for d in found.values()]})
+            for d in found], workflow_id=workflow.pk, user=request.user,
+            run_ids=[d.run_id for d in found])})
 
 
 class RunGraphApi(APIView):

@@ -14,7 +14,7 @@ from apps.core.errors import Unprocessable
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.runs import debug, operations, selectors
-from apps.runs.apis import RunDetailOutputSerializer
+from apps.runs.apis import RunDetailOutputSerializer, run_detail_seen_by
 from apps.runs.models import Run
 
 
@@ -96,7 +96,7 @@ class RunDebugApi(APIView):
         started = debug.run_debug_start(run=run, user=request.user,
                                         pin_outputs=data.validated_data["pin"])
         return Response({
-            "run": selectors.run_detail(run=selectors.run_get(run_id=started.run.pk)),
+            "run": run_detail_seen_by(started.run.pk, user=request.user),  # masked as any run is
             "editor_url": f"/editor/{run.workflow_id}/?run={started.run.pk}",
             "pinned": started.pinned, "not_pinned": started.not_pinned,
         }, status=status.HTTP_201_CREATED)

@@ -10,6 +10,7 @@ from apps.core.pagination import Pagination, paginated_response
 from apps.core.schema import error_responses
 from apps.core.serializers import StrictSerializer
 from apps.nodes.registry import registry
+from apps.privacy.selectors import draft_data_masked
 from apps.workflows import pins, selectors, services
 from apps.workflows.graph import ERROR
 
@@ -260,7 +261,10 @@ class WorkflowPinListApi(APIView):
     @extend_schema(responses=PinOutputSerializer(many=True))
     def get(self, request, workflow_id):
         workflow = selectors.workflow_get(workflow_id=workflow_id)
-        return Response(PinOutputSerializer(pins.pin_list(workflow=workflow), many=True).data)
+        found = pins.pin_list(workflow=workflow)
+        return Response(draft_data_masked(
+            PinOutputSerializer(found, many=True).data, workflow_id=workflow.pk,
+            user=request.user, run_ids=[p.source_run for p in found]))
 
 
 class WorkflowPinDetailApi(APIView):
@@ -292,7 +296,9 @@ class WorkflowPinDetailApi(APIView):
         pin = pins.pin_set(workflow=workflow, user=request.user, node_id=node_id,
                            outputs=given.get("outputs"), output=given.get("output"),
                            has_output="output" in given, run_id=given.get("run"))
-        return Response(PinOutputSerializer(pin).data)
+        (body,) = draft_data_masked([PinOutputSerializer(pin).data], workflow_id=workflow.pk,
+                                    user=request.user, run_ids=[pin.source_run])
+        return Response(body)
 
     @extend_schema(responses={204: None})
     def delete(self, request, workflow_id, node_id: str):

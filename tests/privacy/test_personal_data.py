@@ -235,3 +235,34 @@ def test_the_console_page_sets_paths_and_gives_the_permission(publish, browser_f
     admin.post("/console/personal-data/grants/", {"granted": "0", "kind": "user",
                                                   "name": "ann"})
     assert not PersonalDataGrant.objects.filter(user=ann).exists()
+
+
+def test_debugging_a_run_gives_an_editor_without_the_permission_no_unmasked_copy(
+        publish, create_user, editor_client):
+    """Debug in editor (with pins) copies a production run's input into a test run and
+    its nodes' outputs into pins: the editor's test data and pins stay masked for an
+    editor without the permission, as the run itself is."""
+    admin = create_user(roles=["admin"])
+    workflow = publish(ECHO)
+    _policy(workflow, admin)
+    run = runs.run_start(workflow=workflow, input=INPUT)
+    response = editor_client.post(f"/api/runs/{run.pk}/debug/", {"pin": True}, format="json")
+    assert response.status_code == 201, response.data
+    assert response.data["pinned"] == ["set"]
+    pinned = editor_client.get(f"/api/workflows/{workflow.pk}/pins/")
+    assert pinned.status_code == 200
+    test_data = editor_client.get(f"/api/workflows/{workflow.pk}/test-data/")
+    assert test_data.status_code == 200
+    for body in (pinned.data, test_data.data, response.data):
+        text = json.dumps(body, default=str)
+        for value in ("Ann Example", "ann@example.com", "555 2671", CARD):
+            assert value not in text, (value, body)
+    assert PERSONAL_MASK in json.dumps(pinned.data)
+    # stored as it came, and whoever holds the permission sees it whole
+    assert NodeRun.objects.filter(run_id=response.data["run"]["id"],
+                                  node_id="set").get().outputs["out"]["customer"] == \
+        INPUT["customer"]
+    grant_set(granted=True, actor=admin, user=editor_client.user)
+    editor_client.user.__dict__.pop("_weft_personal_data", None)
+    assert "Ann Example" in json.dumps(editor_client.get(
+        f"/api/workflows/{workflow.pk}/pins/").data)
