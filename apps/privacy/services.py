@@ -16,7 +16,7 @@ from apps.audit.personal import ERASED, Detector, PersonalMasker, keyed_hash, pa
 from apps.audit.services import audit_record
 from apps.core.errors import Unprocessable
 from apps.privacy.models import PersonalDataGrant, PersonalDataPolicy
-from apps.privacy.selectors import SEARCH_PREFIX, policy_forget, pseudonym_key
+from apps.privacy.selectors import policy_forget, pseudonym_key, search_term_personal
 from apps.runs.models import MapItem, NodeRun, Run
 from apps.runs.search import search_term
 
@@ -79,9 +79,8 @@ def personal_data_erase(*, value: str, actor, workflow=None, request=None) -> di
         raise Unprocessable("A value to erase has at least 3 characters.",
                             errors={"value": ["At least 3 characters."]})
     masker = PersonalMasker(values=[value], mask=ERASED)
-    key = pseudonym_key()
     term = search_term(value)
-    terms = [term, SEARCH_PREFIX + keyed_hash(term, key=key, purpose="search")[:40]]
+    terms = [term, search_term_personal(term)]
     runs = Run.objects.filter(search_terms__overlap=terms)
     if workflow is not None:
         runs = Run.objects.filter(workflow=workflow)
@@ -99,7 +98,7 @@ def personal_data_erase(*, value: str, actor, workflow=None, request=None) -> di
             _erase_runs(ids, masker=masker, terms=set(terms), counts=counts)
     audit_record(action="personal_data.erase", actor=actor, request=request,
                  target=workflow,
-                 data={"value_hash": keyed_hash(value, key=key, purpose="erase"), **counts})
+                 data={"value_hash": keyed_hash(value, key=pseudonym_key(), purpose="erase"), **counts})
     return counts
 
 
