@@ -16,7 +16,10 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.approvals.models import Task
 from apps.audit.models import AuditEvent
-from apps.audit.personal import PERSONAL_MASK
+from apps.audit.personal import PERSONAL_MASK, PersonalMasker, PersonalPolicy, personal_scope
+from apps.inference.client import Prediction
+from apps.oversight.models import ModelCall
+from apps.oversight.recording import model_calls_discard, model_calls_flush, model_calls_record
 from apps.privacy.selectors import policy_forget
 from apps.privacy.services import grant_set, policy_set
 from apps.runs import metrics
@@ -233,3 +236,18 @@ def test_metrics_labels_never_carry_run_data(publish, create_user, client_for, s
             names = {pair.split("=")[0] for pair in
                      line[line.index("{") + 1:line.rindex("}")].split(",") if pair}
             assert names - {"le"} <= BOUNDED_LABELS, line
+
+
+@pytest.mark.django_db
+def test_model_labels_recorded_while_a_run_executes_are_masked():
+    """A model's label output is free text (an extraction model may answer a name or an
+    address): the label recorded for the model pages passes through the run's masker."""
+    model_calls_discard()
+    masker = PersonalMasker(PersonalPolicy.build(detectors=["email"]))
+    with personal_scope(masker):  # as while a node of a run with a policy executes
+        model_calls_record(server="local", model="extract", version="1", latency_ms=1.0,
+                           predictions=[Prediction({}, label=f"owner {EMAIL}", confidence=0.9),
+                                        Prediction({}, label="fraud", confidence=0.8)])
+    model_calls_flush()
+    assert sorted(ModelCall.objects.filter(model="extract").values_list("label", flat=True)) \
+        == ["fraud", f"owner {PERSONAL_MASK}"]
