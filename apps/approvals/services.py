@@ -34,6 +34,7 @@ from apps.approvals.models import (
     Team,
     Vote,
 )
+from apps.audit.personal import PersonalMasker, personal_scope
 from apps.audit.services import Actor, audit_record
 from apps.core.errors import Conflict, NotFound, Unprocessable
 from apps.feedback.services import feedback_record
@@ -65,6 +66,16 @@ def _search_text(title: str, context: list[dict[str, Any]]) -> str:
         value = item.get("value")
         parts.append(f"{item.get('label', '')} {value if isinstance(value, str) else value!r}")
     return " ".join(parts).lower()[:20000]
+
+
+def _task_audit(task: Task, action: str, *, actor: Any,
+                masker: PersonalMasker | None = None, **data: Any) -> None:
+    """Record an action on a task. Its title (the event's target label) and the payload
+    may quote personal data: both pass through the run's masker (apps.audit.personal),
+    as audit events are read by people with and without the permission."""
+    with personal_scope(masker if masker is not None else run_masker_get(run=task.run)):
+        audit_record(action=action, actor=actor, target=task, run_id=str(task.run_id),
+                     data={"task": str(task.pk), **data})
 
 
 # --- Created by the engine ---------------------------------------------------------------
@@ -102,9 +113,9 @@ def task_create_for_wait(*, run: Run, node_run, payload: dict[str, Any]) -> Task
         sorted(set(payload.get("assignee_teams") or []) - {t.name for t in teams})
     created = _event(task, TaskEventKind.CREATED, **({"unknown_assignees": missing}
                                                       if missing else {}))
-    audit_record(action="task.created", actor=ENGINE, target=task, run_id=str(run.pk),
-                 data={"task": str(task.pk), "node_id": task.node_id, "title": task.title,
-                       "users": [u.username for u in users], "teams": [t.name for t in teams]})
+    _task_audit(task, "task.created", actor=ENGINE, masker=masker, node_id=task.node_id,
+                title=task.title, users=[u.username for u in users],
+                teams=[t.name for t in teams])
     _after_commit(task, created, notify="assigned", recipients=_assignees(task))
     return task
 
@@ -118,6 +129,7 @@ def _test_task_create(*, run: Run, node_run, payload: dict[str, Any], now: datet
     builder_id = run.started_by_id or Workflow.objects.filter(pk=run.workflow_id).values_list(
         "owner_id", flat=True).first()
     context = payload.get("context") or []
+    masker = run_masker_get(run=run)
     task = Task.objects.create(
         run=run, node_run=node_run, workflow_id=run.workflow_id, node_id=node_run.node_id,
         title=payload.get("title") or "Approval", instructions=payload.get("instructions", ""),
@@ -125,14 +137,13 @@ def _test_task_create(*, run: Run, node_run, payload: dict[str, Any], now: datet
         form_values=payload.get("form_values") or {}, mode=Mode.ANY, quorum_n=1,
         started_by_id=run.started_by_id, is_test=True,
         forbid_self_approval=bool(payload.get("forbid_self_approval")),
-        search_text=_search_text(payload.get("title") or "", context))
+        search_text=masker.text(_search_text(payload.get("title") or "", context)))
     if builder_id:
         task.assignee_users.set([builder_id])
     created = _event(task, TaskEventKind.CREATED, test=True)
-    audit_record(action="task.created", actor=ENGINE, target=task, run_id=str(run.pk),
-                 data={"task": str(task.pk), "node_id": task.node_id, "title": task.title,
-                       "test": True, "users": list(task.assignee_users.values_list(
-                           "username", flat=True)), "teams": []})
+    _task_audit(task, "task.created", actor=ENGINE, masker=masker, node_id=task.node_id,
+                title=task.title, test=True,
+                users=list(task.assignee_users.values_list("username", flat=True)), teams=[])
     _after_commit(task, created)
     return task
 
@@ -146,8 +157,7 @@ def tasks_close_for_run(*, run: Run, status: str) -> int:
         task.status = TaskStatus.CANCELLED
         task.save(update_fields=["status", "updated_at"])
         closed = _event(task, TaskEventKind.CANCELLED, run_status=str(status))
-        audit_record(action="task.cancelled", actor=ENGINE, target=task, run_id=str(run.pk),
-                     data={"task": str(task.pk), "run_status": str(status)})
+        _task_audit(task, "task.cancelled", actor=ENGINE, run_status=str(status))
         _after_commit(task, closed)
     return len(open_tasks)
 
@@ -200,8 +210,7 @@ def task_claim(*, task: Task, user) -> Task:
     task.claimed_by, task.claimed_at = user, db_now()
     task.save(update_fields=["claimed_by", "claimed_at", "updated_at"])
     claimed = _event(task, TaskEventKind.CLAIMED, actor=user)
-    audit_record(action="task.claimed", actor=user, target=task, run_id=str(task.run_id),
-                 data={"task": str(task.pk)})
+    _task_audit(task, "task.claimed", actor=user)
     _after_commit(task, claimed)
     return task
 
@@ -218,8 +227,7 @@ def task_release(*, task: Task, user) -> Task:
     task.claimed_by, task.claimed_at = None, None
     task.save(update_fields=["claimed_by", "claimed_at", "updated_at"])
     released = _event(task, TaskEventKind.RELEASED, actor=user)
-    audit_record(action="task.released", actor=user, target=task, run_id=str(task.run_id),
-                 data={"task": str(task.pk)})
+    _task_audit(task, "task.released", actor=user)
     _after_commit(task, released)
     return task
 
@@ -256,8 +264,7 @@ def task_assign(*, task: Task, user, users: Iterable[int] = (), teams: Iterable[
     after = {"users": sorted(u.username for u in new_users),
              "teams": sorted(t.name for t in new_teams)}
     moved = _event(task, TaskEventKind.REASSIGNED, actor=user, before=before, after=after)
-    audit_record(action="task.reassigned", actor=user, target=task, run_id=str(task.run_id),
-                 data={"task": str(task.pk), "before": before, "after": after})
+    _task_audit(task, "task.reassigned", actor=user, before=before, after=after)
     _after_commit(task, moved, notify="assigned", recipients=_assignees(task),
                   also_groups=previous)
     return task
@@ -336,8 +343,7 @@ def task_decide(*, task: Task, user, decision: str, comment: str = "",
             raise Conflict("You already voted on this task.", code="already_voted") from None
         voted = _event(task, TaskEventKind.VOTED, actor=user, decision=decision,
                        comment=comment)
-        audit_record(action="task.voted", actor=user, target=task, run_id=str(task.run_id),
-                     data={"task": str(task.pk), "decision": decision})
+        _task_audit(task, "task.voted", actor=user, decision=decision)
         outcome = _outcome(task, list(task.votes.all()))
         if outcome is None:  # more votes are needed
             _after_commit(task, voted)
@@ -362,10 +368,8 @@ def _close(task: Task, *, outcome: str, by, comment: str, form: dict[str, Any],
         feedback_record(task=task, corrected=changes)
     decided = _event(task, kind, actor=by, decision=outcome, comment=comment,
                      form_changes=changes)
-    audit_record(action="task.decided" if kind == TaskEventKind.DECIDED else "task.expired",
-                 actor=by or ENGINE, target=task, run_id=str(task.run_id),
-                 data={"task": str(task.pk), "decision": outcome, "comment": comment,
-                       "form_changes": changes})
+    _task_audit(task, "task.decided" if kind == TaskEventKind.DECIDED else "task.expired",
+                actor=by or ENGINE, decision=outcome, comment=comment, form_changes=changes)
     _after_commit(task, decided, notify="decided" if by is None else None,
                   recipients=_assignees(task) if by is None else ())
 
@@ -428,8 +432,7 @@ def tasks_sweep(*, batch: int = 200) -> dict[str, int]:
 
 def _remind(task: Task, *, reason: str) -> None:
     reminded = _event(task, TaskEventKind.REMINDED, reason=reason)
-    audit_record(action="task.reminded", actor=ENGINE, target=task, run_id=str(task.run_id),
-                 data={"task": str(task.pk), "reason": reason})
+    _task_audit(task, "task.reminded", actor=ENGINE, reason=reason)
     _after_commit(task, reminded, notify="reminder", recipients=_assignees(task))
 
 
@@ -463,9 +466,7 @@ def _overdue_step(task: Task) -> str:
             task.claimed_by, task.claimed_at = None, None
         escalated = _event(task, TaskEventKind.ESCALATED, team=step.get("team"),
                            found=team is not None, before=before)
-        audit_record(action="task.escalated", actor=ENGINE, target=task,
-                     run_id=str(task.run_id),
-                     data={"task": str(task.pk), "team": step.get("team"), "before": before})
+        _task_audit(task, "task.escalated", actor=ENGINE, team=step.get("team"), before=before)
         _after_commit(task, escalated, notify="escalated",
                       recipients=_team_members([team]) if team else (), also_groups=previous)
         action_name = "escalated"

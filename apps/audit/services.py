@@ -24,6 +24,7 @@ from apps.audit import chain
 from apps.audit.actors import ANONYMOUS, MODEL, SYSTEM, TOKEN, USER, Actor, Target
 from apps.audit.context import current_request_var
 from apps.audit.models import AuditEvent
+from apps.audit.personal import mask_in_flight
 from apps.audit.redaction import redact
 from apps.core.context import request_id_var, run_id_var
 
@@ -96,12 +97,13 @@ def _actor_fields(actor: Any, request: Any) -> dict[str, Any]:
 def _target_fields(target: Any) -> dict[str, str]:
     if target is None:
         return {"target_type": "", "target_id": "", "target_label": ""}
+    # A label may quote personal data (a task's title): masked as the payload is.
     if isinstance(target, Target):
         return {"target_type": _clip(target.type, 64), "target_id": _clip(target.id, 128),
-                "target_label": _clip(target.label, 300)}
+                "target_label": _clip(mask_in_flight(str(target.label)), 300)}
     if isinstance(target, Model):
         return {"target_type": target._meta.model_name, "target_id": _clip(target.pk, 128),
-                "target_label": _clip(target, 300)}
+                "target_label": _clip(mask_in_flight(str(target)), 300)}
     raise TypeError(f"audit target must be a model instance or a Target, not {target!r}")
 
 

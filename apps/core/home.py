@@ -30,6 +30,7 @@ class Attention:
 
 def attention_for(*, user) -> Attention:
     from apps.approvals.selectors import tab_counts
+    from apps.privacy.selectors import rows_masked
     from apps.runs.models import Run, RunStatus
     from apps.workflows.models import Workflow
 
@@ -55,6 +56,10 @@ def attention_for(*, user) -> Attention:
                               "run_id": latest["id"], "at": latest["finished_at"],
                               "error": error.get("message", ""),
                               "node_id": error.get("node_id", "")})
+    # an error may quote a personal value: masked for users without the permission
+    result.failed = rows_masked(result.failed, runs=[(f["run_id"], f["workflow_id"])
+                                                     for f in result.failed],
+                                user=user, fields=("error",))
     result.failed_total = failed.count()  # every failed run, not only the groups shown
     result.failed_workflows = grouped.count()
     active = Run.objects.filter(status__in=(RunStatus.QUEUED, RunStatus.RUNNING,

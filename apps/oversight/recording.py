@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from apps.audit.personal import personal_in_flight
 from apps.oversight.models import CallRole
 
 logger = logging.getLogger("weft.oversight.recording")
@@ -60,6 +61,16 @@ def _run_uuid(run_id: Any) -> str | None:
         return None
 
 
+def _label(label: Any) -> str | None:
+    """A prediction's label as recorded: a model's label output is free text (an
+    extraction model may answer a name), so it passes through the masker of the run
+    whose node is calling (apps.audit.personal), as log lines do."""
+    if label is None:
+        return None
+    masker = personal_in_flight()
+    return (masker.text(str(label)) if masker else str(label))[:200]
+
+
 def model_calls_record(*, server: str, model: str, version: str, latency_ms: float,
                        predictions: Sequence[Any] = (), error_type: str = "",
                        batch_size: int = 1, run_id: Any = None, node_id: str = "",
@@ -75,8 +86,7 @@ def model_calls_record(*, server: str, model: str, version: str, latency_ms: flo
                      error_type or "no_output")]
         else:
             size = len(predictions)
-            rows = [(*base, i, is_test, latency_ms, size,
-                     None if p.label is None else str(p.label)[:200], p.confidence, "")
+            rows = [(*base, i, is_test, latency_ms, size, _label(p.label), p.confidence, "")
                     for i, p in enumerate(predictions)]
         with _lock:
             if len(_buffer) + len(rows) > MAX_BUFFERED:

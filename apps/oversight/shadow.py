@@ -13,8 +13,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from apps.audit.personal import personal_scope
 from apps.oversight.models import CallRole
 from apps.oversight.recording import calls_record_from_result, model_calls_record
+from apps.privacy.selectors import run_masker_of
 
 logger = logging.getLogger("weft.oversight.shadow")
 
@@ -56,6 +58,8 @@ def shadow_call_run(*, server: str, model: str, version: str, values: Mapping[st
                            error_type=str(error)[:64], batch_size=size, run_id=run_id,
                            node_id=node_id, role=CallRole.SHADOW)
         return str(error)
-    calls_record_from_result(server=server, result=result, run_id=run_id, node_id=node_id,
-                             role=CallRole.SHADOW)
+    # Out of band: the run's masker is not in flight here (see recording._label).
+    with personal_scope(run_masker_of(run_id=run_id) if run_id else None):
+        calls_record_from_result(server=server, result=result, run_id=run_id,
+                                 node_id=node_id, role=CallRole.SHADOW)
     return "ok"

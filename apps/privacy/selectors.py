@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +26,7 @@ from apps.audit.personal import (
     values_at,
 )
 from apps.privacy.models import PersonalDataGrant, PersonalDataPolicy
+from apps.runs.models import NodeRun, Run
 
 POLICY_TTL_S = 5.0
 SEARCH_PREFIX = "pd:"
@@ -59,6 +61,29 @@ def policy_get(*, workflow_id) -> PersonalPolicy:
     with _lock:
         _policies[key] = (now, policy)
     return policy
+
+
+def policies_get(*, workflow_ids: Iterable[Any]) -> dict[str, PersonalPolicy]:
+    """The policies of several workflows (by str id): cached ones from the cache, the
+    rest in one query."""
+    now = time.monotonic()
+    found: dict[str, PersonalPolicy] = {}
+    missing = set()
+    for workflow_id in {str(w) for w in workflow_ids}:
+        hit = _policies.get(workflow_id)
+        if hit is not None and now - hit[0] < POLICY_TTL_S:
+            found[workflow_id] = hit[1]
+        else:
+            missing.add(workflow_id)
+    if missing:
+        rows = {str(pk): PersonalPolicy.build(paths=paths, detectors=detectors)
+                for pk, paths, detectors in PersonalDataPolicy.objects.filter(
+                    workflow_id__in=missing).values_list("workflow_id", "paths", "detectors")}
+        with _lock:
+            for workflow_id in missing:
+                found[workflow_id] = rows.get(workflow_id, NO_POLICY)
+                _policies[workflow_id] = (now, found[workflow_id])
+    return found
 
 
 def policy_forget(*, workflow_id) -> None:
@@ -107,27 +132,88 @@ def run_detail_masked(detail: dict[str, Any], *, run, user) -> dict[str, Any]:
         "node_runs": [{**n, "inputs": masker.mask(n["inputs"]),
                        "outputs": masker.mask(n["outputs"],
                                               paths=policy.node_paths(n["node_id"])),
-                       "error": masker.mask(n["error"])}
+                       "error": masker.mask(n["error"]),
+                       "task_title": masker.mask(n.get("task_title"))}
                       for n in detail.get("node_runs", [])],
     }
 
 
-def search_terms_masked(terms: list[str], *, masker: PersonalMasker) -> list[str]:
-    """Search terms as stored: a term that holds personal data becomes its keyed hash,
-    which only a search by someone with the permission asks for."""
+def run_maskers(*, runs: Iterable[tuple[Any, Any]]) -> dict[str, PersonalMasker]:
+    """The maskers of many runs, given as (run id, workflow id), by str run id; runs of
+    workflows without a policy are left out. At most three queries whatever the number
+    of runs: the policies (often cached), the runs' inputs, and the outputs of the
+    nodes the policies name."""
+    pairs = {str(run_id): str(workflow_id) for run_id, workflow_id in runs}
+    policies = policies_get(workflow_ids=pairs.values())
+    governed = {run_id: policies[w] for run_id, w in pairs.items() if policies[w]}
+    if not governed:
+        return {}
+    inputs = dict(Run.objects.filter(pk__in=list(governed)).values_list("pk", "input"))
+    named = {parts[1] for policy in governed.values() for parts in policy.parts
+             if parts[0] == "nodes"}
+    outputs: dict[str, dict[str, Any]] = {run_id: {} for run_id in governed}
+    if named:
+        for run_id, node_id, value in NodeRun.objects.filter(
+                run_id__in=list(governed), node_id__in=named, outputs__isnull=False
+        ).order_by("attempt").values_list("run_id", "node_id", "outputs"):
+            outputs[str(run_id)][node_id] = value
+    return {run_id: masker_for(policy=policy, run_input=inputs.get(uuid.UUID(run_id)),
+                               node_outputs=outputs[run_id])
+            for run_id, policy in governed.items()}
+
+
+def rows_masked(rows: list[dict[str, Any]], *, runs: list[tuple[Any, Any]], user,
+                fields: Iterable[str]) -> list[dict[str, Any]]:
+    """List rows (runs, their errors, tasks) as `user` may see them: `fields` of each row
+    masked by the masker of its run (`runs`: (run id, workflow id) of each row, in
+    order). The maskers of the whole page are read at once (run_maskers)."""
+    fields = tuple(fields)
+    if personal_access(user):
+        return rows
+    shown = [(row, run) for row, run in zip(rows, runs, strict=True)
+             if any(row.get(f) for f in fields)]
+    maskers = run_maskers(runs=[run for _, run in shown])
+    if not maskers:
+        return rows
+    masked = {id(row): maskers.get(str(run[0])) for row, run in shown}
+    return [{**row, **{f: masker.mask(row.get(f)) for f in fields}}
+            if (masker := masked.get(id(row))) else row for row in rows]
+
+
+def run_masker_of(*, run_id) -> PersonalMasker:
+    """The masker of a run known by its id only (one query more than run_maskers)."""
+    try:
+        run_id = uuid.UUID(str(run_id))
+    except ValueError:  # not a run's id (a call made outside a run)
+        return PersonalMasker()
+    workflow_id = Run.objects.filter(pk=run_id).values_list("workflow_id", flat=True).first()
+    if workflow_id is None:
+        return PersonalMasker()
+    return run_maskers(runs=[(run_id, workflow_id)]).get(str(run_id)) or PersonalMasker()
+
+
+def run_events_masked(events: list[dict[str, Any]], *, run_id, user) -> list[dict[str, Any]]:
+    """A run's live events (apps.runs.events) as `user` may see them: the errors they
+    carry masked by the run's masker."""
+    if not any(e.get("error") for e in events) or personal_access(user):
+        return events
+    masker = run_masker_of(run_id=run_id)
     if not masker:
-        return terms
-    key = pseudonym_key()
-    return [SEARCH_PREFIX + keyed_hash(t, key=key, purpose="search")[:40]
-            if masker.contains(t) else t for t in terms]
+        return events
+    return [{**e, "error": masker.mask(e["error"])} if e.get("error") else e for e in events]
+
+
+def search_term_personal(term: str) -> str:
+    """How a search term that holds personal data is stored: its keyed hash, which only
+    a search by someone with the permission asks for."""
+    return SEARCH_PREFIX + keyed_hash(term, key=pseudonym_key(), purpose="search")[:40]
 
 
 def search_terms_for(term: str, *, user) -> list[str]:
     """The stored terms a search by `user` matches: the term itself, and, for holders of
     the permission, its keyed hash (a personal value's term)."""
     if personal_access(user):
-        return [term, SEARCH_PREFIX + keyed_hash(term, key=pseudonym_key(),
-                                                 purpose="search")[:40]]
+        return [term, search_term_personal(term)]
     return [term]
 
 
@@ -148,17 +234,10 @@ def task_masked(data: dict[str, Any], *, task, user) -> dict[str, Any]:
 
 
 def tasks_masked(rows: list[dict[str, Any]], *, tasks: list, user) -> list[dict[str, Any]]:
-    """Task list rows: titles masked by each run's input paths and the detectors."""
-    if personal_access(user):
-        return rows
-    out = []
-    for row, task in zip(rows, tasks, strict=True):
-        policy = policy_get(workflow_id=task.workflow_id)
-        if policy:
-            masker = masker_for(policy=policy, run_input=task.run.input)
-            row = {**row, "title": masker.text(row["title"])}
-        out.append(row)
-    return out
+    """Task list rows: titles masked by each task's run (its input and node outputs at
+    the policy's paths, and the detectors), read for the whole page at once."""
+    return rows_masked(rows, runs=[(t.run_id, t.workflow_id) for t in tasks], user=user,
+                       fields=("title",))
 
 
 def notification_masker(*, task) -> PersonalMasker:

@@ -19,7 +19,7 @@ from apps.audit.personal import ERASED, Detector, PersonalMasker, keyed_hash, pa
 from apps.audit.services import audit_record
 from apps.core.errors import Unprocessable
 from apps.privacy.models import PersonalDataGrant, PersonalDataPolicy
-from apps.privacy.selectors import SEARCH_PREFIX, policy_forget, pseudonym_key
+from apps.privacy.selectors import policy_forget, pseudonym_key, search_term_personal
 from apps.runs.models import MapItem, NodeRun, Run
 from apps.runs.search import search_term
 from apps.workflows.models import VersionKind
@@ -92,9 +92,8 @@ def personal_data_erase(*, value: str, actor, workflow=None, everywhere: bool | 
         raise Unprocessable(f"A value to erase has at least {ERASE_MIN_LENGTH} characters.",
                             errors={"value": [f"At least {ERASE_MIN_LENGTH} characters."]})
     masker = PersonalMasker(values=[value], mask=ERASED)
-    key = pseudonym_key()
     term = search_term(value)
-    terms = [term, SEARCH_PREFIX + keyed_hash(term, key=key, purpose="search")[:40]]
+    terms = [term, search_term_personal(term)]
     if everywhere is None:
         everywhere = workflow is None
     where = Q(pk__in=[])
@@ -122,7 +121,8 @@ def personal_data_erase(*, value: str, actor, workflow=None, everywhere: bool | 
     audit_record(action="personal_data.erase", actor=actor, request=request,
                  target=workflow, run_id=str(run_id or exclude_run_id or "") or None,
                  data={**(details or {}),
-                       "value_hash": keyed_hash(value, key=key, purpose="erase"), **counts})
+                       "value_hash": keyed_hash(value, key=pseudonym_key(), purpose="erase"),
+                       **counts})
     return counts
 
 

@@ -201,7 +201,7 @@ class RunListApi(APIView):
             next_url = request.build_absolute_uri(request.path) + "?" + params.urlencode()
         return Response(RunPageOutputSerializer({
             "next": next_url, "next_cursor": page.next_cursor,
-            "results": [search.run_row(r) for r in page.rows]}).data)
+            "results": search.run_rows(page.rows, user=request.user)}).data)
 
 
 class RunDetailApi(APIView):

@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.accounts.roles import VIEWER, has_role
-from apps.privacy.selectors import run_detail_masked
+from apps.privacy.selectors import run_detail_masked, run_events_masked
 from apps.runs import events, selectors
 
 
@@ -22,10 +22,16 @@ def _snapshot(user, run_id):
     return run_detail_masked(detail, run=stored, user=user), seq
 
 
+@database_sync_to_async
+def _events_for(user, run_id, events):
+    return run_events_masked(events, run_id=run_id, user=user)
+
+
 class RunConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
         run_id = self.scope["url_route"]["kwargs"]["run_id"]
+        self.run_id = run_id
         self.group = events.run_group(str(run_id))
         # Join first, then read: no event committed after the snapshot can be missed.
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -43,7 +49,10 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def run_events(self, message):
-        for event in message["events"]:
+        events = message["events"]
+        if any(event.get("error") for event in events):  # may quote personal data
+            events = await _events_for(self.scope.get("user"), self.run_id, events)
+        for event in events:
             await self.send_json(event)
 
 

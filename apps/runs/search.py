@@ -29,7 +29,7 @@ from typing import Any
 from django.db.models import DateTimeField, ExpressionWrapper, F, Q, QuerySet
 
 from apps.audit.personal import PersonalMasker
-from apps.privacy.selectors import search_terms_for, search_terms_masked
+from apps.privacy.selectors import rows_masked, search_term_personal, search_terms_for
 from apps.runs.models import Run
 
 TERM_MAX = 200  # characters a term keeps (the column's width)
@@ -63,28 +63,47 @@ def _leaves(value: Any, depth: int = 0) -> Iterator[str]:
 def payload_terms(*payloads: Any, masker: PersonalMasker | None = None) -> list[str]:
     """The search terms of these payloads: each scalar value whole, and each word of
     a string (so "Order 1234 from ann@example.com" is found by 1234 and by the
-    address), case-folded, at most TERMS_MAX of them. With a `masker`, terms that hold
-    personal data are stored as keyed hashes (see the module's notes)."""
-    terms = _terms(payloads)
-    return search_terms_masked(terms, masker=masker) if masker else terms
+    address), case-folded, at most TERMS_MAX of them.
 
-
-def _terms(payloads: tuple[Any, ...]) -> list[str]:
+    With a `masker`, a value that holds personal data gives its terms as keyed hashes
+    (see the module's notes), every word of it included: "Ann Example" is not found by
+    "ann" either, nor a phone number by its last digits. The words around the personal
+    data ("call" in "call +1 415 555 2671") stay plain."""
     terms: dict[str, None] = {}
+
+    def add(found: Iterator[str]) -> bool:
+        for term in found:
+            terms.setdefault(term, None)
+            if len(terms) >= TERMS_MAX:
+                return False
+        return True
+
     for payload in payloads:
         for leaf in _leaves(payload):
             text = _normal(leaf)
             if not text:
                 continue
-            candidates = [text] if len(text) <= TERM_MAX else []
-            if " " in text or len(text) > TERM_MAX:
-                candidates += [w.strip(".") for w in _WORD.findall(text[:4000])]
-            for term in candidates:
-                if term and len(term) <= TERM_MAX:
-                    terms.setdefault(term, None)
-                    if len(terms) >= TERMS_MAX:
-                        return list(terms)
+            if masker and masker.contains(text):
+                rest = masker.text(text).replace(masker.mask_text, " ")
+                more = add(search_term_personal(t) for t in _candidates(text)) and \
+                    add(_candidates(rest, whole=False))
+            else:
+                more = add(_candidates(text))
+            if not more:
+                return list(terms)
     return list(terms)
+
+
+def _candidates(text: str, *, whole: bool = True) -> Iterator[str]:
+    """A value's terms: the value whole (when short enough), and, for a text of several
+    words or a long one, each word."""
+    if whole and len(text) <= TERM_MAX:
+        yield text
+    if not whole or " " in text or len(text) > TERM_MAX:
+        for word in _WORD.findall(text[:4000]):
+            word = word.strip(".")
+            if word and len(word) <= TERM_MAX:
+                yield word
 
 
 def search_term(text: str) -> str:
@@ -224,3 +243,10 @@ def run_row(run: Run) -> dict[str, Any]:
         "error": {"type": error.get("type", "error"), "message": error.get("message", ""),
                   "node_id": error.get("node_id")} if error else None,
     }
+
+
+def run_rows(runs: list[Run], *, user) -> list[dict[str, Any]]:
+    """The lines of a page of runs as `user` may see them (errors masked without the
+    `personal-data` permission: an error may quote a personal value)."""
+    return rows_masked([run_row(r) for r in runs], runs=[(r.pk, r.workflow_id) for r in runs],
+                       user=user, fields=("error",))

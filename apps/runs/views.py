@@ -51,7 +51,8 @@ def run_list(request):
     query.pop("cursor", None)
     query.pop("partial", None)
     context = {
-        "rows": [search.run_row(r) for r in page.rows], "next_cursor": page.next_cursor,
+        "rows": search.run_rows(page.rows, user=request.user),
+        "next_cursor": page.next_cursor,
         "errors": errors, "form": {k: request.GET.get(k, "") for k in (
             "workflow", "status", "trigger", "version", "started_by", "created_after",
             "created_before", "q")},
@@ -121,9 +122,7 @@ def run_detail(request, run_id):
         raise Http404("No such run.")
     stored = selectors.run_get(run_id=run_id)
     detail = run_detail_masked(selectors.run_detail(run=stored), run=stored, user=request.user)
-    row = search.run_row(run)
-    if row["error"] and isinstance(detail.get("error"), dict):  # as masked for this reader
-        row["error"] = {**row["error"], "message": detail["error"].get("message", "")}
+    [row] = search.run_rows([run], user=request.user)
     return render(request, "runs/detail.html", {
         "run": run, "row": row, "detail": detail,
         "input": json.dumps(detail["input"], indent=2, ensure_ascii=False),

@@ -99,15 +99,20 @@ class TestCall(NodeType):
         return Outputs({"out": {"input": value, "answer": answer}})
 
 
+class FailConfig(NodeConfig):
+    message: str = "this node always fails"
+
+
 @registry.register
 class TestFail(NodeType):
-    """Pure: always raises."""
+    """Pure: always raises, with `message` (which may quote its input, as real errors do)."""
 
     type = "test.fail"
     pure = True
+    Config = FailConfig
 
-    def execute(self, context: NodeContext, config: NodeConfig) -> Outputs:
-        raise ValueError("this node always fails")
+    def execute(self, context: NodeContext, config: FailConfig) -> Outputs:
+        raise ValueError(config.message)
 
 
 class SleepConfig(NodeConfig):
