@@ -23,13 +23,17 @@ from apps.expressions.services import (
     render_template,
 )
 from apps.nodes.base import (
+    ERROR_OUTPUT,
     EnvironmentProblem,
+    ExecutionPolicy,
     NodeConfig,
     NodeContext,
     NodeError,
     NodeType,
     Port,
     Wait,
+    policy_field,
+    upgrade_policy_added,
 )
 from apps.nodes.registry import registry
 
@@ -130,6 +134,7 @@ class ApprovalConfig(NodeConfig):
         description="With a model under review: the form field where the reviewer keeps or "
                     "corrects the model's label (prefill it with the model's label). Empty: "
                     "approving keeps the label, rejecting disagrees.")
+    policy: ExecutionPolicy = policy_field()
 
     @field_validator("due_in", "follow_up_in")
     @classmethod
@@ -201,12 +206,17 @@ class ApprovalNode(NodeType):
     category = "human"
     label = "Approval"
     description = ("Waits for a person to approve or reject, in the reviewer inbox; "
-                   "continues on the approved or rejected port.")
+                   "continues on the approved or rejected port. A default output after a "
+                   "failure (a title that cannot be filled in) leaves by 'rejected'.")
+    version = 2
     icon = "user-check"
     pure = True  # it renders its task and waits: no I/O
     inputs = (Port("in"),)
-    outputs = (Port("approved", required=False), Port("rejected", required=False))
+    outputs = (Port("approved", required=False), Port("rejected", required=False),
+               ERROR_OUTPUT)
     Config = ApprovalConfig
+    upgrades = {1: upgrade_policy_added}
+    default_output_port = "rejected"  # nobody approved: a failure never approves
 
     @classmethod
     def node_references(cls, config: ApprovalConfig) -> list[tuple[str, str, tuple[str, ...]]]:  # type: ignore[override]

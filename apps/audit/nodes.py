@@ -11,7 +11,18 @@ from pydantic import Field
 from apps.expressions.core import ExpressionError, render_value
 from apps.expressions.fields import TemplateField
 from apps.expressions.services import expression_data
-from apps.nodes.base import NodeConfig, NodeContext, NodeError, NodeType, Outputs, Port
+from apps.nodes.base import (
+    ERROR_OUTPUT,
+    ExecutionPolicy,
+    NodeConfig,
+    NodeContext,
+    NodeError,
+    NodeType,
+    Outputs,
+    Port,
+    policy_field,
+    upgrade_policy_added,
+)
 from apps.nodes.registry import registry
 
 
@@ -24,6 +35,7 @@ class AuditRecordConfig(NodeConfig):
                                              "request {{ input.id }}.")
     data: dict[str, Any] = TemplateField(default_factory=dict, title="Details",
                                          description="Values may use {{ expression }}.")
+    policy: ExecutionPolicy = policy_field()
 
 
 @registry.register
@@ -32,10 +44,12 @@ class AuditRecordNode(NodeType):
     category = "data"
     label = "Record in audit log"
     description = "Records a business event in the tamper-evident audit log."
+    version = 2
     icon = "shield"
     inputs = (Port("in", required=False),)
-    outputs = (Port("out"),)
+    outputs = (Port("out"), ERROR_OUTPUT)
     Config = AuditRecordConfig
+    upgrades = {1: upgrade_policy_added}
 
     def execute(self, context: NodeContext, config: AuditRecordConfig) -> Outputs:
         from apps.audit.actors import Actor, Target

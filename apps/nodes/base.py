@@ -127,6 +127,11 @@ class Port:
         }
 
 
+# The output port of a type that follows the failure policy, drawn alike on every type
+# (only while its policy continues there: NodeType.port_rules).
+ERROR_OUTPUT = Port(ERROR_PORT, label=ERROR_PORT_LABEL, required=False)
+
+
 @dataclass
 class NodeContext:
     """Everything a node may read while it executes. No secrets live here:

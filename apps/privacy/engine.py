@@ -32,6 +32,8 @@ def run_erase_own_values(*, run: Run, status: str) -> None:
     for node_id, row in step.rows.items():
         if step.compiled.types[node_id] is not EraseNode or row.status != NodeStatus.SUCCEEDED:
             continue
+        if row.error:  # it failed and its policy carried on: nothing was erased elsewhere
+            continue
         try:
             values = erase_values(make_context(step, row), step.compiled.configs[node_id])
         except NodeError as exc:

@@ -23,13 +23,17 @@ from apps.expressions.core import ExpressionError
 from apps.expressions.fields import CelField
 from apps.expressions.services import expression_data
 from apps.nodes.base import (
+    ERROR_OUTPUT,
     EnvironmentProblem,
+    ExecutionPolicy,
     NodeConfig,
     NodeContext,
     NodeError,
     NodeType,
     Outputs,
     Port,
+    policy_field,
+    upgrade_policy_added,
 )
 from apps.nodes.registry import registry
 from apps.privacy.selectors import pseudonym_key
@@ -54,6 +58,7 @@ class PseudonymiseConfig(NodeConfig):
                                         "pseudonym.")
     length: int = Field(32, ge=16, le=64, title="Length",
                         description="Hex characters kept of each hash (16-64).")
+    policy: ExecutionPolicy = policy_field()
 
     @field_validator("fields")
     @classmethod
@@ -72,11 +77,13 @@ class PseudonymiseNode(NodeType):
     label = "Pseudonymise"
     description = ("Replaces chosen fields with stable keyed hashes: the same person gets "
                    "the same pseudonym, and nobody without the key can reverse it.")
+    version = 2
     icon = "eye-off"
     pure = True
     inputs = (Port("in"),)
-    outputs = (Port("out"),)
+    outputs = (Port("out"), ERROR_OUTPUT)
     Config = PseudonymiseConfig
+    upgrades = {1: upgrade_policy_added}
 
     @classmethod
     def check_environment(cls, config: PseudonymiseConfig) -> list[EnvironmentProblem]:  # type: ignore[override]
@@ -121,6 +128,7 @@ class EraseConfig(NodeConfig):
                     "workflow, or starts its test run, to be an admin).",
         json_schema_extra={"x-weft-enum-labels": ["This workflow's runs",
                                                   "Every workflow's runs"]})
+    policy: ExecutionPolicy = policy_field()
 
 
 def erase_values(context: NodeContext, config: EraseConfig) -> list[str]:
@@ -159,7 +167,7 @@ class EraseNode(NodeType):
                    "changed. This run keeps the values until it ends, then loses them too.")
     icon = "trash"
     inputs = (Port("in"),)
-    outputs = (Port("out"),)
+    outputs = (Port("out"), ERROR_OUTPUT)
     Config = EraseConfig
 
     def execute(self, context: NodeContext, config: EraseConfig) -> Outputs:

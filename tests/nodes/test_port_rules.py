@@ -15,7 +15,9 @@ from apps.workflows.graph import ERROR, WARNING, validate_graph
 CASES = json.loads((Path(__file__).resolve().parents[2] / "frontend" / "src" / "core"
                     / "portRules.cases.json").read_text())["cases"]
 POLICY_TYPES = ("http.request", "inference.triton", "flow.subworkflow", "flow.map",
-                "data.set", "data.filter", "data.aggregate", "control.if", "control.switch")
+                "data.set", "data.filter", "data.aggregate", "control.if", "control.switch",
+                "data.merge", "control.wait_until", "audit.record", "data.pseudonymise",
+                "privacy.erase", "human.approval")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

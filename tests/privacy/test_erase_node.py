@@ -134,3 +134,25 @@ def test_values_too_short_or_not_text_erase_nothing(values, problem, publish, cr
     assert problem in node_row(run, "erase").error["message"]
     assert EMAIL in _stored(elsewhere)
     assert not AuditEvent.objects.filter(action="personal_data.erase").exists()
+
+
+def test_an_erase_refused_and_carried_on_by_its_policy_leaves_every_run_as_it_was(
+        publish, create_user, django_capture_on_commit_callbacks):
+    """Continuing on the 'On error' port is not erasing: the refused erase changes no
+    other run, and the run that asked keeps the person's values when it ends."""
+    elsewhere = runs.run_start(workflow=publish(ITEM_FLOW, name="Support"),
+                               input={"email": EMAIL})
+    graph = _eraser()
+    graph["nodes"][1]["config"]["policy"] = {"on_error": "error_port"}
+    graph["edges"][1]["source_port"] = "error"  # tell the person it could not be done
+    run = runs.run_start(workflow=publish(graph, user=create_user(roles=["editor"])),
+                         input={"email": EMAIL})
+
+    _erased_everywhere(run, django_capture_on_commit_callbacks)
+
+    assert node_row(run, "erase").error["type"] == "not_permitted"
+    assert node_row(run, "tell").inputs["in"]["type"] == "not_permitted"
+    assert Run.objects.get(pk=run.pk).status == "succeeded"
+    assert EMAIL in _stored(elsewhere)
+    assert Run.objects.get(pk=run.pk).input == {"email": EMAIL}
+    assert not AuditEvent.objects.filter(action="personal_data.erase").exists()

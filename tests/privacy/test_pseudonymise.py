@@ -66,3 +66,36 @@ def test_the_node_runs_in_a_workflow(publish):
     assert out["email"] != "ann@example.com"
     with pytest.raises(ValueError, match="dotted path"):
         PseudonymiseConfig(fields=["a..b"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("policy", "taken"), [
+    ({"on_error": "error_port"}, "handled"),
+    ({"on_error": "default_output", "default_output": {"email": "withheld"}}, "after"),
+    (None, None),
+])
+def test_a_pseudonymise_without_its_key_follows_its_failure_policy(publish, settings, policy,
+                                                                   taken):
+    """It cannot fail on the run's data; what fails it is a key gone missing after publish
+    (production without WEFT_PSEUDONYM_KEY): its policy says whether the run goes on."""
+    config = {"fields": ["email"], **({"policy": policy} if policy else {})}
+    graph = flow(("start", "trigger.manual"), ("hide", "data.pseudonymise", config),
+                 ("after", "core.noop"), ("handled", "core.noop"),
+                 edges=[("start", "hide"), ("hide", "after"),
+                        ("hide", "error", "handled", "in")])
+    workflow = publish(graph)
+    settings.WEFT_PSEUDONYM_KEY = ""
+    settings.PRODUCTION = True
+    run = runs.run_start(workflow=workflow, input={"email": "ann@example.com"})
+    rows = {r.node_id: r for r in NodeRun.objects.filter(run=run)}
+    assert rows["hide"].error["type"] == "configuration"
+    if taken is None:  # by default the run stops, as before the policy
+        assert run.status == "failed"
+        return
+    assert run.status == "succeeded", run.error
+    assert rows[taken].status == "succeeded"
+    assert rows["after" if taken == "handled" else "handled"].status == "skipped"
+    if taken == "after":
+        assert rows["after"].inputs["in"] == {"email": "withheld"}
+    else:  # the error port gets the error and the input, to handle it
+        assert "WEFT_PSEUDONYM_KEY" in rows["handled"].inputs["in"]["message"]

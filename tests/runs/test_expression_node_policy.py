@@ -23,6 +23,22 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 FAILING = "input.amount * 0.9"  # fails on an integer amount
 EXPRESSION_TYPES = ["data.set", "data.filter", "data.aggregate", "control.if",
                     "control.switch"]
+# The other types that can fail on the run's data, and what makes each fail:
+# (type, config, run input, a node between the worker step and it, its ports, the port a
+# default output leaves by, the error type).
+FAILING_STEPS = [
+    ("data.merge", {"combine": "object"}, {"count": 2}, "test.items", ("out",), "out",
+     "invalid_input"),  # a list where objects are merged
+    ("control.wait_until", {"at": "{{ input.due }}"}, {"due": "next week"}, None, ("out",),
+     "out", "invalid_input"),
+    ("audit.record", {"action": "deletion.completed",
+                      "subject": "request {{ input.amount * 0.9 }}"}, {"amount": 120}, None,
+     ("out",), "out", "expression"),
+    ("privacy.erase", {"values": "input.email"}, {"email": "ab"}, None, ("out",), "out",
+     "invalid_value"),  # too short to erase
+    ("human.approval", {"title": "Invoice {{ input.amount * 0.9 }}", "assignee_users": ["ann"]},
+     {"amount": 120}, None, ("approved", "rejected"), "rejected", "expression"),
+]
 
 
 def _finished(run, timeout=60.0):
@@ -35,10 +51,14 @@ def _finished(run, timeout=60.0):
     raise AssertionError(f"run still {run.status}")
 
 
-def _flow(step, *, ports=("out",), handled=True):
-    """start -> a step on the worker -> `step` -> one node per port (+ `handled` on error)."""
+def _flow(step, *, ports=("out",), handled=True, feed=None):
+    """start -> a step on the worker (-> a `feed` node) -> `step` -> one node per port
+    (+ `handled` on error)."""
     nodes = [("start", "trigger.manual"), ("worker", "test.sleep", {"seconds": 0}), step]
     edges = [("start", "worker"), ("worker", step[0])]
+    if feed:
+        nodes.append(("feed", feed))
+        edges[1:] = [("worker", "feed"), ("feed", step[0])]
     for port in ports:
         nodes.append((f"after_{port}", "core.noop"))
         edges.append((step[0], port, f"after_{port}", "in"))
@@ -55,7 +75,8 @@ def _set(policy=None):
     return ("price", "data.set", config)
 
 
-@pytest.mark.parametrize("type_name", EXPRESSION_TYPES)
+@pytest.mark.parametrize("type_name", EXPRESSION_TYPES + [t[0] for t in FAILING_STEPS]
+                         + ["data.pseudonymise"])
 def test_every_expression_node_offers_the_error_port_only_when_its_policy_says_so(type_name):
     node_type = registry.get(type_name)
     assert "error" not in {p.name for p in node_type.output_ports({})}
@@ -136,6 +157,35 @@ def test_a_switch_whose_case_fails_continues_on_its_error_port_or_by_default(
     assert run.status == "succeeded", run.error
     assert node_row(run, "after_case1").status == "skipped"
     assert node_row(run, "after_default").inputs["in"] == "unsure"
+
+
+@pytest.mark.parametrize(("type_name", "config", "data", "feed", "ports", "default_port",
+                          "error_type"), FAILING_STEPS, ids=[t[0] for t in FAILING_STEPS])
+def test_a_failing_step_continues_on_its_error_port_or_with_its_default_output(
+        celery_worker_process, publish, create_user, type_name, config, data, feed, ports,
+        default_port, error_type):
+    from apps.approvals.models import Task
+
+    create_user(username="ann", roles=["editor"])  # the approval's reviewer
+    on_error = _flow(("step", type_name, {**config, "policy": {"on_error": "error_port"}}),
+                     ports=ports, feed=feed)
+    run = _finished(services.run_start(workflow=publish(on_error), input=data))
+    assert run.status == "succeeded", run.error
+    assert [node_row(run, f"after_{p}").status for p in ports] == ["skipped"] * len(ports)
+    error = node_row(run, "handled").inputs["in"]
+    assert error["type"] == error_type, error
+
+    default = {"on_error": "default_output", "default_output": {"fallback": True}}
+    by_default = _flow(("step", type_name, {**config, "policy": default}), ports=ports,
+                       handled=False, feed=feed)
+    run = _finished(services.run_start(workflow=publish(by_default), input=data))
+    assert run.status == "succeeded", run.error
+    assert node_row(run, f"after_{default_port}").inputs["in"] == {"fallback": True}
+    # Any other branch is not taken: an approval that failed never continues as approved.
+    assert [node_row(run, f"after_{p}").status for p in ports if p != default_port] == [
+        "skipped"] * (len(ports) - 1)
+    assert node_row(run, "step").error["type"] == error_type
+    assert not Task.objects.exists()  # no approval task was made of a failed title
 
 
 def test_a_stored_version_1_graph_still_runs_and_still_stops_the_run(

@@ -15,6 +15,7 @@ from apps.expressions.core import ExpressionError, evaluate, render_template
 from apps.expressions.fields import CelField, TemplateField
 from apps.expressions.services import expression_data
 from apps.nodes.base import (
+    ERROR_OUTPUT,
     ERROR_PORT,
     ERROR_PORT_LABEL,
     ExecutionPolicy,
@@ -68,8 +69,7 @@ class IfNode(NodeType):
     icon = "git-branch"
     pure = True
     inputs = (Port("in"),)
-    outputs = (Port("true"), Port("false"),
-               Port(ERROR_PORT, label=ERROR_PORT_LABEL, required=False))
+    outputs = (Port("true"), Port("false"), ERROR_OUTPUT)
     Config = IfConfig
     upgrades = {1: upgrade_policy_added}
     default_output_port = "false"  # a condition that could not be read is not true
@@ -113,8 +113,7 @@ class SwitchNode(NodeType):
     pure = True
     inputs = (Port("in"),)
     outputs = tuple(Port(f"case{n}", required=False) for n in range(1, MAX_CASES + 1)) + (
-        Port("default", required=False),
-        Port(ERROR_PORT, label=ERROR_PORT_LABEL, required=False))
+        Port("default", required=False), ERROR_OUTPUT)
     output_rule = [
         {"from": "cases", "name": "case{n}", "label": "{label}", "fallback_label": "Case {n}",
          "max": MAX_CASES, "required": False},
@@ -177,6 +176,7 @@ class WaitUntilConfig(NodeConfig):
                             description="An ISO 8601 date-time (2025-01-31T09:00:00Z) or a "
                                         "template such as {{ input.due_at }} or "
                                         "{{ timestamp(run.input.at) + duration('1h') }}.")
+    policy: ExecutionPolicy = policy_field()
 
 
 def _parse_when(value: Any) -> datetime:
@@ -202,10 +202,12 @@ class WaitUntilNode(NodeType):
     category = "control"
     label = "Wait until"
     description = "Waits until a date and time, then passes its input on."
+    version = 2
     icon = "calendar-clock"
     inputs = (Port("in"),)
-    outputs = (Port("out"),)
+    outputs = (Port("out"), ERROR_OUTPUT)
     Config = WaitUntilConfig
+    upgrades = {1: upgrade_policy_added}
 
     def execute(self, context: NodeContext, config: WaitUntilConfig) -> Outputs | Wait:
         try:

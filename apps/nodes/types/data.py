@@ -16,8 +16,7 @@ from apps.expressions.core import ExpressionError, evaluate
 from apps.expressions.fields import CelField
 from apps.expressions.services import expression_data
 from apps.nodes.base import (
-    ERROR_PORT,
-    ERROR_PORT_LABEL,
+    ERROR_OUTPUT,
     ExecutionPolicy,
     NodeConfig,
     NodeContext,
@@ -97,7 +96,7 @@ class SetNode(NodeType):
     icon = "pencil"
     pure = True
     inputs = (Port("in"),)
-    outputs = (Port("out"), Port(ERROR_PORT, label=ERROR_PORT_LABEL, required=False))
+    outputs = (Port("out"), ERROR_OUTPUT)
     Config = SetConfig
     upgrades = {1: upgrade_policy_added}
 
@@ -134,8 +133,7 @@ class FilterNode(NodeType):
     icon = "filter"
     pure = True
     inputs = (Port("in"),)
-    outputs = (Port("out", label="kept"), Port("rejected", required=False),
-               Port(ERROR_PORT, label=ERROR_PORT_LABEL, required=False))
+    outputs = (Port("out", label="kept"), Port("rejected", required=False), ERROR_OUTPUT)
     Config = FilterConfig
     upgrades = {1: upgrade_policy_added}
 
@@ -166,6 +164,7 @@ class MergeConfig(NodeConfig):
         "list", title="Combine as",
         description="list: a list of the values; object: the objects merged key by key "
                     "(later branches win); concat: lists joined into one.")
+    policy: ExecutionPolicy = policy_field()
 
 
 @registry.register
@@ -174,11 +173,13 @@ class MergeNode(NodeType):
     category = "data"
     label = "Merge"
     description = "Joins several branches: waits for all (or the first) and combines them."
+    version = 2
     icon = "merge"
     pure = True
     inputs = (Port("in", multiple=True),)
-    outputs = (Port("out"),)
+    outputs = (Port("out"), ERROR_OUTPUT)
     Config = MergeConfig
+    upgrades = {1: upgrade_policy_added}
 
     def execute(self, context: NodeContext, config: MergeConfig) -> Outputs:
         values = context.inputs.get("in")
@@ -243,7 +244,7 @@ class AggregateNode(NodeType):
     icon = "sigma"
     pure = True
     inputs = (Port("in"),)
-    outputs = (Port("out"), Port(ERROR_PORT, label=ERROR_PORT_LABEL, required=False))
+    outputs = (Port("out"), ERROR_OUTPUT)
     Config = AggregateConfig
     upgrades = {1: upgrade_policy_added}
 
