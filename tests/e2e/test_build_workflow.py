@@ -67,7 +67,9 @@ def test_build_connect_configure_fix_save_reload_publish(
     assert {name: n["type"] for name, n in by_name.items()} == {
         "Webhook": "trigger.webhook", "Set fields": "data.set", "Big order?": "control.if"}
     assert by_name["Set fields"]["config"]["fields"] == [{"name": "total", "value": "input.amount * 2"}]
-    assert by_name["Big order?"]["config"] == {"condition": "input.total > 100"}
+    condition = by_name["Big order?"]["config"]
+    assert condition["condition"] == "input.total > 100"
+    assert condition.get("policy", {}).get("on_error", "fail") == "fail"  # the default kept
     ids = {n["id"]: n["name"] for n in saved["nodes"]}
     assert sorted((ids[e["source"]], ids[e["target"]]) for e in saved["edges"]) == [
         ("Set fields", "Big order?"), ("Webhook", "Set fields")]
