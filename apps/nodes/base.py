@@ -96,10 +96,12 @@ ERROR_PORT = "error"
 ERROR_PORT_LABEL = "On error"
 
 
-def policy_field(*, retries: int = 0) -> Any:
-    """The config field of a node type that follows the engine's failure policy."""
+def policy_field(*, retries: int = 0, help: str = "") -> Any:
+    """The config field of a node type that follows the engine's failure policy; `help`
+    adds what its failure means for this type (what a webhook's caller gets, say)."""
     return Field(default_factory=lambda: ExecutionPolicy(retries=retries),
-                 title="When this step fails", description=ExecutionPolicy.form_help)
+                 title="When this step fails",
+                 description=" ".join(filter(None, (ExecutionPolicy.form_help, help))))
 
 
 def upgrade_policy_added(config: dict[str, Any]) -> dict[str, Any]:
@@ -278,6 +280,12 @@ class NodeType:
     # the config gives. A branching type names its safe branch (an If's 'false'), so a
     # failure never continues down a branch its condition did not choose.
     default_output_port: ClassVar[str | None] = None
+
+    def default_output_value(self, config: Any, value: Any) -> Any:
+        """What the failure policy's default output gives on `default_output_port`: the
+        builder's value as it is, or, for a type whose output has a shape of its own,
+        that value in its place (a Respond to webhook's answer body)."""
+        return value
 
     @classmethod
     def key(cls) -> tuple[str, int]:

@@ -22,9 +22,10 @@ from typing import Any
 
 from django.conf import settings
 
+from apps.nodes.registry import registry
 from apps.runs import refs
 from apps.runs.events import run_group
-from apps.runs.models import Run, RunStatus
+from apps.runs.models import NodeRun, Run, RunStatus
 
 logger = logging.getLogger("weft.runs.respond")
 
@@ -49,8 +50,9 @@ class RespondWait:
 def respond_now(pending: RespondWait, *, response: Any = None) -> Answer | None:
     """The answer if the run has one now (`response`: the run's, when the caller has
     it): the respond node's output, 200 when it succeeded without one, the trigger's
-    failure status and body when it ended otherwise (its id added; never the error's
-    text: that stays in the run for the builder); else None."""
+    failure status and body when it ended otherwise or a respond node failed on its way
+    (its id added; never the error's text: that stays in the run for the builder);
+    else None."""
     if response is not None:
         return _response_parts(response)
     row = Run.objects.filter(pk=pending.run_id).values("response", "status").first()
@@ -59,12 +61,20 @@ def respond_now(pending: RespondWait, *, response: Any = None) -> Answer | None:
                      "detail": "This request started a run that no longer exists."}, {}
     if row["response"] is not None:
         return _response_parts(row["response"])
-    if row["status"] == RunStatus.SUCCEEDED:
+    if row["status"] == RunStatus.SUCCEEDED and not _answer_failed(pending.run_id):
         return 200, {"run_id": str(pending.run_id), "status": row["status"]}, {}
-    if row["status"] in (RunStatus.FAILED, RunStatus.CANCELLED):
+    if row["status"] in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED):
         status, body = pending.failure
         return status, {**(body or {"error": "run_failed"}), "run_id": str(pending.run_id)}, {}
     return None
+
+
+def _answer_failed(run_id: uuid.UUID) -> bool:
+    """Whether a node that answers failed and the run went on by its 'On error' port:
+    a run that then ends without another answer fails its caller, never a 200."""
+    answering = [t.type for t in registry if getattr(t, "responds", False)]
+    return NodeRun.objects.filter(run_id=run_id, node_type__in=answering,
+                                  error__isnull=False).exists()
 
 
 def respond_timed_out(pending: RespondWait) -> Answer:

@@ -17,7 +17,7 @@ CASES = json.loads((Path(__file__).resolve().parents[2] / "frontend" / "src" / "
 POLICY_TYPES = ("http.request", "inference.triton", "flow.subworkflow", "flow.map",
                 "data.set", "data.filter", "data.aggregate", "control.if", "control.switch",
                 "data.merge", "control.wait_until", "audit.record", "data.pseudonymise",
-                "privacy.erase", "human.approval")
+                "privacy.erase", "human.approval", "flow.respond")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])

@@ -16,7 +16,7 @@ from apps.nodes.registry import registry
 from apps.runs import services
 from apps.runs.models import Run
 from apps.workflows.graph import ERROR, validate_graph
-from tests.fixtures.runs import flow, node_row
+from tests.fixtures.runs import WebhookFront, flow, node_row
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -76,7 +76,7 @@ def _set(policy=None):
 
 
 @pytest.mark.parametrize("type_name", EXPRESSION_TYPES + [t[0] for t in FAILING_STEPS]
-                         + ["data.pseudonymise"])
+                         + ["data.pseudonymise", "flow.respond"])
 def test_every_expression_node_offers_the_error_port_only_when_its_policy_says_so(type_name):
     node_type = registry.get(type_name)
     assert "error" not in {p.name for p in node_type.output_ports({})}
@@ -200,6 +200,91 @@ def test_a_stored_version_1_graph_still_runs_and_still_stops_the_run(
     ok = _finished(services.run_start(workflow=workflow, input={"amount": 12.5}))
     assert ok.status == "succeeded", ok.error
     assert Run.objects.filter(workflow=workflow).count() == 2
+
+
+# A `respond` webhook whose answer's body fails on the caller's data; its failure answer
+# is configured, so that the tests tell it from the engine's default.
+FAILURE = {"failure_status": 422, "failure_body": {"error": "rejected"}}
+
+
+def _respond_flow(policy=None, *, fallback=False, handled=False):
+    """webhook (respond) -> a step on the worker -> answer (its body fails on an integer
+    amount) [-> on error: `fallback`, a Respond with a fixed body, or `handled`, a node
+    that answers nothing]."""
+    answer = {"status": 201, "body": "{'total': input.amount * 0.9}",
+              "headers": {"X-Priced": "yes"}}
+    if policy is not None:
+        answer["policy"] = policy
+    nodes = [("hook", "trigger.webhook", {"mode": "respond", **FAILURE}),
+             ("worker", "test.sleep", {"seconds": 0}), ("answer", "flow.respond", answer)]
+    edges = [("hook", "worker"), ("worker", "answer")]
+    if fallback:
+        nodes.append(("fallback", "flow.respond", {"status": 503,
+                                                   "body": "{'error': 'pricing_unavailable'}"}))
+        edges.append(("answer", "error", "fallback", "in"))
+    if handled:
+        nodes.append(("handled", "core.noop"))
+        edges.append(("answer", "error", "handled", "in"))
+    return flow(*nodes, edges=edges)
+
+
+def _call(workflow, amount, front="asgi"):
+    status, body, headers = WebhookFront(front).post(workflow, b'{"amount": %a}' % amount)
+    return status, body, headers, _finished(Run.objects.get(pk=headers["x-weft-run-id"]))
+
+
+@pytest.mark.parametrize("policy", [None, {"on_error": "fail"}], ids=["default", "fail"])
+def test_a_respond_whose_body_fails_answers_the_webhooks_failure_answer(
+        celery_worker_process, publish, policy):
+    status, body, _, run = _call(publish(_respond_flow(policy)), 120)
+    assert (status, body) == (422, {"error": "rejected", "run_id": str(run.pk)})
+    assert run.status == "failed"
+    assert node_row(run, "answer").error["type"] == "expression"
+
+
+def test_a_respond_whose_body_fails_continues_on_its_error_port_to_another_answer(
+        celery_worker_process, publish):
+    workflow = publish(_respond_flow({"on_error": "error_port"}, fallback=True))
+    status, body, _, run = _call(workflow, 120)
+    assert (status, body) == (503, {"error": "pricing_unavailable"})
+    assert run.status == "succeeded", run.error
+    assert node_row(run, "answer").error["type"] == "expression"
+    status, body, headers, _ = _call(workflow, 12.5)  # a body that works answers as before
+    assert (status, body, headers["x-priced"]) == (201, {"total": 12.5 * 0.9}, "yes")
+
+
+def test_a_respond_whose_body_fails_and_nothing_answers_after_gives_the_failure_answer(
+        celery_worker_process, publish):
+    workflow = publish(_respond_flow({"on_error": "error_port"}, handled=True))
+    status, body, _, run = _call(workflow, 120)
+    assert run.status == "succeeded", run.error
+    assert node_row(run, "handled").status == "succeeded"
+    # The answer the builder drew could not be made: the caller is not told all went well.
+    assert (status, body) == (422, {"error": "rejected", "run_id": str(run.pk)})
+
+
+def test_a_respond_whose_body_fails_answers_its_default_output_with_its_status_and_headers(
+        celery_worker_process, publish):
+    workflow = publish(_respond_flow({"on_error": "default_output",
+                                      "default_output": {"total": None, "priced": False}}))
+    status, body, headers, run = _call(workflow, 120)
+    assert (status, body) == (201, {"total": None, "priced": False})
+    assert headers["x-priced"] == "yes"
+    assert run.status == "succeeded", run.error
+    assert node_row(run, "answer").outputs["out"]["body"] == {"total": None, "priced": False}
+
+
+def test_a_stored_version_1_respond_still_answers_the_failure_answer(
+        celery_worker_process, publish):
+    graph = _respond_flow()
+    graph["nodes"][2]["version"] = 1  # stored before the policy existed
+    workflow = publish(graph)
+    assert workflow.versions.get().graph["nodes"][2]["version"] == 1
+    status, body, _, run = _call(workflow, 120, front="view")
+    assert (status, body) == (422, {"error": "rejected", "run_id": str(run.pk)})
+    assert run.status == "failed"
+    status, body, headers, _ = _call(workflow, 12.5, front="view")
+    assert (status, body, headers["x-priced"]) == (201, {"total": 12.5 * 0.9}, "yes")
 
 
 OLDER = [(t.type, v) for t in registry for v in registry.versions(t.type) if v < t.version]

@@ -19,6 +19,7 @@ from apps.expressions.core import ExpressionError
 from apps.expressions.fields import CelField
 from apps.expressions.services import expression_data
 from apps.nodes.base import (
+    ERROR_OUTPUT,
     ExecutionPolicy,
     NodeConfig,
     NodeContext,
@@ -28,6 +29,7 @@ from apps.nodes.base import (
     Port,
     Wait,
     policy_field,
+    upgrade_policy_added,
 )
 from apps.nodes.registry import registry
 
@@ -195,6 +197,13 @@ class RespondConfig(NodeConfig):
                                      "this node's input.")
     headers: dict[str, str] = Field(default_factory=dict, title="Headers",
                                     description="Extra HTTP headers of the answer.")
+    policy: ExecutionPolicy = policy_field(help=(
+        "When the body expression fails on the run's data, the caller gets: with 'Stop the "
+        "run', the webhook's failure answer ('Status/Body when the run fails'); with 'On "
+        "error', what a node after the 'On error' port answers (say another Respond to "
+        "webhook with a fixed body), or the webhook's failure answer if none does; with "
+        "the default output, that output as the body, with this node's status and "
+        "headers."))
 
 
 @registry.register
@@ -203,17 +212,27 @@ class RespondToWebhook(NodeType):
     category = "control"
     label = "Respond to webhook"
     description = "Sets the answer of a webhook that waits for one."
+    version = 2
     icon = "corner-down-left"
     pure = True
     responds = True  # the engine keeps the output as the run's response
     inputs = (Port("in"),)
-    outputs = (Port("out"),)
+    outputs = (Port("out"), ERROR_OUTPUT)
     Config = RespondConfig
+    upgrades = {1: upgrade_policy_added}
 
     def execute(self, context: NodeContext, config: RespondConfig) -> Outputs:
         body = _evaluate(context, config.body, context.inputs.get("in"))
-        return Outputs({"out": {"status": config.status, "body": body,
-                                "headers": config.headers}})
+        return Outputs({"out": self.answer(config, body)})
+
+    def default_output_value(self, config: RespondConfig, value: Any) -> Any:
+        """The default output is the answer's body: a fallback answer, with this node's
+        status and headers."""
+        return self.answer(config, value)
+
+    @staticmethod
+    def answer(config: RespondConfig, body: Any) -> dict[str, Any]:
+        return {"status": config.status, "body": body, "headers": config.headers}
 
 
 class MapConfig(NodeConfig):

@@ -175,8 +175,6 @@ def make_context(step: Step, row: NodeRun, *, data: dict[str, Any] | None = None
 
 def apply_result(step: Step, row: NodeRun, result: Outputs | Wait | NodeFailure) -> None:
     """Record what a node's execution gave (the row is running)."""
-    compiled = step.compiled
-    node_type = compiled.types[row.node_id]
     if isinstance(result, NodeFailure):
         apply_failure(step, row, result)
         return
@@ -197,8 +195,13 @@ def apply_result(step: Step, row: NodeRun, result: Outputs | Wait | NodeFailure)
         apply_wait(step, row, result)
         return
     set_node_status(step, row, NodeStatus.SUCCEEDED, outputs=ports, finished_at=step.now)
-    if getattr(node_type, "responds", False):
-        step.run.response = ports.get(compiled.first_output[row.node_id])
+    keep_response(step, row, ports)
+
+
+def keep_response(step: Step, row: NodeRun, ports: dict[str, Any]) -> None:
+    """A node that answers a `respond` webhook leaves its output as the run's answer."""
+    if getattr(step.compiled.types[row.node_id], "responds", False):
+        step.run.response = ports.get(step.compiled.first_output[row.node_id])
         step.run_fields["response"] = step.run.response
 
 
@@ -220,8 +223,12 @@ def apply_failure(step: Step, row: NodeRun, failure: NodeFailure) -> None:
         set_node_status(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
                 outputs={ERROR_PORT: {**error, "input": next(iter(row.inputs.values()), None)}})
     elif handled and policy.on_error == "default_output" and default_port:
+        value = step.compiled.instances[row.node_id].default_output_value(
+            step.compiled.configs[row.node_id], policy.default_output)
+        ports = {default_port: refs.escape(value)}
         set_node_status(step, row, NodeStatus.SUCCEEDED, error=error, finished_at=step.now,
-                outputs={default_port: refs.escape(policy.default_output)})
+                        outputs=ports)
+        keep_response(step, row, ports)
     else:
         set_node_status(step, row, NodeStatus.FAILED, error=error, finished_at=step.now)
 
