@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -82,9 +82,9 @@ def _database_params() -> dict[str, Any]:
     return {k: v for k, v in {**params, **options}.items() if v not in (None, "")}
 
 
-def _check_postgresql() -> list[tuple[str, str, str, bool, str]]:
+def _check_postgresql() -> list[tuple[str, str, str, bool, str, list[str]]]:
     """SELECT 1 on a fresh connection; returns the active Triton servers
-    (name, url, protocol, tls_verify, ca_path)."""
+    (name, url, protocol, tls_verify, ca_path, model_names)."""
     from apps.inference.models import TritonServer
 
     table = TritonServer._meta.db_table
@@ -95,16 +95,24 @@ def _check_postgresql() -> list[tuple[str, str, str, bool, str]]:
                          application_name="weft-readyz") as conn:
         conn.execute("SELECT 1")
         return [tuple(row) for row in conn.execute(
-            f'SELECT name, url, protocol, tls_verify, ca_path FROM "{table}" '  # noqa: S608
+            f'SELECT name, url, protocol, tls_verify, ca_path, model_names FROM "{table}" '  # noqa: S608
             "WHERE is_active ORDER BY name")]
 
 
-def _check_triton(url: str, protocol: str, verify: bool, ca_path: str) -> None:
-    from apps.inference.client import Connection, TritonClient
+def _check_triton(url: str, protocol: str, verify: bool, ca_path: str,
+                  models: Sequence[str]) -> None:
+    """The server is ready, and so is each model it is registered to serve: a restarted
+    server answers "ready" before it has loaded its models, and runs that reach it then
+    fail with "unknown model"."""
+    from apps.inference.client import Connection, ServerUnavailable, TritonClient
 
     connection = Connection.create(url, protocol, verify=verify, ca_path=ca_path)
     with TritonClient(connection, timeout_s=CONNECT_TIMEOUT_S) as client:
         client.ensure_ready()
+        loading = [name for name in models if not client.is_model_ready(name)]
+    if loading:
+        listed = ", ".join(repr(name) for name in loading)
+        raise ServerUnavailable(f"Triton at {url} is ready but not its model(s) {listed}")
 
 
 # --- Redis ------------------------------------------------------------------------------
@@ -186,7 +194,7 @@ def readiness() -> Readiness:
     if "broker" in redis_urls:
         checks.start("broker", lambda: _ping(redis_urls["broker"]))
 
-    servers: list[tuple[str, str, str, bool, str]] = []
+    servers: list[tuple[str, str, str, bool, str, list[str]]] = []
     for name in ("postgresql", "redis", "broker"):
         if name not in checks.threads:
             continue
@@ -204,9 +212,10 @@ def readiness() -> Readiness:
         elif name == "redis":
             _note_memory(result, outcome[1])
 
-    for name, url, protocol, verify, ca_path in servers:
+    for name, url, protocol, verify, ca_path, models in servers:
         checks.start(f"triton:{name}",
-                     lambda u=url, p=protocol, v=verify, c=ca_path: _check_triton(u, p, v, c))
+                     lambda u=url, p=protocol, v=verify, c=ca_path, m=models or []:
+                     _check_triton(u, p, v, c, m))
     for name, *_ in servers:
         key = f"triton:{name}"
         outcome = checks.wait(key)

@@ -295,6 +295,11 @@ class TritonClient:
         if not self._call("", "is_server_ready"):
             raise ServerUnavailable(f"Triton at {self.connection.url} is up but not ready")
 
+    def is_model_ready(self, name: str) -> bool:
+        """The model is loaded and answers (False while it loads, or when the server
+        does not know it)."""
+        return bool(self._call(name, "is_model_ready", name))
+
     def list_models(self) -> list[ModelStatus]:
         """Models from the repository index, plus the configured ones (the index can
         come back empty from PyTriton although its models are ready)."""
@@ -315,7 +320,7 @@ class TritonClient:
         return {e["name"]: e for e in entries or []}
 
     def _model_status(self, name: str, entry: Mapping[str, Any]) -> ModelStatus:
-        ready = bool(self._call(name, "is_model_ready", name))
+        ready = self.is_model_ready(name)
         versions: tuple[str, ...] = (str(entry["version"]),) if entry.get("version") else ()
         if ready:
             versions = self.model_spec(name).versions or versions

@@ -49,18 +49,7 @@ def pseudonym_key() -> bytes:
 
 def policy_get(*, workflow_id) -> PersonalPolicy:
     """A workflow's personal-data policy (cached in the process for a few seconds)."""
-    key = str(workflow_id)
-    now = time.monotonic()
-    hit = _policies.get(key)
-    if hit is not None and now - hit[0] < POLICY_TTL_S:
-        return hit[1]
-    row = PersonalDataPolicy.objects.filter(workflow_id=workflow_id).only(
-        "paths", "detectors").first()
-    policy = (PersonalPolicy.build(paths=row.paths, detectors=row.detectors)
-              if row is not None else NO_POLICY)
-    with _lock:
-        _policies[key] = (now, policy)
-    return policy
+    return policies_get(workflow_ids=[workflow_id])[str(workflow_id)]
 
 
 def policies_get(*, workflow_ids: Iterable[Any]) -> dict[str, PersonalPolicy]:
@@ -268,8 +257,6 @@ def draft_data_masked(rows: list[dict[str, Any]], *, workflow_id, user,
     policy = policy_get(workflow_id=workflow_id)
     if not policy:
         return rows
-    from apps.runs.models import Run  # privacy reads runs; runs' models never read privacy
-
     ids = [pk for pk in dict.fromkeys(run_ids) if pk]
     inputs = list(Run.objects.filter(pk__in=ids).values_list("input", flat=True))
     values: list[Any] = []

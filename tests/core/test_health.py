@@ -21,6 +21,24 @@ def test_readyz_reports_each_dependency(client):
     assert body["redis_memory"]["used_bytes"] > 0
 
 
+@pytest.mark.django_db(transaction=True)
+def test_readyz_names_a_registered_model_the_triton_server_has_not_loaded(
+        client, triton, create_triton_server):
+    # A restarted server answers "ready" before it has loaded its models: readyz names
+    # the models it is registered to serve and does not have yet.
+    url = f"127.0.0.1:{triton.http_port}"
+    create_triton_server(name="serving", url=url, model_names=list(triton.models))
+    create_triton_server(name="loading", url=url,
+                         model_names=[triton.models[0], "not_loaded_yet"])
+
+    body = client.get("/readyz").json()
+
+    assert body["checks"]["triton:serving"] == "ok"
+    assert "'not_loaded_yet'" in body["checks"]["triton:loading"]
+    assert repr(triton.models[0]) not in body["checks"]["triton:loading"]
+    assert body["degraded"] == ["triton:loading"]
+
+
 def _timed_readyz(client):
     started = time.monotonic()
     response = client.get("/readyz")
