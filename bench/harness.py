@@ -159,8 +159,8 @@ def celery_worker(queues: Sequence[str], *, concurrency: int = 2,
          ",".join(queues), *(options or ["--concurrency", str(concurrency)]),
          "--loglevel", "WARNING",
          "--without-gossip", "--without-mingle", "--hostname", f"bench{os.getpid()}@%h"],
-        cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)
+        cwd=ROOT, env={**os.environ, "WEFT_DEBUG": "0"}, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True)  # as deployed: no query log
     from celery_worker.app import app
 
     try:

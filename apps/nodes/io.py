@@ -8,15 +8,85 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import select
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpcore
 import httpx
 from django.conf import settings
 
 from apps.nodes.base import NetworkCall, Outputs
 from apps.nodes.ssrf import AsyncGuardedTransport
+
+# Idle connections kept per HTTP client: enough for a host's whole in-flight cap (the
+# default WEFT_IO_PER_HOST), few enough for httpcore's pool, which looks at every
+# connection, and for each idle one at every other, on each request.
+KEEPALIVE_CONNECTIONS = 32
+
+
+def _readable(sock: Any) -> bool:
+    """Whether an idle connection's socket has something to read (the server closed
+    it), as httpcore asks; a closed socket counts as readable (expired)."""
+    if sock is None or sock.fileno() == -1:
+        return True
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+class _Stream(httpcore.AsyncNetworkStream):
+    """A connection of httpcore's own backend that answers "is_readable" from its
+    socket kept at hand: the pool asks it of every idle connection on each request,
+    and the backend's answer rebuilt the stream's attributes (a getpeername call
+    included) each time."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
+        self._inner = inner
+        self._socket = inner.get_extra_info("socket")
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return await self._inner.read(max_bytes, timeout)
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(self, ssl_context: Any, server_hostname: str | None = None,
+                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return _readable(self._socket)
+        return self._inner.get_extra_info(info)
+
+
+class _Backend(httpcore.AsyncNetworkBackend):
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self._inner = inner
+
+    async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.connect_tcp(*args, **kwargs))
+
+    async def connect_unix_socket(self, *args: Any,
+                                  **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        return _Stream(await self._inner.connect_unix_socket(*args, **kwargs))
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def _pooled(transport: httpx.AsyncHTTPTransport) -> httpx.AsyncHTTPTransport:
+    """`transport` with its connections made by `_Backend`."""
+    pool = transport._pool  # noqa: SLF001 - httpx builds the pool; its backend is ours to wrap
+    if not isinstance(pool, httpcore.AsyncConnectionPool):
+        raise TypeError(f"expected httpcore's connection pool, not {type(pool).__name__}")
+    pool._network_backend = _Backend(pool._network_backend)  # noqa: SLF001
+    return transport
 
 
 class IOClients:
@@ -35,10 +105,11 @@ class IOClients:
         client = self._http.get(key)
         if client is None:
             limits = httpx.Limits(max_connections=self.max_connections,
-                                  max_keepalive_connections=64, keepalive_expiry=15)
-            client = httpx.AsyncClient(transport=AsyncGuardedTransport(allow=allow,
-                                                                       limits=limits),
-                                       follow_redirects=False, trust_env=False)
+                                  max_keepalive_connections=KEEPALIVE_CONNECTIONS,
+                                  keepalive_expiry=15)
+            transport = _pooled(AsyncGuardedTransport(allow=allow, limits=limits))
+            client = httpx.AsyncClient(transport=transport, follow_redirects=False,
+                                       trust_env=False)
             self._http[key] = client
         return client
 

@@ -1,0 +1,79 @@
+"""The HTTP client the I/O executor shares: its connections are kept alive between
+calls and one the server has closed meanwhile is noticed before it is used again
+(apps.nodes.io answers httpcore's "is the idle socket readable?" itself)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+
+from apps.nodes.io import IOClients
+
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+
+
+class _Server:
+    """Answers each connection's requests with 200 "ok"; closes a connection after
+    `requests_per_connection` answers (as a server whose keep-alive ran out)."""
+
+    def __init__(self, requests_per_connection: int) -> None:
+        self.limit = requests_per_connection
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            for _ in range(self.limit):
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                conn.sendall(ANSWER)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+async def _get_twice(server: _Server) -> list[int]:
+    io = IOClients()
+    client = io.http(allow=["127.0.0.1/32"])
+    url = f"http://127.0.0.1:{server.port}/"
+    try:
+        first = await client.get(url)
+        await asyncio.sleep(0.2)  # the server may close the idle connection meanwhile
+        second = await client.get(url)
+        return [first.status_code, second.status_code]
+    finally:
+        await io.aclose()
+
+
+def test_a_connection_is_kept_alive_between_calls():
+    server = _Server(requests_per_connection=10)
+    try:
+        assert asyncio.run(_get_twice(server)) == [200, 200]
+        assert server.connections == 1
+    finally:
+        server.close()
+
+
+def test_a_connection_the_server_closed_is_replaced_not_reused():
+    server = _Server(requests_per_connection=1)
+    try:
+        assert asyncio.run(_get_twice(server)) == [200, 200]
+        assert server.connections == 2
+    finally:
+        server.close()
