@@ -178,3 +178,64 @@ def celery_worker(queues: Sequence[str], *, concurrency: int = 2,
             worker.kill()
             worker.wait()
         log.close()
+
+
+class CPUByProcess:
+    """CPU seconds (user + system) the processes of a measurement spent, by kind:
+    web (uvicorn and its workers), worker (celery), postgres, redis, triton (the demo
+    server: PyTriton, tritonserver and its Python backends) and this process.
+
+        cpu = CPUByProcess()       # starts counting
+        ...                        # the measured work
+        print(cpu.per_item(300))   # "web 5.0, worker 14.9, ... ms CPU per run"
+    """
+
+    KINDS = ("web", "worker", "postgres", "redis", "triton", "driver")
+
+    def __init__(self) -> None:
+        self.before = self._now()
+
+    @staticmethod
+    def _kind(pid: int, command: str) -> str:
+        if pid == os.getpid():
+            return "driver"
+        if "postgres" in command:
+            return "postgres"
+        if "redis-server" in command:
+            return "redis"
+        if "celery" in command:
+            return "worker"
+        if any(word in command for word in ("tritonserver", "apps.inference.server",
+                                            "triton_python_backend", "pytriton")):
+            return "triton"
+        if "uvicorn" in command or "spawn_main" in command:
+            return "web"
+        return ""
+
+    def _now(self) -> dict[int, tuple[str, float]]:
+        import psutil
+
+        found = {}
+        for process in psutil.process_iter(["cmdline", "cpu_times"]):
+            try:
+                kind = self._kind(process.pid, " ".join(process.info["cmdline"] or []))
+                times = process.info["cpu_times"]
+                if kind and times is not None:
+                    found[process.pid] = (kind, times.user + times.system)
+            except (psutil.Error, TypeError):
+                continue
+        return found
+
+    def spent(self) -> dict[str, float]:
+        """CPU seconds by kind since the start (processes started since count whole)."""
+        totals = dict.fromkeys(self.KINDS, 0.0)
+        for pid, (kind, seconds) in self._now().items():
+            start = self.before.get(pid)
+            totals[kind] += seconds - (start[1] if start and start[0] == kind else 0.0)
+        return totals
+
+    def per_item(self, count: int, unit: str = "run") -> str:
+        spent = self.spent()
+        parts = ", ".join(f"{kind} {spent[kind] / count * 1000:.1f}" for kind in self.KINDS
+                          if spent[kind] > 0)
+        return f"CPU per {unit} (ms): {parts}; all {sum(spent.values()) / count * 1000:.1f}"

@@ -16,7 +16,8 @@ For each: drain time (first request sent until the last run succeeded in the
 database), calls/s, peak calls in flight at the API, and, sampled while draining, the
 worker's peak threads, memory (RSS, children included) and PostgreSQL connections
 (`pg_stat_activity`, application_name weft-worker), against the ideal: D plus the
-time the same N runs take against an API that answers at once (the engine's cost).
+time the same N runs take against an API that answers at once (the engine's cost);
+then the CPU each kind of process spent per run (bench.harness.CPUByProcess).
 
 Then the inference cases (bench/io_inference.py, skipped with --no-inference): 1,000
 concurrent single-item model runs with and without cross-run batching, and webhook ->
@@ -43,6 +44,7 @@ os.environ["WEFT_IO_PER_HOST"] = "300"
 
 from bench.engine import _load  # noqa: E402
 from bench.harness import (  # noqa: E402
+    CPUByProcess,
     celery_worker,
     django_setup,
     drop_database,
@@ -88,6 +90,7 @@ def _drain(port: int, secret: str, workflow, receiver, count: int, worker_pid: i
     Run.objects.filter(workflow=workflow).delete()
     sampler = Sampler(worker_pid)
     sampler.start()
+    cpu = CPUByProcess()
     started = time.perf_counter()
     body = b'{"order": 42}'
     _, _, statuses = asyncio.run(_load(port, f"/hooks/{secret}/", body, 20, count))
@@ -100,7 +103,7 @@ def _drain(port: int, secret: str, workflow, receiver, count: int, worker_pid: i
     drain = time.perf_counter() - started
     sampler.stop.set()
     sampler.join()
-    return {"drain": drain, "peak": receiver.peak, "threads": sampler.threads,
+    return {"drain": drain, "cpu": cpu.per_item(count), "peak": receiver.peak, "threads": sampler.threads,
             "rss": sampler.rss / 2**20, "connections": sampler.connections,
             "accepted": sum(1 for s in statuses if s == 202),
             "succeeded": Run.objects.filter(workflow=workflow, status="succeeded").count()}
@@ -140,6 +143,7 @@ def bench_http(label: str, worker_options: list[str], env: dict[str, str]) -> No
                 print(f"{count:>4} {delay:>4.1f} {got['drain']:>8.2f} {delay + cost:>8.2f} "
                       f"{count / got['drain']:>8.0f} {got['peak']:>5} {got['threads']:>7} "
                       f"{got['rss']:>8.0f} {got['connections']:>8} {got['succeeded']:>4}")
+                print(f"{'':>9} {got['cpu']}")
     finally:
         server.terminate()
         server.wait(10)

@@ -6,7 +6,8 @@
   and without (0): drain time, runs/s and the requests Triton answered (its own
   statistics);
 - the "order check" shape: webhook (respond) -> model -> if confidence < 0.9 ->
-  respond, at concurrency 1, 8, 32 and 64: runs/s, p50 and p99 of the answer.
+  respond, at concurrency 1, 8, 32 and 64: runs/s, p50 and p99 of the answer, and the
+  CPU each kind of process spent per run (the demo Triton server's included).
 
 Against the demo Triton server (PyTriton), started here on free ports, over gRPC.
 """
@@ -18,7 +19,7 @@ import os
 import time
 
 from bench.engine import _load
-from bench.harness import celery_worker, flow, pct, publish, web_server
+from bench.harness import CPUByProcess, celery_worker, flow, pct, publish, web_server
 
 MODEL = "ticket_urgency"
 CLIENTS = 50  # posting at once (each sends count / CLIENTS requests)
@@ -119,7 +120,10 @@ def _order_check(port: int, secret: str, *, quick: bool) -> None:
           f"{'non-200':>7}")
     for concurrency in (1, 8, 32, 64):
         total = concurrency * (20 if quick else 50) if concurrency > 1 else (50 if quick else 200)
+        cpu = CPUByProcess()
         elapsed, latencies, statuses = asyncio.run(_load(port, path, body, concurrency, total))
+        spent = cpu.per_item(len(statuses))
         print(f"{concurrency:>11} {len(statuses):>8} {len(statuses) / elapsed:>8.0f} "
               f"{pct(latencies, 0.5) * 1000:>8.1f} {pct(latencies, 0.99) * 1000:>8.1f} "
               f"{sum(1 for s in statuses if s != 200):>7}")
+        print(f"{'':>11} {spent}")

@@ -19,7 +19,9 @@ On the loop, the call waits for its turn under its own rate limits (its credenti
 host's rate limit (WEFT_IO_HOST_RATES), the rates being aiolimiter's leaky bucket
 (apps.runs.io_gates); while it waits, the node shows as queued
 (`services.node_run_hold`, still this process's) and from when its call starts as
-running. The call is awaited under the node's time
+running. A call whose turn under a rate limit is more than a second away does not wait
+here, holding a slot: it goes back to the database, pending and due at its turn
+(`services.node_run_defer`; the sweep sends it again then), its turn kept for it. The call is awaited under the node's time
 limit, and its result is settled by one of a few database threads (`services.node_run_settle`: the same step as for any node, so retries with
 backoff and `Retry-After` are the engine's due-time rows, never a sleep here).
 
@@ -54,7 +56,7 @@ from apps.audit.redaction import SecretScrubber, secret_scope
 from apps.nodes.base import NetworkCall, Outputs
 from apps.nodes.io import IOClients
 from apps.runs import metrics, rows, services
-from apps.runs.io_gates import IOGates, gate_waits, host_rates
+from apps.runs.io_gates import DEFER_AFTER_S, IOGates, gate_waits, host_rates
 
 logger = logging.getLogger("weft.runs.io")
 
@@ -76,6 +78,10 @@ class _Flight:
 class _Gone(Exception):
     """The node is no longer this process's (cancelled, or taken by another delivery)
     before its call started: nothing to settle."""
+
+
+class _Deferred(Exception):
+    """The node waits for its turn under a rate limit in the database: nothing to settle."""
 
 
 class IOExecutor:
@@ -163,6 +169,10 @@ class IOExecutor:
             except _Gone:
                 logger.info("node run %s left: it moved on while waiting", claimed.row.pk)
                 return
+            except _Deferred:
+                logger.info("node run %s waits for its turn under a rate limit until %s",
+                            claimed.row.pk, claimed.row.due_at)
+                return
             except TimeoutError:  # its policy's time limit passed while it waited
                 result = services.node_timeout(compiled, node_id)
             except Exception as exc:
@@ -183,6 +193,14 @@ class IOExecutor:
         node_id = claimed.row.node_id
         timeout = services.node_policy(claimed.compiled.configs[node_id]).timeout_s
         held = False
+        turn_s = self.gates.turn_s(call, node_run_id=claimed.row.pk)
+        if turn_s > DEFER_AFTER_S:
+            if not (await self._in_db(services.node_run_hold, claimed=claimed)
+                    and await self._in_db(services.node_run_defer, claimed=claimed,
+                                          delay_s=turn_s)):
+                raise _Gone
+            self.gates.reserve(claimed.row.pk, turn_s)
+            raise _Deferred
         async with contextlib.AsyncExitStack() as entered:
             for gate in self.gates.gates(call):
                 # Waiting for a cap of this process, the node shows as queued (still ours).

@@ -2,11 +2,20 @@
 at once per host (host:port, WEFT_IO_PER_HOST), requests per second per host
 (WEFT_IO_HOST_RATES) and requests per second of the call's own rate limits (a
 credential's "Requests per second"). Every rate limit is the same mechanism, aiolimiter's
-leaky bucket of one second's requests. Used on the executor's event loop only."""
+leaky bucket of one second's requests. Used on the executor's event loop only.
+
+A rate limit also keeps a line: each call books the next turn under each of its rate
+limits (one every 1/rate seconds). A call whose turn is more than DEFER_AFTER_S away
+does not wait in the process (it would hold a slot of WEFT_IO_CONCURRENCY all that
+time, and a burst under a slow limit would starve every other call): the executor
+gives it back to the database, due at its turn, and its turn stays booked for it
+(`reserve`), so it goes out then without queueing again behind the calls that came
+after it."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from aiolimiter import AsyncLimiter
@@ -14,6 +23,12 @@ from aiolimiter import AsyncLimiter
 from apps.nodes.base import NetworkCall, RateLimit
 
 Gate = asyncio.Semaphore | AsyncLimiter
+
+# A call whose turn under a rate limit is further off than this waits in the database.
+DEFER_AFTER_S = 1.0
+# Turns booked for calls given back to the database are forgotten this long after they
+# came (the call was cancelled, or another process took it).
+RESERVATION_KEPT_S = 60.0
 
 
 def host_rates(entries: list[str]) -> dict[str, float]:
@@ -53,6 +68,39 @@ class IOGates:
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._limiters: dict[str, AsyncLimiter | None] = {}
         self._own: dict[str, tuple[float, AsyncLimiter]] = {}
+        self._booked: dict[tuple[str, str], float] = {}  # rate limit -> its next free turn
+        self._reserved: dict[int, float] = {}  # node run -> the turn booked for it
+
+    def turn_s(self, call: NetworkCall, *, node_run_id: int) -> float:
+        """Seconds until the call's turn under its rate limits (0: none, or now), the
+        turn booked; a node given back to the database keeps the turn it was given."""
+        now = time.monotonic()
+        reserved = self._reserved.pop(node_run_id, None)
+        if reserved is not None:
+            return max(0.0, reserved - now)
+        rates = self._rates(call)
+        if not rates:
+            return 0.0
+        turn = max([now, *(self._booked.get(key, now) for key, _ in rates)])
+        for key, rate in rates:
+            self._booked[key] = turn + 1.0 / rate
+        return turn - now
+
+    def reserve(self, node_run_id: int, wait_s: float) -> None:
+        """Keep the turn `wait_s` from now for the node, given back to the database."""
+        now = time.monotonic()
+        if len(self._reserved) > 10_000:
+            self._reserved = {pk: at for pk, at in self._reserved.items()
+                              if at > now - RESERVATION_KEPT_S}
+        self._reserved[node_run_id] = now + wait_s
+
+    def _rates(self, call: NetworkCall) -> list[tuple[tuple[str, str], float]]:
+        rates = [(("own", limit.key), limit.per_s) for limit in call.rate_limits]
+        if call.host and self.rates:
+            host_limit = self.limiter(call.host)
+            if host_limit is not None:
+                rates.append((("host", call.host), host_limit.max_rate / host_limit.time_period))
+        return rates
 
     def gates(self, call: NetworkCall) -> list[Gate]:
         """What the call passes, in order: its own rate limits first (so that a call

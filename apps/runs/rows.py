@@ -34,6 +34,8 @@ from apps.runs.services.transitions import (
     CLAIM_FROM_TAKEOVER,
     CLAIM_RUN_STATUSES,
     CLAIM_TO,
+    DEFER_FROM,
+    DEFER_TO,
     HOLD_FROM,
     HOLD_TO,
 )
@@ -241,6 +243,19 @@ def node_run_held_start(node_run_id: int, *, holder: str, lease_s: float) -> dat
                        " lease_until = now() + make_interval(secs => %s)"
                        " WHERE id = %s AND status = %s AND worker = %s RETURNING started_at",
                        [HOLD_FROM, float(lease_s), node_run_id, HOLD_TO, holder])
+        record = cursor.fetchone()
+        return record[0] if record else None
+
+
+def node_run_defer(node_run_id: int, *, holder: str, delay_s: float) -> datetime | None:
+    """A held node (`node_run_hold`) waits for its turn in the database: pending, due
+    `delay_s` from now (PostgreSQL's clock), no longer this holder's; its due time, or
+    None when it is no longer this holder's."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE runs_noderun SET status = %s, worker = '', lease_until = NULL,"
+                       " started_at = NULL, due_at = now() + make_interval(secs => %s)"
+                       " WHERE id = %s AND status = %s AND worker = %s RETURNING due_at",
+                       [DEFER_TO, float(delay_s), node_run_id, DEFER_FROM, holder])
         record = cursor.fetchone()
         return record[0] if record else None
 

@@ -5,6 +5,7 @@ its host's cap or its turn under a host's or a credential's rate limit shows as 
 
 import os
 import signal
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -138,6 +139,36 @@ def test_a_credentials_rate_limit_spaces_the_calls_that_send_it(
     # They waited queued: each started when its call went out, not when it was claimed.
     started = sorted(_calls(ids).values_list("started_at", flat=True))
     assert (started[-1] - started[0]).total_seconds() >= _limited_span(RUNS, 1)
+
+
+def test_calls_whose_turn_is_far_off_wait_in_the_database_not_in_the_worker(
+        limited_worker, publish, slow_receiver):
+    # 10 calls due at once under 1 request a second: those whose turn is more than a
+    # second away go back to the database, pending until their turn, instead of each
+    # holding one of the worker's WEFT_IO_CONCURRENCY slots while it waits.
+    rated = slow_receiver(delay_s=0, host=RATED_HOST)
+    free = slow_receiver(delay_s=0)
+    workflow = publish(_two_calls_flow({"url": rated.url}, {"url": free.url}))
+    at = (datetime.now(UTC) + timedelta(seconds=6)).isoformat()
+    ids = [services.run_start(workflow=workflow, input={"n": i, "at": at}).pk
+           for i in range(RUNS)]
+    in_worker, pending_due = 0, 0
+    deadline = time.monotonic() + 60
+    while not _finished(ids) and time.monotonic() < deadline:
+        statuses = dict(_calls(ids).values_list("status").annotate(n=Count("id")))
+        in_worker = max(in_worker, statuses.get("queued", 0) + statuses.get("running", 0))
+        pending_due = max(pending_due, _calls(ids).filter(
+            status="pending", due_at__isnull=False).count())
+        time.sleep(0.05)
+    assert set(Run.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        "succeeded"}
+    assert pending_due >= RUNS - 4
+    assert in_worker <= 4
+    # Still one request a second, and each call sent once.
+    _assert_limited(rated.times, count=RUNS, per_s=1)
+    assert sorted(rated.keys.values()) == [1] * RUNS
+    assert _calls(ids).count() == RUNS
+    _assert_not_slowed(free.times, limited=rated.times)
 
 
 def test_a_worker_killed_while_calls_wait_for_their_host_loses_none(

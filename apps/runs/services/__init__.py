@@ -54,7 +54,7 @@ from apps.runs.services.execution import (
     retry_delay_s,
 )
 from apps.runs.services.execution import policy_of as node_policy
-from apps.runs.services.holding import node_run_held_start, node_run_hold
+from apps.runs.services.holding import node_run_defer, node_run_held_start, node_run_hold
 from apps.runs.services.plans import Compiled, compile_version, compiled_by_id
 from apps.runs.services.resume import node_run_resume
 from apps.runs.services.runtime import engine_paused_reason, latest_version
@@ -87,7 +87,8 @@ __all__ = [
     "dispatch_job", "dispatch_node_runs", "engine_pause", "engine_paused_reason",
     "engine_resume", "is_ref", "latest_version", "map_chunk_run", "map_progress",
     "node_failure", "personal_masker", "node_policy", "node_result_checked", "node_run_claim",
-    "node_run_execute", "node_run_finish", "node_run_held_start", "node_run_hold",
+    "node_run_defer", "node_run_execute", "node_run_finish", "node_run_held_start",
+    "node_run_hold",
     "node_run_let_go", "node_run_resume",
     "node_run_settle", "node_run_take",
     "node_timeout", "retry_delay_s", "run_cancel", "run_retry",

@@ -1,7 +1,8 @@
 """A claimed node whose call waits for a cap of the I/O executor (its host's in-flight
 cap, a rate limit) shows as queued while it waits, and as running from when its call
 starts: the executor holds it (queued, still its holder's, its lease renewed) and
-starts it when the call goes out."""
+starts it when the call goes out. One whose turn under a rate limit is far off waits
+in the database instead (`node_run_defer`)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,17 @@ def node_run_held_start(*, claimed: Claimed) -> bool:
         return False
     claimed.row.status, claimed.row.started_at = NodeStatus.RUNNING, started
     _announce(claimed, NodeStatus.RUNNING)
+    return True
+
+
+def node_run_defer(*, claimed: Claimed, delay_s: float) -> bool:
+    """A held node's turn under a rate limit is `delay_s` away: pending until then (the
+    sweep sends it again), no longer this holder's; False when it is no longer its."""
+    due = rows.node_run_defer(claimed.row.pk, holder=claimed.holder, delay_s=delay_s)
+    if due is None:
+        return False
+    claimed.row.status, claimed.row.due_at = NodeStatus.PENDING, due
+    _announce(claimed, NodeStatus.PENDING)
     return True
 
 

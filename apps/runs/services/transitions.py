@@ -64,6 +64,12 @@ CLAIM_RUN_STATUSES = (RunStatus.RUNNING, RunStatus.WAITING)
 HOLD_FROM = NodeStatus.RUNNING
 HOLD_TO = NodeStatus.QUEUED
 
+# A held node whose turn under a rate limit is far off goes back to pending, due at
+# that turn, no longer its holder's: the sweep sends it again then
+# (apps.runs.rows.node_run_defer).
+DEFER_FROM = NodeStatus.QUEUED
+DEFER_TO = NodeStatus.PENDING
+
 
 def allowed_from(table: dict[str, set[str]], to: str) -> list[str]:
     return [src for src, targets in table.items() if to in targets]
