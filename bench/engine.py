@@ -14,7 +14,8 @@
 3. A map over 100,000 items (and 10,000 for comparison) through a pure child
    workflow on a real Celery worker (2 children): time and peak worker memory.
 
-Uses the embedded PostgreSQL/Redis (`make services`), the catalogue's `data.set` and
+Uses the embedded PostgreSQL/Redis (`make services`), in a database of its own
+(weft_bench_engine, dropped at the end) and Redis database 12 for Celery, the catalogue's `data.set` and
 `control.if` for the webhook, and the test node type `test.items` to make a map's list.
 Name sections to run only those (all by default).
 """
@@ -34,6 +35,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 from bench.harness import (
     celery_worker,
     django_setup,
+    drop_database,
     flow,
     pct,
     publish,
@@ -281,11 +283,16 @@ def bench_map():
 
 
 if __name__ == "__main__":
-    django_setup(test_nodes=True)
+    # Its own database (dropped at the end) and Redis database for Celery: never the
+    # development database `make run` uses, nor another worker of this checkout.
+    django_setup(database="weft_bench_engine", broker_db=12, test_nodes=True)
     from django.conf import settings
 
     print(f"machine: {os.cpu_count()} cores; database {settings.DATABASES['default']['NAME']}")
     chosen = [name for name in ("webhook", "signing", "overhead", "map") if name in sys.argv]
-    for name in chosen or ("webhook", "signing", "overhead", "map"):
-        {"webhook": bench_webhook, "signing": bench_signing, "overhead": bench_overhead,
-         "map": bench_map}[name]()
+    try:
+        for name in chosen or ("webhook", "signing", "overhead", "map"):
+            {"webhook": bench_webhook, "signing": bench_signing, "overhead": bench_overhead,
+             "map": bench_map}[name]()
+    finally:
+        drop_database()
