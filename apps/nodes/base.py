@@ -37,6 +37,8 @@ def builder_facing_schema(schema: dict[str, Any], cls: type[BaseModel]) -> None:
         schema["description"] = help_text
     if schema.get("title") == cls.__name__:
         schema["title"] = _words(cls.__name__)
+    if cls.__dict__.get("form_collapsed"):
+        schema["x-weft-collapsed"] = True  # the form folds the group away until wanted
 
 
 class NodeConfig(BaseModel):
@@ -70,6 +72,7 @@ class ExecutionPolicy(BaseModel):
     form_help: ClassVar[str] = (
         "Try again when the failure may pass, then stop the run, continue through the "
         "'On error' port, or continue with a default output.")
+    form_collapsed: ClassVar[bool] = True
 
     retries: int = Field(0, ge=0, le=10, title="Retries",
                          description="Extra attempts after a failure that may pass "
@@ -99,9 +102,13 @@ ERROR_PORT_LABEL = "On error"
 def policy_field(*, retries: int = 0, help: str = "") -> Any:
     """The config field of a node type that follows the engine's failure policy; `help`
     adds what its failure means for this type (what a webhook's caller gets, say)."""
+    # The schema says the type's own default (a form shows what the engine will do: an
+    # HTTP request retries twice), not only the policy model's field defaults.
     return Field(default_factory=lambda: ExecutionPolicy(retries=retries),
                  title="When this step fails",
-                 description=" ".join(filter(None, (ExecutionPolicy.form_help, help))))
+                 description=" ".join(filter(None, (ExecutionPolicy.form_help, help))),
+                 json_schema_extra={"default": ExecutionPolicy(retries=retries).model_dump(
+                     mode="json")})
 
 
 def upgrade_policy_added(config: dict[str, Any]) -> dict[str, Any]:

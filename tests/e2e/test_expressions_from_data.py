@@ -27,9 +27,6 @@ def test_pick_a_field_from_the_input_and_see_the_typed_problem_and_preview(
     data = page.get_by_role("region", name="Node data")
     value = editor.side_panel.get_by_label("Value")
     value.fill("")
-    # The form (with its failure policy) and the data panel below it both in view: a
-    # drag whose target must scroll into view mid-drag is not what this test is about.
-    page.set_viewport_size({"width": 1440, "height": 1800})
     data.get_by_label("Input", exact=True).scroll_into_view_if_needed()
     data.get_by_label("Input", exact=True).get_by_text("amount", exact=True).drag_to(value)
     expect(value).to_have_value("input.amount")
@@ -54,9 +51,6 @@ def test_pick_a_field_from_the_input_and_see_the_typed_problem_and_preview(
 
     # Autocomplete from the sample's fields.
     value.fill("")
-    # The form (with its failure policy) and the data panel below it both in view: a
-    # drag whose target must scroll into view mid-drag is not what this test is about.
-    page.set_viewport_size({"width": 1440, "height": 1800})
     data.get_by_label("Input", exact=True).scroll_into_view_if_needed()
     value.type("input.cu")
     options = page.get_by_role("listbox", name="Fields from the data")

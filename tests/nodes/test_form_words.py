@@ -83,6 +83,22 @@ def test_the_failure_policy_section_reads_as_a_person_would_say_it():
         "Continue on the 'On error' port"
 
 
+def test_the_form_shows_the_failure_policy_each_type_runs_with():
+    # The form fills a node saved without a policy from the schema: it must say what the
+    # engine does then (an HTTP request retries twice), not the shared policy's defaults.
+    # The group is folded away in the form, its heading saying what it is set to.
+    typed = [t for t in registry if "policy" in t.Config.model_fields]
+    assert {"http.request", "inference.triton", "data.set"} <= {t.type for t in typed}
+    for node_type in typed:
+        schema = node_type.config_schema()
+        runs_with = node_type.Config.model_fields["policy"].get_default(
+            call_default_factory=True).model_dump(mode="json")
+        assert schema["properties"]["policy"]["default"] == runs_with, node_type.type
+        assert schema["$defs"]["ExecutionPolicy"]["x-weft-collapsed"] is True
+    assert registry.get("http.request").config_schema()["properties"]["policy"][
+        "default"]["retries"] == 2
+
+
 def _labels(root, schema, seen):
     """Titles of the fields one form shows at once (nested sections included, list items
     not: each item is its own group)."""

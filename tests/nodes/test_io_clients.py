@@ -5,6 +5,7 @@ calls and one the server has closed meanwhile is noticed before it is used again
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 import threading
 
@@ -48,6 +49,13 @@ class _Server:
         self.sock.close()
 
 
+def _on_a_loop_of_its_own(coroutine):
+    # A thread of its own: in a full session this one may already hold the browser
+    # tests' loop, and asyncio.run() refuses to start a second one there.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 async def _get_twice(server: _Server) -> list[int]:
     io = IOClients()
     client = io.http(allow=["127.0.0.1/32"])
@@ -64,7 +72,7 @@ async def _get_twice(server: _Server) -> list[int]:
 def test_a_connection_is_kept_alive_between_calls():
     server = _Server(requests_per_connection=10)
     try:
-        assert asyncio.run(_get_twice(server)) == [200, 200]
+        assert _on_a_loop_of_its_own(_get_twice(server)) == [200, 200]
         assert server.connections == 1
     finally:
         server.close()
@@ -73,7 +81,7 @@ def test_a_connection_is_kept_alive_between_calls():
 def test_a_connection_the_server_closed_is_replaced_not_reused():
     server = _Server(requests_per_connection=1)
     try:
-        assert asyncio.run(_get_twice(server)) == [200, 200]
+        assert _on_a_loop_of_its_own(_get_twice(server)) == [200, 200]
         assert server.connections == 2
     finally:
         server.close()

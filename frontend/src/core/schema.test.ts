@@ -25,6 +25,20 @@ describe("config schema helpers", () => {
     expect(s.properties.url).toEqual({ type: "string", title: "URL" });
   });
 
+  it("gives a referenced group the field's own default, which the form then shows", async () => {
+    const { getDefaultFormState } = await import("@rjsf/utils");
+    const { cspSafeValidator } = await import("../features/inspector/validator");
+    const schema = normalizeSchema({
+      ...pydantic,
+      properties: { ...pydantic.properties, retry: { $ref: "#/$defs/Retry", default: { attempts: 5 }, title: "Retry" } },
+    }) as { properties: Record<string, Record<string, unknown>> };
+    expect(schema.properties.retry).toMatchObject({ type: "object", title: "Retry", properties: { attempts: { type: "integer", default: 5 } } });
+    expect(schema.properties.retry.$ref).toBeUndefined();
+    // What the form fills in for a node saved without the group: the field's default.
+    const filled = getDefaultFormState(cspSafeValidator, schema as never, { url: "https://x" }, schema as never) as Record<string, unknown>;
+    expect(filled.retry).toEqual({ attempts: 5 });
+  });
+
   it("resolves local references", () => {
     expect(resolveRef(pydantic, { $ref: "#/$defs/Retry", title: "Retry" })).toMatchObject({ type: "object", title: "Retry" });
   });

@@ -48,7 +48,37 @@ export function normalizeSchema(schema: JsonSchema): JsonSchema {
     }
     return out;
   };
-  return walk(schema) as JsonSchema;
+  const root = walk(schema) as Obj;
+  return inlineOwnDefaults(root, root, 0) as JsonSchema;
+}
+
+/**
+ * A field that names a shared definition (`$ref`) and has a default of its own gets the
+ * definition inlined, that default spread over the definition's fields: rjsf fills a
+ * `$ref` field from the definition's field defaults and ignores the field's own, so an
+ * HTTP request's failure policy (2 retries) would show, and be saved, as the shared
+ * policy's (none).
+ */
+function inlineOwnDefaults(root: Obj, schema: Obj, depth: number): Obj {
+  if (depth > 6 || !isObj(schema.properties)) return schema;
+  const properties: Obj = {};
+  for (const [key, prop] of Object.entries(schema.properties)) {
+    if (!isObj(prop)) {
+      properties[key] = prop;
+    } else if (typeof prop.$ref === "string" && isObj(prop.default)) {
+      const resolved = resolveRef(root, prop);
+      const own = prop.default;
+      const fields = isObj(resolved.properties) ? resolved.properties : {};
+      properties[key] = {
+        ...resolved,
+        properties: Object.fromEntries(Object.entries(fields).map(([name, field]) =>
+          [name, isObj(field) && name in own ? { ...field, default: own[name] } : field])),
+      };
+    } else {
+      properties[key] = inlineOwnDefaults(root, prop, depth + 1);
+    }
+  }
+  return { ...schema, properties };
 }
 
 /** The config a new node starts with: the schema's defaults, nested objects included. */

@@ -11,6 +11,7 @@ import { useActions } from "../../infrastructure/context";
 import { buildUiSchema, problemsToErrorSchema } from "./schemaUi";
 import { cspSafeValidator as validator } from "./validator";
 import { buttonTemplates } from "./buttons";
+import { CollapsedSection } from "./sections";
 import { ModelInputsField } from "./modelFields";
 import { JsonField, SmartTextareaWidget, SmartTextWidget } from "./widgets";
 
@@ -18,7 +19,8 @@ import { JsonField, SmartTextareaWidget, SmartTextWidget } from "./widgets";
 // eval). Formats it does not know, such as our `cel`, are left to the server.
 const widgets: RegistryWidgetsType = { TextWidget: SmartTextWidget, TextareaWidget: SmartTextareaWidget };
 const fields: RegistryFieldsType = { json: JsonField, modelInputs: ModelInputsField };
-const templates = { ButtonTemplates: buttonTemplates };
+// `CollapsedSection` is named by the uiSchema of groups marked `x-weft-collapsed`.
+const templates = { ButtonTemplates: buttonTemplates, CollapsedSection };
 
 const prepared = new WeakMap<NodeTypeSpec, { schema: RJSFSchema; uiSchema: Record<string, unknown> }>();
 function prepare(spec: NodeTypeSpec) {

@@ -43,6 +43,8 @@ export function buildUiSchema(root: JsonSchema): Obj {
         if (resolved["x-weft-widget"] === "textarea") child["ui:widget"] = "textarea";
         // Choices in words ("Stop the run") where the stored value is a code ("fail").
         if (Array.isArray(resolved["x-weft-enum-labels"])) child["ui:enumNames"] = resolved["x-weft-enum-labels"];
+        // A group folded away until wanted, its heading saying what it is set to.
+        if (resolved["x-weft-collapsed"] === true) child["ui:ObjectFieldTemplate"] = "CollapsedSection";
         if (Object.keys(child).length) ui[key] = child;
       }
     }
