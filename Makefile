@@ -8,6 +8,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 UV := $(shell command -v uv 2>/dev/null || echo var/tools/bin/uv)
 FRONTEND := frontend
+# `make test` prints its slowest tests (the suite's time is kept under 20 minutes).
+PYTEST_ARGS ?= --durations=25
 export UV_LINK_MODE ?= copy
 # Use the machine's Python (3.11+); never download one.
 export UV_PYTHON_DOWNLOADS ?= never
