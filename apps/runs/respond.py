@@ -2,7 +2,8 @@
 
 A caller whose run has not answered yet waits for the run's events (the Redis pub/sub
 messages that apps.runs.events publishes after each step's commit), not by polling
-its row: each event wakes it to read the row once. The ASGI front waits on its event
+its row: an event that may bring the answer wakes it to read the row once (a node
+queued or running, or an event already in what it read, does not: `may_answer`). The ASGI front waits on its event
 loop (`respond_wait_async`), so a slow run holds no thread of the pool that serves
 other webhooks; the Django view waits on its own thread (`respond_wait`). An event
 lost (Redis away) costs at most `RECHECK_S`: the row is read again then.
@@ -53,20 +54,53 @@ def respond_now(pending: RespondWait, *, response: Any = None) -> Answer | None:
     failure status and body when it ended otherwise or a respond node failed on its way
     (its id added; never the error's text: that stays in the run for the builder);
     else None."""
+    return respond_read(pending, response=response)[0]
+
+
+def respond_read(pending: RespondWait, *, response: Any = None) -> tuple[Answer | None, int]:
+    """`respond_now`, and the number of the run's last event when its row was read (its
+    events up to that number are in what was read; see `may_answer`)."""
     if response is not None:
-        return _response_parts(response)
-    row = Run.objects.filter(pk=pending.run_id).values("response", "status").first()
+        return _response_parts(response), 0
+    row = Run.objects.filter(pk=pending.run_id).values("response", "status",
+                                                       "event_seq").first()
     if row is None:
-        return 409, {"code": "run_gone", "run_id": str(pending.run_id),
-                     "detail": "This request started a run that no longer exists."}, {}
+        return (409, {"code": "run_gone", "run_id": str(pending.run_id),
+                      "detail": "This request started a run that no longer exists."}, {}), 0
+    seen = int(row["event_seq"] or 0)
     if row["response"] is not None:
-        return _response_parts(row["response"])
+        return _response_parts(row["response"]), seen
     if row["status"] == RunStatus.SUCCEEDED and not _answer_failed(pending.run_id):
-        return 200, {"run_id": str(pending.run_id), "status": row["status"]}, {}
+        return (200, {"run_id": str(pending.run_id), "status": row["status"]}, {}), seen
     if row["status"] in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED):
         status, body = pending.failure
-        return status, {**(body or {"error": "run_failed"}), "run_id": str(pending.run_id)}, {}
-    return None
+        return (status, {**(body or {"error": "run_failed"}),
+                         "run_id": str(pending.run_id)}, {}), seen
+    return None, seen
+
+
+# A node event in one of these cannot bring an answer: one comes with a node that ended
+# (a respond node's success, a failure on the way) or with the run's own status.
+QUIET_NODE_STATUSES = frozenset({"pending", "queued", "running", "waiting"})
+
+
+def may_answer(message: Any, seen: int) -> bool:
+    """Whether a run's events message may bring the answer that a row read up to event
+    `seen` did not: an event after `seen` of the run, or of a node that ended. The
+    events of a step are numbered after its commit, so a row read at or after an event's
+    number holds that event's change. Anything else, or unnumbered, counts."""
+    events = message.get("events") if isinstance(message, dict) else None
+    if not isinstance(events, list) or not events:
+        return True
+    for event in events:
+        if not isinstance(event, dict):
+            return True
+        number = event.get("seq")
+        if isinstance(number, int) and not isinstance(number, bool) and number <= seen:
+            continue
+        if event.get("event") != "node" or event.get("status") not in QUIET_NODE_STATUSES:
+            return True
+    return False
 
 
 def _answer_failed(run_id: uuid.UUID) -> bool:
@@ -171,6 +205,7 @@ async def respond_wait_async(pending: RespondWait,
     group = run_group(str(pending.run_id))
     channel = None
     receiving: asyncio.Future | None = None
+    read, seen = True, 0
     try:
         try:
             channel = await layer.new_channel()
@@ -181,19 +216,24 @@ async def respond_wait_async(pending: RespondWait,
             if channel is not None and receiving is None:
                 receiving = asyncio.ensure_future(layer.receive(channel))
                 await asyncio.sleep(0)  # subscribed and waiting before the row is read
-            answer = await in_thread(respond_now, pending)
-            if answer is not None:
-                return respond_answer(pending, answer)
+            if read:
+                answer, seen = await in_thread(respond_read, pending)
+                if answer is not None:
+                    return respond_answer(pending, answer)
             left = deadline - time.monotonic()
             if left <= 0:
                 return respond_answer(pending, respond_timed_out(pending))
+            read = True  # RECHECK_S without an event (a lost one): read the row again
             if receiving is None:
                 await asyncio.sleep(min(left, RECHECK_S))
                 continue
             done, _ = await asyncio.wait({receiving}, timeout=min(left, RECHECK_S))
-            if done:  # an event: read the row again (or, the layer failing, every RECHECK_S)
+            if done:  # an event: read the row if it may answer (the layer failing: every
+                # RECHECK_S); a node queued or running, or what was read already, not
                 if receiving.exception() is not None:
                     channel = None
+                else:
+                    read = may_answer(receiving.result(), seen)
                 receiving = None
     finally:
         if channel is not None:

@@ -14,7 +14,7 @@ from channels.testing import HttpCommunicator
 from django.conf import settings
 from django.db import connection
 
-from apps.runs import respond, services
+from apps.runs import events, respond, services
 from apps.runs.models import NodeRun, Run
 from apps.runs.triggers import workflow_runtime_get
 from config.asgi import application
@@ -76,6 +76,51 @@ def test_a_respond_webhook_answers_when_its_run_ends_woken_by_the_runs_event(
     assert headers["x-weft-run-id"] == str(run.pk)
     assert answered["at"] - finished < 10  # woken by the event, not the row's re-read
     _wait(lambda: _listeners(run.pk) == 0, 10, "the subscription to end")
+
+
+def test_a_waiting_caller_reads_the_run_only_for_events_that_may_answer_it(
+        publish, slow_receiver, monkeypatch):
+    # Nodes queued or running cannot bring the answer: the caller waiting on the ASGI
+    # front reads the run's row for the events of a node that ended or of the run only.
+    monkeypatch.setattr(respond, "RECHECK_S", 120.0)  # no re-read of the row but on an event
+    reads = []
+    read = respond.respond_read
+
+    def counted(pending, **kwargs):
+        reads.append(time.monotonic())
+        return read(pending, **kwargs)
+
+    monkeypatch.setattr(respond, "respond_read", counted)
+    workflow = publish(_slow_flow(slow_receiver(delay_s=0).url))
+    answered = {}
+
+    def call():
+        try:
+            answered["response"] = WebhookFront("asgi").post(workflow, b"{}")
+        finally:
+            connection.close()
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    try:
+        _wait(lambda: Run.objects.filter(workflow=workflow).exists(), 20, "the run")
+        run = Run.objects.get(workflow=workflow)
+        _wait(lambda: _listeners(run.pk) >= 1, 20, "the caller to wait on the run's events")
+        time.sleep(0.5)  # the events of the run's start have come
+        before = len(reads)
+        for status in ("queued", "running", "running", "queued", "running"):
+            events.publish_run(str(run.pk), [{"event": "node", "run_id": str(run.pk),
+                                              "node_id": "call", "status": status,
+                                              "attempt": 1}])
+        time.sleep(1.0)
+        assert len(reads) == before  # five quiet events: no read
+        row = NodeRun.objects.get(run=run, node_id="call")
+        assert services.node_run_execute(node_run_id=row.pk) == "succeeded"
+    finally:
+        caller.join(40)
+    status, body, _ = answered["response"]
+    assert (status, body) == (201, {"done": True})
+    assert len(reads) <= before + 2  # the node that ended brought the answer
 
 
 def test_slow_respond_runs_do_not_delay_a_fast_webhook_on_the_asgi_front(
