@@ -3,6 +3,7 @@ pub/sub), not by polling its row, and on the ASGI front a caller waiting on a sl
 holds no thread of the pool that serves the other webhooks."""
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -45,12 +46,11 @@ def _listeners(run_id) -> int:
         client.close()
 
 
-@pytest.mark.parametrize("front", ["view", "asgi"])
-def test_a_respond_webhook_answers_when_its_run_ends_woken_by_the_runs_event(
-        front, publish, slow_receiver, monkeypatch):
-    monkeypatch.setattr(respond, "RECHECK_S", 120.0)  # no re-read of the row but on an event
-    receiver = slow_receiver(delay_s=0)
-    workflow = publish(_slow_flow(receiver.url))
+@contextlib.contextmanager
+def _caller_waiting(front: str, workflow):
+    """A caller posting to the workflow's respond webhook on `front`, in a thread; yields
+    (its run, once the caller waits on the run's events; what it was answered, filled
+    when it returns: "response" and the monotonic time "at")."""
     answered = {}
 
     def call():
@@ -66,11 +66,21 @@ def test_a_respond_webhook_answers_when_its_run_ends_woken_by_the_runs_event(
         _wait(lambda: Run.objects.filter(workflow=workflow).exists(), 20, "the run")
         run = Run.objects.get(workflow=workflow)
         _wait(lambda: _listeners(run.pk) >= 1, 20, "the caller to wait on the run's events")
+        yield run, answered
+    finally:
+        caller.join(40)
+
+
+@pytest.mark.parametrize("front", ["view", "asgi"])
+def test_a_respond_webhook_answers_when_its_run_ends_woken_by_the_runs_event(
+        front, publish, slow_receiver, monkeypatch):
+    monkeypatch.setattr(respond, "RECHECK_S", 120.0)  # no re-read of the row but on an event
+    receiver = slow_receiver(delay_s=0)
+    workflow = publish(_slow_flow(receiver.url))
+    with _caller_waiting(front, workflow) as (run, answered):
         row = NodeRun.objects.get(run=run, node_id="call")
         assert services.node_run_execute(node_run_id=row.pk) == "succeeded"
         finished = time.monotonic()
-    finally:
-        caller.join(40)
     status, body, headers = answered["response"]
     assert (status, body) == (201, {"done": True})
     assert headers["x-weft-run-id"] == str(run.pk)
@@ -92,20 +102,7 @@ def test_a_waiting_caller_reads_the_run_only_for_events_that_may_answer_it(
 
     monkeypatch.setattr(respond, "respond_read", counted)
     workflow = publish(_slow_flow(slow_receiver(delay_s=0).url))
-    answered = {}
-
-    def call():
-        try:
-            answered["response"] = WebhookFront("asgi").post(workflow, b"{}")
-        finally:
-            connection.close()
-
-    caller = threading.Thread(target=call)
-    caller.start()
-    try:
-        _wait(lambda: Run.objects.filter(workflow=workflow).exists(), 20, "the run")
-        run = Run.objects.get(workflow=workflow)
-        _wait(lambda: _listeners(run.pk) >= 1, 20, "the caller to wait on the run's events")
+    with _caller_waiting("asgi", workflow) as (run, answered):
         time.sleep(0.5)  # the events of the run's start have come
         before = len(reads)
         for status in ("queued", "running", "running", "queued", "running"):
@@ -116,8 +113,6 @@ def test_a_waiting_caller_reads_the_run_only_for_events_that_may_answer_it(
         assert len(reads) == before  # five quiet events: no read
         row = NodeRun.objects.get(run=run, node_id="call")
         assert services.node_run_execute(node_run_id=row.pk) == "succeeded"
-    finally:
-        caller.join(40)
     status, body, _ = answered["response"]
     assert (status, body) == (201, {"done": True})
     assert len(reads) <= before + 2  # the node that ended brought the answer

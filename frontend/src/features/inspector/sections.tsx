@@ -44,8 +44,10 @@ export function sectionSummary(schema: Obj, data: unknown): { words: string; cha
 export function CollapsedSection(props: ObjectFieldTemplateProps) {
   const { title, schema, formData, errorSchema } = props;
   const { words, changed } = sectionSummary(schema as Obj, formData);
-  const [open, setOpen] = useState(() => changed || hasErrors(errorSchema));
+  // Open while it holds an error; else as the builder left it, at first when it is set
+  // to something other than its first choice.
   const flagged = hasErrors(errorSchema);
+  const [open, setOpen] = useState(changed);
   return (
     <details
       className="form-section"
