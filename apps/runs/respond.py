@@ -3,9 +3,10 @@
 A caller whose run has not answered yet waits for the run's events (the Redis pub/sub
 messages that apps.runs.events publishes after each step's commit), not by polling
 its row: an event that may bring the answer wakes it to read the row once (a node
-queued or running, or an event already in what it read, does not: `may_answer`). The ASGI front waits on its event
-loop (`respond_wait_async`), so a slow run holds no thread of the pool that serves
-other webhooks; the Django view waits on its own thread (`respond_wait`). An event
+queued or running, or an event already in what it read, does not: `may_answer`). The
+ASGI front waits on its event loop (`respond_wait_async`), its callers sharing one
+subscription connection (`RunEvents`), so a slow run holds no thread of the pool that
+serves other webhooks; the Django view waits on its own thread (`respond_wait`). An event
 lost (Redis away) costs at most `RECHECK_S`: the row is read again then.
 """
 
@@ -17,6 +18,7 @@ import functools
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,15 +138,25 @@ def _response_parts(response: Any) -> Answer:
 
 # --- Waiting on this thread (the Django view) ---------------------------------------------
 
-def _events_channel(run_id: uuid.UUID) -> tuple[str, str] | None:
-    """(Redis URL, pub/sub channel) of a run's events with the pub/sub channel layer."""
+def _pubsub_layer() -> tuple[str, dict[str, Any]] | None:
+    """(Redis URL, options) of the Redis pub/sub channel layer on one host, which run
+    events go through as plain Redis messages; else None."""
     config = settings.CHANNEL_LAYERS.get("default", {})
     options = config.get("CONFIG", {})
     hosts = options.get("hosts", [])
     if not config.get("BACKEND", "").endswith("RedisPubSubChannelLayer") or len(hosts) != 1 \
             or not isinstance(hosts[0], str):
         return None
-    return hosts[0], f"{options.get('prefix', 'asgi')}__group__{run_group(str(run_id))}"
+    return hosts[0], options
+
+
+def _events_channel(run_id: uuid.UUID) -> tuple[str, str] | None:
+    """(Redis URL, pub/sub channel) of a run's events with the pub/sub channel layer."""
+    layer = _pubsub_layer()
+    if layer is None:
+        return None
+    url, options = layer
+    return url, f"{options.get('prefix', 'asgi')}__group__{run_group(str(run_id))}"
 
 
 def respond_wait(pending: RespondWait) -> Answer:
@@ -193,29 +205,145 @@ def _event_wait(subscription, seconds: float) -> None:
 
 # --- Waiting on the event loop (the ASGI front) --------------------------------------------
 
+# How long a caller waits for Redis to confirm its subscription before reading the row
+# anyway (an event lost meanwhile costs at most RECHECK_S).
+SUBSCRIBE_WAIT_S = 1.0
+_LOST = object()  # put to a waiter when the connection its events came by broke
+
+
+class RunEvents:
+    """One event loop's Redis pub/sub connection for the callers waiting on runs' events.
+
+    A run's channel is subscribed while a caller waits on it, and one reader task hands
+    each message to that run's callers. The reader blocks on the socket, so a message
+    wakes its caller as it arrives (the channel layer's receiver polls, and sleeps 100 ms
+    at a time while nothing is subscribed: a run that answered in 20 ms was answered in
+    100); the callers of a process share the connection and its reader.
+    """
+
+    def __init__(self, url: str, serializer: Any) -> None:
+        import redis.asyncio
+
+        self.client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=1)
+        self.pubsub = self.client.pubsub()
+        self.serializer = serializer
+        self.waiters: dict[str, set[asyncio.Queue]] = {}
+        self.confirmed: dict[str, asyncio.Future] = {}  # channel -> its subscribe answered
+        self.lock = asyncio.Lock()  # subscribe and unsubscribe, one at a time
+        self.reader: asyncio.Task | None = None
+        self.broken = False
+
+    async def join(self, channel: str) -> asyncio.Queue:
+        """A queue of the channel's messages, once Redis has confirmed the subscription
+        (so an event published after this returns reaches the queue)."""
+        queue: asyncio.Queue = asyncio.Queue()
+        waiters = self.waiters.setdefault(channel, set())
+        waiters.add(queue)
+        if len(waiters) == 1:
+            self.confirmed[channel] = asyncio.get_running_loop().create_future()
+            async with self.lock:
+                await self.pubsub.subscribe(channel)
+            if self.reader is None:
+                self.reader = asyncio.ensure_future(self._read())
+        confirmed = self.confirmed.get(channel)
+        if confirmed is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(confirmed), SUBSCRIBE_WAIT_S)
+        return queue
+
+    async def leave(self, channel: str, queue: asyncio.Queue) -> None:
+        waiters = self.waiters.get(channel)
+        if waiters is None or queue not in waiters:
+            return
+        waiters.discard(queue)
+        if waiters:
+            return
+        del self.waiters[channel]
+        self.confirmed.pop(channel, None)
+        if not self.broken:
+            async with self.lock:
+                await self.pubsub.unsubscribe(channel)
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                message = await self.pubsub.get_message(timeout=None)
+                if not message:
+                    continue
+                channel = message["channel"]
+                channel = channel.decode() if isinstance(channel, bytes) else str(channel)
+                if message["type"] == "subscribe":
+                    confirmed = self.confirmed.get(channel)
+                    if confirmed is not None and not confirmed.done():
+                        confirmed.set_result(None)
+                elif message["type"] == "message" and channel in self.waiters:
+                    try:
+                        data = self.serializer.deserialize(message["data"])
+                    except Exception:  # not ours to read: a wake-up all the same
+                        data = None
+                    for queue in self.waiters[channel]:
+                        queue.put_nowait(data)
+        except asyncio.CancelledError:  # the loop closing: its connection with it
+            with contextlib.suppress(Exception):
+                await self.pubsub.aclose()
+                await self.client.aclose()
+            raise
+        except Exception:  # Redis away: its callers read their rows every RECHECK_S
+            logger.warning("respond: the events connection broke", exc_info=True)
+            self._break()
+
+    def _break(self) -> None:
+        self.broken = True
+        if _run_events.get(asyncio.get_running_loop()) is self:
+            del _run_events[asyncio.get_running_loop()]
+        for confirmed in self.confirmed.values():
+            if not confirmed.done():
+                confirmed.set_result(None)
+        for waiters in self.waiters.values():
+            for queue in waiters:
+                queue.put_nowait(_LOST)
+        asyncio.ensure_future(self.client.aclose())
+
+
+_run_events: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop -> RunEvents
+
+
+def run_events() -> RunEvents | None:
+    """This event loop's RunEvents (None without the Redis pub/sub channel layer)."""
+    loop = asyncio.get_running_loop()
+    events = _run_events.get(loop)
+    if events is None:
+        layer = _pubsub_layer()
+        if layer is None:
+            return None
+        url, options = layer
+        from channels_redis.serializers import registry as serializers
+
+        serializer = serializers.get_serializer(
+            options.get("serializer_format", "msgpack"),
+            symmetric_encryption_keys=options.get("symmetric_encryption_keys"))
+        events = _run_events[loop] = RunEvents(url, serializer)
+    return events
+
+
 async def respond_wait_async(pending: RespondWait,
                              in_thread: Callable[..., Awaitable[Any]]) -> Answer:
-    """Wait on the event loop for the run's answer, woken by its events (the channel
-    layer's subscription to the run's group); `in_thread(fn, *args)` reads the row on
-    a thread of the caller's pool, which is held only for that read."""
-    from channels.layers import get_channel_layer
-
+    """Wait on the event loop for the run's answer, woken by its events (this loop's
+    `RunEvents`); `in_thread(fn, *args)` reads the row on a thread of the caller's pool,
+    which is held only for that read."""
     deadline = time.monotonic() + pending.timeout
-    layer = get_channel_layer()
-    group = run_group(str(pending.run_id))
-    channel = None
-    receiving: asyncio.Future | None = None
+    target = _events_channel(pending.run_id)
+    events = run_events()
+    queue: asyncio.Queue | None = None
     read, seen = True, 0
     try:
-        try:
-            channel = await layer.new_channel()
-            await layer.group_add(group, channel)
-        except Exception:  # Redis away: the row is read every RECHECK_S
-            logger.warning("respond: no events for run %s; reading its row", pending.run_id)
+        if events is not None and target is not None:
+            try:
+                queue = await events.join(target[1])
+            except Exception:  # Redis away: the row is read every RECHECK_S
+                logger.warning("respond: no events for run %s; reading its row",
+                               pending.run_id)
         while True:
-            if channel is not None and receiving is None:
-                receiving = asyncio.ensure_future(layer.receive(channel))
-                await asyncio.sleep(0)  # subscribed and waiting before the row is read
             if read:
                 answer, seen = await in_thread(respond_read, pending)
                 if answer is not None:
@@ -224,26 +352,22 @@ async def respond_wait_async(pending: RespondWait,
             if left <= 0:
                 return respond_answer(pending, respond_timed_out(pending))
             read = True  # RECHECK_S without an event (a lost one): read the row again
-            if receiving is None:
+            if queue is None:
                 await asyncio.sleep(min(left, RECHECK_S))
                 continue
-            done, _ = await asyncio.wait({receiving}, timeout=min(left, RECHECK_S))
-            if done:  # an event: read the row if it may answer (the layer failing: every
-                # RECHECK_S); a node queued or running, or what was read already, not
-                if receiving.exception() is not None:
-                    channel = None
-                else:
-                    read = may_answer(receiving.result(), seen)
-                receiving = None
-    finally:
-        if channel is not None:
             try:
-                await layer.group_discard(group, channel)
-                if receiving is None:  # a waiting receive, cancelled, forgets the channel
-                    receiving = asyncio.ensure_future(layer.receive(channel))
-                    await asyncio.sleep(0)
+                message = await asyncio.wait_for(queue.get(), min(left, RECHECK_S))
+            except TimeoutError:
+                continue
+            if message is _LOST:
+                queue = None
+                continue
+            # An event: read the row if it may answer; a node queued or running, or
+            # what was read already, not.
+            read = may_answer(message, seen)
+    finally:
+        if queue is not None and events is not None and target is not None:
+            try:
+                await events.leave(target[1], queue)
             except Exception:
-                logger.debug("respond: could not leave %s", group, exc_info=True)
-        if receiving is not None:
-            receiving.cancel()  # the layer then forgets and unsubscribes the channel
-            await asyncio.gather(receiving, return_exceptions=True)
+                logger.debug("respond: could not leave %s", target[1], exc_info=True)

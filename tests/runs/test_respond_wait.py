@@ -154,3 +154,72 @@ def test_slow_respond_runs_do_not_delay_a_fast_webhook_on_the_asgi_front(
         time.sleep(0.5)  # the cancelled callers leave their subscriptions
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
+
+
+def _numsub(channel: str) -> int:
+    client = redis.Redis.from_url(settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0])
+    try:
+        return dict(client.pubsub_numsub(channel)).get(channel.encode(), 0)
+    finally:
+        client.close()
+
+
+def _pubsub_clients() -> int:
+    client = redis.Redis.from_url(settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0])
+    try:
+        return len(client.client_list(_type="pubsub"))
+    finally:
+        client.close()
+
+
+def test_callers_of_a_process_share_one_subscription_and_each_gets_its_own_runs_events():
+    first, second = "8b7e2c1a-0000-4000-8000-000000000001", "8b7e2c1a-0000-4000-8000-000000000002"
+    channel_a = respond._events_channel(first)[1]
+    channel_b = respond._events_channel(second)[1]
+    before = _pubsub_clients()
+
+    async def scenario():
+        run_events = respond.run_events()
+        assert respond.run_events() is run_events  # one per event loop
+        a1 = await run_events.join(channel_a)
+        a2 = await run_events.join(channel_a)  # the same request sent again
+        b = await run_events.join(channel_b)
+        # Confirmed by Redis when join returns: an event published now is not missed.
+        assert (_numsub(channel_a), _numsub(channel_b)) == (1, 1)
+        assert _pubsub_clients() == before + 1  # three callers, one connection
+        events.publish_group(events.run_group(first), {"type": "run.events", "events": [
+            {"event": "run", "status": "succeeded", "seq": 7}]})
+        got = [await asyncio.wait_for(queue.get(), 10) for queue in (a1, a2)]
+        assert got == [{"type": "run.events",
+                        "events": [{"event": "run", "status": "succeeded", "seq": 7}]}] * 2
+        await asyncio.sleep(0.2)
+        assert b.empty()  # another run's caller is not woken
+        await run_events.leave(channel_a, a1)
+        assert _numsub(channel_a) == 1  # its other caller still waits
+        await run_events.leave(channel_a, a2)
+        await run_events.leave(channel_b, b)
+        for _ in range(100):
+            if (_numsub(channel_a), _numsub(channel_b)) == (0, 0):
+                break
+            await asyncio.sleep(0.05)
+        assert (_numsub(channel_a), _numsub(channel_b)) == (0, 0)
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result(60)
+    _wait(lambda: _pubsub_clients() == before, 10, "the loop's connection closed with it")
+
+
+def test_a_waiting_caller_whose_events_connection_is_cut_still_gets_its_answer(
+        publish, slow_receiver, monkeypatch):
+    monkeypatch.setattr(respond, "RECHECK_S", 0.5)
+    workflow = publish(_slow_flow(slow_receiver(delay_s=0).url))
+    client = redis.Redis.from_url(settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0])
+    try:
+        with _caller_waiting("asgi", workflow) as (run, answered):
+            client.client_kill_filter(_type="pubsub")  # Redis drops the subscription
+            row = NodeRun.objects.get(run=run, node_id="call")
+            assert services.node_run_execute(node_run_id=row.pk) == "succeeded"
+    finally:
+        client.close()
+    status, body, _ = answered["response"]
+    assert (status, body) == (201, {"done": True})
