@@ -26,9 +26,9 @@ from typing import Any
 from django.conf import settings
 
 from apps.nodes.registry import registry
-from apps.runs import refs
+from apps.runs import refs, rows
 from apps.runs.events import run_group
-from apps.runs.models import NodeRun, Run, RunStatus
+from apps.runs.models import NodeRun, RunStatus
 
 logger = logging.getLogger("weft.runs.respond")
 
@@ -64,17 +64,16 @@ def respond_read(pending: RespondWait, *, response: Any = None) -> tuple[Answer 
     events up to that number are in what was read; see `may_answer`)."""
     if response is not None:
         return _response_parts(response), 0
-    row = Run.objects.filter(pk=pending.run_id).values("response", "status",
-                                                       "event_seq").first()
+    row = rows.run_answer_read(pending.run_id)
     if row is None:
         return (409, {"code": "run_gone", "run_id": str(pending.run_id),
                       "detail": "This request started a run that no longer exists."}, {}), 0
-    seen = int(row["event_seq"] or 0)
-    if row["response"] is not None:
-        return _response_parts(row["response"]), seen
-    if row["status"] == RunStatus.SUCCEEDED and not _answer_failed(pending.run_id):
-        return (200, {"run_id": str(pending.run_id), "status": row["status"]}, {}), seen
-    if row["status"] in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED):
+    stored, status, seen = row
+    if stored is not None:
+        return _response_parts(stored), seen
+    if status == RunStatus.SUCCEEDED and not _answer_failed(pending.run_id):
+        return (200, {"run_id": str(pending.run_id), "status": status}, {}), seen
+    if status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED):
         status, body = pending.failure
         return (status, {**(body or {"error": "run_failed"}),
                          "run_id": str(pending.run_id)}, {}), seen

@@ -260,6 +260,19 @@ def node_run_defer(node_run_id: int, *, holder: str, delay_s: float) -> datetime
         return record[0] if record else None
 
 
+def run_answer_read(run_id) -> tuple[Any, str, int] | None:
+    """A respond webhook's view of its run: (response, status, number of its last event),
+    or None when the run is gone. One statement, read on every wake-up of a waiting
+    caller, so without the ORM's query building."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT response, status, event_seq FROM runs_run WHERE id = %s",
+                       [run_id])
+        record = cursor.fetchone()
+    if record is None:
+        return None
+    return _json(record[0]), record[1], int(record[2] or 0)
+
+
 def db_now() -> datetime:
     """PostgreSQL's clock (the transaction's start inside a transaction): the one clock
     that leases, due times and timers are computed and compared with."""

@@ -29,6 +29,7 @@ from apps.runs.services.runtime import (
     runtime_settings_forget,
 )
 from apps.runs.services.starts import run_start
+from apps.runs.services.transitions import RUN_FINISHED
 from apps.workflows.models import Workflow, WorkflowVersion
 from apps.workflows.services import workflow_update
 
@@ -198,9 +199,12 @@ def webhook_answer(receive, *, wait: bool = True
         return 202, {"run_id": str(run.pk), "status": run.status}, extra
     pending = RespondWait(run_id=run.pk, timeout=trigger["timeout"],
                           failure=trigger["failure"], headers=extra)
-    answer = respond_now(pending, response=run.response)
-    if answer is not None:
-        return respond_answer(pending, answer)
+    if run.response is not None or run.status in RUN_FINISHED:
+        answer = respond_now(pending, response=run.response)
+        if answer is not None:
+            return respond_answer(pending, answer)
+    # Still going: the wait reads its row once subscribed to its events (a worker may
+    # have answered since), so it is not read here too.
     return respond_wait(pending) if wait else pending
 
 
