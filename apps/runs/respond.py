@@ -170,15 +170,18 @@ def respond_wait(pending: RespondWait) -> Answer:
     except Exception:  # Redis away: the row is read every RECHECK_S
         logger.warning("respond: no events for run %s; reading its row", pending.run_id)
         subscription = None
+    read, seen = True, 0
     try:
         while True:
-            answer = respond_now(pending)
-            if answer is not None:
-                return respond_answer(pending, answer)
+            if read:
+                answer, seen = respond_read(pending)
+                if answer is not None:
+                    return respond_answer(pending, answer)
             left = deadline - time.monotonic()
             if left <= 0:
                 return respond_answer(pending, respond_timed_out(pending))
-            _event_wait(subscription, min(left, RECHECK_S))
+            # An event that may answer, or RECHECK_S without one: read the row again.
+            read = may_answer(_event_wait(subscription, min(left, RECHECK_S)), seen)
     finally:
         if subscription is not None:
             with contextlib.suppress(Exception):
@@ -192,14 +195,32 @@ def _redis(url: str):
     return redis.Redis.from_url(url, socket_connect_timeout=1)
 
 
-def _event_wait(subscription, seconds: float) -> None:
+def _serializer() -> Any:
+    """The channel layer's message serializer (the pub/sub layer's options)."""
+    from channels_redis.serializers import registry as serializers
+
+    _url, options = _pubsub_layer()
+    return serializers.get_serializer(
+        options.get("serializer_format", "msgpack"),
+        symmetric_encryption_keys=options.get("symmetric_encryption_keys"))
+
+
+def _event_wait(subscription, seconds: float) -> Any:
+    """The next message of the run's events, read; None after `seconds` without one."""
     if subscription is None:
         time.sleep(seconds)
-        return
+        return None
     try:
-        subscription.get_message(timeout=seconds)
+        message = subscription.get_message(timeout=seconds)
     except Exception:
         time.sleep(seconds)
+        return None
+    if not message or message.get("type") != "message":
+        return None
+    try:
+        return _serializer().deserialize(message["data"])
+    except Exception:  # not ours to read: a wake-up all the same
+        return None
 
 
 # --- Waiting on the event loop (the ASGI front) --------------------------------------------
@@ -315,13 +336,7 @@ def run_events() -> RunEvents | None:
         layer = _pubsub_layer()
         if layer is None:
             return None
-        url, options = layer
-        from channels_redis.serializers import registry as serializers
-
-        serializer = serializers.get_serializer(
-            options.get("serializer_format", "msgpack"),
-            symmetric_encryption_keys=options.get("symmetric_encryption_keys"))
-        events = _run_events[loop] = RunEvents(url, serializer)
+        events = _run_events[loop] = RunEvents(layer[0], _serializer())
     return events
 
 

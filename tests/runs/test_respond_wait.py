@@ -88,10 +88,11 @@ def test_a_respond_webhook_answers_when_its_run_ends_woken_by_the_runs_event(
     _wait(lambda: _listeners(run.pk) == 0, 10, "the subscription to end")
 
 
+@pytest.mark.parametrize("front", ["view", "asgi"])
 def test_a_waiting_caller_reads_the_run_only_for_events_that_may_answer_it(
-        publish, slow_receiver, monkeypatch):
-    # Nodes queued or running cannot bring the answer: the caller waiting on the ASGI
-    # front reads the run's row for the events of a node that ended or of the run only.
+        front, publish, slow_receiver, monkeypatch):
+    # Nodes queued or running cannot bring the answer: a waiting caller (on either
+    # front) reads the run's row for the events of a node that ended or of the run only.
     monkeypatch.setattr(respond, "RECHECK_S", 120.0)  # no re-read of the row but on an event
     reads = []
     read = respond.respond_read
@@ -102,7 +103,7 @@ def test_a_waiting_caller_reads_the_run_only_for_events_that_may_answer_it(
 
     monkeypatch.setattr(respond, "respond_read", counted)
     workflow = publish(_slow_flow(slow_receiver(delay_s=0).url))
-    with _caller_waiting("asgi", workflow) as (run, answered):
+    with _caller_waiting(front, workflow) as (run, answered):
         time.sleep(0.5)  # the events of the run's start have come
         before = len(reads)
         for status in ("queued", "running", "running", "queued", "running"):
