@@ -49,7 +49,7 @@ def _describe(type_name: str, version: int):
 
 def compile_version(version: WorkflowVersion) -> Compiled:
     cached = _compiled_cache.get(version.pk)
-    if cached is not None:
+    if cached is not None and cached.workflow_id == version.workflow_id:
         return cached
     document = registry.upgrade_graph(version.graph)  # older node type versions
     nodes = {n["id"]: n for n in document["nodes"]}
@@ -86,11 +86,17 @@ def compile_version(version: WorkflowVersion) -> Compiled:
     return compiled
 
 
-def compiled_by_id(version_id: int) -> Compiled:
+def compiled_by_id(version_id: int, workflow_id: Any = None) -> Compiled:
     """The compiled plan of a version by id: versions are immutable, so the graph is
-    read from the database once per process."""
+    read from the database once per process. With the version's `workflow_id` (a run's),
+    a plan cached under the same id for another workflow's version is not taken: ids
+    start again after the database is emptied (`manage.py flush`, a restore), and a
+    process that lived through it must not run another graph."""
     cached = _compiled_cache.get(version_id)
-    if cached is not None:
+    if cached is not None and (workflow_id is None or cached.workflow_id == workflow_id):
         return cached
+    if cached is not None:
+        with _cache_lock:
+            _compiled_cache.pop(version_id, None)
     return compile_version(WorkflowVersion.all_objects.only(
         "pk", "number", "graph", "pins", "workflow_id").get(pk=version_id))

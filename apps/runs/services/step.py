@@ -173,7 +173,7 @@ class StepOutdated(Exception):
 def step_load(run: Run, *, now: datetime | None = None) -> Step:
     """A step of a run read under its lock; `now` is PostgreSQL's clock (read with
     the lock by `rows.run_lock`, else asked for)."""
-    compiled = compiled_by_id(run.version_id)
+    compiled = compiled_by_id(run.version_id, run.workflow_id)
     # In (node_id, attempt) order: the latest attempt wins.
     latest = {row.node_id: row for row in rows.node_runs_of(run.pk)}
     now = now or getattr(run, "locked_at", None) or rows.db_now()

@@ -115,7 +115,7 @@ def node_run_claim(*, node_run_id: int, worker: str = "") -> str | Claimed:
         events.publish_run(str(run.pk), [{"event": "node", "run_id": str(run.pk),
                                           "node_id": row.node_id, "status": NodeStatus.RUNNING,
                                           "attempt": row.attempt}])
-    compiled = compiled_by_id(run.version_id)
+    compiled = compiled_by_id(run.version_id, run.workflow_id)
     step = Step(run=run, compiled=compiled, rows={}, now=now)
     nodes = {}
     if not getattr(compiled.types[row.node_id], "inputs_by_reference", False):
