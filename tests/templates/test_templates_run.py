@@ -14,7 +14,7 @@ from apps.approvals.services import task_decide
 from apps.inference.client import auth_headers
 from apps.runs.models import Run
 from apps.templates import templates_load
-from apps.variables.models import Variable
+from apps.variables.services import variable_create
 from tests.fixtures.live import web_serving
 from tests.fixtures.runs import _worker_running
 
@@ -39,7 +39,11 @@ def environment(triton, create_triton_server, create_user, create_team, receiver
     reviewer = create_user(roles=["reviewer"])
     for name in {team for template in templates_load() for team in template.teams}:
         create_team(name=name, members=[reviewer])
-    Variable.objects.create(name="invoice_receiver_url", value=receiver.url)
+    # Through the service, as the variables page does: it drops this process's snapshot
+    # of the variables, which a run started in the previous test may have taken within
+    # its lifetime, holding that test's receiver (closed since).
+    variable_create(user=create_user(roles=["admin"]), name="invoice_receiver_url",
+                    value=receiver.url)
     return reviewer
 
 
