@@ -261,8 +261,15 @@ class RunEvents:
         waiters.add(queue)
         if len(waiters) == 1:
             self.confirmed[channel] = asyncio.get_running_loop().create_future()
-            async with self.lock:
-                await self.pubsub.subscribe(channel)
+            try:
+                async with self.lock:
+                    await self.pubsub.subscribe(channel)
+            except BaseException:  # Redis away: this caller reads its row instead
+                waiters.discard(queue)
+                if not waiters:
+                    del self.waiters[channel]
+                    self.confirmed.pop(channel, None)
+                raise
             if self.reader is None:
                 self.reader = asyncio.ensure_future(self._read())
         confirmed = self.confirmed.get(channel)

@@ -224,3 +224,17 @@ def test_a_waiting_caller_whose_events_connection_is_cut_still_gets_its_answer(
         client.close()
     status, body, _ = answered["response"]
     assert (status, body) == (201, {"done": True})
+
+
+def test_a_caller_that_could_not_subscribe_leaves_nothing_behind():
+    # Redis away when the caller subscribes: it reads its row instead (respond_wait_async),
+    # and a later caller of the same run subscribes afresh.
+    async def scenario():
+        run_events = respond.RunEvents("redis://127.0.0.1:9/2", respond._serializer())
+        for _ in range(2):
+            with pytest.raises(redis.exceptions.ConnectionError):
+                await run_events.join("asgi__group__run.gone")
+            assert (run_events.waiters, run_events.confirmed) == ({}, {})
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result(60)
