@@ -168,17 +168,20 @@ def audit_record(*, action: str, actor: Any = None, target: Any = None,
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         seq, prev_hash, last_at = _chain_head(cursor)
         row = _link(resolved, seq + 1, prev_hash, _now_after(last_at))
-        values = [row[name] for name in COLUMNS]
-        values[COLUMNS.index("data")] = json.dumps(values[COLUMNS.index("data")],
-                                                   ensure_ascii=False)
         # One plain INSERT: it runs inside the chain's lock (every model call's audit
         # is one), so it is kept to the statement.
-        cursor.execute(_INSERT_SQL, values)
+        cursor.execute(_INSERT_SQL, _column_values(row))
     return AuditEvent(**row)
 
 
 _INSERT_SQL = (f"INSERT INTO audit_event ({', '.join(COLUMNS)}) "
                f"VALUES ({', '.join(['%s'] * len(COLUMNS))})")
+
+
+def _column_values(row: dict[str, Any]) -> list[Any]:
+    """A linked event's values in COLUMNS order, its data as JSON text."""
+    return [json.dumps(row[name], ensure_ascii=False) if name == "data" else row[name]
+            for name in COLUMNS]
 
 
 def audit_record_many(events: Iterable[EventSpec], *, batch_size: int = 5000) -> int:
@@ -197,10 +200,7 @@ def audit_record_many(events: Iterable[EventSpec], *, batch_size: int = 5000) ->
                     seq += 1
                     row = _link(item, seq, prev_hash, at)
                     prev_hash = row["hash"]
-                    values = [row[name] for name in COLUMNS]
-                    values[COLUMNS.index("data")] = json.dumps(
-                        values[COLUMNS.index("data")], ensure_ascii=False)
-                    copy.write_row(values)
+                    copy.write_row(_column_values(row))
     return len(resolved)
 
 

@@ -21,7 +21,8 @@ logger = logging.getLogger("weft.privacy")
 
 
 def _erases(run: Run) -> bool:
-    return any(t is EraseNode for t in compiled_by_id(run.version_id, run.workflow_id).types.values())
+    compiled = compiled_by_id(run.version_id, run.workflow_id)
+    return any(t is EraseNode for t in compiled.types.values())
 
 
 def run_erase_own_values(*, run: Run, status: str) -> None:

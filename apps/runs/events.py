@@ -11,11 +11,13 @@ Any other layer goes through its own `group_send`.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import queue
 import threading
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -35,21 +37,54 @@ def run_group(run_id: str) -> str:
     return f"run.{run_id}"
 
 
-def _fast_publisher():
+@dataclass(frozen=True)
+class PubSubLayer:
+    """The Redis pub/sub channel layer on one host, whose group messages are plain Redis
+    messages: what the publisher here and the respond webhook's waiters need of it."""
+
+    url: str
+    prefix: str
+    serializer: Any
+    encrypted: bool
+
+    def channel(self, group: str) -> str:
+        """The Redis pub/sub channel of a Channels group."""
+        return f"{self.prefix}__group__{group}"
+
+
+def pubsub_layer() -> PubSubLayer | None:
+    """The configured channel layer as a PubSubLayer; None for any other layer."""
     config = settings.CHANNEL_LAYERS.get("default", {})
     options = config.get("CONFIG", {})
     hosts = options.get("hosts", [])
-    if config.get("BACKEND") != _PUBSUB or len(hosts) != 1 or not isinstance(hosts[0], str) \
-            or options.get("symmetric_encryption_keys"):
+    if config.get("BACKEND") != _PUBSUB or len(hosts) != 1 or not isinstance(hosts[0], str):
+        return None
+    keys = options.get("symmetric_encryption_keys")
+    return _pubsub_layer(hosts[0], options.get("prefix", "asgi"),
+                         options.get("serializer_format", "msgpack"),
+                         tuple(keys) if keys else None)
+
+
+@functools.lru_cache(maxsize=8)
+def _pubsub_layer(url: str, prefix: str, serializer_format: str,
+                  keys: tuple[str, ...] | None) -> PubSubLayer:
+    from channels_redis.serializers import registry
+
+    serializer = registry.get_serializer(serializer_format,
+                                         symmetric_encryption_keys=list(keys) if keys else None)
+    return PubSubLayer(url=url, prefix=prefix, serializer=serializer, encrypted=bool(keys))
+
+
+def _fast_publisher():
+    layer = pubsub_layer()
+    if layer is None or layer.encrypted:
         return None
     publisher = getattr(_local, "publisher", None)
-    if publisher is None or publisher[0] != hosts[0]:
+    if publisher is None or publisher[0] is not layer:
         import redis
-        from channels_redis.serializers import registry
 
-        serializer = registry.get_serializer(options.get("serializer_format", "msgpack"))
-        client = redis.Redis.from_url(hosts[0], socket_timeout=1, socket_connect_timeout=1)
-        publisher = (hosts[0], client, serializer, options.get("prefix", "asgi"))
+        client = redis.Redis.from_url(layer.url, socket_timeout=1, socket_connect_timeout=1)
+        publisher = (layer, client)
         _local.publisher = publisher
     return publisher
 
@@ -142,10 +177,10 @@ def _drain(outbox: queue.SimpleQueue) -> None:
         messages = [(group, message) for group, message in batch if group]
         try:
             if messages:
-                _, client, serializer, prefix = _fast_publisher()
+                layer, client = _fast_publisher()
                 pipe = client.pipeline(transaction=False)
                 for group, message in messages:
-                    pipe.publish(f"{prefix}__group__{group}", serializer.serialize(message))
+                    pipe.publish(layer.channel(group), layer.serializer.serialize(message))
                 pipe.execute()
         except Exception:  # best effort, as above
             logger.warning("could not publish run events", exc_info=True)

@@ -23,11 +23,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-
 from apps.nodes.registry import registry
 from apps.runs import refs, rows
-from apps.runs.events import run_group
+from apps.runs.events import pubsub_layer, run_group
 from apps.runs.models import NodeRun, RunStatus
 
 logger = logging.getLogger("weft.runs.respond")
@@ -137,25 +135,12 @@ def _response_parts(response: Any) -> Answer:
 
 # --- Waiting on this thread (the Django view) ---------------------------------------------
 
-def _pubsub_layer() -> tuple[str, dict[str, Any]] | None:
-    """(Redis URL, options) of the Redis pub/sub channel layer on one host, which run
-    events go through as plain Redis messages; else None."""
-    config = settings.CHANNEL_LAYERS.get("default", {})
-    options = config.get("CONFIG", {})
-    hosts = options.get("hosts", [])
-    if not config.get("BACKEND", "").endswith("RedisPubSubChannelLayer") or len(hosts) != 1 \
-            or not isinstance(hosts[0], str):
-        return None
-    return hosts[0], options
-
-
 def _events_channel(run_id: uuid.UUID) -> tuple[str, str] | None:
     """(Redis URL, pub/sub channel) of a run's events with the pub/sub channel layer."""
-    layer = _pubsub_layer()
+    layer = pubsub_layer()
     if layer is None:
         return None
-    url, options = layer
-    return url, f"{options.get('prefix', 'asgi')}__group__{run_group(str(run_id))}"
+    return layer.url, layer.channel(run_group(str(run_id)))
 
 
 def respond_wait(pending: RespondWait) -> Answer:
@@ -195,16 +180,6 @@ def _redis(url: str):
     return redis.Redis.from_url(url, socket_connect_timeout=1)
 
 
-def _serializer() -> Any:
-    """The channel layer's message serializer (the pub/sub layer's options)."""
-    from channels_redis.serializers import registry as serializers
-
-    _url, options = _pubsub_layer()
-    return serializers.get_serializer(
-        options.get("serializer_format", "msgpack"),
-        symmetric_encryption_keys=options.get("symmetric_encryption_keys"))
-
-
 def _event_wait(subscription, seconds: float) -> Any:
     """The next message of the run's events, read; None after `seconds` without one."""
     if subscription is None:
@@ -218,7 +193,7 @@ def _event_wait(subscription, seconds: float) -> Any:
     if not message or message.get("type") != "message":
         return None
     try:
-        return _serializer().deserialize(message["data"])
+        return pubsub_layer().serializer.deserialize(message["data"])
     except Exception:  # not ours to read: a wake-up all the same
         return None
 
@@ -340,10 +315,10 @@ def run_events() -> RunEvents | None:
     loop = asyncio.get_running_loop()
     events = _run_events.get(loop)
     if events is None:
-        layer = _pubsub_layer()
+        layer = pubsub_layer()
         if layer is None:
             return None
-        events = _run_events[loop] = RunEvents(layer[0], _serializer())
+        events = _run_events[loop] = RunEvents(layer.url, layer.serializer)
     return events
 
 
@@ -387,7 +362,7 @@ async def respond_wait_async(pending: RespondWait,
             # what was read already, not.
             read = may_answer(message, seen)
     finally:
-        if queue is not None and events is not None and target is not None:
+        if queue is not None:  # joined: events and target are set
             try:
                 await events.leave(target[1], queue)
             except Exception:

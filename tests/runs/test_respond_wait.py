@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 from channels.testing import HttpCommunicator
-from django.conf import settings
 from django.db import connection
 
 from apps.runs import events, respond, services
@@ -35,15 +34,24 @@ def _slow_flow(url: str, *, timeout_s: float = 30):
                 edges=[("hook", "call"), ("call", "respond")])
 
 
-def _listeners(run_id) -> int:
-    """Subscribers to the run's events (the waiting callers)."""
-    url = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
-    client = redis.Redis.from_url(url)
+@contextlib.contextmanager
+def _redis():
+    """A client of the Redis that run events go through."""
+    client = redis.Redis.from_url(events.pubsub_layer().url)
     try:
-        return dict(client.pubsub_numsub(f"asgi__group__run.{run_id}")).get(
-            f"asgi__group__run.{run_id}".encode(), 0)
+        yield client
     finally:
         client.close()
+
+
+def _numsub(channel: str) -> int:
+    with _redis() as client:
+        return dict(client.pubsub_numsub(channel)).get(channel.encode(), 0)
+
+
+def _listeners(run_id) -> int:
+    """Subscribers to the run's events (the waiting callers)."""
+    return _numsub(respond._events_channel(run_id)[1])
 
 
 @contextlib.contextmanager
@@ -157,20 +165,9 @@ def test_slow_respond_runs_do_not_delay_a_fast_webhook_on_the_asgi_front(
         thread.join(5)
 
 
-def _numsub(channel: str) -> int:
-    client = redis.Redis.from_url(settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0])
-    try:
-        return dict(client.pubsub_numsub(channel)).get(channel.encode(), 0)
-    finally:
-        client.close()
-
-
 def _pubsub_clients() -> int:
-    client = redis.Redis.from_url(settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0])
-    try:
+    with _redis() as client:
         return len(client.client_list(_type="pubsub"))
-    finally:
-        client.close()
 
 
 def test_callers_of_a_process_share_one_subscription_and_each_gets_its_own_runs_events():
@@ -214,14 +211,10 @@ def test_a_waiting_caller_whose_events_connection_is_cut_still_gets_its_answer(
         publish, slow_receiver, monkeypatch):
     monkeypatch.setattr(respond, "RECHECK_S", 0.5)
     workflow = publish(_slow_flow(slow_receiver(delay_s=0).url))
-    client = redis.Redis.from_url(settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0])
-    try:
-        with _caller_waiting("asgi", workflow) as (run, answered):
-            client.client_kill_filter(_type="pubsub")  # Redis drops the subscription
-            row = NodeRun.objects.get(run=run, node_id="call")
-            assert services.node_run_execute(node_run_id=row.pk) == "succeeded"
-    finally:
-        client.close()
+    with _redis() as client, _caller_waiting("asgi", workflow) as (run, answered):
+        client.client_kill_filter(_type="pubsub")  # Redis drops the subscription
+        row = NodeRun.objects.get(run=run, node_id="call")
+        assert services.node_run_execute(node_run_id=row.pk) == "succeeded"
     status, body, _ = answered["response"]
     assert (status, body) == (201, {"done": True})
 
@@ -230,7 +223,7 @@ def test_a_caller_that_could_not_subscribe_leaves_nothing_behind():
     # Redis away when the caller subscribes: it reads its row instead (respond_wait_async),
     # and a later caller of the same run subscribes afresh.
     async def scenario():
-        run_events = respond.RunEvents("redis://127.0.0.1:9/2", respond._serializer())
+        run_events = respond.RunEvents("redis://127.0.0.1:9/2", events.pubsub_layer().serializer)
         for _ in range(2):
             with pytest.raises(redis.exceptions.ConnectionError):
                 await run_events.join("asgi__group__run.gone")

@@ -95,8 +95,6 @@ def compiled_by_id(version_id: int, workflow_id: Any = None) -> Compiled:
     cached = _compiled_cache.get(version_id)
     if cached is not None and (workflow_id is None or cached.workflow_id == workflow_id):
         return cached
-    if cached is not None:
-        with _cache_lock:
-            _compiled_cache.pop(version_id, None)
+    # compile_version replaces a plan kept for another workflow's version.
     return compile_version(WorkflowVersion.all_objects.only(
         "pk", "number", "graph", "pins", "workflow_id").get(pk=version_id))
