@@ -7,7 +7,9 @@
   statistics);
 - the "order check" shape: webhook (respond) -> model -> if confidence < 0.9 ->
   respond, at concurrency 1, 8, 32 and 64: runs/s, p50 and p99 of the answer, and the
-  CPU each kind of process spent per run (the demo Triton server's included).
+  CPU each kind of process spent per run (the demo Triton server's included); first
+  with the model node on the io worker (WEFT_RESPOND_IN_PROCESS=0), then on the web
+  process that waits for the answer (=1, the default), side by side.
 
 Against the demo Triton server (PyTriton), started here on free ports, over gRPC.
 """
@@ -88,6 +90,7 @@ def bench_inference(*, quick: bool) -> None:
                     raise
                 time.sleep(3)
         many, check = _workflows("bench-io")
+        os.environ["WEFT_RESPOND_IN_PROCESS"] = "0"  # the first server's: see _order_check
         server, port = web_server()
         try:
             print(f"\n== {count} concurrent single-item runs: webhook -> inference.triton "
@@ -104,18 +107,32 @@ def bench_inference(*, quick: bool) -> None:
                     print(f"{label:>22} {got['drain']:>8.2f} {count / got['drain']:>8.0f} "
                           f"{got['requests']:>16} {got['ok']:>5}")
                     if linger == "2":
-                        _order_check(port, check, quick=quick)
+                        _order_check(port, check, quick=quick,
+                                     where="the model node on the io worker: "
+                                           "WEFT_RESPOND_IN_PROCESS=0")
+                        # The same web server's settings but for the one switch, the
+                        # worker still running (it takes nothing then).
+                        os.environ["WEFT_RESPOND_IN_PROCESS"] = "1"
+                        here, here_port = web_server()
+                        try:
+                            _order_check(here_port, check, quick=quick,
+                                         where="the model node on the web process that "
+                                               "waits: WEFT_RESPOND_IN_PROCESS=1")
+                        finally:
+                            here.terminate()
+                            here.wait(10)
         finally:
             os.environ.pop("WEFT_INFERENCE_LINGER_MS", None)
+            os.environ.pop("WEFT_RESPOND_IN_PROCESS", None)
             server.terminate()
             server.wait(10)
 
 
-def _order_check(port: int, secret: str, *, quick: bool) -> None:
+def _order_check(port: int, secret: str, *, quick: bool, where: str) -> None:
     path, body = f"/hooks/{secret}/", b'{"text": "Production is down"}'
     asyncio.run(_load(port, path, body, 8, 200))  # warm up
     print("\n== webhook (respond) -> inference.triton -> if confidence < 0.9 -> respond "
-          "(uvicorn, 2 workers; the model node on the io worker, batching on)")
+          f"(uvicorn, 2 workers, batching on; {where})")
     print(f"{'concurrency':>11} {'requests':>8} {'runs/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'non-200':>7}")
     for concurrency in (1, 8, 32, 64):

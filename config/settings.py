@@ -457,6 +457,10 @@ WEFT_OUTBOX_EVERY_S = float(env("WEFT_OUTBOX_EVERY_S", "1"))
 # worker process (apps.runs.io_executor): at most WEFT_IO_CONCURRENCY in flight per
 # process, WEFT_IO_PER_HOST of them to one host (host:port) at once.
 WEFT_IO_EXECUTOR = env_bool("WEFT_IO_EXECUTOR", True)
+# A respond-mode webhook's network nodes (HTTP, model calls) are executed by the web
+# process that waits for the run's answer, on its own executor (no hop through a worker);
+# off: they go to the `io` and `inference` workers as every other run's.
+WEFT_RESPOND_IN_PROCESS = env_bool("WEFT_RESPOND_IN_PROCESS", True)
 WEFT_IO_CONCURRENCY = env_int("WEFT_IO_CONCURRENCY", 200)
 WEFT_IO_PER_HOST = env_int("WEFT_IO_PER_HOST", 32)
 # Requests per second per I/O worker process to a host: "host=rate" or "host:port=rate"

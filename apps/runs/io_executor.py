@@ -33,6 +33,12 @@ next delivery takes each over, and the compare-and-set settle commits each once.
 A node that is no longer this process's (its run cancelled, or taken over after a
 lapse) drops out of the renewal: its call is abandoned at once and its late result
 would be dropped anyway.
+
+A web process has one too, for the network nodes of the respond-mode webhooks whose
+callers wait in it (`execute_here`, from apps.runs.services.dispatch.in_process): the
+same claim, caps, loop and settle, under the process's own name (`web@<host>#<pid>`),
+which beats while it has calls in flight, so that a worker's outbox takes its nodes
+over if it dies. A node it has no slot for is sent to a worker as usual.
 """
 
 from __future__ import annotations
@@ -40,8 +46,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 import os
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +65,7 @@ from apps.nodes.base import NetworkCall, Outputs
 from apps.nodes.io import IOClients
 from apps.runs import metrics, rows, services
 from apps.runs.io_gates import DEFER_AFTER_S, IOGates, gate_waits, host_rates
+from apps.runs.outbox import heartbeat
 
 logger = logging.getLogger("weft.runs.io")
 
@@ -69,6 +78,7 @@ class _Flight:
     claimed: services.Claimed
     call: NetworkCall
     scope: SecretScrubber
+    here: bool = False  # executed for a caller waiting in this process
     task: asyncio.Task | None = None
     settling: bool = False
     abandoned: bool = False
@@ -99,6 +109,7 @@ class IOExecutor:
         self.loop = asyncio.new_event_loop()
         self.io = IOClients(max_connections=concurrency)
         self.holders: set[str] = set()
+        self.beaten = float("-inf")  # when this process last beat as `web_worker`
         ready = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(ready,), name="weft-io-loop",
                                        daemon=True)
@@ -113,6 +124,26 @@ class IOExecutor:
         if not services.node_run_take(node_run_id):
             return services.Outcome.BUSY  # in flight here: a message sent again
         self.slots.acquire()
+        return self._claim_and_launch(node_run_id, worker=worker, here=False)
+
+    def execute_here(self, *, node_run_id: int) -> bool:
+        """A network node of a run whose caller waits in this (web) process, executed
+        here instead of by a worker (apps.runs.services.dispatch.in_process): claimed
+        under this process's own name, which beats while it has calls in flight, so a
+        worker's outbox takes the node over if this process dies. False when no slot
+        is free (the node is left to a worker)."""
+        if not self.slots.acquire(blocking=False):
+            return False
+        if not services.node_run_take(node_run_id):
+            self.slots.release()
+            return True  # in hand here already
+        self._beat_if_quiet()
+        self._claim_and_launch(node_run_id, worker=self.web_worker, here=True)
+        return True
+
+    def _claim_and_launch(self, node_run_id: int, *, worker: str, here: bool) -> str:
+        """With a slot and the node in hand: claim it and hand its call to the loop;
+        the slot and the node are let go here unless the call was handed over."""
         handed = False
         try:
             claimed = services.node_run_claim(node_run_id=node_run_id, worker=worker)
@@ -120,7 +151,7 @@ class IOExecutor:
                 return claimed
             node_id = claimed.row.node_id
             instance = claimed.compiled.instances[node_id]
-            if not getattr(instance, "waits_on_network", False):
+            if not getattr(instance, "waits_on_network", False):  # (never one `here`)
                 return services.node_run_finish(claimed=claimed)
             masker = services.personal_masker(claimed.compiled, claimed.context)
             with secret_scope() as scope, personal_scope(masker):
@@ -128,9 +159,10 @@ class IOExecutor:
                     call = instance.prepare(claimed.context, claimed.compiled.configs[node_id])
                 except Exception as exc:
                     failure = services.node_failure(claimed.compiled, node_id, exc, scope)
-                    return services.node_run_settle(claimed=claimed, result=failure)
+                    with services.in_process(here):
+                        return services.node_run_settle(claimed=claimed, result=failure)
                 context = contextvars.copy_context()  # log lines on the loop are masked too
-            flight = _Flight(claimed=claimed, call=call, scope=scope)
+            flight = _Flight(claimed=claimed, call=call, scope=scope, here=here)
             self.holders.add(claimed.holder)
             self.loop.call_soon_threadsafe(self._launch, flight, context)
             handed = True
@@ -139,6 +171,28 @@ class IOExecutor:
             if not handed:
                 self.slots.release()
                 services.node_run_let_go(node_run_id)
+
+    # --- Executing in the web process --------------------------------------------------------
+
+    @functools.cached_property
+    def web_worker(self) -> str:
+        """This process's name as the holder of the nodes it executes for its callers
+        (`web@<host>`, then the pid: apps.runs.services.worker_identity)."""
+        return f"web@{socket.gethostname()}"
+
+    def _beat_if_quiet(self) -> None:
+        """A heartbeat now when this process has not beaten lately (it beats only while
+        it has calls in flight: `_keep_leases`), so that no outbox takes a node it is
+        about to claim for one whose holder stopped beating."""
+        if time.monotonic() - self.beaten > settings.WEFT_HEARTBEAT_S:
+            self._beat()
+
+    def _beat(self) -> None:
+        try:
+            heartbeat(holder=services.worker_identity(self.web_worker))
+            self.beaten = time.monotonic()
+        finally:
+            close_old_connections()
 
     # --- The loop --------------------------------------------------------------------------
 
@@ -181,7 +235,7 @@ class IOExecutor:
                 metrics.NODE_DURATION.labels(compiled.types[node_id].type).observe(
                     time.perf_counter() - flight.started)
             flight.settling = True
-            await self.loop.run_in_executor(self.db, self._settle, claimed, result)
+            await self.loop.run_in_executor(self.db, self._settle, claimed, result, flight.here)
         finally:
             self.flights.pop(claimed.row.pk, None)
             self.slots.release()
@@ -230,9 +284,10 @@ class IOExecutor:
         return await self.loop.run_in_executor(self.db, call)
 
     @staticmethod
-    def _settle(claimed: services.Claimed, result: Any) -> None:
+    def _settle(claimed: services.Claimed, result: Any, here: bool) -> None:
         try:
-            services.node_run_settle(claimed=claimed, result=result)
+            with services.in_process(here):  # the run's next network nodes too
+                services.node_run_settle(claimed=claimed, result=result)
         except Exception:  # its lease lapses; the sweep sends it again (never twice settled)
             logger.exception("could not settle node run %s", claimed.row.pk)
         finally:
@@ -244,6 +299,9 @@ class IOExecutor:
         every = min(1.0, settings.WEFT_NODE_LEASE_S / 3)
         while True:
             await asyncio.sleep(every)
+            if self.flights and any(f.here for f in self.flights.values()):
+                with contextlib.suppress(Exception):  # the database away: next turn
+                    await self.loop.run_in_executor(self.db, self._beat)
             flying = {pk: f for pk, f in self.flights.items() if not f.settling}
             if not flying:
                 continue

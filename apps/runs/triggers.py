@@ -22,6 +22,7 @@ from apps.core.errors import Unprocessable
 from apps.runs import replay
 from apps.runs.models import ReceiptKind, Run, RunMode, RunStatus, WorkflowRuntime
 from apps.runs.respond import RespondWait, respond_answer, respond_now, respond_wait
+from apps.runs.services.dispatch import in_process
 from apps.runs.services.plans import compile_version
 from apps.runs.services.runtime import (
     engine_paused_reason,
@@ -152,14 +153,17 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
         raise Unprocessable(f"The body cannot be used: {problem.path} {problem.message}.",
                             code=problem.code, errors={problem.path: [problem.message]}
                             ) from None
-    run_id, run = replay.run_start_once(
-        workflow_id=workflow.pk, claims=claims, body_sha256=body_sha256,
-        start=lambda new_id, guard: run_start(
-            workflow=workflow, version=version,
-            input=payload if isinstance(payload, dict) else {"body": payload},
-            trigger="webhook", trigger_ref=secret[:8],
-            trace_id=trace_id_from(headers.get("traceparent", "")), run_id=new_id,
-            guard=guard))
+    # A respond-mode caller waits here for the answer: this process makes the run's
+    # network calls itself (WEFT_RESPOND_IN_PROCESS), one hop fewer than a worker.
+    with in_process(config.mode == "respond"):
+        run_id, run = replay.run_start_once(
+            workflow_id=workflow.pk, claims=claims, body_sha256=body_sha256,
+            start=lambda new_id, guard: run_start(
+                workflow=workflow, version=version,
+                input=payload if isinstance(payload, dict) else {"body": payload},
+                trigger="webhook", trigger_ref=secret[:8],
+                trace_id=trace_id_from(headers.get("traceparent", "")), run_id=new_id,
+                guard=guard))
     return run_id, run, {"mode": config.mode, "timeout": config.respond_timeout_s,
                          "failure": (config.failure_status, config.failure_body)}
 

@@ -25,6 +25,13 @@ from tests.runs.test_io_executor import _wait
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _calls_on_workers(settings):
+    """The runs here go on in workers (tests/runs/test_respond_in_process.py has the
+    web front making a respond webhook's calls itself)."""
+    settings.WEFT_RESPOND_IN_PROCESS = False
+
+
 def _slow_flow(url: str, *, timeout_s: float = 30):
     """webhook (respond) -> an HTTP call (on the io queue: no worker takes it here, so
     the run waits until the test executes the node) -> respond."""

@@ -44,7 +44,12 @@ from apps.runs.services.control import (
     run_retry,
     runs_resume_paused,
 )
-from apps.runs.services.dispatch import RETRY_POLICY, dispatch_job, dispatch_node_runs
+from apps.runs.services.dispatch import (
+    RETRY_POLICY,
+    dispatch_job,
+    dispatch_node_runs,
+    in_process,
+)
 from apps.runs.services.execution import (
     NodeFailure,
     node_failure,
@@ -84,7 +89,7 @@ __all__ = [
     "MAP_BATCH", "MAP_INLINE_MAX", "NODE_OPEN", "NODE_TRANSITIONS", "REF_KEY", "RETRY_POLICY",
     "RUN_ACTIVE", "RUN_FINISHED", "RUN_TRANSITIONS", "Claimed", "Compiled", "MapProgress", "NodeFailure",
     "Outcome",     "compile_version", "compiled_by_id", "database_back", "db_clock",
-    "dispatch_job", "dispatch_node_runs", "engine_pause", "engine_paused_reason",
+    "dispatch_job", "dispatch_node_runs", "in_process", "engine_pause", "engine_paused_reason",
     "engine_resume", "is_ref", "latest_version", "map_chunk_run", "map_progress",
     "node_failure", "personal_masker", "node_policy", "node_result_checked", "node_run_claim",
     "node_run_defer", "node_run_execute", "node_run_finish", "node_run_held_start",

@@ -161,11 +161,15 @@ def _after_commit(step: Step) -> None:
     compiled = step.compiled
     if dispatch:
         jobs = []
+        network = set()  # the nodes that wait on the network (see dispatch.in_process)
         for pk, node_id in dispatch:
             node_type = compiled.types[node_id]
             timeout = policy_of(compiled.configs[node_id]).timeout_s
             jobs.append((pk, node_type.queue or "default", timeout))
-        transaction.on_commit(lambda: dispatch_node_runs(jobs, trace_id=run.trace_id))
+            if getattr(node_type, "waits_on_network", False):
+                network.add(pk)
+        transaction.on_commit(lambda: dispatch_node_runs(jobs, trace_id=run.trace_id,
+                                                         network=network))
     if step.events:
         evts = step.events
         transaction.on_commit(lambda: events.publish_run(str(run.pk), evts))

@@ -4,6 +4,8 @@ again: apps.runs.outbox), and maintenance tasks enqueued."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import os
 import queue as queues
@@ -11,6 +13,7 @@ import threading
 import time
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
 from apps.runs import rows
@@ -36,14 +39,42 @@ RETRY_POLICY = {"max_retries": 1, "interval_start": 0.05, "interval_step": 0.1,
                 "interval_max": 0.1}
 
 
-def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: str) -> list[int]:
+# Set while a step of a run whose caller waits in this process is written and settled
+# (a respond-mode webhook's): its network nodes are executed here (`in_process`).
+_here: contextvars.ContextVar[bool] = contextvars.ContextVar("weft_dispatch_here",
+                                                             default=False)
+
+
+@contextlib.contextmanager
+def in_process(on: bool = True):
+    """Within it, the network nodes that the steps written here queue (HTTP requests,
+    model calls: the `io` and `inference` queues) are executed by this process's I/O
+    executor instead of being sent to a worker (WEFT_RESPOND_IN_PROCESS): the web
+    process that waits for a respond-mode webhook's answer makes its calls itself, one
+    hop fewer. Durability is the engine's as in a worker: the node is claimed under this
+    process's lease and heartbeat (apps.runs.io_executor), and one this process does not
+    take (no slot free, the database away) stays unpublished, so the outbox sends it."""
+    token = _here.set(on and settings.WEFT_RESPOND_IN_PROCESS and settings.WEFT_IO_EXECUTOR)
+    try:
+        yield
+    finally:
+        _here.reset(token)
+
+
+def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: str,
+                       network: set[int] | frozenset[int] = frozenset()) -> list[int]:
     """Send node runs to their queues (after the commit that queued them) and mark
     those the broker took as published (off this thread: `published`). A publish
     that fails leaves the row queued and unpublished: a worker process's outbox loop
     sends it again within seconds of the broker's return. Returns the pks not sent.
     Through Weft's Celery app by name, never a task's `current_app`: that is per
     thread, and in a thread of a web server that never made it current it is Celery's
-    unconfigured default app (a broker on localhost that is not Weft's)."""
+    unconfigured default app (a broker on localhost that is not Weft's). `network`:
+    the pks of nodes that wait on the network, which `in_process` executes here."""
+    if _here.get() and network:
+        jobs = _executed_here(jobs, network)
+        if not jobs:
+            return []
     from celery_worker.app import app
 
     sent, unsent = [], []
@@ -64,6 +95,28 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
         sent.append(pk)
     published(pks=sent)
     return unsent
+
+
+def _executed_here(jobs: list[tuple[int, str, float | None]], network: set[int] | frozenset[int]
+                   ) -> list[tuple[int, str, float | None]]:
+    """Hand the network nodes among `jobs` to this process's I/O executor; the jobs it
+    did not take."""
+    from apps.runs import io_executor
+
+    left = []
+    for job in jobs:
+        pk, queue, _timeout = job
+        if pk not in network or queue not in io_executor.QUEUES:
+            left.append(job)
+            continue
+        try:
+            taken = io_executor.executor().execute_here(node_run_id=pk)
+        except Exception:  # the database away: a worker takes it (after the outbox's grace)
+            logger.warning("could not execute node run %s in this process", pk, exc_info=True)
+            taken = False
+        if not taken:
+            left.append(job)
+    return left
 
 
 def dispatch_job(*, version_id: int, node_id: str, pk: int) -> tuple[int, str, float | None]:

@@ -1,0 +1,131 @@
+"""A respond-mode webhook's network nodes (HTTP requests, model calls) are executed by
+the web process that waits for the run's answer (WEFT_RESPOND_IN_PROCESS), not sent to
+a worker: claimed under that process's own name, which beats while it has calls in
+flight. No worker runs in the in-process tests here, so only the web front can have
+made the calls; the last test kills a real web server mid-call and a real worker takes
+the node over."""
+
+import os
+import threading
+import time
+
+import pytest
+
+from apps.runs.models import NodeRun, Run, WorkerHeartbeat
+from tests.fixtures.runs import WebhookFront, flow
+from tests.fixtures.slow_http import SlowReceiver
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _respond_flow(*calls, timeout_s: float = 20):
+    """webhook (respond) -> each call in turn -> respond 201."""
+    names = [name for name, _type, _config in calls]
+    return flow(("hook", "trigger.webhook", {"mode": "respond", "respond_timeout_s": timeout_s}),
+                *calls, ("respond", "flow.respond", {"status": 201, "body": "{'done': true}"}),
+                edges=list(zip(["hook", *names], [*names, "respond"], strict=True)))
+
+
+def test_a_respond_webhooks_http_calls_are_made_by_the_web_process_that_waits(
+        publish, slow_receiver):
+    receiver = slow_receiver(delay_s=0.1)
+    workflow = publish(_respond_flow(("call", "http.request", {"url": receiver.url}),
+                                     ("again", "http.request", {"url": receiver.url + "?n=2"})))
+    status, body, _headers = WebhookFront("asgi").post(workflow, b"{}")
+    assert (status, body) == (201, {"done": True})
+    assert receiver.requests == 2
+    rows = {row.node_id: row for row in NodeRun.objects.filter(run__workflow=workflow)}
+    for node_id in ("call", "again"):  # the second one too: queued by the first's settle
+        assert rows[node_id].status == "succeeded"
+        assert rows[node_id].delivery_count == 1
+        assert rows[node_id].worker.startswith("web@"), rows[node_id].worker
+        assert rows[node_id].worker.endswith(f"#{os.getpid()}")  # this process: the front
+    # It beat as the holder of those nodes, so a worker's outbox would take them over.
+    assert WorkerHeartbeat.objects.filter(holder=rows["call"].worker).exists()
+
+
+def test_switched_off_a_respond_webhooks_calls_go_to_the_workers(publish, slow_receiver,
+                                                                   settings):
+    settings.WEFT_RESPOND_IN_PROCESS = False
+    receiver = slow_receiver(delay_s=0)
+    workflow = publish(_respond_flow(("call", "http.request", {"url": receiver.url}),
+                                     timeout_s=1))
+    status, body, headers = WebhookFront("asgi").post(workflow, b"{}")
+    assert status == 503
+    assert body["code"] == "respond_timeout"
+    assert headers["retry-after"] == "1"
+    assert receiver.requests == 0
+    assert NodeRun.objects.get(run__workflow=workflow, node_id="call").status == "queued"
+
+
+def test_a_node_that_does_not_wait_on_the_network_is_left_to_the_workers(publish):
+    # test.call is on the io queue but blocks a thread for its whole call: never the
+    # web front's.
+    workflow = publish(_respond_flow(("call", "test.call", {"url": "http://127.0.0.1:9/"}),
+                                     timeout_s=1))
+    status, body, _headers = WebhookFront("asgi").post(workflow, b"{}")
+    assert status == 503
+    assert body["code"] == "respond_timeout"
+    row = NodeRun.objects.get(run__workflow=workflow, node_id="call")
+    assert (row.status, row.worker) == ("queued", "")
+
+
+def test_an_asynchronous_webhooks_calls_go_to_the_workers(publish, slow_receiver):
+    receiver = slow_receiver(delay_s=0)
+    workflow = publish(flow(("hook", "trigger.webhook"),
+                            ("call", "http.request", {"url": receiver.url}),
+                            edges=[("hook", "call")]))
+    status, body, _headers = WebhookFront("asgi").post(workflow, b"{}")
+    assert status == 202
+    time.sleep(0.5)
+    assert receiver.requests == 0
+    assert Run.objects.get(pk=body["run_id"]).status == "running"
+
+
+# --- A web server killed mid-call -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def web_receiver():
+    receiver = SlowReceiver(delay_s=4.0)
+    yield receiver
+    receiver.close()
+
+
+@pytest.fixture(scope="module")
+def killable(fault_stack_factory, web_receiver):
+    graph = _respond_flow(("call", "http.request", {"url": web_receiver.url, "timeout_s": 30}))
+    return fault_stack_factory(
+        {"answer": graph}, workers={"w1": None},
+        env={"WEFT_HOLDER_DEAD_S": "3", "WEFT_HEARTBEAT_S": "1", "WEFT_OUTBOX_EVERY_S": "1",
+             "WEFT_HTTP_ALLOW_HOSTS": "127.0.0.1/32"})
+
+
+@pytest.mark.slow
+def test_a_web_server_killed_mid_call_loses_no_run_and_commits_the_node_once(
+        killable, web_receiver):
+    answered = {}
+    caller = threading.Thread(target=lambda: answered.update(
+        answer=killable.post("answer", {"n": 1}, timeout=60)))
+    caller.start()
+    deadline = time.monotonic() + 30
+    while web_receiver.in_flight < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert web_receiver.in_flight == 1, killable.log("web")
+    (run_id, holder, deliveries), = killable.sql(
+        "SELECT run_id::text, worker, delivery_count FROM runs_noderun WHERE node_id = 'call'")
+    assert holder.startswith("web@")
+    assert deliveries == 1
+    killable.kill("web")
+    caller.join(30)
+    assert answered["answer"][0] == 0  # its connection died with the server
+    killable.wait_finished([run_id], timeout=60)
+    assert killable.statuses([run_id]) == {run_id: "succeeded"}
+    rows = killable.sql("SELECT node_id, status, worker, delivery_count FROM runs_noderun "
+                        "WHERE run_id::text = %s ORDER BY node_id", [run_id])
+    assert [(node, status) for node, status, _w, _d in rows] == [
+        ("call", "succeeded"), ("hook", "succeeded"), ("respond", "succeeded")]
+    (_node, _status, worker, deliveries), = [row for row in rows if row[0] == "call"]
+    assert worker.startswith("w1@")
+    assert deliveries == 2
+    assert web_receiver.requests == 2
+    assert web_receiver.hung_up >= 1
