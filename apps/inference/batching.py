@@ -3,15 +3,16 @@ clients), with the rows of concurrent runs grouped into one request.
 
 A node's `prepare` (apps.inference.nodes) evaluates its inputs, reads the model's spec
 and encodes its rows on the delivering thread; its `InferenceCall.perform` hands the
-rows to the loop's `TritonBatcher` for that server. Calls to the same model and
-version whose tensors have the same shapes per row are held for a short linger
-(WEFT_INFERENCE_LINGER_MS, 2 ms by default) or until the model's max batch size is
-reached, sent as one request, and the answer's rows are given back to each call in
-order: 1,000 single-row runs at once cost about 1,000 / max batch size requests. A
-call with more rows than the max batch size, a model that does not batch, or a
-linger of 0 sends its own requests (chunked as the blocking client does). A failed
-request fails every call in it, each with the same error (the engine's retry policy
-then applies to each node)."""
+rows to the loop's `TritonBatcher` for that server. A call to a model (and version,
+with the same tensor shapes per row) that has no request of this loop in flight is
+sent at once: a lone call waits for no linger. Calls made while one is in flight are
+held until it is answered, for at most a short linger (WEFT_INFERENCE_LINGER_MS, 2 ms
+by default), or until the model's max batch size is reached, and sent as one request;
+the answer's rows are given back to each call in order: 1,000 single-row runs at once
+cost about 1,000 / max batch size requests. A call with more rows than the max batch
+size, a model that does not batch, or a linger of 0 sends its own requests (chunked as
+the blocking client does). A failed request fails every call in it, each with the same
+error (the engine's retry policy then applies to each node)."""
 
 from __future__ import annotations
 
@@ -85,6 +86,7 @@ class _Batch:
     items: list[tuple[dict[str, np.ndarray], int, asyncio.Future]] = field(default_factory=list)
     rows: int = 0
     timer: asyncio.TimerHandle | None = None
+    held: bool = False  # made while a request to its model was in flight
 
 
 class TritonBatcher:
@@ -96,6 +98,7 @@ class TritonBatcher:
         self._client: Any = None
         self._open: dict[tuple, _Batch] = {}
         self._sending: set[asyncio.Task] = set()
+        self._in_flight: dict[tuple, int] = {}  # requests being answered, per batch key
 
     @property
     def _grpc(self) -> bool:
@@ -140,12 +143,14 @@ class TritonBatcher:
         loop = asyncio.get_running_loop()
         if batch is None:
             batch = self._open[key] = _Batch(spec=spec, version=version)
-            batch.timer = loop.call_later(linger_s, self._flush, key, batch)
+            if self._in_flight.get(key):  # others may join while that one is answered
+                batch.timer = loop.call_later(linger_s, self._flush, key, batch)
+                batch.held = True
         future = loop.create_future()
         batch.items.append((tensors, rows, future))
         batch.rows += rows
-        if batch.rows >= spec.max_batch_size:
-            self._flush(key, batch)
+        if not batch.held or batch.rows >= spec.max_batch_size:
+            self._flush(key, batch)  # the model is idle here (or the batch is full)
         return await future
 
     def _flush(self, key: tuple, batch: _Batch) -> None:
@@ -153,9 +158,21 @@ class TritonBatcher:
             del self._open[key]
         if batch.timer is not None:
             batch.timer.cancel()
+        self._in_flight[key] = self._in_flight.get(key, 0) + 1
         task = asyncio.ensure_future(self._send(batch))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
+        task.add_done_callback(lambda _task: self._landed(key))
+
+    def _landed(self, key: tuple) -> None:
+        left = self._in_flight.get(key, 1) - 1
+        if left > 0:
+            self._in_flight[key] = left
+        else:
+            self._in_flight.pop(key, None)
+        batch = self._open.get(key)
+        if batch is not None:  # the calls made while it was answered go now
+            self._flush(key, batch)
 
     async def _send(self, batch: _Batch) -> None:
         items = [item for item in batch.items if not item[2].done()]  # (abandoned calls)

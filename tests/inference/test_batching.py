@@ -79,3 +79,43 @@ def test_concurrent_runs_calling_one_model_share_requests_and_get_their_own_rows
         assert sent <= 96 / 2, sent
     else:
         assert sent == 96
+
+
+def test_a_call_to_an_idle_model_goes_at_once_and_calls_made_meanwhile_are_grouped(
+        connection, client):
+    """No linger for a lone call: its request is sent as it is made. Calls made while
+    it is answered wait for the next request together."""
+    import asyncio
+
+    import numpy as np
+
+    from apps.inference.batching import TritonBatcher
+
+    spec = client.model_spec("ticket_urgency")
+    row = {"text": np.array([[b"Production is down"]], dtype=np.object_)}
+
+    async def turns():  # the loop runs what is ready (no network answer comes this fast)
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    async def scenario():
+        batcher = TritonBatcher(connection)
+        try:
+            first = asyncio.ensure_future(batcher.infer(spec, "", row, rows=1, linger_s=60))
+            await turns()  # the call made: its request goes out now
+            sent_at_once = batcher.requests
+            others = [asyncio.ensure_future(batcher.infer(spec, "", row, rows=1, linger_s=0.05))
+                      for _ in range(5)]
+            await turns()
+            held = batcher.requests
+            answers = await asyncio.wait_for(asyncio.gather(first, *others), 30)
+            return sent_at_once, held, batcher.requests, answers
+        finally:
+            await batcher.close()
+
+    sent_at_once, held, total, answers = asyncio.run(scenario())
+    assert sent_at_once == 1  # not held for its 60 s linger
+    assert held == 1  # the five made while it was answered wait for the next request
+    assert total == 2
+    labels = {str(answer[1]["label"][0][0]) for answer in answers}
+    assert len(labels) == 1  # each call got its row of the same input's answer
