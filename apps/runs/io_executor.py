@@ -338,15 +338,24 @@ _executor_pid = 0
 _executor_lock = threading.Lock()
 
 
-def executor() -> IOExecutor:
-    """This process's executor, started on first use (after a fork, a new one)."""
+# A web process settles the calls it makes for its callers on more database threads
+# than a worker: its webhook threads start runs at the same time, and with two the
+# settles fell behind (bench/io.py's order check at concurrency 32: 86-97 runs/s with
+# 2, 115-117 with 6, same machine and hour).
+WEB_DB_THREADS = 6
+
+
+def executor(*, db_threads: int = 2) -> IOExecutor:
+    """This process's executor, started on first use (after a fork, a new one) with
+    `db_threads` threads that settle its calls."""
     global _executor, _executor_pid
     if _executor is None or _executor_pid != os.getpid():
         with _executor_lock:
             if _executor is None or _executor_pid != os.getpid():
                 _executor = IOExecutor(concurrency=settings.WEFT_IO_CONCURRENCY,
                                        per_host=settings.WEFT_IO_PER_HOST,
-                                       rates=host_rates(settings.WEFT_IO_HOST_RATES))
+                                       rates=host_rates(settings.WEFT_IO_HOST_RATES),
+                                       db_threads=db_threads)
                 _executor_pid = os.getpid()
     return _executor
 

@@ -110,7 +110,8 @@ def _executed_here(jobs: list[tuple[int, str, float | None]], network: set[int] 
             left.append(job)
             continue
         try:
-            taken = io_executor.executor().execute_here(node_run_id=pk)
+            taken = io_executor.executor(db_threads=io_executor.WEB_DB_THREADS
+                                         ).execute_here(node_run_id=pk)
         except Exception:  # the database away: a worker takes it (after the outbox's grace)
             logger.warning("could not execute node run %s in this process", pk, exc_info=True)
             taken = False
