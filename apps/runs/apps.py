@@ -6,4 +6,7 @@ class RunsConfig(AppConfig):
     label = "runs"
 
     def ready(self) -> None:
-        from apps.runs import signals  # noqa: F401  (Celery trace-id headers)
+        # signals: Celery trace-id headers. io_executor: it registers how a respond-mode
+        # webhook's network nodes are executed in the process that waits for them
+        # (services.dispatch.in_process).
+        from apps.runs import io_executor, signals  # noqa: F401

@@ -66,6 +66,7 @@ from apps.nodes.io import IOClients
 from apps.runs import metrics, rows, services
 from apps.runs.io_gates import DEFER_AFTER_S, IOGates, gate_waits, host_rates
 from apps.runs.outbox import heartbeat
+from apps.runs.services.dispatch import executes_here
 
 logger = logging.getLogger("weft.runs.io")
 
@@ -358,6 +359,16 @@ def executor(*, db_threads: int = 2) -> IOExecutor:
                                        db_threads=db_threads)
                 _executor_pid = os.getpid()
     return _executor
+
+
+def _execute_here(node_run_id: int, queue: str) -> bool:
+    """A network node of a respond-mode run, executed by this (web) process's executor
+    (apps.runs.services.dispatch.in_process); False when it is not taken here."""
+    return queue in QUEUES and executor(db_threads=WEB_DB_THREADS).execute_here(
+        node_run_id=node_run_id)
+
+
+executes_here(_execute_here)
 
 
 def node_execute(*, node_run_id: int, worker: str = "", queue: str = "") -> str:

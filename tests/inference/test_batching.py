@@ -113,7 +113,8 @@ def test_a_call_to_an_idle_model_goes_at_once_and_calls_made_meanwhile_are_group
         finally:
             await batcher.close()
 
-    sent_at_once, held, total, answers = asyncio.run(scenario())
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever this thread has
+        sent_at_once, held, total, answers = pool.submit(asyncio.run, scenario()).result(60)
     assert sent_at_once == 1  # not held for its 60 s linger
     assert held == 1  # the five made while it was answered wait for the next request
     assert total == 2

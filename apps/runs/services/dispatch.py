@@ -11,6 +11,7 @@ import os
 import queue as queues
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -97,21 +98,28 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
     return unsent
 
 
+# How this process executes a network node itself (node run pk, queue -> taken?):
+# registered by apps.runs.io_executor (imported when the runs app is ready), which
+# imports the services, so they do not import it.
+_execute_here: Callable[[int, str], bool] | None = None
+
+
+def executes_here(function: Callable[[int, str], bool]) -> None:
+    global _execute_here
+    _execute_here = function
+
+
 def _executed_here(jobs: list[tuple[int, str, float | None]], network: set[int] | frozenset[int]
                    ) -> list[tuple[int, str, float | None]]:
     """Hand the network nodes among `jobs` to this process's I/O executor; the jobs it
     did not take."""
-    from apps.runs import io_executor
-
+    if _execute_here is None:
+        return jobs
     left = []
     for job in jobs:
         pk, queue, _timeout = job
-        if pk not in network or queue not in io_executor.QUEUES:
-            left.append(job)
-            continue
         try:
-            taken = io_executor.executor(db_threads=io_executor.WEB_DB_THREADS
-                                         ).execute_here(node_run_id=pk)
+            taken = pk in network and _execute_here(pk, queue)
         except Exception:  # the database away: a worker takes it (after the outbox's grace)
             logger.warning("could not execute node run %s in this process", pk, exc_info=True)
             taken = False
