@@ -53,8 +53,8 @@ def in_process(on: bool = True):
     executor instead of being sent to a worker (WEFT_RESPOND_IN_PROCESS): the web
     process that waits for a respond-mode webhook's answer makes its calls itself, one
     hop fewer. Durability is the engine's as in a worker: the node is claimed under this
-    process's lease and heartbeat (apps.runs.io_executor), and one this process does not
-    take (no slot free, the database away) stays unpublished, so the outbox sends it."""
+    process's lease and heartbeat (apps.runs.io_executor); one this process does not
+    take (no slot free, the database away) is sent to its worker as usual."""
     token = _here.set(on and settings.WEFT_RESPOND_IN_PROCESS and settings.WEFT_IO_EXECUTOR)
     try:
         yield
