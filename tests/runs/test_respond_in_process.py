@@ -5,21 +5,17 @@ flight. No worker runs in the in-process tests here, so only the web front can h
 made the calls; the last test kills a real web server mid-call and a real worker takes
 the node over."""
 
-import asyncio
 import json
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from channels.testing import HttpCommunicator
 
 from apps.runs import services
 from apps.runs.models import NodeRun, Run, WorkerHeartbeat
 from apps.runs.triggers import workflow_runtime_get
-from config.asgi import application
-from tests.fixtures.runs import WebhookFront, flow
+from tests.fixtures.runs import WebhookFront, asgi_callers, flow
 from tests.fixtures.slow_http import SlowReceiver
 from tests.runs.test_hooks import WEBHOOK
 from tests.runs.test_io_executor import _wait
@@ -100,37 +96,20 @@ def test_calls_in_flight_in_the_web_process_do_not_delay_a_fast_webhook(publish,
     fast = publish(WEBHOOK, name="Fast")
     slow_path = f"/hooks/{workflow_runtime_get(workflow=slow).webhook_secret}/"
     fast_path = f"/hooks/{workflow_runtime_get(workflow=fast).webhook_secret}/"
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    async def post(path: str, body: bytes):
-        communicator = HttpCommunicator(application, "POST", path, body=body,
-                                        headers=[(b"content-type", b"application/json")])
-        return await communicator.get_response(timeout=90)
-
-    callers = [asyncio.run_coroutine_threadsafe(post(slow_path, json.dumps({"i": i}).encode()),
-                                                loop) for i in range(64)]
     try:
-        # This process makes their calls: as many at once as its per-host cap lets.
-        _wait(lambda: receiver.in_flight >= 32, 30, "the slow runs' calls in flight")
-        with ThreadPoolExecutor(1) as pool:
-            began = time.monotonic()
-            response = pool.submit(asyncio.run, post(fast_path, b'{"n": 3}')).result(30)
-            took = time.monotonic() - began
-        assert response["status"] == 201
-        assert json.loads(response["body"])["n"] == 3
-        assert took < 5, took  # not behind the 64 slow calls (each answers after 30 s)
-        assert not any(caller.done() for caller in callers)
-        assert receiver.requests == receiver.in_flight  # none answered yet
+        with asgi_callers(slow_path, 64) as (callers, timed):
+            # This process makes their calls: as many at once as its per-host cap lets.
+            _wait(lambda: receiver.in_flight >= 32, 30, "the slow runs' calls in flight")
+            response, took = timed(fast_path, b'{"n": 3}')
+            assert response["status"] == 201
+            assert json.loads(response["body"])["n"] == 3
+            assert took < 5, took  # not behind the 64 slow calls (each answers after 30 s)
+            assert not any(caller.done() for caller in callers)
+            assert receiver.requests == receiver.in_flight  # none answered yet
     finally:
-        for caller in callers:
-            caller.cancel()
         for run in Run.objects.filter(workflow=slow):  # their calls are abandoned
             services.run_cancel(run=run)
         _wait(lambda: receiver.in_flight == 0, 20, "the abandoned calls to hang up")
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
 
 
 # --- A web server killed mid-call -------------------------------------------------------------

@@ -11,14 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
-from channels.testing import HttpCommunicator
 from django.db import connection
 
 from apps.runs import events, respond, services
 from apps.runs.models import NodeRun, Run
 from apps.runs.triggers import workflow_runtime_get
-from config.asgi import application
-from tests.fixtures.runs import WebhookFront, flow
+from tests.fixtures.runs import WebhookFront, asgi_callers, flow
 from tests.runs.test_hooks import WEBHOOK
 from tests.runs.test_io_executor import _wait
 
@@ -140,36 +138,16 @@ def test_slow_respond_runs_do_not_delay_a_fast_webhook_on_the_asgi_front(
     fast = publish(WEBHOOK, name="Fast")
     slow_path = f"/hooks/{workflow_runtime_get(workflow=slow).webhook_secret}/"
     fast_path = f"/hooks/{workflow_runtime_get(workflow=fast).webhook_secret}/"
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-
-    async def post(path: str, body: bytes):
-        communicator = HttpCommunicator(application, "POST", path, body=body,
-                                        headers=[(b"content-type", b"application/json")])
-        return await communicator.get_response(timeout=90)
-
-    callers = [asyncio.run_coroutine_threadsafe(post(slow_path, json.dumps({"i": i}).encode()),
-                                                loop) for i in range(64)]
-    try:
+    with asgi_callers(slow_path, 64) as (callers, timed):
         # Every slow caller's run started and waits for its answer.
         _wait(lambda: Run.objects.filter(workflow=slow).count() == 64, 30, "64 slow runs")
-        with ThreadPoolExecutor(1) as pool:
-            began = time.monotonic()
-            response = pool.submit(asyncio.run, post(fast_path, b'{"n": 3}')).result(30)
-            took = time.monotonic() - began
+        response, took = timed(fast_path, b'{"n": 3}')
         assert response["status"] == 201
         assert json.loads(response["body"])["n"] == 3
         assert took < 5, took  # not behind the 64 slow runs (each waits up to 60 s)
         assert not any(caller.done() for caller in callers)
         assert set(Run.objects.filter(workflow=slow).values_list("status", flat=True)) == {
             "running"}
-    finally:
-        for caller in callers:
-            caller.cancel()
-        time.sleep(0.5)  # the cancelled callers leave their subscriptions
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
 
 
 def _pubsub_clients() -> int:
