@@ -138,7 +138,12 @@ class IOExecutor:
         if not services.node_run_take(node_run_id):
             self.slots.release()
             return True  # in hand here already
-        self._beat_if_quiet()
+        try:
+            self._beat_if_quiet()
+        except Exception:  # the database away: the caller sends the node to a worker
+            self.slots.release()
+            services.node_run_let_go(node_run_id)
+            raise
         self._claim_and_launch(node_run_id, worker=self.web_worker, here=True)
         return True
 

@@ -159,3 +159,30 @@ def test_a_web_server_killed_mid_call_loses_no_run_and_commits_the_node_once(
     assert deliveries == 2
     assert web_receiver.requests == 2
     assert web_receiver.hung_up >= 1
+
+
+def test_a_heartbeat_that_fails_leaves_no_slot_taken(publish, slow_receiver, monkeypatch):
+    # PostgreSQL refusing the heartbeat stands for the database going away between the
+    # run's insert and the claim (an outage cannot be timed to land there).
+    from django.db import OperationalError
+
+    from apps.runs import io_executor
+
+    receiver = slow_receiver(delay_s=0)
+    workflow = publish(flow(("start", "trigger.manual"),
+                            ("call", "http.request", {"url": receiver.url}),
+                            edges=[("start", "call")]))
+    run = services.run_start(workflow=workflow)  # queued for a worker (none runs here)
+    pk = NodeRun.objects.get(run=run, node_id="call").pk
+    executor = io_executor.IOExecutor(concurrency=1, per_host=1)
+
+    def refused(**_kwargs):
+        raise OperationalError("the database is away")
+
+    monkeypatch.setattr(io_executor, "heartbeat", refused)
+    with pytest.raises(OperationalError):
+        executor.execute_here(node_run_id=pk)
+    monkeypatch.undo()
+    assert executor.execute_here(node_run_id=pk) is True  # its one slot is free again
+    _wait(lambda: Run.objects.get(pk=run.pk).status == "succeeded", 20, "the run")
+    assert receiver.requests == 1
