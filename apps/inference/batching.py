@@ -85,8 +85,7 @@ class _Batch:
     version: str
     items: list[tuple[dict[str, np.ndarray], int, asyncio.Future]] = field(default_factory=list)
     rows: int = 0
-    timer: asyncio.TimerHandle | None = None
-    held: bool = False  # made while a request to its model was in flight
+    timer: asyncio.TimerHandle | None = None  # set when it waits for one in flight
 
 
 class TritonBatcher:
@@ -145,11 +144,10 @@ class TritonBatcher:
             batch = self._open[key] = _Batch(spec=spec, version=version)
             if self._in_flight.get(key):  # others may join while that one is answered
                 batch.timer = loop.call_later(linger_s, self._flush, key, batch)
-                batch.held = True
         future = loop.create_future()
         batch.items.append((tensors, rows, future))
         batch.rows += rows
-        if not batch.held or batch.rows >= spec.max_batch_size:
+        if batch.timer is None or batch.rows >= spec.max_batch_size:
             self._flush(key, batch)  # the model is idle here (or the batch is full)
         return await future
 

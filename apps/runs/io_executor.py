@@ -133,17 +133,12 @@ class IOExecutor:
         under this process's own name, which beats while it has calls in flight, so a
         worker's outbox takes the node over if this process dies. False when no slot
         is free (the node is left to a worker)."""
+        self._beat_if_quiet()  # before anything is taken: a failure leaves nothing held
         if not self.slots.acquire(blocking=False):
             return False
         if not services.node_run_take(node_run_id):
             self.slots.release()
             return True  # in hand here already
-        try:
-            self._beat_if_quiet()
-        except Exception:  # the database away: the caller sends the node to a worker
-            self.slots.release()
-            services.node_run_let_go(node_run_id)
-            raise
         self._claim_and_launch(node_run_id, worker=self.web_worker, here=True)
         return True
 
@@ -305,7 +300,7 @@ class IOExecutor:
         every = min(1.0, settings.WEFT_NODE_LEASE_S / 3)
         while True:
             await asyncio.sleep(every)
-            if self.flights and any(f.here for f in self.flights.values()):
+            if any(flight.here for flight in self.flights.values()):
                 with contextlib.suppress(Exception):  # the database away: next turn
                     await self.loop.run_in_executor(self.db, self._beat)
             flying = {pk: f for pk, f in self.flights.items() if not f.settling}

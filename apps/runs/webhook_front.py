@@ -8,9 +8,9 @@ request on one thread per process; here each call goes to a thread pool, so runs
 of one process overlap while they wait on PostgreSQL. The logic is
 `triggers.webhook_handle`, the same one the Django view calls; a `respond` run that
 has not answered when its start returns is waited for on the event loop, woken by
-its events, never on a thread of the pool. Its HTTP requests and model calls are made
-by this process's I/O executor (apps.runs.services.dispatch.in_process), on a loop
-of their own.
+its events, never on a thread of the pool. Such a run's HTTP requests and model calls
+are made by this process's I/O executor (apps.runs.services.dispatch.in_process), on
+a loop of their own.
 """
 
 from __future__ import annotations

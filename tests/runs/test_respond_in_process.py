@@ -161,10 +161,8 @@ def test_a_web_server_killed_mid_call_loses_no_run_and_commits_the_node_once(
     assert web_receiver.hung_up >= 1
 
 
-def test_a_heartbeat_that_fails_leaves_no_slot_taken(publish, slow_receiver, monkeypatch):
-    # PostgreSQL refusing the heartbeat stands for the database going away between the
-    # run's insert and the claim (an outage cannot be timed to land there).
-    from django.db import OperationalError
+def test_a_heartbeat_that_fails_leaves_no_slot_taken(publish, slow_receiver):
+    from django.db import DatabaseError, connection
 
     from apps.runs import io_executor
 
@@ -175,14 +173,24 @@ def test_a_heartbeat_that_fails_leaves_no_slot_taken(publish, slow_receiver, mon
     run = services.run_start(workflow=workflow)  # queued for a worker (none runs here)
     pk = NodeRun.objects.get(run=run, node_id="call").pk
     executor = io_executor.IOExecutor(concurrency=1, per_host=1)
-
-    def refused(**_kwargs):
-        raise OperationalError("the database is away")
-
-    monkeypatch.setattr(io_executor, "heartbeat", refused)
-    with pytest.raises(OperationalError):
-        executor.execute_here(node_run_id=pk)
-    monkeypatch.undo()
+    # PostgreSQL refuses the heartbeat (as it would any statement while it is away).
+    with connection.cursor() as cursor:
+        cursor.execute(_REFUSE_HEARTBEATS)
+    try:
+        with pytest.raises(DatabaseError, match="heartbeats refused"):
+            executor.execute_here(node_run_id=pk)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER weft_test_refuse ON runs_workerheartbeat; "
+                           "DROP FUNCTION weft_test_refuse()")
     assert executor.execute_here(node_run_id=pk) is True  # its one slot is free again
     _wait(lambda: Run.objects.get(pk=run.pk).status == "succeeded", 20, "the run")
     assert receiver.requests == 1
+
+
+_REFUSE_HEARTBEATS = """
+CREATE FUNCTION weft_test_refuse() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION 'heartbeats refused'; END $$;
+CREATE TRIGGER weft_test_refuse BEFORE INSERT OR UPDATE ON runs_workerheartbeat
+FOR EACH ROW EXECUTE FUNCTION weft_test_refuse();
+"""

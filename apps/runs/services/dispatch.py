@@ -12,6 +12,7 @@ import queue as queues
 import threading
 import time
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from django.conf import settings
@@ -63,7 +64,7 @@ def in_process(on: bool = True):
 
 
 def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: str,
-                       network: set[int] | frozenset[int] = frozenset()) -> list[int]:
+                       network: AbstractSet[int] = frozenset()) -> list[int]:
     """Send node runs to their queues (after the commit that queued them) and mark
     those the broker took as published (off this thread: `published`). A publish
     that fails leaves the row queued and unpublished: a worker process's outbox loop
@@ -109,7 +110,7 @@ def executes_here(function: Callable[[int, str], bool]) -> None:
     _execute_here = function
 
 
-def _executed_here(jobs: list[tuple[int, str, float | None]], network: set[int] | frozenset[int]
+def _executed_here(jobs: list[tuple[int, str, float | None]], network: AbstractSet[int]
                    ) -> list[tuple[int, str, float | None]]:
     """Hand the network nodes among `jobs` to this process's I/O executor; the jobs it
     did not take."""
@@ -120,7 +121,7 @@ def _executed_here(jobs: list[tuple[int, str, float | None]], network: set[int] 
         pk, queue, _timeout = job
         try:
             taken = pk in network and _execute_here(pk, queue)
-        except Exception:  # the database away: a worker takes it (after the outbox's grace)
+        except Exception:  # the database away: sent to its worker with the others
             logger.warning("could not execute node run %s in this process", pk, exc_info=True)
             taken = False
         if not taken:
