@@ -38,7 +38,9 @@ A web process has one too, for the network nodes of the respond-mode webhooks wh
 callers wait in it (`execute_here`, from apps.runs.services.dispatch.in_process): the
 same claim, caps, loop and settle, under the process's own name (`web@<host>#<pid>`),
 which beats while it has calls in flight, so that a worker's outbox takes its nodes
-over if it dies. A node it has no slot for is sent to a worker as usual.
+over if it dies. A node it has no slot for is sent to a worker as usual. Each such
+call counts as in flight for its run's InProcess until settled, so that the caller
+learns when nothing of its run is left here (apps.runs.services.dispatch.InProcess).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ from apps.nodes.io import IOClients
 from apps.runs import metrics, rows, services
 from apps.runs.io_gates import DEFER_AFTER_S, IOGates, gate_waits, host_rates
 from apps.runs.outbox import heartbeat
-from apps.runs.services.dispatch import executes_here
+from apps.runs.services.dispatch import InProcess, executes_here
 
 logger = logging.getLogger("weft.runs.io")
 
@@ -79,7 +81,7 @@ class _Flight:
     claimed: services.Claimed
     call: NetworkCall
     scope: SecretScrubber
-    here: bool = False  # executed for a caller waiting in this process
+    here: InProcess | None = None  # the run of a caller waiting in this process
     task: asyncio.Task | None = None
     settling: bool = False
     abandoned: bool = False
@@ -125,9 +127,9 @@ class IOExecutor:
         if not services.node_run_take(node_run_id):
             return services.Outcome.BUSY  # in flight here: a message sent again
         self.slots.acquire()
-        return self._claim_and_launch(node_run_id, worker=worker, here=False)
+        return self._claim_and_launch(node_run_id, worker=worker, here=None)
 
-    def execute_here(self, *, node_run_id: int) -> bool:
+    def execute_here(self, *, node_run_id: int, here: InProcess) -> bool:
         """A network node of a run whose caller waits in this (web) process, executed
         here instead of by a worker (apps.runs.services.dispatch.in_process): claimed
         under this process's own name, which beats while it has calls in flight, so a
@@ -139,10 +141,11 @@ class IOExecutor:
         if not services.node_run_take(node_run_id):
             self.slots.release()
             return True  # in hand here already
-        self._claim_and_launch(node_run_id, worker=self.web_worker, here=True)
+        self._claim_and_launch(node_run_id, worker=self.web_worker, here=here)
         return True
 
-    def _claim_and_launch(self, node_run_id: int, *, worker: str, here: bool) -> str:
+    def _claim_and_launch(self, node_run_id: int, *, worker: str, here: InProcess | None
+                          ) -> str:
         """With a slot and the node in hand: claim it and hand its call to the loop;
         the slot and the node are let go here unless the call was handed over."""
         handed = False
@@ -165,6 +168,8 @@ class IOExecutor:
                 context = contextvars.copy_context()  # log lines on the loop are masked too
             flight = _Flight(claimed=claimed, call=call, scope=scope, here=here)
             self.holders.add(claimed.holder)
+            if here is not None:
+                here.enter()  # left once settled (or gone): `_fly`
             self.loop.call_soon_threadsafe(self._launch, flight, context)
             handed = True
             return "submitted"
@@ -241,6 +246,8 @@ class IOExecutor:
             self.flights.pop(claimed.row.pk, None)
             self.slots.release()
             services.node_run_let_go(claimed.row.pk)
+            if flight.here is not None:
+                flight.here.leave()
 
     async def _perform(self, flight: _Flight) -> Any:
         call = flight.call
@@ -285,7 +292,7 @@ class IOExecutor:
         return await self.loop.run_in_executor(self.db, call)
 
     @staticmethod
-    def _settle(claimed: services.Claimed, result: Any, here: bool) -> None:
+    def _settle(claimed: services.Claimed, result: Any, here: InProcess | None) -> None:
         try:
             with services.in_process(here):  # the run's next network nodes too
                 services.node_run_settle(claimed=claimed, result=result)
@@ -361,11 +368,11 @@ def executor(*, db_threads: int = 2) -> IOExecutor:
     return _executor
 
 
-def _execute_here(node_run_id: int, queue: str) -> bool:
+def _execute_here(node_run_id: int, queue: str, here: InProcess) -> bool:
     """A network node of a respond-mode run, executed by this (web) process's executor
     (apps.runs.services.dispatch.in_process); False when it is not taken here."""
     return queue in QUEUES and executor(db_threads=WEB_DB_THREADS).execute_here(
-        node_run_id=node_run_id)
+        node_run_id=node_run_id, here=here)
 
 
 executes_here(_execute_here)

@@ -46,6 +46,9 @@ class RespondWait:
     timeout: float
     failure: tuple[int, dict[str, Any]] = (500, {})
     headers: dict[str, str] = field(default_factory=dict)  # added to the answer's own
+    # Its run's network nodes are executed in this process, whose steps hand it the
+    # answer (apps.runs.services.dispatch.InProcess); None: it watches the run's events.
+    local: Any = field(default=None, compare=False)
 
 
 def respond_now(pending: RespondWait, *, response: Any = None) -> Answer | None:
@@ -322,12 +325,43 @@ def run_events() -> RunEvents | None:
     return events
 
 
+async def _local_wait(pending: RespondWait, in_thread: Callable[..., Awaitable[Any]],
+                      deadline: float) -> Answer | None:
+    """The answer handed over by this process's steps, or None when the run goes on
+    elsewhere (the caller then watches its events). The row is read every RECHECK_S
+    without news, as a caller watching events does without an event."""
+    news = asyncio.wrap_future(pending.local.news)
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return respond_answer(pending, respond_timed_out(pending))
+            try:
+                response = await asyncio.wait_for(asyncio.shield(news), min(left, RECHECK_S))
+            except TimeoutError:
+                answer, _seen = await in_thread(respond_read, pending)
+                if answer is not None:
+                    return respond_answer(pending, answer)
+                continue
+            if response is None:
+                return None
+            return respond_answer(pending, respond_now(pending, response=response))
+    finally:
+        news.cancel()
+
+
 async def respond_wait_async(pending: RespondWait,
                              in_thread: Callable[..., Awaitable[Any]]) -> Answer:
     """Wait on the event loop for the run's answer, woken by its events (this loop's
     `RunEvents`); `in_thread(fn, *args)` reads the row on a thread of the caller's pool,
-    which is held only for that read."""
+    which is held only for that read. A run whose network nodes this process executes
+    (`pending.local`) hands the answer over from the step that made it, without events
+    or a read, unless it goes on elsewhere."""
     deadline = time.monotonic() + pending.timeout
+    if pending.local is not None:
+        answer = await _local_wait(pending, in_thread, deadline)
+        if answer is not None:
+            return answer
     target = _events_channel(pending.run_id)
     events = run_events()
     queue: asyncio.Queue | None = None

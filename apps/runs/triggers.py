@@ -155,7 +155,7 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
                             ) from None
     # A respond-mode caller waits here for the answer: this process makes the run's
     # network calls itself (WEFT_RESPOND_IN_PROCESS), one hop fewer than a worker.
-    with in_process(config.mode == "respond"):
+    with in_process(config.mode == "respond") as here:
         run_id, run = replay.run_start_once(
             workflow_id=workflow.pk, claims=claims, body_sha256=body_sha256,
             start=lambda new_id, guard: run_start(
@@ -165,7 +165,8 @@ def webhook_receive(*, secret: str, body: bytes, headers: dict[str, str]
                 trace_id=trace_id_from(headers.get("traceparent", "")), run_id=new_id,
                 guard=guard))
     return run_id, run, {"mode": config.mode, "timeout": config.respond_timeout_s,
-                         "failure": (config.failure_status, config.failure_body)}
+                         "failure": (config.failure_status, config.failure_body),
+                         "local": here}
 
 
 def webhook_handle(*, secret: str, body: bytes, headers: dict[str, str], wait: bool = True
@@ -202,7 +203,8 @@ def webhook_answer(receive, *, wait: bool = True
     if trigger["mode"] != "respond":
         return 202, {"run_id": str(run.pk), "status": run.status}, extra
     pending = RespondWait(run_id=run.pk, timeout=trigger["timeout"],
-                          failure=trigger["failure"], headers=extra)
+                          failure=trigger["failure"], headers=extra,
+                          local=trigger.get("local"))
     if run.response is not None or run.status in RUN_FINISHED:
         answer = respond_now(pending, response=run.response)
         if answer is not None:

@@ -14,6 +14,7 @@ import pytest
 
 from apps.runs import services
 from apps.runs.models import NodeRun, Run, WorkerHeartbeat
+from apps.runs.services.dispatch import InProcess
 from apps.runs.triggers import workflow_runtime_get
 from tests.fixtures.runs import WebhookFront, asgi_callers, flow
 from tests.fixtures.slow_http import SlowReceiver
@@ -47,6 +48,48 @@ def test_a_respond_webhooks_http_calls_are_made_by_the_web_process_that_waits(
         assert rows[node_id].worker.endswith(f"#{os.getpid()}")  # this process: the front
     # It beat as the holder of those nodes, so a worker's outbox would take them over.
     assert WorkerHeartbeat.objects.filter(holder=rows["call"].worker).exists()
+
+
+def test_the_caller_is_handed_its_answer_by_this_process_without_the_runs_events(
+        publish, slow_receiver, monkeypatch):
+    # No events reach the caller (as with Redis's pub/sub away), and without an event
+    # it would read its row only every 45 s: the step that answered, written in this
+    # process, hands the answer over itself.
+    from apps.runs import respond
+
+    monkeypatch.setattr(respond, "run_events", lambda: None)
+    monkeypatch.setattr(respond, "RECHECK_S", 45)
+    receiver = slow_receiver(delay_s=0.1)
+    workflow = publish(_respond_flow(("call", "http.request", {"url": receiver.url}),
+                                     timeout_s=45))
+    began = time.monotonic()
+    status, body, _headers = WebhookFront("asgi").post(workflow, b"{}")
+    assert (status, body) == (201, {"done": True})
+    assert time.monotonic() - began < 15  # not after a 45 s wait for the row
+    assert receiver.requests == 1
+
+
+def test_a_caller_whose_run_is_cancelled_mid_call_is_answered_then(publish, slow_receiver,
+                                                                   monkeypatch):
+    # Its call abandoned, nothing of the run is in flight here any longer: the caller
+    # reads how the run ended (its events too would say so), not after its timeout.
+    from apps.runs import respond
+
+    monkeypatch.setattr(respond, "RECHECK_S", 30)
+    receiver = slow_receiver(delay_s=30)
+    workflow = publish(_respond_flow(("call", "http.request", {"url": receiver.url,
+                                                               "timeout_s": 60}),
+                                     timeout_s=60))
+    path = f"/hooks/{workflow_runtime_get(workflow=workflow).webhook_secret}/"
+    with asgi_callers(path, 1) as (callers, _timed):
+        _wait(lambda: receiver.in_flight == 1, 20, "the call in flight")
+        began = time.monotonic()
+        services.run_cancel(run=Run.objects.get(workflow=workflow))
+        response = callers[0].result(timeout=20)
+        assert time.monotonic() - began < 15
+    assert response["status"] == 500
+    assert json.loads(response["body"])["error"] == "run_failed"
+    _wait(lambda: receiver.in_flight == 0, 20, "the abandoned call to hang up")
 
 
 def test_switched_off_a_respond_webhooks_calls_go_to_the_workers(publish, slow_receiver,
@@ -178,12 +221,12 @@ def test_a_heartbeat_that_fails_leaves_no_slot_taken(publish, slow_receiver):
         cursor.execute(_REFUSE_HEARTBEATS)
     try:
         with pytest.raises(DatabaseError, match="heartbeats refused"):
-            executor.execute_here(node_run_id=pk)
+            executor.execute_here(node_run_id=pk, here=InProcess())
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TRIGGER weft_test_refuse ON runs_workerheartbeat; "
                            "DROP FUNCTION weft_test_refuse()")
-    assert executor.execute_here(node_run_id=pk) is True  # its one slot is free again
+    assert executor.execute_here(node_run_id=pk, here=InProcess()) is True  # its one slot is free again
     _wait(lambda: Run.objects.get(pk=run.pk).status == "succeeded", 20, "the run")
     assert receiver.requests == 1
 

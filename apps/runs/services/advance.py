@@ -11,7 +11,7 @@ from django.db import transaction
 from apps.runs import events, replay, rows, scheduler
 from apps.runs.engine_hooks import HookTime, engine_hooks
 from apps.runs.models import NodeStatus, Run, RunStatus
-from apps.runs.services.dispatch import dispatch_node_runs
+from apps.runs.services.dispatch import dispatch_node_runs, in_process_run
 from apps.runs.services.execution import execute_inline, policy_of
 from apps.runs.services.runtime import engine_paused_reason
 from apps.runs.services.step import (
@@ -173,6 +173,13 @@ def _after_commit(step: Step) -> None:
     if step.events:
         evts = step.events
         transaction.on_commit(lambda: events.publish_run(str(run.pk), evts))
+    here = in_process_run()
+    if here is not None:  # its caller waits in this process: the answer goes to it here
+        if "response" in step.run_fields:
+            response = step.run.response
+            transaction.on_commit(lambda: here.answered(response))
+        elif any(status in RUN_FINISHED for status in step.reached):
+            transaction.on_commit(here.elsewhere)  # it reads how the run ended
 
 
 def begin(step: Step) -> None:

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
+from concurrent import futures
 from typing import Any
 
 from django.conf import settings
@@ -41,26 +42,86 @@ RETRY_POLICY = {"max_retries": 1, "interval_start": 0.05, "interval_step": 0.1,
                 "interval_max": 0.1}
 
 
+class InProcess:
+    """A run whose caller waits in this process (a respond-mode webhook's) while its
+    network nodes are executed here (`in_process`): how many of them are in flight
+    here, and the answer handed to the caller by the step that made it, so that the
+    caller neither subscribes to the run's events nor reads its row.
+
+    `news` resolves once, from whichever thread gets there first: with the run's
+    response (in stored form) when a step written here answered; with None when the
+    caller must watch the run as any other (apps.runs.respond): a node of the run went
+    to a worker, the run ended without an answer, or none of its nodes is in flight
+    here any longer and it has not answered (a retry due later, a node taken over by
+    another process, a cancel)."""
+
+    def __init__(self) -> None:
+        self.news: futures.Future = futures.Future()
+        self._in_flight = 0
+        self._lock = threading.Lock()
+
+    def answered(self, response: Any) -> None:
+        self._resolve(response)
+
+    def elsewhere(self) -> None:
+        self._resolve(None)
+
+    def enter(self) -> None:
+        """A node of the run is in flight here (until `leave`)."""
+        with self._lock:
+            self._in_flight += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+        self.idle()
+
+    def idle(self) -> None:
+        """None in flight here and no answer yet: the caller watches the run."""
+        with self._lock:
+            if self._in_flight <= 0 and not self.news.done():
+                self.news.set_result(None)
+
+    def _resolve(self, value: Any) -> None:
+        with self._lock:
+            if not self.news.done():
+                self.news.set_result(value)
+
+
 # Set while a step of a run whose caller waits in this process is written and settled
 # (a respond-mode webhook's): its network nodes are executed here (`in_process`).
-_here: contextvars.ContextVar[bool] = contextvars.ContextVar("weft_dispatch_here",
-                                                             default=False)
+_here: contextvars.ContextVar[InProcess | None] = contextvars.ContextVar(
+    "weft_dispatch_here", default=None)
 
 
 @contextlib.contextmanager
-def in_process(on: bool = True):
+def in_process(on: bool | InProcess | None = True):
     """Within it, the network nodes that the steps written here queue (HTTP requests,
     model calls: the `io` and `inference` queues) are executed by this process's I/O
     executor instead of being sent to a worker (WEFT_RESPOND_IN_PROCESS): the web
     process that waits for a respond-mode webhook's answer makes its calls itself, one
     hop fewer. Durability is the engine's as in a worker: the node is claimed under this
     process's lease and heartbeat (apps.runs.io_executor); one this process does not
-    take (no slot free, the database away) is sent to its worker as usual."""
-    token = _here.set(on and settings.WEFT_RESPOND_IN_PROCESS and settings.WEFT_IO_EXECUTOR)
+    take (no slot free, the database away) is sent to its worker as usual.
+
+    Yields the run's InProcess (`on` itself when one is given: the executor settles a
+    node within its run's), or None when switched off. A new one that has no node in
+    flight when the block ends has nothing to wait for here (`InProcess.idle`)."""
+    here = None
+    if on and settings.WEFT_RESPOND_IN_PROCESS and settings.WEFT_IO_EXECUTOR:
+        here = on if isinstance(on, InProcess) else InProcess()
+    token = _here.set(here)
     try:
-        yield
+        yield here
     finally:
         _here.reset(token)
+        if here is not None and here is not on:
+            here.idle()
+
+
+def in_process_run() -> InProcess | None:
+    """The InProcess of the step being written, if its caller waits in this process."""
+    return _here.get()
 
 
 def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: str,
@@ -73,10 +134,13 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
     thread, and in a thread of a web server that never made it current it is Celery's
     unconfigured default app (a broker on localhost that is not Weft's). `network`:
     the pks of nodes that wait on the network, which `in_process` executes here."""
-    if _here.get() and network:
-        jobs = _executed_here(jobs, network)
+    here = _here.get()
+    if here is not None:
+        if network:
+            jobs = _executed_here(jobs, network, here)
         if not jobs:
             return []
+        here.elsewhere()  # a node of the run goes to a worker: its caller watches the run
     from celery_worker.app import app
 
     sent, unsent = [], []
@@ -99,19 +163,19 @@ def dispatch_node_runs(jobs: list[tuple[int, str, float | None]], *, trace_id: s
     return unsent
 
 
-# How this process executes a network node itself (node run pk, queue -> taken?):
-# registered by apps.runs.io_executor (imported when the runs app is ready), which
-# imports the services, so they do not import it.
-_execute_here: Callable[[int, str], bool] | None = None
+# How this process executes a network node itself (node run pk, queue, its run's
+# InProcess -> taken?): registered by apps.runs.io_executor (imported when the runs app
+# is ready), which imports the services, so they do not import it.
+_execute_here: Callable[[int, str, InProcess], bool] | None = None
 
 
-def executes_here(function: Callable[[int, str], bool]) -> None:
+def executes_here(function: Callable[[int, str, InProcess], bool]) -> None:
     global _execute_here
     _execute_here = function
 
 
-def _executed_here(jobs: list[tuple[int, str, float | None]], network: AbstractSet[int]
-                   ) -> list[tuple[int, str, float | None]]:
+def _executed_here(jobs: list[tuple[int, str, float | None]], network: AbstractSet[int],
+                   here: InProcess) -> list[tuple[int, str, float | None]]:
     """Hand the network nodes among `jobs` to this process's I/O executor; the jobs it
     did not take."""
     if _execute_here is None:
@@ -120,7 +184,7 @@ def _executed_here(jobs: list[tuple[int, str, float | None]], network: AbstractS
     for job in jobs:
         pk, queue, _timeout = job
         try:
-            taken = pk in network and _execute_here(pk, queue)
+            taken = pk in network and _execute_here(pk, queue, here)
         except Exception:  # the database away: sent to its worker with the others
             logger.warning("could not execute node run %s in this process", pk, exc_info=True)
             taken = False
