@@ -96,7 +96,10 @@ def stamp_run_events(run_id: str, events: list[dict[str, Any]]) -> None:
     callers publish from `transaction.on_commit`), so an event whose number is at or
     below the `seq` a snapshot read (apps.runs.consumers, in one repeatable-read
     transaction with the run's state) is already shown by that snapshot: clients drop
-    it. Without a number (the database unreachable) an event is applied as it comes."""
+    it. A step's events are numbered by the statement that writes the step (the run's
+    event_seq goes up with its change: rows.StepWrite), which keeps that promise with
+    one statement fewer. Without a number (the database unreachable) an event is
+    applied as it comes."""
     # Inside a transaction (a caller that publishes before its commit) behind a
     # savepoint, so that a failure here cannot break the caller's transaction.
     guard = transaction.atomic() if connection.in_atomic_block else nullcontext()
@@ -117,13 +120,16 @@ def stamp_run_events(run_id: str, events: list[dict[str, Any]]) -> None:
 
 def publish_run(run_id: str, events: list[dict[str, Any]]) -> None:
     """One message per step; the consumer forwards each event on its own. Each event
-    is numbered first (`stamp_run_events`: one UPDATE). With the pub/sub layer the
+    not numbered yet (a step's are, by the statement that wrote it) is numbered first
+    (`stamp_run_events`: one UPDATE). With the pub/sub layer the
     message is handed to this process's publisher thread, which sends what has
     gathered in one pipelined round trip: the caller (a webhook request, a worker's
     step) does not wait on Redis. Order is kept per process."""
     if not events:
         return
-    stamp_run_events(run_id, events)
+    unnumbered = [event for event in events if "seq" not in event]
+    if unnumbered:  # a step's events are numbered by its own write (rows.StepWrite)
+        stamp_run_events(run_id, unnumbered)
     publish_group(run_group(run_id), {"type": "run.events", "events": events})
     statuses = [e["status"] for e in events if e.get("event") == "run"]
     if statuses:  # the runs page learns which run changed; it reads the run itself

@@ -329,6 +329,12 @@ class StepWrite:
     # its params): the insert of a request receipt (apps.runs.replay). The run and its
     # rows are inserted only when it returns one; else step_write answers False.
     guard: tuple[str, list[Any]] | None = None
+    # The step's events, numbered in the same statement: the run's event_seq goes up
+    # by `events` (a new run's is inserted with it), and `event_seq` is set to the
+    # number of the last one (apps.runs.events.stamp_run_events says why they are).
+    run_id: Any = None
+    events: int = 0
+    event_seq: int | None = None
 
 
 def guard_holds(guard: tuple[str, list[Any]]) -> bool:
@@ -356,16 +362,26 @@ def step_write(write: StepWrite) -> bool:
         ctes.append(f"new_run AS (INSERT INTO runs_run ({cols}) SELECT {cols} FROM "
                     f"jsonb_populate_record(NULL::runs_run, %s::jsonb){only_if})")
         params.append(json.dumps(_json_row(write.run_insert, run_fields)))
+    numbered = ""  # the CTE returning the run's event_seq after this step's events
     if write.run_update is not None:
         pk, expected, fields = write.run_update
         if fields:
             assignments, values = _set_clause(Run, fields)
             where = "id = %s" + (" AND status = %s" if expected is not None else "")
+            if write.events:
+                assignments += ", event_seq = event_seq + %s"
+                values.append(write.events)
+                numbered = f"w{len(ctes)}"
             ctes.append(f"w{len(ctes)} AS (UPDATE runs_run SET {assignments} WHERE {where} "
-                        "RETURNING 1)")
+                        "RETURNING event_seq)")
             params += values + [pk] + ([expected] if expected is not None else [])
             if expected is not None:
                 checks.append(f"w{len(ctes) - 1}")
+    if write.events and not numbered and write.run_insert is None:
+        numbered = f"w{len(ctes)}"
+        ctes.append(f"{numbered} AS (UPDATE runs_run SET event_seq = event_seq + %s "
+                    "WHERE id = %s RETURNING event_seq)")
+        params += [write.events, write.run_id]
     for pk, expected, fields in write.row_updates:
         assignments, values = _set_clause(NodeRun, fields)
         ctes.append(f"w{len(ctes)} AS (UPDATE runs_noderun SET {assignments} "
@@ -385,12 +401,16 @@ def step_write(write: StepWrite) -> bool:
     counts = ", ".join(f"(SELECT count(*) FROM {name})" for name in checks) or "0"
     ids = ("(SELECT jsonb_agg(jsonb_build_array(id, node_id, attempt)) FROM new_rows)"
            if inserted else "NULL")
-    sql = f"WITH {', '.join(ctes)} SELECT ARRAY[{counts}], {ids}"
+    seq = f"(SELECT event_seq FROM {numbered})" if numbered else "NULL"
+    sql = f"WITH {', '.join(ctes)} SELECT ARRAY[{counts}], {ids}, {seq}"
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         record = cursor.fetchone()
     if checks and any(count != 1 for count in record[0]):
         return False
+    if write.events:
+        write.event_seq = (write.run_insert.event_seq if write.run_insert is not None
+                           else record[2])
     if inserted:
         ids_by_key = {(node_id, attempt): pk for pk, node_id, attempt in _json(record[1])}
         for row in write.new_rows:

@@ -117,6 +117,34 @@ def test_an_event_numbered_before_a_snapshot_is_shown_by_it(publish):
     assert detail["id"] == str(run.pk)
 
 
+def test_a_steps_events_are_numbered_by_the_statement_that_writes_it(publish, monkeypatch):
+    """No UPDATE of its own to number a step's events: the run's count goes up in the
+    step's write, so the number commits with the change it tells of."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    workflow = publish(flow(("start", "trigger.manual"), ("work", "test.sleep", {"seconds": 0}),
+                            ("after", "core.noop"), edges=[("start", "work"), ("work", "after")]))
+    sent = []
+    monkeypatch.setattr(events, "publish_group", lambda group, message: sent.append(message))
+    services.run_start(workflow=workflow, input={})  # fills the caches
+    sent.clear()
+    with CaptureQueriesContext(connection) as queries:  # a new run: its one INSERT
+        run = services.run_start(workflow=workflow, input={})
+    assert len(queries) == 1, [q["sql"][:60] for q in queries]
+    work = NodeRun.objects.get(run=run, node_id="work")
+    with CaptureQueriesContext(connection) as queries:  # a worker's claim, then its step
+        assert services.node_run_execute(node_run_id=work.pk, worker="w1") == "succeeded"
+    numbering = [q["sql"][:60] for q in queries if q["sql"].startswith("UPDATE runs_run SET "
+                                                                         "event_seq")]
+    assert len(numbering) == 1, numbering  # the claim's "running" event only
+    seqs = [e["seq"] for m in sent if m["type"] == "run.events" for e in m["events"]]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert len(seqs) >= 6  # the start's, the claim's and the step's events
+    run.refresh_from_db()
+    assert run.event_seq == seqs[-1]
+
+
 def test_the_runs_page_feed_says_which_run_changed(publish, create_user):
     workflow = publish(flow(("start", "trigger.manual"), ("set", "test.set", {"values": {}}),
                             edges=[("start", "set")]))

@@ -93,8 +93,10 @@ def write_step(step: Step) -> None:
     """Write the step in one statement: the run (insert, or compare-and-set on the
     status it was read with), changed rows (compare-and-set), new rows. Then hand
     dispatch and events to on_commit."""
-    write = rows.StepWrite(new_rows=step.new, guard=step.guard)
+    write = rows.StepWrite(new_rows=step.new, guard=step.guard, run_id=step.run.pk,
+                           events=len(step.events))
     if step.is_new_run:
+        step.run.event_seq = len(step.events)
         write.run_insert = step.run
     elif step.run_fields:
         fields = dict(step.run_fields)
@@ -109,6 +111,10 @@ def write_step(step: Step) -> None:
         if step.guard is not None:  # a new run checks nothing else
             raise replay.ClaimTaken()
         raise StepOutdated(f"run {step.run.pk} or one of its node runs moved on concurrently")
+    if write.event_seq is not None:  # numbered with the step's own write, not after it
+        first = write.event_seq - len(step.events) + 1
+        for offset, event in enumerate(step.events):
+            event["seq"] = first + offset
     # What follows the commit first (the step's messages and events), then the handlers
     # of its waits and of the run statuses it reached: a child run they start, which may
     # end at once and resume this run, publishes its own events after these.
