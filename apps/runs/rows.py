@@ -130,6 +130,9 @@ class Claim:
     row: NodeRun  # with .run set (the run's identity and data, not its status)
     outputs: dict[str, dict[str, Any]]  # node_id -> lean outputs of succeeded nodes
     now: datetime  # PostgreSQL's clock when the claim was made
+    # The number of the run's event that says this node started (its first delivery),
+    # counted by the claim itself; None when not counted there (see _claim_sql).
+    event_seq: int | None = None
 
 
 _RUN_PART = ("workflow_id", "version_id", "input", "trigger", "trace_id", "vars")
@@ -151,6 +154,16 @@ def _claim_sql() -> str:
                  else f'runs_noderun."{NodeRun._meta.get_field(n).column}"' for n in names]
     returning += [f'r."{Run._meta.get_field(n).column}"' for n in _RUN_PART]
     returning = ", ".join(f"{sql} AS c{i}" for i, sql in enumerate(returning))
+    run_id, deliveries = f"c{names.index('run_id')}", f"c{names.index('delivery_count')}"
+    # A first delivery's "running" event is numbered by the claim (the run's event_seq
+    # goes up with it). Only if the run's row is free: a step of the run holding it may
+    # be about to change this very node (a failure cancels the open ones), so waiting
+    # for it here could deadlock; then the event is numbered after the claim instead.
+    numbered = (
+        ", numbered AS (UPDATE runs_run SET event_seq = event_seq + 1"
+        " WHERE id = (SELECT n.id FROM runs_run n WHERE n.id ="
+        f" (SELECT {run_id} FROM claimed WHERE {deliveries} = 1)"
+        " FOR NO KEY UPDATE SKIP LOCKED) RETURNING event_seq)")
     return (
         "WITH claimed AS ("
         " UPDATE runs_noderun SET status = %(claimed)s,"
@@ -167,10 +180,11 @@ def _claim_sql() -> str:
         " ELSE runs_noderun.status = %(takeover)s AND runs_noderun.worker = %(take_from)s END)"
         " AND NOT EXISTS (SELECT 1 FROM runs_engineswitch s WHERE s.paused"
         " AND (s.workflow_id IS NULL OR s.workflow_id = r.workflow_id))"
-        f" RETURNING {returning})"
-        " SELECT claimed.*, now(), (SELECT jsonb_agg(jsonb_build_array(o.node_id, "
+        f" RETURNING {returning}){numbered}"
+        " SELECT claimed.*, (SELECT event_seq FROM numbered), now(),"
+        " (SELECT jsonb_agg(jsonb_build_array(o.node_id, "
         f"{lean_sql('o', 'outputs')}) ORDER BY o.node_id, o.attempt)"
-        f" FROM runs_noderun o WHERE o.run_id = claimed.c{names.index('run_id')}"
+        f" FROM runs_noderun o WHERE o.run_id = claimed.{run_id}"
         " AND o.status = %(succeeded)s)"
         " FROM claimed")
 
@@ -201,7 +215,8 @@ def node_run_claim(node_run_id: int, *, holder: str, lease_s: float, dead_after_
     run_values["input"], run_values["vars"] = _json(run_values["input"]), _json(
         run_values["vars"])
     row.run = Run(id=row.run_id, **run_values)
-    return Claim(row=row, outputs=dict(_json(record[-1]) or []), now=record[-2])
+    return Claim(row=row, outputs=dict(_json(record[-1]) or []), now=record[-2],
+                 event_seq=record[-3])
 
 
 def node_run_renew(node_run_id: int, *, holder: str, lease_s: float) -> bool:

@@ -137,12 +137,44 @@ def test_a_steps_events_are_numbered_by_the_statement_that_writes_it(publish, mo
         assert services.node_run_execute(node_run_id=work.pk, worker="w1") == "succeeded"
     numbering = [q["sql"][:60] for q in queries if q["sql"].startswith("UPDATE runs_run SET "
                                                                          "event_seq")]
-    assert len(numbering) == 1, numbering  # the claim's "running" event only
+    assert numbering == []  # the claim numbers its "running" event itself
     seqs = [e["seq"] for m in sent if m["type"] == "run.events" for e in m["events"]]
     assert seqs == list(range(1, len(seqs) + 1))
     assert len(seqs) >= 6  # the start's, the claim's and the step's events
     run.refresh_from_db()
     assert run.event_seq == seqs[-1]
+
+
+def test_a_claim_numbers_its_event_unless_a_step_holds_the_run(publish):
+    """The claim counts its "running" event with the run's other events; while a step
+    of the run holds the run's row, it does not wait for it (that step may be about to
+    cancel this very node): the event is then numbered when it is published."""
+    import psycopg
+    from django.db import connection
+
+    from apps.runs import rows
+
+    workflow = publish(flow(("start", "trigger.manual"), ("a", "test.sleep", {"seconds": 0}),
+                            ("b", "test.sleep", {"seconds": 0}),
+                            edges=[("start", "a"), ("start", "b")]))
+    run = services.run_start(workflow=workflow, input={})
+    run.refresh_from_db()
+    first = NodeRun.objects.get(run=run, node_id="a").pk
+    claim = rows.node_run_claim(first, holder="w1#1", lease_s=30, dead_after_s=10)
+    assert claim.event_seq == run.event_seq + 1
+    counted = claim.event_seq
+    second = NodeRun.objects.get(run=run, node_id="b").pk
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"},
+                         autocommit=False) as other:
+        other.execute("SELECT id FROM runs_run WHERE id = %s FOR NO KEY UPDATE", [run.pk])
+        claim = rows.node_run_claim(second, holder="w1#1", lease_s=30, dead_after_s=10)
+        assert claim is not None  # claimed, without waiting for the other transaction
+        assert claim.event_seq is None
+        other.rollback()
+    run.refresh_from_db()
+    assert run.event_seq == counted  # the second claim's event is left to its publisher
+    assert NodeRun.objects.get(pk=second).status == "running"
 
 
 def test_the_runs_page_feed_says_which_run_changed(publish, create_user):

@@ -112,9 +112,11 @@ def node_run_claim(*, node_run_id: int, worker: str = "") -> str | Claimed:
                               "it is quarantined and the run fails.", retryable=False)
         return record_result(row, failure)
     if row.delivery_count == 1:
-        events.publish_run(str(run.pk), [{"event": "node", "run_id": str(run.pk),
-                                          "node_id": row.node_id, "status": NodeStatus.RUNNING,
-                                          "attempt": row.attempt}])
+        started = {"event": "node", "run_id": str(run.pk), "node_id": row.node_id,
+                   "status": NodeStatus.RUNNING, "attempt": row.attempt}
+        if claim.event_seq is not None:  # numbered by the claim (else when published)
+            started["seq"] = claim.event_seq
+        events.publish_run(str(run.pk), [started])
     compiled = compiled_by_id(run.version_id, run.workflow_id)
     step = Step(run=run, compiled=compiled, rows={}, now=now)
     nodes = {}
