@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -126,4 +127,7 @@ def test_the_inbox_socket_shows_tasks_arrive_and_leave(publish, create_user, cre
         await inbox.disconnect()
         await other.disconnect()
 
-    asyncio.run(scenario())
+    # Its own thread and event loop: a browser test earlier in the session may leave
+    # one running in this thread.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, scenario()).result(timeout=120)
