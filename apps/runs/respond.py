@@ -8,6 +8,10 @@ ASGI front waits on its event loop (`respond_wait_async`), its callers sharing o
 subscription connection (`RunEvents`), so a slow run holds no thread of the pool that
 serves other webhooks; the Django view waits on its own thread (`respond_wait`). An event
 lost (Redis away) costs at most `RECHECK_S`: the row is read again then.
+
+A caller of the ASGI front whose run's network nodes its own process executes
+(`RespondWait.local`, apps.runs.services.dispatch.InProcess) is handed the answer by the
+step that made it, and watches the events only once the run goes on elsewhere.
 """
 
 from __future__ import annotations
