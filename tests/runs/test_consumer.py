@@ -117,18 +117,20 @@ def test_an_event_numbered_before_a_snapshot_is_shown_by_it(publish):
     assert detail["id"] == str(run.pk)
 
 
-def test_a_steps_events_are_numbered_by_the_statement_that_writes_it(publish, monkeypatch):
+def test_a_steps_events_are_numbered_by_the_statement_that_writes_it(publish):
     """No UPDATE of its own to number a step's events: the run's count goes up in the
     step's write, so the number commits with the change it tells of."""
+    import redis
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     workflow = publish(flow(("start", "trigger.manual"), ("work", "test.sleep", {"seconds": 0}),
                             ("after", "core.noop"), edges=[("start", "work"), ("work", "after")]))
-    sent = []
-    monkeypatch.setattr(events, "publish_group", lambda group, message: sent.append(message))
     services.run_start(workflow=workflow, input={})  # fills the caches
-    sent.clear()
+    layer = events.pubsub_layer()  # the run's messages, as Redis carries them
+    listener = redis.Redis.from_url(layer.url).pubsub(ignore_subscribe_messages=True)
+    listener.psubscribe(layer.channel(events.run_group("*")))
+    listener.get_message(timeout=1)  # the subscription confirmed
     with CaptureQueriesContext(connection) as queries:  # a new run: its one INSERT
         run = services.run_start(workflow=workflow, input={})
     assert len(queries) == 1, [q["sql"][:60] for q in queries]
@@ -138,7 +140,12 @@ def test_a_steps_events_are_numbered_by_the_statement_that_writes_it(publish, mo
     numbering = [q["sql"][:60] for q in queries if q["sql"].startswith("UPDATE runs_run SET "
                                                                          "event_seq")]
     assert numbering == []  # the claim numbers its "running" event itself
-    seqs = [e["seq"] for m in sent if m["type"] == "run.events" for e in m["events"]]
+    sent = []
+    while (message := listener.get_message(timeout=2)) is not None:
+        if message["channel"].decode() == layer.channel(events.run_group(str(run.pk))):
+            sent.append(layer.serializer.deserialize(message["data"]))
+    listener.close()
+    seqs = [e["seq"] for m in sent for e in m["events"]]
     assert seqs == list(range(1, len(seqs) + 1))
     assert len(seqs) >= 6  # the start's, the claim's and the step's events
     run.refresh_from_db()

@@ -16,7 +16,7 @@ from apps.runs import services
 from apps.runs.models import NodeRun, Run, WorkerHeartbeat
 from apps.runs.services.dispatch import InProcess
 from apps.runs.triggers import workflow_runtime_get
-from tests.fixtures.runs import WebhookFront, asgi_callers, flow
+from tests.fixtures.runs import WebhookFront, _free_port, asgi_callers, flow
 from tests.fixtures.slow_http import SlowReceiver
 from tests.runs.test_hooks import WEBHOOK
 from tests.runs.test_io_executor import _wait
@@ -51,13 +51,15 @@ def test_a_respond_webhooks_http_calls_are_made_by_the_web_process_that_waits(
 
 
 def test_the_caller_is_handed_its_answer_by_this_process_without_the_runs_events(
-        publish, slow_receiver, monkeypatch):
-    # No events reach the caller (as with Redis's pub/sub away), and without an event
-    # it would read its row only every 45 s: the step that answered, written in this
-    # process, hands the answer over itself.
+        publish, slow_receiver, monkeypatch, settings):
+    # The run's events go to a Redis that does not listen (its pub/sub away), and
+    # without an event the caller would read its row only every 45 s: the step that
+    # answered, written in this process, hands the answer over itself.
     from apps.runs import respond
 
-    monkeypatch.setattr(respond, "run_events", lambda: None)
+    settings.CHANNEL_LAYERS = {"default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [f"redis://127.0.0.1:{_free_port()}/0"]}}}
     monkeypatch.setattr(respond, "RECHECK_S", 45)
     receiver = slow_receiver(delay_s=0.1)
     workflow = publish(_respond_flow(("call", "http.request", {"url": receiver.url}),

@@ -78,13 +78,11 @@ class InProcess:
 
     def idle(self) -> None:
         """None in flight here and no answer yet: the caller watches the run."""
-        with self._lock:
-            if self._in_flight <= 0 and not self.news.done():
-                self.news.set_result(None)
+        self._resolve(None, only_if_idle=True)
 
-    def _resolve(self, value: Any) -> None:
+    def _resolve(self, value: Any, *, only_if_idle: bool = False) -> None:
         with self._lock:
-            if not self.news.done():
+            if not self.news.done() and not (only_if_idle and self._in_flight > 0):
                 self.news.set_result(value)
 
 
