@@ -77,7 +77,8 @@ def _wait_rows(stack, query, params, predicate, timeout):
         if predicate(rows):
             return rows
         time.sleep(0.1)
-    raise AssertionError(f"timed out: {stack.sql(query, params)}")
+    raise AssertionError(f"timed out: {stack.sql(query, params)}\n"
+                         + "\n".join(stack.log(name)[-1500:] for name in stack.procs))
 
 
 def test_a_stranded_node_resumes_within_seconds_of_its_workers_loss(stack, faults_receiver):
@@ -182,13 +183,15 @@ def test_workers_with_skewed_clocks_take_no_live_lease_and_fire_timers_on_time(
     executed_by = {holder.split("@")[0] for (holder,) in stack.sql(
         "SELECT DISTINCT worker FROM runs_noderun WHERE run_id::text = ANY(%s) "
         "AND worker <> ''", [slow + timers])}
-    assert {"ahead", "behind"} <= executed_by | holders, executed_by
+    assert {"ahead", "behind"} <= executed_by | holders, (
+        executed_by, holders, stack.restarts, stack.log("ahead"), stack.log("behind"))
 
 
 def test_a_worker_whose_clock_runs_ahead_still_fires_timers_on_its_own(stack):
     """The sweep that fires timers is delivered to whichever worker takes it; one whose
     clock runs five minutes ahead must not discard it as expired (a message's expiry is
     judged by the receiving worker's clock), or timers wait while it is the one free."""
+    stack.wait_workers(["ahead"])
     stack.kill("w1")
     stack.kill("behind")
     try:
