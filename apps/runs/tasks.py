@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from celery import shared_task
@@ -17,20 +18,35 @@ from apps.runs.services.step import Outcome
 # second ago by PostgreSQL's clock is skipped (celery_worker/app.py: no message expiry).
 SWEEP_SPACING_S = 0.5
 
+logger = logging.getLogger("weft.runs")
+
+
+# Tries of a delivery, in this process, while the database comes and goes.
+DATABASE_TRIES = 3
+
 
 @shared_task(name="runs.node_execute", bind=True, max_retries=None)
 def node_execute(self, node_run_id: int) -> str:
-    try:
-        outcome = io_executor.node_execute(
-            node_run_id=node_run_id, worker=self.request.hostname or "",
-            queue=(self.request.delivery_info or {}).get("routing_key") or "")
-    except (OperationalError, InterfaceError) as exc:
-        # The database went away (a restart, a dropped connection): nothing was
-        # committed half-way. Wait here until it answers (a minute at most), then
-        # deliver again at once: the node goes on within a second of its return. (No
-        # countdown: an ETA is read with the receiving worker's clock.)
-        services.database_back(deadline=time.monotonic() + 60)
-        raise self.retry(exc=exc, countdown=0, max_retries=None) from exc
+    deadline = time.monotonic() + 60
+    for tries in range(1, DATABASE_TRIES + 1):
+        try:
+            outcome = io_executor.node_execute(
+                node_run_id=node_run_id, worker=self.request.hostname or "",
+                queue=(self.request.delivery_info or {}).get("routing_key") or "")
+            break
+        except (OperationalError, InterfaceError) as exc:
+            # The database went away (a restart, a dropped connection): nothing was
+            # committed half-way, but the node may be running under this process's
+            # name already (a claim whose answer was lost, a read after it), and no
+            # other process takes it from a holder that beats until its lease lapses.
+            # Wait here until the database answers (a minute at most), then try again
+            # in this process, which takes its own attempt over at once; after that,
+            # deliver again at once. (No countdown: an ETA is read with the receiving
+            # worker's clock.)
+            logger.warning("node run %s: the database went away (%s); trying again once "
+                           "it is back", node_run_id, exc.__class__.__name__)
+            if not services.database_back(deadline=deadline) or tries == DATABASE_TRIES:
+                raise self.retry(exc=exc, countdown=0, max_retries=None) from exc
     if outcome == Outcome.BUSY:
         # Another live worker holds the node. If it dies, its lease lapses: look again
         # then (this message may be the only one left for the node).

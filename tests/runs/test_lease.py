@@ -97,3 +97,74 @@ def test_a_running_node_keeps_its_lease_and_a_concurrent_delivery_does_not_run_i
     assert outcome["first"] == "succeeded"
     assert receiver.keys() == {f"{run.pk}/call": 1}
     assert NodeRun.objects.get(pk=row.pk).delivery_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_claim_whose_commit_answer_was_lost_is_taken_over_by_the_same_delivery(
+        publish, receiver, monkeypatch):
+    """PostgreSQL stopping just as a claim commits: the row is the worker's, the worker
+    sees only a lost connection. Other processes leave the node to its live holder, so
+    the delivery itself claims it again once the database answers (before: the error
+    went out, the node stayed `running` under a process that beats, untouched until
+    its lease lapsed). The exact moment cannot be caused from outside, so the claim
+    commits and then its connection is closed under it, as the server's shutdown does."""
+    from django.db import OperationalError
+
+    from apps.runs import rows
+
+    workflow = publish(_call_flow(receiver.url))
+    run = services.run_start(workflow=workflow, input={"x": 1})
+    row = NodeRun.objects.get(run=run, node_id="call")
+    claim = rows.node_run_claim
+    lost = []
+
+    def claim_then_lose_the_answer(*args, **kwargs):
+        claimed = claim(*args, **kwargs)
+        if not lost:
+            lost.append(claimed)
+            connection.close()
+            raise OperationalError("server closed the connection unexpectedly")
+        return claimed
+
+    monkeypatch.setattr(rows, "node_run_claim", claim_then_lose_the_answer)
+    assert services.node_run_execute(node_run_id=row.pk, worker="w1@here") == "succeeded"
+    assert len(lost) == 1
+    assert lost[0] is not None  # the first claim did commit
+    row.refresh_from_db()
+    assert (row.status, row.delivery_count) == ("succeeded", 2)
+    assert receiver.keys() == {f"{run.pk}/call": 1}  # called once
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_that_loses_the_database_after_its_claim_goes_on_in_its_own_process(
+        publish, receiver, monkeypatch):
+    """The database goes away after a delivery claimed its node (here while it reads
+    the workflow's plan): the delivery waits for it and takes its own attempt over in
+    this process (before: it handed the node back to the broker, and the next delivery,
+    in another process, left it to this one, which beats, until its lease lapsed). The
+    connection is closed under the read, as PostgreSQL's shutdown does, since the
+    moment cannot be chosen from outside."""
+    from django.db import OperationalError
+
+    from apps.runs import tasks
+    from apps.runs.services import workers
+
+    workflow = publish(_call_flow(receiver.url))
+    run = services.run_start(workflow=workflow, input={"x": 1})
+    row = NodeRun.objects.get(run=run, node_id="call")
+    compiled_by_id = workers.compiled_by_id
+    lost = []
+
+    def read_then_lose_the_database(*args, **kwargs):
+        if not lost:
+            lost.append(NodeRun.objects.get(pk=row.pk).status)
+            connection.close()
+            raise OperationalError("terminating connection due to administrator command")
+        return compiled_by_id(*args, **kwargs)
+
+    monkeypatch.setattr(workers, "compiled_by_id", read_then_lose_the_database)
+    assert tasks.node_execute(row.pk) == "succeeded"
+    assert lost == ["running"]  # claimed when the database went
+    row.refresh_from_db()
+    assert (row.status, row.delivery_count) == ("succeeded", 2)
+    assert receiver.keys() == {f"{run.pk}/call": 1}
