@@ -8,17 +8,24 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
-from apps.runs import services
+from apps.runs import rows, services, tasks
 from apps.runs.models import NodeRun
+from apps.runs.services import workers
 from tests.fixtures.runs import flow
 
 
 def _call_flow(url):
     return flow(("start", "trigger.manual"), ("call", "test.call", {"url": url}),
                 ("after", "core.noop"), edges=[("start", "call"), ("call", "after")])
+
+
+def _queued_call(publish, receiver):
+    """A run whose "call" node is queued: (run, its node run)."""
+    run = services.run_start(workflow=publish(_call_flow(receiver.url)), input={"x": 1})
+    return run, NodeRun.objects.get(run=run, node_id="call")
 
 
 def _dead_pid() -> int:
@@ -108,13 +115,7 @@ def test_a_claim_whose_commit_answer_was_lost_is_taken_over_by_the_same_delivery
     went out, the node stayed `running` under a process that beats, untouched until
     its lease lapsed). The exact moment cannot be caused from outside, so the claim
     commits and then its connection is closed under it, as the server's shutdown does."""
-    from django.db import OperationalError
-
-    from apps.runs import rows
-
-    workflow = publish(_call_flow(receiver.url))
-    run = services.run_start(workflow=workflow, input={"x": 1})
-    row = NodeRun.objects.get(run=run, node_id="call")
+    run, row = _queued_call(publish, receiver)
     claim = rows.node_run_claim
     lost = []
 
@@ -144,14 +145,7 @@ def test_a_delivery_that_loses_the_database_after_its_claim_goes_on_in_its_own_p
     in another process, left it to this one, which beats, until its lease lapsed). The
     connection is closed under the read, as PostgreSQL's shutdown does, since the
     moment cannot be chosen from outside."""
-    from django.db import OperationalError
-
-    from apps.runs import tasks
-    from apps.runs.services import workers
-
-    workflow = publish(_call_flow(receiver.url))
-    run = services.run_start(workflow=workflow, input={"x": 1})
-    row = NodeRun.objects.get(run=run, node_id="call")
+    run, row = _queued_call(publish, receiver)
     compiled_by_id = workers.compiled_by_id
     lost = []
 
