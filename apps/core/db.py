@@ -3,6 +3,7 @@ database to come back."""
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import suppress
 
@@ -45,16 +46,35 @@ def _database_answers() -> bool:
     return True
 
 
+# A process starts its pool afresh at most once in this long: the threads that met the
+# outage each come here, and those that took the old pool as it was being replaced
+# fail once more ("the pool ... is closed"). Closing the new one for them would fail
+# the threads already using it, and so on.
+POOL_AFRESH_SPACING_S = 2.0
+_pool_lock = threading.Lock()
+_pool_afresh_at = float("-inf")
+
+
 def database_back(*, deadline: float) -> bool:
     """Wait until PostgreSQL answers again (looking every 0.2 s), then start this
-    process's connection pool afresh: the old one holds broken connections and waits
-    between its own reconnection attempts (1, 2, 4, 8 s...). False at the deadline."""
+    process's connection pool afresh (once for all its threads: POOL_AFRESH_SPACING_S):
+    the old one holds broken connections and waits between its own reconnection
+    attempts (1, 2, 4, 8 s...). False at the deadline."""
     while not _database_answers():
         if time.monotonic() > deadline:
             return False
         time.sleep(0.2)
-    close_pool = getattr(connection, "close_pool", None)
-    if close_pool is not None and connection.settings_dict["OPTIONS"].get("pool"):
-        with suppress(KeyError, DatabaseError):
-            close_pool()
+    _pool_afresh()
     return True
+
+
+def _pool_afresh() -> None:
+    global _pool_afresh_at
+    if not connection.settings_dict["OPTIONS"].get("pool"):
+        return
+    with _pool_lock:
+        if time.monotonic() - _pool_afresh_at < POOL_AFRESH_SPACING_S:
+            return  # started afresh a moment ago, by another thread of this process
+        _pool_afresh_at = time.monotonic()
+        with suppress(KeyError, DatabaseError):
+            connection.close_pool()

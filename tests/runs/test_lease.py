@@ -107,58 +107,36 @@ def test_a_running_node_keeps_its_lease_and_a_concurrent_delivery_does_not_run_i
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_claim_whose_commit_answer_was_lost_is_taken_over_by_the_same_delivery(
-        publish, receiver, monkeypatch):
-    """PostgreSQL stopping just as a claim commits: the row is the worker's, the worker
-    sees only a lost connection. Other processes leave the node to its live holder, so
-    the delivery itself claims it again once the database answers (before: the error
-    went out, the node stayed `running` under a process that beats, untouched until
-    its lease lapsed). The exact moment cannot be caused from outside, so the claim
-    commits and then its connection is closed under it, as the server's shutdown does."""
+@pytest.mark.parametrize(("owner", "name", "after"), [
+    # PostgreSQL stopping just as the claim commits: the row is the worker's, the
+    # worker sees only a lost connection.
+    (rows, "node_run_claim", True),
+    # Or going away after the claim, while the delivery reads the workflow's plan.
+    (workers, "compiled_by_id", False),
+], ids=["claim-answer-lost", "read-after-claim"])
+def test_a_delivery_that_loses_the_database_after_its_claim_goes_on_in_its_own_process(
+        publish, receiver, monkeypatch, owner, name, after):
+    """Other processes leave the node to its live holder, which beats, so the delivery
+    waits for the database and takes its own attempt over in this process (before: it
+    handed the node back to the broker, and the next delivery, in another process, left
+    it alone until its lease lapsed). The moment cannot be chosen from outside, so the
+    connection is closed under the call, as PostgreSQL's shutdown does."""
     run, row = _queued_call(publish, receiver)
-    claim = rows.node_run_claim
+    real = getattr(owner, name)
     lost = []
 
-    def claim_then_lose_the_answer(*args, **kwargs):
-        claimed = claim(*args, **kwargs)
-        if not lost:
-            lost.append(claimed)
-            connection.close()
-            raise OperationalError("server closed the connection unexpectedly")
-        return claimed
+    def then_lose_the_database(*args, **kwargs):
+        if lost:
+            return real(*args, **kwargs)
+        if after:
+            real(*args, **kwargs)
+        lost.append(NodeRun.objects.get(pk=row.pk).status)
+        connection.close()
+        raise OperationalError("terminating connection due to administrator command")
 
-    monkeypatch.setattr(rows, "node_run_claim", claim_then_lose_the_answer)
-    assert services.node_run_execute(node_run_id=row.pk, worker="w1@here") == "succeeded"
-    assert len(lost) == 1
-    assert lost[0] is not None  # the first claim did commit
+    monkeypatch.setattr(owner, name, then_lose_the_database)
+    assert tasks.node_execute(row.pk) == "succeeded"
+    assert lost == ["running"]  # claimed (committed) when the database went
     row.refresh_from_db()
     assert (row.status, row.delivery_count) == ("succeeded", 2)
     assert receiver.keys() == {f"{run.pk}/call": 1}  # called once
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_delivery_that_loses_the_database_after_its_claim_goes_on_in_its_own_process(
-        publish, receiver, monkeypatch):
-    """The database goes away after a delivery claimed its node (here while it reads
-    the workflow's plan): the delivery waits for it and takes its own attempt over in
-    this process (before: it handed the node back to the broker, and the next delivery,
-    in another process, left it to this one, which beats, until its lease lapsed). The
-    connection is closed under the read, as PostgreSQL's shutdown does, since the
-    moment cannot be chosen from outside."""
-    run, row = _queued_call(publish, receiver)
-    compiled_by_id = workers.compiled_by_id
-    lost = []
-
-    def read_then_lose_the_database(*args, **kwargs):
-        if not lost:
-            lost.append(NodeRun.objects.get(pk=row.pk).status)
-            connection.close()
-            raise OperationalError("terminating connection due to administrator command")
-        return compiled_by_id(*args, **kwargs)
-
-    monkeypatch.setattr(workers, "compiled_by_id", read_then_lose_the_database)
-    assert tasks.node_execute(row.pk) == "succeeded"
-    assert lost == ["running"]  # claimed when the database went
-    row.refresh_from_db()
-    assert (row.status, row.delivery_count) == ("succeeded", 2)
-    assert receiver.keys() == {f"{run.pk}/call": 1}

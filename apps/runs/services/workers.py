@@ -93,7 +93,8 @@ def node_run_claim(*, node_run_id: int, worker: str = "") -> str | Claimed:
     # The common case in one statement: claim the row (queued, or running with a lapsed
     # lease or a holder that stopped beating: its worker died) with compare-and-set,
     # and read the row, its run and the earlier outputs it may read.
-    claim = _claim_row(node_run_id, holder=holder)
+    claim = rows.node_run_claim(node_run_id, holder=holder, lease_s=settings.WEFT_NODE_LEASE_S,
+                                dead_after_s=settings.WEFT_HOLDER_DEAD_S)
     if claim is None:
         outcome = claim_refused(node_run_id, holder=holder)
         if isinstance(outcome, str):
@@ -158,36 +159,6 @@ def record_result_retrying(row: NodeRun, result: Outputs | Wait | NodeFailure,
             connection.close()
             if not database_back(deadline=deadline):
                 raise
-
-
-# How long a delivery waits for PostgreSQL to come back when its claim met the database
-# going away, before it gives the node up to the broker's next delivery.
-CLAIM_RETRY_S = 60.0
-
-
-def _claim_row(node_run_id: int, *, holder: str) -> rows.Claim | None:
-    """`rows.node_run_claim`, tried once more when the database went away meanwhile.
-    The claim may have committed with its answer lost (PostgreSQL stopping as it
-    commits): the node is then running under this process's name, which no other
-    process takes over while this one beats (its lease first has to lapse). Claimed
-    again here once the database answers, it is this process's own attempt, taken
-    over at once (`claim_refused`)."""
-    def claim() -> rows.Claim | None:
-        return rows.node_run_claim(node_run_id, holder=holder,
-                                   lease_s=settings.WEFT_NODE_LEASE_S,
-                                   dead_after_s=settings.WEFT_HOLDER_DEAD_S)
-
-    try:
-        return claim()
-    except DatabaseError as exc:
-        if not db_error_is_transient(exc):
-            raise
-        logger.warning("claiming node run %s met the database going away; claiming it "
-                       "again once it is back", node_run_id)
-        connection.close()
-        if not database_back(deadline=time.monotonic() + CLAIM_RETRY_S):
-            raise
-    return claim()  # None, for a claim that did commit: `claim_refused` takes it over
 
 
 def claim_refused(node_run_id: int, *, holder: str) -> str | rows.Claim:
