@@ -31,6 +31,7 @@ from apps.inference.client import (
     _only,
     _predictions,
     _served_version,
+    output_arrays,
 )
 from apps.inference.errors import from_exception
 from apps.inference.spec import ModelSpec
@@ -227,8 +228,8 @@ class TritonBatcher:
         self.requests += 1
         result = await self._raw().infer(spec.name, inputs, model_version=version,
                                          headers=self.connection.header_dict or None)
-        arrays = {o.name: a for o in spec.outputs if (a := result.as_numpy(o.name)) is not None}
-        return _served_version(result, self._grpc), arrays
+        rows = next(iter(tensors.values())).shape[0] if spec.batches and tensors else None
+        return _served_version(result, self._grpc), output_arrays(spec, result, rows)
 
     async def close(self) -> None:
         for batch in list(self._open.values()):

@@ -31,6 +31,7 @@ from apps.inference import codec
 from apps.inference.errors import (
     InferenceError,
     InputError,
+    ModelError,
     ModelNotFound,
     OutputError,
     ServerUnavailable,
@@ -401,7 +402,7 @@ class TritonClient:
         result = self._call(
             spec.name, "infer", spec.name, self._infer_inputs(spec, tensors), model_version=version
         )
-        arrays = {o.name: a for o in spec.outputs if (a := result.as_numpy(o.name)) is not None}
+        arrays = output_arrays(spec, result, len(rows) if spec.batches else None)
         served = _served_version(result, self._grpc)
         return served, _predictions(spec, arrays, len(rows))
 
@@ -539,6 +540,30 @@ def _kind(spec: ModelSpec, name: str, value: Any) -> bool:
 def _chunks(size: int, max_batch: int) -> list[range]:
     step = max(1, max_batch)
     return [range(start, min(start + step, size)) for start in range(0, size, step)]
+
+
+def output_arrays(spec: ModelSpec, result: Any, rows: int | None) -> dict[str, np.ndarray]:
+    """The model's declared outputs in a Triton answer, checked against the request: data
+    that fits the shape the answer states and, for `rows` rows sent to a batching model,
+    one row back per row sent. A server's answer is data from outside: one that fails
+    either is the model's error, named, never a crash here nor another caller's row."""
+    arrays: dict[str, np.ndarray] = {}
+    for output in spec.outputs:
+        try:
+            array = result.as_numpy(output.name)
+        except Exception as exc:  # noqa: BLE001 - whatever the parser meets is the answer's fault
+            raise ModelError(
+                f"model {spec.name!r} answered output {output.name!r} with data that does "
+                f"not fit its stated shape ({exc})", model=spec.name, output=output.name) from exc
+        if array is None:
+            continue
+        if rows is not None and (array.ndim == 0 or array.shape[0] != rows):
+            answered = 0 if array.ndim == 0 else array.shape[0]
+            raise ModelError(
+                f"model {spec.name!r} answered {answered} row{'s' if answered != 1 else ''} "
+                f"of output {output.name!r} for {rows} sent", model=spec.name, output=output.name)
+        arrays[output.name] = array
+    return arrays
 
 
 def _served_version(result: Any, grpc: bool) -> str:
