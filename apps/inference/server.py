@@ -10,11 +10,22 @@ token is generated and printed, so the endpoints are never left open.
 No Django here.
 """
 
+# ruff: noqa: E402 - the environment below is set before any import that loads numpy
 from __future__ import annotations
+
+import os
+
+# One BLAS thread per process, unless the operator says otherwise: set before numpy loads
+# (here, in the Python backends Triton starts from this environment, and in the
+# processes that run the models' code). The demo models are a few small matrix products
+# per call; parallelism comes from batching and from Triton's model instances. With a
+# BLAS thread per core, each call wakes them all to spin: on 16 cores the demo server
+# burned 60-250 ms of CPU per call (bench/RESULTS.md).
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 import argparse
 import logging
-import os
 import secrets
 import signal
 import sys

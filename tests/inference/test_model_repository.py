@@ -57,6 +57,7 @@ def test_compose_triton_reads_the_exported_folder() -> None:
     compose = (ROOT / "compose.yaml").read_text()
     assert '"./models/repository:/models:ro"' in compose
     assert "--model-repository=/models" in compose
+    assert 'OPENBLAS_NUM_THREADS: "1"' in compose
     makefile = (ROOT / "Makefile").read_text()
     assert "-m apps.inference.repository models/repository" in makefile
 
