@@ -7,9 +7,10 @@ the executor: a test, a node run from the editor)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import select
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,10 +21,16 @@ from django.conf import settings
 from apps.nodes.base import NetworkCall, Outputs
 from apps.nodes.ssrf import AsyncGuardedTransport
 
-# Idle connections kept per HTTP client: enough for a host's whole in-flight cap (the
-# default WEFT_IO_PER_HOST), few enough for httpcore's pool, which looks at every
-# connection, and for each idle one at every other, on each request.
-KEEPALIVE_CONNECTIONS = 32
+# Calls in flight on one HTTP client (one httpcore connection pool) before the next client
+# takes new ones, and idle connections each keeps. httpcore's pool goes over all its
+# connections, and for each idle one over all of them again, whenever a request starts
+# or ends: its cost per request grows with the square of what it holds (one pool of 32
+# kept-alive connections spent about half the io worker's CPU there). It closes an idle
+# connection whenever it holds more connections than its keep-alive number, so that
+# number must cover the calls it has in flight for its connections to be reused. At low
+# load one client (and its connections) serves every call.
+POOL_REQUESTS = 8
+KEEPALIVE_CONNECTIONS = POOL_REQUESTS
 
 
 def _readable(sock: Any) -> bool:
@@ -89,29 +96,72 @@ def _pooled(transport: httpx.AsyncHTTPTransport) -> httpx.AsyncHTTPTransport:
     return transport
 
 
+class _Clients:
+    """The HTTP clients of one allow-list, each with its own connection pool; counted
+    in flight by `IOClients.http_lease` (on the loop's thread only)."""
+
+    def __init__(self, allow: list[str], max_connections: int | None) -> None:
+        self.allow = allow
+        self.max_connections = max_connections
+        self.clients: list[httpx.AsyncClient] = []
+        self.in_flight: list[int] = []
+
+    def client(self, index: int) -> httpx.AsyncClient:
+        while len(self.clients) <= index:
+            limits = httpx.Limits(max_connections=self.max_connections,
+                                  max_keepalive_connections=KEEPALIVE_CONNECTIONS,
+                                  keepalive_expiry=15)
+            transport = _pooled(AsyncGuardedTransport(allow=self.allow, limits=limits))
+            self.clients.append(httpx.AsyncClient(transport=transport, follow_redirects=False,
+                                                  trust_env=False))
+            self.in_flight.append(0)
+        return self.clients[index]
+
+    def pick(self) -> int:
+        """The first client with room under POOL_REQUESTS, a new one when all are
+        that busy (up to enough for max_connections), else the least busy."""
+        for index, count in enumerate(self.in_flight):
+            if count < POOL_REQUESTS:
+                return index
+        most = -(-self.max_connections // POOL_REQUESTS) if self.max_connections else None
+        if most is None or len(self.in_flight) < most:
+            return len(self.in_flight)
+        return min(range(len(self.in_flight)), key=self.in_flight.__getitem__)
+
+
 class IOClients:
     """Shared clients, created on first use, closed together."""
 
     def __init__(self, *, max_connections: int | None = None) -> None:
         self.max_connections = max_connections
-        self._http: dict[tuple[str, ...], httpx.AsyncClient] = {}
+        self._http: dict[tuple[str, ...], _Clients] = {}
         self._other: dict[Any, Any] = {}
+
+    def _clients(self, allow: list[str] | None) -> _Clients:
+        allow = list(settings.WEFT_HTTP_ALLOW_HOSTS if allow is None else allow)
+        key = tuple(allow)
+        clients = self._http.get(key)
+        if clients is None:
+            clients = self._http[key] = _Clients(allow, self.max_connections)
+        return clients
 
     def http(self, *, allow: list[str] | None = None) -> httpx.AsyncClient:
         """An HTTP client behind the SSRF guard; redirects are the caller's to follow
         (each hop goes through the guard), timeouts are set per request."""
-        allow = list(settings.WEFT_HTTP_ALLOW_HOSTS if allow is None else allow)
-        key = tuple(allow)
-        client = self._http.get(key)
-        if client is None:
-            limits = httpx.Limits(max_connections=self.max_connections,
-                                  max_keepalive_connections=KEEPALIVE_CONNECTIONS,
-                                  keepalive_expiry=15)
-            transport = _pooled(AsyncGuardedTransport(allow=allow, limits=limits))
-            client = httpx.AsyncClient(transport=transport, follow_redirects=False,
-                                       trust_env=False)
-            self._http[key] = client
-        return client
+        return self._clients(allow).client(0)
+
+    @contextlib.contextmanager
+    def http_lease(self, *, allow: list[str] | None = None) -> Iterator[httpx.AsyncClient]:
+        """An HTTP client as `http` gives, for one call (its redirects included): the
+        calls in flight at once are spread over several clients (POOL_REQUESTS)."""
+        clients = self._clients(allow)
+        index = clients.pick()
+        client = clients.client(index)
+        clients.in_flight[index] += 1
+        try:
+            yield client
+        finally:
+            clients.in_flight[index] -= 1
 
     def shared(self, key: Any, make: Callable[[], Any]) -> Any:
         """Another client kept for the loop's life (e.g. a Triton server's), made once;
@@ -122,8 +172,9 @@ class IOClients:
         return found
 
     async def aclose(self) -> None:
-        for client in self._http.values():
-            await client.aclose()
+        for clients in self._http.values():
+            for client in clients.clients:
+                await client.aclose()
         for client in self._other.values():
             closing = getattr(client, "close", None)
             if closing is not None:

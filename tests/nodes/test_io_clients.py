@@ -1,6 +1,7 @@
-"""The HTTP client the I/O executor shares: its connections are kept alive between
-calls and one the server has closed meanwhile is noticed before it is used again
-(apps.nodes.io answers httpcore's "is the idle socket readable?" itself)."""
+"""The HTTP clients the I/O executor shares: their connections are kept alive between
+calls, one the server has closed meanwhile is noticed before it is used again
+(apps.nodes.io answers httpcore's "is the idle socket readable?" itself), and calls in
+flight together are spread over small connection pools."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import asyncio
 import concurrent.futures
 import socket
 import threading
+from collections import Counter
 
-from apps.nodes.io import IOClients
+from apps.nodes.io import POOL_REQUESTS, IOClients
+from tests.fixtures.slow_http import SlowReceiver
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
 
@@ -85,3 +88,46 @@ def test_a_connection_the_server_closed_is_replaced_not_reused():
         assert server.connections == 2
     finally:
         server.close()
+
+
+async def _bursts(receiver: SlowReceiver, sizes: list[int]) -> list[list[tuple[int, int]]]:
+    """Bursts of calls made at once through `http_lease`, one burst after another:
+    (status, which client) per call."""
+    io = IOClients()
+
+    async def one() -> tuple[int, int]:
+        with io.http_lease(allow=["127.0.0.1/32"]) as client:
+            return (await client.get(receiver.url)).status_code, id(client)
+
+    try:
+        return [await asyncio.gather(*[one() for _ in range(size)]) for size in sizes]
+    finally:
+        await io.aclose()
+
+
+def test_calls_in_flight_together_are_spread_over_small_pools_that_keep_their_connections():
+    """httpcore's pool costs each request time in the square of the connections it
+    holds: calls in flight together go POOL_REQUESTS to a client, all at once (none
+    waits for another), and a second burst reuses the first's connections."""
+    receiver = SlowReceiver(delay_s=0.3)
+    try:
+        first, second = _on_a_loop_of_its_own(_bursts(receiver, [40, 40]))
+        assert receiver.peak == 40  # every call of a burst in flight at the same time
+        for burst in (first, second):
+            assert {status for status, _ in burst} == {200}
+            per_client = Counter(client for _, client in burst)
+            assert len(per_client) == 40 // POOL_REQUESTS
+            assert max(per_client.values()) == POOL_REQUESTS
+        assert receiver.connections == 40  # the second burst opened none
+    finally:
+        receiver.close()
+
+
+def test_calls_made_one_at_a_time_share_one_client_and_one_connection():
+    receiver = SlowReceiver(delay_s=0)
+    try:
+        (one,), (two,), (three,) = _on_a_loop_of_its_own(_bursts(receiver, [1, 1, 1]))
+        assert one[1] == two[1] == three[1]
+        assert receiver.connections == 1
+    finally:
+        receiver.close()

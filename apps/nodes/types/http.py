@@ -403,7 +403,8 @@ class HttpCall(NetworkCall):
     async def perform(self, io: IOClients) -> Outputs:
         scrubber = SecretScrubber(self.use.values if self.use else ())
         try:
-            result = await self._call(io.http(), scrubber)
+            with io.http_lease() as client:
+                result = await self._call(client, scrubber)
         except NodeError as exc:  # masked in place, keeping what the engine reads
             exc.message = scrubber.text(exc.message)
             exc.args = (exc.message,)
