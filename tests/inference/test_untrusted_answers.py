@@ -10,6 +10,7 @@ as a buggy custom model can; the real server passes such an answer on unchanged.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,7 +90,9 @@ def test_runs_grouped_into_one_request_each_get_the_error_not_anothers_row(
         finally:
             await batcher.close()
 
-    answers = asyncio.run(three_runs())
+    # A thread of its own: after the browser tests this thread may run a loop already.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answers = pool.submit(asyncio.run, three_runs()).result()
     first, *grouped = answers
     assert not isinstance(first, BaseException)
     assert first[1]["y"].tolist() == [[0.0, 0.0]]
