@@ -94,13 +94,18 @@ async def _bursts(receiver: SlowReceiver, sizes: list[int]) -> list[list[tuple[i
     """Bursts of calls made at once through `http_lease`, one burst after another:
     (status, which client) per call."""
     io = IOClients()
+    tls_contexts = set()
 
     async def one() -> tuple[int, int]:
         with io.http_lease(allow=["127.0.0.1/32"]) as client:
+            # (httpx keeps the pool's TLS context there; making one loads the CA bundle)
+            tls_contexts.add(id(client._transport._pool._ssl_context))  # noqa: SLF001
             return (await client.get(receiver.url)).status_code, id(client)
 
     try:
-        return [await asyncio.gather(*[one() for _ in range(size)]) for size in sizes]
+        bursts = [await asyncio.gather(*[one() for _ in range(size)]) for size in sizes]
+        assert len(tls_contexts) == 1  # one for all the clients, however many
+        return bursts
     finally:
         await io.aclose()
 
