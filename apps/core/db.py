@@ -7,7 +7,7 @@ import threading
 import time
 from contextlib import suppress
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections
 
 # SQLSTATE classes worth trying again: the connection (08), the server shutting down or
 # restarting (57P), resources (53), and a serialization failure or deadlock (40).
@@ -76,5 +76,16 @@ def _pool_afresh() -> None:
         if time.monotonic() - _pool_afresh_at < POOL_AFRESH_SPACING_S:
             return  # started afresh a moment ago, by another thread of this process
         _pool_afresh_at = time.monotonic()
-        with suppress(KeyError, DatabaseError):
-            connection.close_pool()
+        # Out of Django's registry of pools first, then closed. Django's close_pool() does
+        # it the other way round, and a closing pool refuses every caller at once while it
+        # waits for its workers to stop (seconds after an outage): a task back from the
+        # outage then spent all its tries on "the pool ... is closed" in milliseconds and
+        # went to another worker, which found the node held and waited out its lease.
+        registry = getattr(connections[connection.alias], "_connection_pools", None)
+        old = registry.pop(connection.alias, None) if isinstance(registry, dict) else None
+        if old is None:
+            with suppress(KeyError, DatabaseError):
+                connection.close_pool()
+            return
+        with suppress(Exception):  # its connections are broken already: closing is tidying
+            old.close()

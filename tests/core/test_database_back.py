@@ -21,6 +21,8 @@ def _pool():
 def test_threads_back_from_one_outage_start_the_pool_afresh_once(monkeypatch):
     if not connection.settings_dict["OPTIONS"].get("pool"):
         pytest.fail("these tests need the connection pool (WEFT_DB_POOL)")
+    # (Whatever outage an earlier test of this process met is long past.)
+    monkeypatch.setattr(db, "_pool_afresh_at", time.monotonic() - db.POOL_AFRESH_SPACING_S)
     old = _pool()
     assert db.database_back(deadline=time.monotonic() + 10)
     fresh = _pool()
@@ -36,3 +38,37 @@ def test_threads_back_from_one_outage_start_the_pool_afresh_once(monkeypatch):
     assert db.database_back(deadline=time.monotonic() + 10)
     assert fresh.closed
     assert _pool() is not fresh
+
+
+def test_threads_asking_for_the_pool_while_the_old_one_closes_get_the_new_one(monkeypatch):
+    """A closing pool refuses every caller at once while it waits for its worker
+    threads to stop, which after an outage can take seconds (made one second long here,
+    around psycopg_pool's own close): meanwhile the other threads of the process must
+    be given the new pool, not the closing one."""
+    import threading
+
+    from psycopg_pool import ConnectionPool
+
+    old = _pool()
+    real_close = ConnectionPool.close
+    closing = threading.Event()
+
+    def slow_close(pool, *args, **kwargs):
+        real_close(pool, *args, **kwargs)  # marked closed first, as psycopg_pool does
+        closing.set()
+        time.sleep(1.0)
+
+    monkeypatch.setattr(ConnectionPool, "close", slow_close)
+    monkeypatch.setattr(db, "_pool_afresh_at", time.monotonic() - db.POOL_AFRESH_SPACING_S)
+    afresh = threading.Thread(target=db.database_back,
+                              kwargs={"deadline": time.monotonic() + 10})
+    afresh.start()
+    try:
+        assert closing.wait(10)
+        assert old.closed
+        assert Run.objects.count() >= 0  # a query meanwhile, from this thread
+        assert connection.pool is not old
+        assert not connection.pool.closed
+    finally:
+        afresh.join()
+        connection.close()
