@@ -7,7 +7,7 @@ import threading
 import time
 from contextlib import suppress
 
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, connections
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 
 # SQLSTATE classes worth trying again: the connection (08), the server shutting down or
 # restarting (57P), resources (53), and a serialization failure or deadlock (40).
@@ -81,11 +81,7 @@ def _pool_afresh() -> None:
         # waits for its workers to stop (seconds after an outage): a task back from the
         # outage then spent all its tries on "the pool ... is closed" in milliseconds and
         # went to another worker, which found the node held and waited out its lease.
-        registry = getattr(connections[connection.alias], "_connection_pools", None)
-        old = registry.pop(connection.alias, None) if isinstance(registry, dict) else None
-        if old is None:
-            with suppress(KeyError, DatabaseError):
-                connection.close_pool()
-            return
-        with suppress(Exception):  # its connections are broken already: closing is tidying
-            old.close()
+        old = connection._connection_pools.pop(connection.alias, None)  # noqa: SLF001
+        if old is not None:
+            with suppress(Exception):  # its connections are broken already: closing is tidying
+                old.close()

@@ -105,6 +105,8 @@ class _Clients:
         self.max_connections = max_connections
         self.clients: list[httpx.AsyncClient] = []
         self.in_flight: list[int] = []
+        # Enough clients for max_connections calls at POOL_REQUESTS each (None: no end).
+        self.most = -(-max_connections // POOL_REQUESTS) if max_connections else None
         # One TLS context for all of them: making one loads the CA bundle (about 20 ms of
         # the loop's time and half a megabyte each).
         self.ssl_context = httpx.create_ssl_context()
@@ -127,8 +129,7 @@ class _Clients:
         for index, count in enumerate(self.in_flight):
             if count < POOL_REQUESTS:
                 return index
-        most = -(-self.max_connections // POOL_REQUESTS) if self.max_connections else None
-        if most is None or len(self.in_flight) < most:
+        if self.most is None or len(self.in_flight) < self.most:
             return len(self.in_flight)
         return min(range(len(self.in_flight)), key=self.in_flight.__getitem__)
 
@@ -149,15 +150,11 @@ class IOClients:
             clients = self._http[key] = _Clients(allow, self.max_connections)
         return clients
 
-    def http(self, *, allow: list[str] | None = None) -> httpx.AsyncClient:
-        """An HTTP client behind the SSRF guard; redirects are the caller's to follow
-        (each hop goes through the guard), timeouts are set per request."""
-        return self._clients(allow).client(0)
-
     @contextlib.contextmanager
     def http_lease(self, *, allow: list[str] | None = None) -> Iterator[httpx.AsyncClient]:
-        """An HTTP client as `http` gives, for one call (its redirects included): the
-        calls in flight at once are spread over several clients (POOL_REQUESTS)."""
+        """An HTTP client behind the SSRF guard for one call (its redirects included:
+        the caller's to follow, each hop through the guard; timeouts set per request).
+        The calls in flight at once are spread over several clients (POOL_REQUESTS)."""
         clients = self._clients(allow)
         index = clients.pick()
         client = clients.client(index)

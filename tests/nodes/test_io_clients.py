@@ -61,12 +61,13 @@ def _on_a_loop_of_its_own(coroutine):
 
 async def _get_twice(server: _Server) -> list[int]:
     io = IOClients()
-    client = io.http(allow=["127.0.0.1/32"])
     url = f"http://127.0.0.1:{server.port}/"
     try:
-        first = await client.get(url)
+        with io.http_lease(allow=["127.0.0.1/32"]) as client:
+            first = await client.get(url)
         await asyncio.sleep(0.2)  # the server may close the idle connection meanwhile
-        second = await client.get(url)
+        with io.http_lease(allow=["127.0.0.1/32"]) as client:
+            second = await client.get(url)
         return [first.status_code, second.status_code]
     finally:
         await io.aclose()
