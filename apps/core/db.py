@@ -59,7 +59,11 @@ def database_back(*, deadline: float) -> bool:
     """Wait until PostgreSQL answers again (looking every 0.2 s), then start this
     process's connection pool afresh (once for all its threads: POOL_AFRESH_SPACING_S):
     the old one holds broken connections and waits between its own reconnection
-    attempts (1, 2, 4, 8 s...). False at the deadline."""
+    attempts (1, 2, 4, 8 s...). The calling thread's own connection is let go first:
+    one the server ended outside a transaction stays in Django's hands, and every
+    later statement of the thread would fail on it at once. False at the deadline."""
+    with suppress(DatabaseError):  # a broken connection: letting it go is tidying
+        connection.close()
     while not _database_answers():
         if time.monotonic() > deadline:
             return False

@@ -214,7 +214,6 @@ class Liveness(threading.Thread):
                         heartbeats_forget()
             except Exception as exc:  # the database away: try again at the next turn
                 logger.warning("liveness turn failed: %r", exc)
-                connection.close()
                 if isinstance(exc, DatabaseError):
                     database_back(deadline=time.monotonic())  # back already: a fresh pool
             finally:

@@ -72,3 +72,36 @@ def test_threads_asking_for_the_pool_while_the_old_one_closes_get_the_new_one(mo
     finally:
         afresh.join()
         connection.close()
+
+
+def test_a_thread_whose_connection_was_cut_queries_again_once_the_database_is_back(monkeypatch):
+    """PostgreSQL ended this thread's connection (a restart) between two statements of
+    a task: once the database answers, the thread's next statement must run on a new
+    connection. Before, the task's tries all went to the dead connection, failed within
+    milliseconds, and the node was left to another worker, which waited out its lease."""
+    import psycopg
+    from django.db import OperationalError
+
+    monkeypatch.setattr(db, "_pool_afresh_at", time.monotonic() - db.POOL_AFRESH_SPACING_S)
+    Run.objects.exists()  # this thread holds a connection, outside any transaction
+    backend = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    keys = ("dbname", "user", "password", "host", "port")
+    with psycopg.connect(**{k: params[k] for k in keys if params.get(k)}, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [backend])
+    with pytest.raises(OperationalError):
+        Run.objects.exists()
+    # The pool is started afresh (the first thread back from this outage).
+    assert db.database_back(deadline=time.monotonic() + 10)
+    assert Run.objects.exists() in (True, False)
+    assert connection.connection.info.backend_pid != backend
+    # And with the pool left as it is (another thread of the process just started it
+    # afresh), the same holds.
+    backend = connection.connection.info.backend_pid
+    with psycopg.connect(**{k: params[k] for k in keys if params.get(k)}, autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [backend])
+    with pytest.raises(OperationalError):
+        Run.objects.exists()
+    assert db.database_back(deadline=time.monotonic() + 10)
+    assert Run.objects.exists() in (True, False)
+    assert connection.connection.info.backend_pid != backend

@@ -156,7 +156,6 @@ def record_result_retrying(row: NodeRun, result: Outputs | Wait | NodeFailure,
                 raise
             logger.warning("could not settle node run %s: the database is away; keeping "
                            "its result until it is back", row.pk)
-            connection.close()
             if not database_back(deadline=deadline):
                 raise
 
