@@ -185,6 +185,15 @@ if env_bool("WEFT_DB_POOL", True):
         "timeout": 10,
     }
 
+# Statements are bound on the server, and each connection keeps the plan of a statement
+# it has run twice (psycopg's prepared statements): the engine's few statements per node
+# are planned once per connection instead of on every run (PostgreSQL's CPU per model
+# run -40%: bench/RESULTS.md). Off (WEFT_DB_PREPARE=0) behind a pooler that cannot
+# keep prepared statements (PgBouncer before 1.21 in transaction mode).
+if env_bool("WEFT_DB_PREPARE", True):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=2)
+
 REDIS_URL = REDIS_URL.rstrip("/")
 # One Redis, separate logical databases per use.
 _redis_base = REDIS_URL.rsplit("/", 1)[0] if REDIS_URL.count("/") > 2 else REDIS_URL

@@ -1,0 +1,35 @@
+"""The engine's statements are bound on the server and, from their second use on a
+connection, prepared (WEFT_DB_PREPARE, on by default): PostgreSQL plans a run's
+statements once per connection instead of on every run."""
+
+import json
+
+import pytest
+from django.db import connection
+
+from apps.runs import triggers
+from apps.runs.models import Run
+from tests.runs.test_hooks import WEBHOOK
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _prepared() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_webhooks_run_statement_is_planned_once_per_connection(publish):
+    workflow = publish(WEBHOOK)
+    secret = triggers.workflow_runtime_get(workflow=workflow).webhook_secret
+    body = json.dumps({"n": 1}).encode()
+    assert not [s for s in _prepared() if "INSERT INTO runs_run" in s]
+    for _ in range(3):
+        status, payload, _headers = triggers.webhook_handle(secret=secret, body=body,
+                                                             headers={})
+        assert (status, payload["n"]) == (201, 1)
+    inserts = [s for s in _prepared() if "INSERT INTO runs_run" in s]
+    assert len(inserts) == 1, inserts  # one plan, used by the second and third run
+    assert "$1" in inserts[0]  # the values were bound, not written into the text
+    assert Run.objects.filter(workflow=workflow, status="succeeded").count() == 3
