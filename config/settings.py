@@ -185,14 +185,15 @@ if env_bool("WEFT_DB_POOL", True):
         "timeout": 10,
     }
 
-# Statements are bound on the server, and each connection keeps the plan of a statement
-# it has run twice (psycopg's prepared statements): the engine's few statements per node
-# are planned once per connection instead of on every run (PostgreSQL's CPU per model
-# run -40%: bench/RESULTS.md). Off (WEFT_DB_PREPARE=0) behind a pooler that cannot
-# keep prepared statements (PgBouncer before 1.21 in transaction mode).
-if env_bool("WEFT_DB_PREPARE", True):
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=True, prepare_threshold=2)
+# The engine's own statements (claims, steps, leases, heartbeats) are bound on the server
+# and prepared on each connection (apps.core.db.prepared_cursor): planned once per
+# connection instead of on every run (PostgreSQL's CPU per model run -40%:
+# bench/RESULTS.md). Off (WEFT_DB_PREPARE=0) behind a pooler that cannot keep prepared
+# statements (PgBouncer before 1.21 in transaction mode).
+WEFT_DB_PREPARE = env_bool("WEFT_DB_PREPARE", True)
+if WEFT_DB_PREPARE:  # (Django's default turns psycopg's preparing off for every cursor;
+    # its own cursors bind on the client and are never prepared either way)
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 
 REDIS_URL = REDIS_URL.rstrip("/")
 # One Redis, separate logical databases per use.

@@ -27,7 +27,7 @@ import time
 from django.conf import settings
 from django.db import DatabaseError, connection
 
-from apps.core.db import database_back
+from apps.core.db import database_back, prepared_cursor
 from apps.runs.models import NodeStatus, RunStatus
 from apps.runs.rows import HOLDER_GONE_SQL
 from apps.runs.services.dispatch import dispatch_job, dispatch_node_runs
@@ -38,7 +38,7 @@ logger = logging.getLogger("weft.runs.outbox")
 
 def heartbeat(*, holder: str) -> None:
     """This holder is alive, by PostgreSQL's clock."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute("INSERT INTO runs_workerheartbeat (holder, beat_at, started_at) "
                        "VALUES (%s, now(), now()) ON CONFLICT (holder) DO UPDATE "
                        "SET beat_at = now()", [holder])

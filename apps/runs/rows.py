@@ -27,6 +27,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import JSONField, Model
 
+from apps.core.db import prepared_cursor
 from apps.runs.models import NodeRun, NodeStatus, Run
 from apps.runs.refs import REF_KEY
 from apps.runs.services.transitions import (
@@ -103,7 +104,7 @@ def run_lock(run_id) -> Run | None:
     KEY UPDATE: rows that refer to the run, such as a map's child runs, can still be
     inserted meanwhile.)"""
     names, select = _columns(Run)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(f"SELECT {select}, now() FROM runs_run t WHERE t.id = %(id)s "
                        "FOR NO KEY UPDATE", {"id": run_id})
         records = cursor.fetchall()
@@ -117,7 +118,7 @@ def run_lock(run_id) -> Run | None:
 def node_runs_of(run_id) -> list[NodeRun]:
     """Every row of a run (lean), in (node_id, attempt) order: the latest attempt last."""
     names, select = _columns(NodeRun, ("inputs", "outputs"))
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(f"SELECT {select} FROM runs_noderun t WHERE t.run_id = %(id)s "
                        "ORDER BY t.node_id, t.attempt", {"id": run_id, **lean_params()})
         return _instances(NodeRun, names, cursor.fetchall())
@@ -203,7 +204,7 @@ def node_run_claim(node_run_id: int, *, holder: str, lease_s: float, dead_after_
               "lease_s": float(lease_s),
               "dead_after": float(dead_after_s), "id": node_run_id, "take_from": take_from,
               **lean_params()}
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_claim_sql(), params)
         record = cursor.fetchone()
     if record is None:
@@ -221,7 +222,7 @@ def node_run_claim(node_run_id: int, *, holder: str, lease_s: float, dead_after_
 
 def node_run_renew(node_run_id: int, *, holder: str, lease_s: float) -> bool:
     """Extend the lease of a node this holder runs, from PostgreSQL's clock."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute("UPDATE runs_noderun SET lease_until = now() + make_interval(secs => %s)"
                        " WHERE id = %s AND status = %s AND worker = %s",
                        [float(lease_s), node_run_id, NodeStatus.RUNNING, holder])
@@ -232,7 +233,7 @@ def node_runs_renew(node_run_ids: list[int], *, holder: str, lease_s: float) -> 
     """Extend the leases of the nodes this holder runs (or holds: `node_run_hold`), in
     one statement; the ids that are still this holder's (the others were cancelled, or
     taken over)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute("UPDATE runs_noderun SET lease_until = now() + make_interval(secs => %s)"
                        " WHERE id = ANY(%s) AND status = ANY(%s) AND worker = %s RETURNING id",
                        [float(lease_s), list(node_run_ids), [HOLD_FROM, HOLD_TO], holder])
@@ -418,7 +419,7 @@ def step_write(write: StepWrite) -> bool:
            if inserted else "NULL")
     seq = f"(SELECT event_seq FROM {numbered})" if numbered else "NULL"
     sql = f"WITH {', '.join(ctes)} SELECT ARRAY[{counts}], {ids}, {seq}"
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         record = cursor.fetchone()
     if checks and any(count != 1 for count in record[0]):
