@@ -71,24 +71,30 @@ def _drain(port: int, secret: str, triton, count: int) -> dict:
     return {"drain": drain, "requests": _requests(triton) - before, "ok": ok}
 
 
+def triton_register(triton, name: str) -> None:
+    """Register the demo Triton server (over gRPC) under `name`."""
+    from apps.inference.services import triton_server_register
+
+    connection = triton.connection("grpc")
+    for attempt in range(5):  # its first answers can be slow on a loaded machine
+        try:
+            triton_server_register(name=name, url=connection.address, protocol="grpc",
+                                   secret_headers=connection.header_dict,
+                                   model_names=connection.models)
+            return
+        except Exception:
+            if attempt == 4:
+                raise
+            time.sleep(3)
+
+
 def bench_inference(*, quick: bool) -> None:
     from apps.inference.launcher import TritonProcess
-    from apps.inference.services import triton_server_register
     from config.launch import IO_WORKER_OPTIONS
 
     count = 300 if quick else 1000
     with TritonProcess.start() as triton:
-        connection = triton.connection("grpc")
-        for attempt in range(5):  # its first answers can be slow on a loaded machine
-            try:
-                triton_server_register(name="bench-io", url=connection.address,
-                                       protocol="grpc", secret_headers=connection.header_dict,
-                                       model_names=connection.models)
-                break
-            except Exception:
-                if attempt == 4:
-                    raise
-                time.sleep(3)
+        triton_register(triton, "bench-io")
         many, check = _workflows("bench-io")
         os.environ["WEFT_RESPOND_IN_PROCESS"] = "0"  # the first server's: see _order_check
         server, port = web_server()

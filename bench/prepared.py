@@ -24,7 +24,6 @@ import asyncio
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
@@ -89,10 +88,9 @@ def _side_by_side(title: str, path: str, body: bytes, total: int) -> None:
 def main() -> None:
     django_setup(database="weft_bench_prepared")
     from apps.inference.launcher import TritonProcess
-    from apps.inference.services import triton_server_register
     from apps.runs.triggers import workflow_runtime_get
     from bench.engine import _webhook_graph
-    from bench.io_inference import _workflows
+    from bench.io_inference import _workflows, triton_register
 
     total = CONCURRENCY * (30 if QUICK else 60)
     try:
@@ -101,18 +99,7 @@ def main() -> None:
         _side_by_side("webhook -> set -> if -> respond", f"/hooks/{secret}/",
                       b'{"order": 42, "items": [1, 2, 3]}', total * 4)
         with TritonProcess.start() as triton:
-            connection = triton.connection("grpc")
-            for attempt in range(5):  # its first answers can be slow on a loaded machine
-                try:
-                    triton_server_register(name="bench-io", url=connection.address,
-                                           protocol="grpc",
-                                           secret_headers=connection.header_dict,
-                                           model_names=connection.models)
-                    break
-                except Exception:
-                    if attempt == 4:
-                        raise
-                    time.sleep(3)
+            triton_register(triton, "bench-io")
             _many, check = _workflows("bench-io")
             os.environ["WEFT_RESPOND_IN_PROCESS"] = "1"
             _side_by_side("webhook (respond) -> model -> if -> respond, the call in the web "
