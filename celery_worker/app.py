@@ -26,6 +26,10 @@ app.conf.beat_schedule = {
         "schedule": float(os.environ.get("WEFT_AUDIT_VERIFY_EVERY", 3600)),
         "options": {"queue": "maintenance"},
     },
+    # Audit events a process recorded for the chain and left pending when it died.
+    "audit-chain-pending": {"task": "audit.chain_pending",
+                            "schedule": float(os.environ.get("WEFT_AUDIT_CHAIN_EVERY", 10)),
+                            "options": {"queue": "maintenance"}},
     # No `expires`: a message's expiry is judged by the receiving worker's clock, and a
     # worker whose clock runs ahead would drop every sweep it took (timers would wait).
     # A backlog of sweeps is skipped by the tasks themselves (rows.sweep_turn, by

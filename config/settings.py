@@ -450,6 +450,10 @@ WEFT_RETENTION_BATCH = env_int("WEFT_RETENTION_BATCH", 500)
 WEFT_MODEL_CALL_RETENTION_DAYS = env_int("WEFT_MODEL_CALL_RETENTION_DAYS", 30)
 WEFT_MODEL_ROLLUP_SETTLE_S = env_int("WEFT_MODEL_ROLLUP_SETTLE_S", 5)
 WEFT_MODEL_RECORD_THREAD = env_bool("WEFT_MODEL_RECORD_THREAD", True)
+# Audit events recorded on busy paths (a node's model call) are moved onto the chain by a
+# thread per process right after they commit (apps.audit.chainer); off, by the thread
+# that committed (the test process).
+WEFT_AUDIT_CHAIN_THREAD = env_bool("WEFT_AUDIT_CHAIN_THREAD", True)
 WEFT_REQUEUE_AFTER_S = env_int("WEFT_REQUEUE_AFTER_S", 120)  # queued this long: send again
 # A running node's lease: renewed every third of it while its worker lives; a
 # redelivery takes the node over only once it has lapsed (or its holder is gone).

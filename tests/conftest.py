@@ -42,5 +42,7 @@ def pytest_configure(config):
     # transaction, not by a thread on a connection of its own.
     settings.WEFT_MODEL_RECORD_THREAD = False
     settings.WEFT_MODEL_ROLLUP_SETTLE_S = 0
+    # Pending audit events are chained by the thread that committed them, in order.
+    settings.WEFT_AUDIT_CHAIN_THREAD = False
     # The flush after a transactional test never loses a deadlock to a module's worker.
     flush_outwaits_deadlocks()

@@ -49,3 +49,21 @@ class AuditEvent(models.Model):
         if not self.target_type:
             return ""
         return self.target_label or f"{self.target_type} {self.target_id}"
+
+
+class AuditPending(models.Model):
+    """An event recorded in a busy transaction (a model call's, in the step that settles
+    its node) and not yet on the chain: inserted without the chain's lock, so hundreds of
+    model calls a second do not queue on it. apps.audit.services.audit_pending_chain
+    moves these onto the chain in batches, one lock each, oldest first."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField()
+    event = models.JSONField()  # the resolved columns but seq, at and the hashes
+
+    class Meta:
+        db_table = "audit_pending"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"pending {self.event.get('action', '')}"

@@ -3,7 +3,15 @@
 Appends are serialised by a transaction-scoped advisory lock: the next event
 takes the sequence number and hash of the last one, so numbers are gapless
 (a rolled-back transaction takes its event with it) and the chain is linear.
-Call `audit_record` at the end of your transaction: the lock is held until it commits."""
+Call `audit_record` at the end of your transaction: the lock is held until it commits.
+
+A busy path records with `audit_record_later` instead (every model call a node makes,
+in the transaction that settles the node): the event is inserted into a pending table
+without the lock, committing or rolling back with its transaction as before, and
+`audit_pending_chain` moves pending events onto the chain in batches, one lock a batch
+(DECISIONS: the audit chain must not serialise throughput). It runs right after the
+commit, on a thread of the committing process (apps.audit.chainer), and on a schedule
+for any a process left behind when it died."""
 
 from __future__ import annotations
 
@@ -37,7 +45,8 @@ COLUMNS = ("seq", "at", "actor_type", "actor_id", "actor_label", "user_id", "act
            "prev_hash", "hash")
 ACTION_MAX = 100
 
-__all__ = ["Actor", "Target", "audit_record", "audit_record_many", "EventSpec",
+__all__ = ["Actor", "Target", "audit_record", "audit_record_later", "audit_record_many",
+           "audit_pending_chain", "EventSpec",
            "ANONYMOUS", "MODEL", "SYSTEM", "TOKEN", "USER"]
 
 
@@ -168,10 +177,54 @@ def audit_record(*, action: str, actor: Any = None, target: Any = None,
     with transaction.atomic(savepoint=False), connection.cursor() as cursor:
         seq, prev_hash, last_at = _chain_head(cursor)
         row = _link(resolved, seq + 1, prev_hash, _now_after(last_at))
-        # One plain INSERT: it runs inside the chain's lock (every model call's audit
-        # is one), so it is kept to the statement.
         cursor.execute(_INSERT_SQL, _column_values(row))
     return AuditEvent(**row)
+
+
+def audit_record_later(*, action: str, actor: Any = None, target: Any = None,
+                       data: dict[str, Any] | None = None, run_id: str | None = None) -> None:
+    """Record one action as `audit_record` does, but onto the chain in a moment, with
+    others, instead of under the chain's lock now: for paths that record on every run
+    (a node's model call). The event commits or rolls back with the caller's transaction;
+    its time is now (later along the chain only if the chain's last event is later)."""
+    from apps.audit import chainer
+    from apps.core.db import prepared_cursor
+
+    resolved = _resolve(EventSpec(action=action, actor=actor, target=target, data=data,
+                                  run_id=run_id))
+    with prepared_cursor() as cursor:
+        cursor.execute(_PENDING_SQL, [timezone.now(), json.dumps(resolved, ensure_ascii=False)])
+    transaction.on_commit(chainer.chain_soon)
+
+
+_PENDING_SQL = "INSERT INTO audit_pending (at, event) VALUES (%s, %s::jsonb)"
+_TAKE_PENDING_SQL = ("DELETE FROM audit_pending WHERE id IN (SELECT id FROM audit_pending "
+                     "ORDER BY id LIMIT %s) RETURNING id, at, event::text")
+
+
+def audit_pending_chain(*, batch_size: int = 5000) -> int:
+    """Move the committed events of `audit_record_later` onto the chain, oldest first, a
+    transaction (one lock) per `batch_size` events. Returns how many it moved. Takes no
+    lock when nothing is pending."""
+    moved = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM audit_pending)")
+            if not cursor.fetchone()[0]:
+                return moved
+            seq, prev_hash, at = _chain_head(cursor)
+            cursor.execute(_TAKE_PENDING_SQL, [batch_size])
+            taken = sorted(cursor.fetchall())
+            with cursor.cursor.copy(f"COPY audit_event ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                for _pk, pending_at, event in taken:
+                    at = pending_at if at is None or pending_at > at else at
+                    seq += 1
+                    row = _link(json.loads(event), seq, prev_hash, at)
+                    prev_hash = row["hash"]
+                    copy.write_row(_column_values(row))
+        moved += len(taken)
+        if len(taken) < batch_size:
+            return moved
 
 
 _INSERT_SQL = (f"INSERT INTO audit_event ({', '.join(COLUMNS)}) "
@@ -209,6 +262,7 @@ def audit_chain_verify_and_record(*, actor: Any = None, request: Any = None):
     Returns (VerifyResult, the recorded event)."""
     from apps.audit.verification import chain_verify
 
+    audit_pending_chain()  # what committed so far is verified too
     result = chain_verify()
     data = {"ok": result.ok, "count": result.count, "last_seq": result.last_seq,
             "last_hash": result.last_hash, "seconds": round(result.seconds, 3)}

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 
 from apps.audit.redaction import is_secret_key
-from apps.audit.services import Actor, Target, audit_record
+from apps.audit.services import Actor, Target, audit_record, audit_record_later
 from apps.inference.client import Connection, InferenceResult, shared_client
 from apps.inference.models import TritonServer
 
@@ -135,8 +135,9 @@ def triton_server_register(*, name: str, url: str, protocol: str,
 
 def inference_call_record(*, server_name: str, result: InferenceResult, via: str,
                           user=None, run_id: str | None = None,
-                          node_id: str | None = None) -> None:
-    """An `inference.call` audit event: the model (and its version) is the actor."""
+                          node_id: str | None = None, later: bool = False) -> None:
+    """An `inference.call` audit event: the model (and its version) is the actor.
+    `later`: onto the chain in a moment, with others (a node's call: one a run)."""
     output = result.as_output()
     data: dict[str, Any] = {"server": server_name, "model": result.model,
                             "version": result.version, "via": via,
@@ -148,15 +149,16 @@ def inference_call_record(*, server_name: str, result: InferenceResult, via: str
         data["requested_by"] = user.get_username()
     if node_id:
         data["node_id"] = node_id
-    audit_record(action="inference.call", actor=Actor.model(result.model, result.version),
-                 target=Target("triton_server", "", server_name), data=data, run_id=run_id)
+    record = audit_record_later if later else audit_record
+    record(action="inference.call", actor=Actor.model(result.model, result.version),
+           target=Target("triton_server", "", server_name), data=data, run_id=run_id)
 
 
 def inference_node_record(*, server: str, result: InferenceResult, run_id: str = "",
                           node_id: str = "") -> None:
     """The node's optional `inference_record` service (see nodes.py)."""
     inference_call_record(server_name=server, result=result, via="node",
-                          run_id=run_id or None, node_id=node_id)
+                          run_id=run_id or None, node_id=node_id, later=True)
 
 
 def triton_model_try(*, server: TritonServer, user, model: str, inputs: Mapping[str, Any],

@@ -5,8 +5,14 @@ from django.db import connection, transaction
 
 from apps.audit import chain
 from apps.audit.actors import Actor, Target
-from apps.audit.models import AuditEvent
-from apps.audit.services import EventSpec, audit_record, audit_record_many
+from apps.audit.models import AuditEvent, AuditPending
+from apps.audit.services import (
+    EventSpec,
+    audit_pending_chain,
+    audit_record,
+    audit_record_later,
+    audit_record_many,
+)
 from apps.audit.verification import chain_verify
 from apps.core.context import request_id_var, run_id_var
 
@@ -132,3 +138,80 @@ def test_concurrent_appends_keep_a_gapless_valid_chain(audit_since):
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
     result = chain_verify()
     assert result.ok, result.summary()
+
+
+def test_events_recorded_later_join_the_chain_in_order_once_chained(audit_since):
+    """audit_record_later (a node's model call) takes no lock: its events wait, committed,
+    until audit_pending_chain moves them onto the chain, oldest first. One recorded
+    after them directly is on the chain first, and the chain's times still never go
+    backwards."""
+    for n in range(3):
+        audit_record_later(action="thing.later", data={"n": n}, run_id=f"run-{n}",
+                           actor=Actor.model("classifier", 3))
+    assert AuditPending.objects.count() == 3
+    direct = audit_record(action="thing.now")
+    assert [e.action for e in AuditEvent.objects.filter(seq__gte=direct.seq)] == ["thing.now"]
+    assert audit_pending_chain() == 3
+    assert audit_pending_chain() == 0
+    later = audit_since(action="thing.later")
+    assert [(e.data["n"], e.run_id) for e in later] == [(0, "run-0"), (1, "run-1"), (2, "run-2")]
+    assert [e.seq for e in later] == [direct.seq + 1, direct.seq + 2, direct.seq + 3]
+    assert all(e.at >= direct.at for e in later)  # recorded before it, chained after it
+    assert (later[0].actor_type, later[0].actor_label) == ("model", "classifier v3")
+    assert not AuditPending.objects.exists()
+    assert chain_verify().ok
+
+
+def test_an_event_recorded_later_rolls_back_with_its_transaction(audit_since):
+    def fails_after_recording():
+        with transaction.atomic():
+            audit_record_later(action="thing.later")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        fails_after_recording()
+    assert not AuditPending.objects.exists()
+    assert audit_pending_chain() == 0
+    assert audit_since() == []
+
+
+def test_chaining_moves_at_most_a_batch_per_lock_and_all_of_them(audit_since):
+    for n in range(7):
+        audit_record_later(action="thing.later", data={"n": n})
+    assert audit_pending_chain(batch_size=3) == 7
+    assert [e.data["n"] for e in audit_since(action="thing.later")] == list(range(7))
+    assert chain_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_later_records_and_chainers_keep_every_event_once(audit_since, settings):
+    """Threads record events later and directly and chain at the same time (as many
+    processes' chainer threads do): every event ends on the chain once, gapless."""
+    threads, per_thread, errors = 4, 12, []
+
+    def work(n):
+        try:
+            for i in range(per_thread):
+                with transaction.atomic():
+                    audit_record_later(action="thing.later", data={"thread": n, "i": i})
+                if i % 4 == 0:
+                    audit_record(action="thing.now", data={"thread": n, "i": i})
+                audit_pending_chain()
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    audit_pending_chain()
+    later = audit_since(action="thing.later")
+    assert sorted((e.data["thread"], e.data["i"]) for e in later) == [
+        (n, i) for n in range(threads) for i in range(per_thread)]
+    seqs = [e.seq for e in audit_since()]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert chain_verify().ok

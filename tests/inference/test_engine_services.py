@@ -3,6 +3,10 @@ server row by name, `inference_node_record` audits each call as the model."""
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+
 from apps.inference.nodes import TritonInference, TritonInferenceConfig
 from apps.nodes.base import NodeContext
 from apps.runs.node_services import node_services
@@ -98,3 +102,59 @@ def test_a_model_output_that_cannot_be_stored_fails_the_node_at_once(
     assert "outputs.out" in run.error["message"]
     assert "NUL" in run.error["message"]
     assert NodeRun.objects.get(pk=row.pk).delivery_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_model_call_settles_while_another_process_holds_the_audit_chain(
+        registered_server, publish, settings):
+    """The audit chain is one lock for every process. A node's model call is audited in
+    the transaction that settles the node, so it must not wait on that lock (DECISIONS:
+    the chain must not serialise throughput): here another session holds it for as long
+    as the test likes, and the node settles regardless. Its event joins the chain once
+    the lock is free (moved there by this process's chainer thread), with the run's
+    id, and the chain verifies."""
+    import time
+
+    import psycopg
+    from django.db import connection
+
+    from apps.audit.models import AuditEvent
+    from apps.audit.services import CHAIN_LOCK_KEY
+    from apps.audit.verification import chain_verify
+    from apps.runs import services
+    from apps.runs.models import Run
+
+    settings.WEFT_AUDIT_CHAIN_THREAD = True  # as in every process but the tests'
+    run, row = _classify_run(publish, registered_server.name)
+    outcome: list[str] = []
+
+    def settle():
+        try:
+            outcome.append(services.node_run_execute(node_run_id=row.pk, worker="test"))
+        finally:
+            connection.close()
+
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k != "cursor_factory"},
+                         autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [CHAIN_LOCK_KEY])
+        worker = threading.Thread(target=settle)
+        worker.start()
+        worker.join(20)
+        settled_while_locked = not worker.is_alive()
+        holder.execute("SELECT pg_advisory_unlock(%s)", [CHAIN_LOCK_KEY])
+    worker.join(20)
+    assert settled_while_locked, "the node waited for the audit chain's lock"
+    assert outcome == ["succeeded"]
+    assert Run.objects.get(pk=run.pk).status == "succeeded"
+    events = AuditEvent.objects.filter(action="inference.call", run_id=str(run.pk))
+    deadline = time.monotonic() + 10
+    while not events.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    from apps.audit.models import AuditPending
+
+    assert not AuditPending.objects.exists()
+    (event,) = events
+    assert (event.actor_type, event.data["node_id"], event.data["via"]) == (
+        "model", "classify", "node")
+    assert chain_verify().ok
