@@ -113,25 +113,35 @@ def test_payload_values_are_stored_exactly_as_hashed(audit_since):
     assert chain_verify().ok
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_appends_keep_a_gapless_valid_chain(audit_since):
-    threads, per_thread, errors = 6, 15, []
+def _in_threads(count, work):
+    """work(n) on `count` threads at once, each with its own connection; their errors."""
+    errors = []
 
-    def work(n):
+    def run(n):
         try:
-            for i in range(per_thread):
-                audit_record(action="thing.concurrent", data={"thread": n, "i": i})
-        except Exception as exc:  # reported below
+            work(n)
+        except Exception as exc:  # returned to the test
             errors.append(exc)
         finally:
             connection.close()
 
-    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    workers = [threading.Thread(target=run, args=(n,)) for n in range(count)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    assert errors == []
+    return errors
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_keep_a_gapless_valid_chain(audit_since):
+    threads, per_thread = 6, 15
+
+    def work(n):
+        for i in range(per_thread):
+            audit_record(action="thing.concurrent", data={"thread": n, "i": i})
+
+    assert _in_threads(threads, work) == []
     events = audit_since(action="thing.concurrent")
     seqs = [e.seq for e in events]
     assert len(seqs) == threads * per_thread
@@ -187,27 +197,17 @@ def test_chaining_moves_at_most_a_batch_per_lock_and_all_of_them(audit_since):
 def test_concurrent_later_records_and_chainers_keep_every_event_once(audit_since, settings):
     """Threads record events later and directly and chain at the same time (as many
     processes' chainer threads do): every event ends on the chain once, gapless."""
-    threads, per_thread, errors = 4, 12, []
+    threads, per_thread = 4, 12
 
     def work(n):
-        try:
-            for i in range(per_thread):
-                with transaction.atomic():
-                    audit_record_later(action="thing.later", data={"thread": n, "i": i})
-                if i % 4 == 0:
-                    audit_record(action="thing.now", data={"thread": n, "i": i})
-                audit_pending_chain()
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for i in range(per_thread):
+            with transaction.atomic():
+                audit_record_later(action="thing.later", data={"thread": n, "i": i})
+            if i % 4 == 0:
+                audit_record(action="thing.now", data={"thread": n, "i": i})
+            audit_pending_chain()
 
-    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert errors == []
+    assert _in_threads(threads, work) == []
     audit_pending_chain()
     later = audit_since(action="thing.later")
     assert sorted((e.data["thread"], e.data["i"]) for e in later) == [
