@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -20,12 +21,15 @@ logger = logging.getLogger("weft.audit")
 LINGER_S = 0.05  # gathers the events of the next few commits into one lock
 
 _wake = threading.Event()
-_started = {"pid": 0}
+_started: dict = {"pid": 0, "chain": None}
 _lock = threading.Lock()
 
 
-def chain_soon() -> None:
-    """An event was recorded for the chain and has committed."""
+def chain_soon(chain: Callable[[], int]) -> None:
+    """An event was recorded for the chain and has committed: `chain` (the audit
+    service's audit_pending_chain, handed in so that this module does not import the
+    services, which import it) moves it there."""
+    _started["chain"] = chain
     if not settings.WEFT_AUDIT_CHAIN_THREAD:
         _chain()
         return
@@ -51,9 +55,7 @@ def _loop() -> None:
 
 
 def _chain() -> None:
-    from apps.audit.services import audit_pending_chain
-
     try:
-        audit_pending_chain()
+        _started["chain"]()
     except Exception:  # still pending: the next commit's wake-up or the schedule chains it
         logger.warning("could not move pending audit events onto the chain", exc_info=True)

@@ -15,6 +15,7 @@ for any a process left behind when it died."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Iterable
@@ -194,7 +195,7 @@ def audit_record_later(*, action: str, actor: Any = None, target: Any = None,
                                   run_id=run_id))
     with prepared_cursor() as cursor:
         cursor.execute(_PENDING_SQL, [timezone.now(), json.dumps(resolved, ensure_ascii=False)])
-    transaction.on_commit(chainer.chain_soon)
+    transaction.on_commit(functools.partial(chainer.chain_soon, audit_pending_chain))
 
 
 _PENDING_SQL = "INSERT INTO audit_pending (at, event) VALUES (%s, %s::jsonb)"
