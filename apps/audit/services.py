@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -216,16 +216,31 @@ def audit_pending_chain(*, batch_size: int = 5000) -> int:
             seq, prev_hash, at = _chain_head(cursor)
             cursor.execute(_TAKE_PENDING_SQL, [batch_size])
             taken = sorted(cursor.fetchall())
-            with cursor.cursor.copy(f"COPY audit_event ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for _pk, pending_at, event in taken:
-                    at = pending_at if at is None or pending_at > at else at
-                    seq += 1
-                    row = _link(json.loads(event), seq, prev_hash, at)
-                    prev_hash = row["hash"]
-                    copy.write_row(_column_values(row))
+            _copy_onto_chain(cursor, _never_backwards(taken, at), seq, prev_hash)
         moved += len(taken)
         if len(taken) < batch_size:
             return moved
+
+
+def _never_backwards(taken, at: datetime | None) -> Iterator[tuple[dict[str, Any], datetime]]:
+    """Pending events (id, time, JSON) with the times they take on the chain: their own,
+    or the chain's last time when that is later."""
+    for _pk, pending_at, event in taken:
+        at = pending_at if at is None or pending_at > at else at
+        yield json.loads(event), at
+
+
+def _copy_onto_chain(cursor, events: Iterable[tuple[dict[str, Any], datetime]], seq: int,
+                     prev_hash: str) -> tuple[int, str]:
+    """Link resolved events (each with its time) after `seq`/`prev_hash` and write them
+    in one COPY, under the chain's lock the caller holds. The new head's seq and hash."""
+    with cursor.cursor.copy(f"COPY audit_event ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        for resolved, at in events:
+            seq += 1
+            row = _link(resolved, seq, prev_hash, at)
+            prev_hash = row["hash"]
+            copy.write_row(_column_values(row))
+    return seq, prev_hash
 
 
 _INSERT_SQL = (f"INSERT INTO audit_event ({', '.join(COLUMNS)}) "
@@ -247,14 +262,10 @@ def audit_record_many(events: Iterable[EventSpec], *, batch_size: int = 5000) ->
     with transaction.atomic(), connection.cursor() as cursor:
         seq, prev_hash, last_at = _chain_head(cursor)
         at = _now_after(last_at)
-        raw = cursor.cursor  # the psycopg cursor, for COPY
         for start in range(0, len(resolved), batch_size):
-            with raw.copy(f"COPY audit_event ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for item in resolved[start:start + batch_size]:
-                    seq += 1
-                    row = _link(item, seq, prev_hash, at)
-                    prev_hash = row["hash"]
-                    copy.write_row(_column_values(row))
+            seq, prev_hash = _copy_onto_chain(
+                cursor, ((item, at) for item in resolved[start:start + batch_size]),
+                seq, prev_hash)
     return len(resolved)
 
 
