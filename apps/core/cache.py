@@ -10,7 +10,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable
-from concurrent.futures import Future
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache
@@ -58,16 +57,19 @@ class TtlCache:
     """A tiny per-process cache for hot reads that may lag by `ttl` seconds (another
     process's kill switch change, a new published version, a webhook's settings).
 
-    One thread loads a key at a time: while it does, the others get the value that just
-    expired (a lag of one load more), or wait for its load when there is none. Without
-    that, every webhook thread that came in while an entry was being loaded again ran
-    the same query (with 32 in flight, about one query a run at 1 s entries)."""
+    One thread loads an expired key at a time: while it does, the others get the value
+    that just expired (a lag of one load more). Without that, every webhook thread that
+    came in while an entry was being loaded again ran the same query (with 32 in flight,
+    about one query a run at 1 s entries). No caller ever waits for another's load: a
+    waiter would hold its thread's database connection while the load waits for one
+    from the same pool (with every connection so held, nothing moves until the pool
+    times out). So a key that has no value yet is loaded by each caller that asks."""
 
     def __init__(self, ttl: float, *, max_entries: int = 10000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
         self.data: dict[Hashable, tuple[float, Any]] = {}
-        self._loading: dict[Hashable, tuple[int, Future]] = {}  # key -> (thread, its load)
+        self._loading: set[Hashable] = set()  # expired keys one thread is loading again
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, load: Callable[[], Any]) -> Any:
@@ -75,33 +77,23 @@ class TtlCache:
         hit = self.data.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-        me = threading.get_ident()
-        with self._lock:
-            flight = self._loading.get(key)
-            if flight is None or flight[0] == me:  # (a load that reads its own key: loads)
-                mine: Future | None = Future()
-                self._loading[key] = (me, mine)
-            else:
-                mine = None
-        if mine is None:
-            return hit[1] if hit is not None else flight[1].result()
+        mine = False
+        if hit is not None:
+            with self._lock:
+                if key in self._loading:
+                    return hit[1]
+                self._loading.add(key)
+                mine = True
         try:
             value = load()
-        except BaseException as exc:
-            self._landed(key, mine)
-            mine.set_exception(exc)
-            raise
-        if len(self.data) > self.max_entries:
-            self.data.clear()
-        self.data[key] = (now + self.ttl, value)
-        self._landed(key, mine)  # stored first: no thread finds it expired and unclaimed
-        mine.set_result(value)
+            if len(self.data) > self.max_entries:
+                self.data.clear()
+            self.data[key] = (now + self.ttl, value)
+        finally:
+            if mine:  # after the store: no thread finds it expired and unclaimed
+                with self._lock:
+                    self._loading.discard(key)
         return value
-
-    def _landed(self, key: Hashable, load: Future) -> None:
-        with self._lock:
-            if self._loading.get(key, (0, None))[1] is load:
-                del self._loading[key]
 
     def forget(self, key: Hashable) -> None:
         self.data.pop(key, None)
