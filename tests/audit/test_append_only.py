@@ -6,7 +6,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from apps.audit.services import audit_record
+from apps.audit.models import AuditPending
+from apps.audit.services import (
+    CHAIN_LOCK_KEY,
+    audit_pending_chain,
+    audit_record,
+    audit_record_later,
+)
 from apps.audit.verification import GAP, HASH, LINK, chain_verify
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +32,29 @@ def test_the_database_refuses_changes(statement):
     with connection.cursor() as cursor:
         cursor.execute("SELECT action, data::text FROM audit_event WHERE seq = %s", [event.seq])
         assert cursor.fetchone() == ("thing.do", '{"a": 1}')
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_pending SET event = '{}'",
+    "DELETE FROM audit_pending",
+    "DELETE FROM audit_pending WHERE id < 0",  # refused even when nothing matches
+])
+def test_events_waiting_to_be_chained_can_only_move_onto_the_chain(statement):
+    """A node's model-call event waits in audit_pending until it is chained; meanwhile
+    nobody changes or removes it, except the chaining that holds the chain's lock."""
+    audit_record_later(action="inference.call", data={"model": "m"})
+    with pytest.raises(DatabaseError, match="only move onto the chain"), \
+            transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement)
+    assert [p.event["data"] for p in AuditPending.objects.all()] == [{"model": "m"}]
+    with transaction.atomic(), connection.cursor() as cursor:  # another lock is not it
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY + 1])
+        with pytest.raises(DatabaseError, match="only move onto the chain"), \
+                transaction.atomic():
+            cursor.execute("DELETE FROM audit_pending")
+    assert audit_pending_chain() == 1
+    assert not AuditPending.objects.exists()
+    assert chain_verify().ok
 
 
 def _behind_the_triggers_back(sql, params):
