@@ -121,16 +121,23 @@ def _liveness(**_kwargs) -> None:
     liveness_start(holder=worker_identity(_worker["hostname"]))
 
 
-@signals.worker_process_shutdown.connect
-def _liveness_stop(**_kwargs) -> None:
+@signals.worker_process_shutdown.connect  # a prefork child
+@signals.worker_shutdown.connect  # the worker's own process (threads and solo pools)
+def _process_shutdown(**_kwargs) -> None:
+    """A process that executed nodes, going (warm shutdown, after its last delivery):
+    its calls in flight finish and are settled while it still beats, or are handed
+    back after WEFT_IO_DRAIN_S (apps.runs.io_executor.drain); then its heartbeat stops,
+    its buffered model-call records are written, and its Triton clients let go (a
+    stopping Triton server waits for open connections). In a prefork worker's main
+    process, which executes nothing, each step finds nothing to do."""
+    from django.conf import settings
+
+    from apps.inference.client import close_shared_clients
+    from apps.oversight.recording import model_calls_flush
+    from apps.runs.io_executor import drain
     from apps.runs.outbox import liveness_stop
 
+    drain(timeout_s=settings.WEFT_IO_DRAIN_S)
     liveness_stop()
-
-
-@signals.worker_process_shutdown.connect
-def _model_calls_flush(**_kwargs) -> None:
-    """The model-call records still buffered in this process are written before it goes."""
-    from apps.oversight.recording import model_calls_flush
-
     model_calls_flush()
+    close_shared_clients()

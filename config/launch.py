@@ -185,7 +185,11 @@ def programs(*, postgres: list[str] | None, redis: list[str] | None,
         listed.append(_triton_program(triton_token))
     commands = processes()
     listed += [
-        Program("worker", commands["worker"], priority=300, autostart=False, stop_wait_s=20),
+        # SIGTERM to Celery's main process only, whose warm shutdown lets each prefork
+        # child finish its task and its calls in flight (WEFT_IO_DRAIN_S) before it
+        # goes; a child sent SIGTERM itself dies at once (Celery resets the signal).
+        Program("worker", commands["worker"], priority=300, autostart=False,
+                stop_wait_s=30, stop_as_group=False),
         Program("beat", commands["beat"], priority=300, autostart=False),
         Program("web", commands["web"], priority=400, autostart=False),
     ]

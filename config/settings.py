@@ -466,7 +466,6 @@ WEFT_HEARTBEAT_S = float(env("WEFT_HEARTBEAT_S", "1"))
 WEFT_HOLDER_DEAD_S = float(env("WEFT_HOLDER_DEAD_S", "10"))
 WEFT_OUTBOX_GRACE_S = float(env("WEFT_OUTBOX_GRACE_S", "2"))
 WEFT_OUTBOX_EVERY_S = float(env("WEFT_OUTBOX_EVERY_S", "1"))
-# How long a worker keeps a node's result while the database is away, trying to commit it.
 # Nodes that wait on the network (HTTP, inference) are awaited on one event loop per
 # worker process (apps.runs.io_executor): at most WEFT_IO_CONCURRENCY in flight per
 # process, WEFT_IO_PER_HOST of them to one host (host:port) at once.
@@ -477,6 +476,9 @@ WEFT_IO_EXECUTOR = env_bool("WEFT_IO_EXECUTOR", True)
 WEFT_RESPOND_IN_PROCESS = env_bool("WEFT_RESPOND_IN_PROCESS", True)
 WEFT_IO_CONCURRENCY = env_int("WEFT_IO_CONCURRENCY", 200)
 WEFT_IO_PER_HOST = env_int("WEFT_IO_PER_HOST", 32)
+# How long a stopping worker waits for its calls in flight before it hands them back
+# (apps.runs.io_executor.drain); below the supervisor's wait before SIGKILL.
+WEFT_IO_DRAIN_S = float(env("WEFT_IO_DRAIN_S", "15"))
 # Requests per second per I/O worker process to a host: "host=rate" or "host:port=rate"
 # entries, "*=rate" for every other host; none by default. A call waiting for its turn
 # shows as queued.
@@ -484,6 +486,7 @@ WEFT_IO_HOST_RATES = env_list("WEFT_IO_HOST_RATES", "")
 # Model calls of concurrent runs to the same model are held this long (or until the
 # model's max batch size) and sent as one request; 0: each call its own request.
 WEFT_INFERENCE_LINGER_MS = float(env("WEFT_INFERENCE_LINGER_MS", "2"))
+# How long a worker keeps a node's result while the database is away, trying to commit it.
 WEFT_SETTLE_RETRY_S = float(env("WEFT_SETTLE_RETRY_S", "300"))
 WEFT_WEBHOOK_MAX_BYTES = env_int("WEFT_WEBHOOK_MAX_BYTES", 1024 * 1024)
 # JSON from outside (API bodies, webhooks, run inputs, node outputs) nests at most this

@@ -123,6 +123,9 @@ class Program:
     autostart: bool = True
     stop_signal: str = "TERM"
     stop_wait_s: int = 10
+    # The stop signal to the program's whole process group (its children too); SIGKILL
+    # after stop_wait_s always goes to the group.
+    stop_as_group: bool = True
     user: str = ""
     log_file: str = ""  # its output goes to this file instead of the terminal
     environment: dict[str, str] = field(default_factory=dict)
@@ -160,7 +163,7 @@ def write_config(programs: list[Program], *, directory: Path = DIR) -> Path:
             f"autostart={'true' if program.autostart else 'false'}",
             "autorestart=false", "startretries=0", "startsecs=1",
             f"stopsignal={program.stop_signal}", f"stopwaitsecs={program.stop_wait_s}",
-            "stopasgroup=true", "killasgroup=true", "redirect_stderr=true",
+            f"stopasgroup={'true' if program.stop_as_group else 'false'}", "killasgroup=true", "redirect_stderr=true",
             *([f"stdout_logfile={_value(program.log_file)}", "stdout_logfile_maxbytes=10MB",
                "stdout_logfile_backups=1"] if program.log_file else
               ["stdout_logfile=/dev/stdout", "stdout_logfile_maxbytes=0"]),

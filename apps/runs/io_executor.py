@@ -330,6 +330,57 @@ class IOExecutor:
     def in_flight(self) -> int:
         return len(self.flights)
 
+    # --- Shutdown ----------------------------------------------------------------------------
+
+    def drain(self, timeout_s: float) -> int:
+        """At this process's warm shutdown, once no more deliveries come: the calls in
+        flight finish and are settled, for up to `timeout_s`, while the process still
+        beats and renews their leases, so that stopping a worker (a deploy, Ctrl-C)
+        calls no API twice for one node. Those still waiting then are abandoned and
+        handed back at once (pending, due now, nobody's: the next sweep sends them
+        again) rather than left to wait for this process's heartbeat to lapse. Returns
+        how many were handed back."""
+        deadline = time.monotonic() + timeout_s
+        self._on_loop(lambda: None)  # the calls already handed to the loop are in flights
+        if self.flights:
+            logger.info("waiting up to %.0f s for %d call(s) in flight", timeout_s,
+                        len(self.flights))
+        while self.flights and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = self._on_loop(self._abandon_unsettled)
+        for claimed in left:
+            try:  # running (or held) and ours -> queued -> pending, due now
+                services.node_run_hold(claimed=claimed)
+                services.node_run_defer(claimed=claimed, delay_s=0)
+            except Exception:  # its holder stops beating: taken over after the lapse
+                logger.exception("could not hand node run %s back", claimed.row.pk)
+            finally:
+                close_old_connections()
+        settling = time.monotonic() + 10  # a settle under way is let finish
+        while self.flights and time.monotonic() < settling:
+            time.sleep(0.05)
+        if left:
+            logger.warning("handed %d call(s) still in flight back after %.0f s: another "
+                           "process makes them again", len(left), timeout_s)
+        return len(left)
+
+    def _abandon_unsettled(self) -> list[services.Claimed]:
+        """(On the loop.) Cancel the calls in flight that are not being settled."""
+        left = []
+        for flight in list(self.flights.values()):
+            if not flight.settling and flight.task is not None:
+                flight.abandoned = True
+                flight.task.cancel()
+                left.append(flight.claimed)
+        return left
+
+    def _on_loop(self, function: Any) -> Any:
+        """`function()` run on the loop's thread, between its other callbacks."""
+        async def call() -> Any:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(call(), self.loop).result(10)
+
 
 def _renew(by_holder: dict[str, list[int]]) -> set[int]:
     try:
@@ -366,6 +417,13 @@ def executor(*, db_threads: int = 2) -> IOExecutor:
                                        db_threads=db_threads)
                 _executor_pid = os.getpid()
     return _executor
+
+
+def drain(*, timeout_s: float) -> int:
+    """This process's executor drained at shutdown (`IOExecutor.drain`), if it has one."""
+    if _executor is None or _executor_pid != os.getpid():
+        return 0
+    return _executor.drain(timeout_s)
 
 
 def _execute_here(node_run_id: int, queue: str, here: InProcess) -> bool:

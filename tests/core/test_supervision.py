@@ -77,3 +77,20 @@ def test_supervisord_restarts_with_backoff_and_stops_on_sigterm(tmp_path):
         log.close()
     assert not psutil.pid_exists(steady["pid"]) or \
         psutil.Process(steady["pid"]).status() == psutil.STATUS_ZOMBIE
+
+
+def test_make_runs_worker_is_stopped_through_its_main_process(tmp_path):
+    """A prefork child sent SIGTERM itself dies at once, its calls in flight cut off
+    (Celery resets the signal in its children); sent to the main process only, it is a
+    warm shutdown in which each child drains (tests/runs/test_io_shutdown.py). After
+    the wait, SIGKILL still reaches the whole group."""
+    from config.launch import programs
+
+    worker = next(p for p in programs(postgres=None, redis=None, triton_token=None)
+                  if p.name == "worker")
+    conf = supervision.write_config([worker], directory=tmp_path).read_text()
+    section = conf[conf.index("[program:worker]"):]
+    assert "stopasgroup=false" in section
+    assert "killasgroup=true" in section
+    assert "stopsignal=TERM" in section
+    assert "stopwaitsecs=30" in section  # over WEFT_IO_DRAIN_S's 15 s

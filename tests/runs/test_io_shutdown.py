@@ -1,0 +1,99 @@
+"""Stopping a worker that has calls in flight (a deploy, `make run`'s Ctrl-C, `docker
+compose stop`: SIGTERM, Celery's warm shutdown), on real worker processes against the
+real PostgreSQL and Redis and a local slow HTTP API: the calls in flight finish and
+are settled before the process goes, so no API is called twice for one node; calls
+that outlast WEFT_IO_DRAIN_S are handed back at once for another process to make,
+rather than waiting for this one's heartbeat to lapse."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from apps.runs import services
+from apps.runs.models import NodeRun, Run
+from config.launch import IO_WORKER_OPTIONS
+from tests.fixtures.runs import _worker_running, flow
+from tests.runs.test_io_executor import _finished, _wait
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+DRAIN_S = 4.0
+# Long enough that a quick finish after a stop cannot be the stopped process's nodes
+# taken over once its heartbeat lapsed.
+HOLDER_DEAD_S = 40
+
+
+def _running(tmp_path_factory, name, options):
+    return _worker_running(
+        tmp_path_factory.mktemp(name), options=options,
+        env={"WEFT_HOLDER_DEAD_S": str(HOLDER_DEAD_S), "WEFT_IO_DRAIN_S": str(DRAIN_S),
+             "WEFT_HTTP_ALLOW_HOSTS": "127.0.0.1/32"})
+
+
+@pytest.fixture(scope="module", params=["io-worker", "make-run-worker"])
+def stoppable_worker(request, django_db_setup, django_db_blocker, tmp_path_factory):
+    """compose.yaml's I/O worker (one process, a thread pool), and `make run`'s worker
+    (prefork children, each with its own event loop for the calls)."""
+    options = IO_WORKER_OPTIONS if request.param == "io-worker" else ["--concurrency", "2"]
+    yield from _running(tmp_path_factory, request.param, options)
+
+
+def _two_calls(url):
+    return flow(("start", "trigger.manual"),
+                ("call", "http.request", {"url": url, "timeout_s": 60}),
+                ("again", "http.request", {"url": url + "?n=2", "timeout_s": 60}),
+                edges=[("start", "call"), ("call", "again")])
+
+
+def _stop(worker) -> float:
+    """SIGTERM to the worker's main process (as a supervisor sends it); seconds it took
+    to exit."""
+    started = time.monotonic()
+    os.kill(worker.proc.pid, signal.SIGTERM)
+    worker.proc.wait(DRAIN_S + 30)
+    return time.monotonic() - started
+
+
+def test_a_stopped_worker_finishes_its_calls_in_flight_before_it_goes(
+        stoppable_worker, publish, slow_receiver):
+    receiver = slow_receiver(delay_s=2.0)
+    ids = [services.run_start(workflow=publish(_two_calls(receiver.url)),
+                              input={"n": i}).pk for i in range(12)]
+    _wait(lambda: receiver.in_flight >= 12, 30, "every first call in flight")
+    took = _stop(stoppable_worker)
+    log = stoppable_worker.log()[-3000:]
+    assert receiver.hung_up == 0, log  # no call was cut off
+    calls = NodeRun.objects.filter(run_id__in=ids, node_id="call")
+    assert set(calls.values_list("status", flat=True)) == {"succeeded"}, log
+    assert took < DRAIN_S + 20
+    stoppable_worker.start(beat=False)  # as `make run`'s supervisor does
+    _wait(lambda: _finished(ids), 60, "the runs to finish")
+    assert set(Run.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        "succeeded"}
+    assert set(calls.values_list("delivery_count", flat=True)) == {1}
+    assert len(receiver.keys) == 24
+    assert set(receiver.keys.values()) == {1}, receiver.keys  # each API called once
+
+
+def test_calls_that_outlast_the_drain_are_handed_back_at_once(
+        stoppable_worker, publish, slow_receiver):
+    receiver = slow_receiver(delay_s=120)
+    ids = [services.run_start(workflow=publish(_two_calls(receiver.url)),
+                              input={"n": i}).pk for i in range(6)]
+    _wait(lambda: receiver.in_flight >= 6, 30, "every first call in flight")
+    receiver.delay_s = 0.1  # the calls made again answer at once
+    took = _stop(stoppable_worker)
+    log = stoppable_worker.log()[-3000:]
+    assert DRAIN_S - 0.5 <= took < DRAIN_S + 20, log
+    assert receiver.hung_up == 6, log  # abandoned at the drain's end, not before
+    calls = NodeRun.objects.filter(run_id__in=ids, node_id="call")
+    # Pending and nobody's: sent again by the next sweep, not after a lapse.
+    assert set(calls.values_list("status", "worker")) == {("pending", "")}, log
+    stoppable_worker.start(beat=False)
+    _wait(lambda: _finished(ids), HOLDER_DEAD_S / 2, "the runs to finish")
+    assert set(Run.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        "succeeded"}, stoppable_worker.log()[-3000:]
+    assert calls.count() == 6  # one row per node: the same attempt, sent again
+    assert len(receiver.keys) == 12
