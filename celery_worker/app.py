@@ -1,6 +1,8 @@
 """The Celery app. Celery only delivers work (DESIGN.md contract 4): tasks take
 ids and call one service. Queues keep slow work from starving fast work."""
 
+import functools
+import logging
 import os
 
 from celery import Celery, signals
@@ -137,7 +139,10 @@ def _process_shutdown(**_kwargs) -> None:
     from apps.runs.io_executor import drain
     from apps.runs.outbox import liveness_stop
 
-    drain(timeout_s=settings.WEFT_IO_DRAIN_S)
-    liveness_stop()
-    model_calls_flush()
-    close_shared_clients()
+    steps = (functools.partial(drain, timeout_s=settings.WEFT_IO_DRAIN_S), liveness_stop,
+             model_calls_flush, close_shared_clients)
+    for step in steps:  # one failing (the database away) does not skip the others
+        try:
+            step()
+        except Exception:
+            logging.getLogger("weft.runs").exception("at shutdown: %r failed", step)

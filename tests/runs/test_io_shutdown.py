@@ -47,6 +47,14 @@ def _two_calls(url):
                 edges=[("start", "call"), ("call", "again")])
 
 
+def _first_calls_in_flight(publish, receiver, count: int) -> list:
+    """`count` runs of start -> call -> again, once each first call is in flight."""
+    workflow = publish(_two_calls(receiver.url))
+    ids = [services.run_start(workflow=workflow, input={"n": i}).pk for i in range(count)]
+    _wait(lambda: receiver.in_flight >= count, 30, "every first call in flight")
+    return ids
+
+
 def _stop(worker) -> float:
     """SIGTERM to the worker's main process (as a supervisor sends it); seconds it took
     to exit."""
@@ -59,9 +67,7 @@ def _stop(worker) -> float:
 def test_a_stopped_worker_finishes_its_calls_in_flight_before_it_goes(
         stoppable_worker, publish, slow_receiver):
     receiver = slow_receiver(delay_s=2.0)
-    ids = [services.run_start(workflow=publish(_two_calls(receiver.url)),
-                              input={"n": i}).pk for i in range(12)]
-    _wait(lambda: receiver.in_flight >= 12, 30, "every first call in flight")
+    ids = _first_calls_in_flight(publish, receiver, 12)
     took = _stop(stoppable_worker)
     log = stoppable_worker.log()[-3000:]
     assert receiver.hung_up == 0, log  # no call was cut off
@@ -80,9 +86,7 @@ def test_a_stopped_worker_finishes_its_calls_in_flight_before_it_goes(
 def test_calls_that_outlast_the_drain_are_handed_back_at_once(
         stoppable_worker, publish, slow_receiver):
     receiver = slow_receiver(delay_s=120)
-    ids = [services.run_start(workflow=publish(_two_calls(receiver.url)),
-                              input={"n": i}).pk for i in range(6)]
-    _wait(lambda: receiver.in_flight >= 6, 30, "every first call in flight")
+    ids = _first_calls_in_flight(publish, receiver, 6)
     receiver.delay_s = 0.1  # the calls made again answer at once
     took = _stop(stoppable_worker)
     log = stoppable_worker.log()[-3000:]
