@@ -83,6 +83,7 @@ class _Flight:
     scope: SecretScrubber
     here: InProcess | None = None  # the run of a caller waiting in this process
     task: asyncio.Task | None = None
+    calling: bool = False  # its call went out (it no longer waits for a cap)
     settling: bool = False
     abandoned: bool = False
     started: float = field(default_factory=time.perf_counter)
@@ -275,6 +276,7 @@ class IOExecutor:
                 if not await self._in_db(services.node_run_held_start, claimed=claimed):
                     raise _Gone
                 flight.started = time.perf_counter()
+            flight.calling = True
             async with asyncio.timeout(timeout):
                 outputs = await call.perform(self.io)
         result = services.node_result_checked(claimed.compiled, node_id, outputs)
@@ -336,43 +338,57 @@ class IOExecutor:
         """At this process's warm shutdown, once no more deliveries come: the calls in
         flight finish and are settled, for up to `timeout_s`, while the process still
         beats and renews their leases, so that stopping a worker (a deploy, Ctrl-C)
-        calls no API twice for one node. Those still waiting then are abandoned and
-        handed back at once (pending, due now, nobody's: the next sweep sends them
-        again) rather than left to wait for this process's heartbeat to lapse. Returns
-        how many were handed back."""
+        calls no API twice for one node. A call that has not gone out yet (waiting for
+        its host's cap or its turn under a rate limit) is not started now: it is handed
+        back at once, and so are the calls still in flight at the end, rather than left
+        to wait for this process's heartbeat to lapse (pending, due now, nobody's: the
+        next sweep sends them to another process). Returns how many were handed back."""
         deadline = time.monotonic() + timeout_s
-        self._on_loop(lambda: None)  # the calls already handed to the loop are in flights
-        if self.flights:
+        waiting = self._on_loop(functools.partial(self._abandon, calling=False))
+        self._hand_back(waiting)
+        if self._busy():
             logger.info("waiting up to %.0f s for %d call(s) in flight", timeout_s,
                         len(self.flights))
-        while self.flights and time.monotonic() < deadline:
+        while self._busy() and time.monotonic() < deadline:
             time.sleep(0.05)
-        left = self._on_loop(self._abandon_unsettled)
-        for claimed in left:
-            try:  # running (or held) and ours -> queued -> pending, due now
+        late = self._on_loop(functools.partial(self._abandon, calling=True))
+        self._hand_back(late)
+        settling = time.monotonic() + 10  # a settle under way is let finish
+        while self._busy() and time.monotonic() < settling:
+            time.sleep(0.05)
+        if waiting or late:
+            logger.warning("handed back %d call(s) that had not gone out and %d still in "
+                           "flight after %.0f s: other processes make them", len(waiting),
+                           len(late), timeout_s)
+        return len(waiting) + len(late)
+
+    def _busy(self) -> bool:
+        """Some flight is not over (a task cancelled before its first step never
+        leaves `flights`)."""
+        return any(f.task is None or not f.task.done() for f in list(self.flights.values()))
+
+    def _abandon(self, *, calling: bool) -> list[services.Claimed]:
+        """(On the loop.) Cancel the flights whose call has (`calling`) or has not gone
+        out yet and that are not being settled."""
+        left = []
+        for flight in list(self.flights.values()):
+            if flight.calling == calling and not flight.settling and flight.task is not None:
+                flight.abandoned = True
+                flight.task.cancel()
+                left.append(flight.claimed)
+        return left
+
+    @staticmethod
+    def _hand_back(claimed_nodes: list[services.Claimed]) -> None:
+        """Abandoned nodes, still this process's, pending again and due now."""
+        for claimed in claimed_nodes:
+            try:  # running (or held: queued) and ours -> queued -> pending, nobody's
                 services.node_run_hold(claimed=claimed)
                 services.node_run_defer(claimed=claimed, delay_s=0)
             except Exception:  # its holder stops beating: taken over after the lapse
                 logger.exception("could not hand node run %s back", claimed.row.pk)
             finally:
                 close_old_connections()
-        settling = time.monotonic() + 10  # a settle under way is let finish
-        while self.flights and time.monotonic() < settling:
-            time.sleep(0.05)
-        if left:
-            logger.warning("handed %d call(s) still in flight back after %.0f s: another "
-                           "process makes them again", len(left), timeout_s)
-        return len(left)
-
-    def _abandon_unsettled(self) -> list[services.Claimed]:
-        """(On the loop.) Cancel the calls in flight that are not being settled."""
-        left = []
-        for flight in list(self.flights.values()):
-            if not flight.settling and flight.task is not None:
-                flight.abandoned = True
-                flight.task.cancel()
-                left.append(flight.claimed)
-        return left
 
     def _on_loop(self, function: Any) -> Any:
         """`function()` run on the loop's thread, between its other callbacks."""

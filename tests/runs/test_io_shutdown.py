@@ -3,7 +3,8 @@ compose stop`: SIGTERM, Celery's warm shutdown), on real worker processes agains
 real PostgreSQL and Redis and a local slow HTTP API: the calls in flight finish and
 are settled before the process goes, so no API is called twice for one node; calls
 that outlast WEFT_IO_DRAIN_S are handed back at once for another process to make,
-rather than waiting for this one's heartbeat to lapse."""
+rather than waiting for this one's heartbeat to lapse, and calls waiting for their
+host's cap are handed back without being started."""
 
 import os
 import signal
@@ -20,6 +21,7 @@ from tests.runs.test_io_executor import _finished, _wait
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 DRAIN_S = 4.0
+PER_HOST = 8
 # Long enough that a quick finish after a stop cannot be the stopped process's nodes
 # taken over once its heartbeat lapsed.
 HOLDER_DEAD_S = 40
@@ -29,7 +31,7 @@ def _running(tmp_path_factory, name, options):
     return _worker_running(
         tmp_path_factory.mktemp(name), options=options,
         env={"WEFT_HOLDER_DEAD_S": str(HOLDER_DEAD_S), "WEFT_IO_DRAIN_S": str(DRAIN_S),
-             "WEFT_HTTP_ALLOW_HOSTS": "127.0.0.1/32"})
+             "WEFT_IO_PER_HOST": str(PER_HOST), "WEFT_HTTP_ALLOW_HOSTS": "127.0.0.1/32"})
 
 
 @pytest.fixture(scope="module", params=["io-worker", "make-run-worker"])
@@ -47,11 +49,16 @@ def _two_calls(url):
                 edges=[("start", "call"), ("call", "again")])
 
 
-def _first_calls_in_flight(publish, receiver, count: int) -> list:
-    """`count` runs of start -> call -> again, once each first call is in flight."""
-    workflow = publish(_two_calls(receiver.url))
-    ids = [services.run_start(workflow=workflow, input={"n": i}).pk for i in range(count)]
-    _wait(lambda: receiver.in_flight >= count, 30, "every first call in flight")
+def _first_calls_in_flight(publish, receivers, per_receiver: int) -> list:
+    """`per_receiver` runs of start -> call -> again against each receiver (under
+    PER_HOST), once each first call is in flight."""
+    ids = []
+    for n, receiver in enumerate(receivers):
+        workflow = publish(_two_calls(receiver.url), name=f"api{n}")
+        ids += [services.run_start(workflow=workflow, input={"n": i}).pk
+                for i in range(per_receiver)]
+    _wait(lambda: sum(r.in_flight for r in receivers) >= len(ids), 30,
+          "every first call in flight")
     return ids
 
 
@@ -66,11 +73,11 @@ def _stop(worker) -> float:
 
 def test_a_stopped_worker_finishes_its_calls_in_flight_before_it_goes(
         stoppable_worker, publish, slow_receiver):
-    receiver = slow_receiver(delay_s=2.0)
-    ids = _first_calls_in_flight(publish, receiver, 12)
+    receivers = [slow_receiver(delay_s=2.0) for _ in range(2)]
+    ids = _first_calls_in_flight(publish, receivers, 6)
     took = _stop(stoppable_worker)
     log = stoppable_worker.log()[-3000:]
-    assert receiver.hung_up == 0, log  # no call was cut off
+    assert [r.hung_up for r in receivers] == [0, 0], log  # no call was cut off
     calls = NodeRun.objects.filter(run_id__in=ids, node_id="call")
     assert set(calls.values_list("status", flat=True)) == {"succeeded"}, log
     assert took < DRAIN_S + 20
@@ -79,14 +86,15 @@ def test_a_stopped_worker_finishes_its_calls_in_flight_before_it_goes(
     assert set(Run.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
         "succeeded"}
     assert set(calls.values_list("delivery_count", flat=True)) == {1}
-    assert len(receiver.keys) == 24
-    assert set(receiver.keys.values()) == {1}, receiver.keys  # each API called once
+    keys = [receiver.keys for receiver in receivers]
+    assert sum(len(k) for k in keys) == 24
+    assert {n for k in keys for n in k.values()} == {1}, keys  # each API called once
 
 
 def test_calls_that_outlast_the_drain_are_handed_back_at_once(
         stoppable_worker, publish, slow_receiver):
     receiver = slow_receiver(delay_s=120)
-    ids = _first_calls_in_flight(publish, receiver, 6)
+    ids = _first_calls_in_flight(publish, [receiver], 6)
     receiver.delay_s = 0.1  # the calls made again answer at once
     took = _stop(stoppable_worker)
     log = stoppable_worker.log()[-3000:]
@@ -101,3 +109,31 @@ def test_calls_that_outlast_the_drain_are_handed_back_at_once(
         "succeeded"}, stoppable_worker.log()[-3000:]
     assert calls.count() == 6  # one row per node: the same attempt, sent again
     assert len(receiver.keys) == 12
+
+
+def test_calls_waiting_for_their_hosts_cap_are_handed_back_not_started(
+        stoppable_worker, publish, slow_receiver):
+    receiver = slow_receiver(delay_s=3.0)
+    workflow = publish(_two_calls(receiver.url))
+    ids = [services.run_start(workflow=workflow, input={"n": i}).pk for i in range(24)]
+    calls = NodeRun.objects.filter(run_id__in=ids, node_id="call")
+
+    def all_taken():  # each first call either out or queued behind the host's cap
+        queued = calls.filter(status="queued").count()
+        return queued and queued + receiver.in_flight == 24
+
+    _wait(all_taken, 30, "the calls in flight and the rest queued")
+    sent = receiver.requests
+    _stop(stoppable_worker)
+    log = stoppable_worker.log()[-3000:]
+    assert receiver.hung_up == 0, log
+    assert receiver.requests == sent, log  # none started while the worker was stopping
+    assert calls.filter(status="succeeded").count() == sent
+    assert set(calls.exclude(status="succeeded").values_list("status", "worker")) == {
+        ("pending", "")}, log
+    stoppable_worker.start(beat=False)
+    _wait(lambda: _finished(ids), 60, "the runs to finish")
+    assert set(Run.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
+        "succeeded"}
+    assert len(receiver.keys) == 48
+    assert set(receiver.keys.values()) == {1}, receiver.keys
