@@ -346,9 +346,8 @@ class IOExecutor:
         deadline = time.monotonic() + timeout_s
         waiting = self._on_loop(functools.partial(self._abandon, calling=False))
         self._hand_back(waiting)
-        if self._busy():
-            logger.info("waiting up to %.0f s for %d call(s) in flight", timeout_s,
-                        len(self.flights))
+        if busy := self._busy():
+            logger.info("waiting up to %.0f s for %d call(s) in flight", timeout_s, busy)
         while self._busy() and time.monotonic() < deadline:
             time.sleep(0.05)
         late = self._on_loop(functools.partial(self._abandon, calling=True))
@@ -362,10 +361,10 @@ class IOExecutor:
                            len(late), timeout_s)
         return len(waiting) + len(late)
 
-    def _busy(self) -> bool:
-        """Some flight is not over (a task cancelled before its first step never
+    def _busy(self) -> int:
+        """How many flights are not over (a task cancelled before its first step never
         leaves `flights`)."""
-        return any(f.task is None or not f.task.done() for f in list(self.flights.values()))
+        return sum(f.task is None or not f.task.done() for f in list(self.flights.values()))
 
     def _abandon(self, *, calling: bool) -> list[services.Claimed]:
         """(On the loop.) Cancel the flights whose call has (`calling`) or has not gone
