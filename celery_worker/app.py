@@ -10,6 +10,8 @@ from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+logger = logging.getLogger("weft.runs")
+
 app = Celery("weft")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
@@ -145,4 +147,4 @@ def _process_shutdown(**_kwargs) -> None:
         try:
             step()
         except Exception:
-            logging.getLogger("weft.runs").exception("at shutdown: %r failed", step)
+            logger.exception("at shutdown: %r failed", step)

@@ -163,7 +163,8 @@ def write_config(programs: list[Program], *, directory: Path = DIR) -> Path:
             f"autostart={'true' if program.autostart else 'false'}",
             "autorestart=false", "startretries=0", "startsecs=1",
             f"stopsignal={program.stop_signal}", f"stopwaitsecs={program.stop_wait_s}",
-            f"stopasgroup={'true' if program.stop_as_group else 'false'}", "killasgroup=true", "redirect_stderr=true",
+            f"stopasgroup={'true' if program.stop_as_group else 'false'}", "killasgroup=true",
+            "redirect_stderr=true",
             *([f"stdout_logfile={_value(program.log_file)}", "stdout_logfile_maxbytes=10MB",
                "stdout_logfile_backups=1"] if program.log_file else
               ["stdout_logfile=/dev/stdout", "stdout_logfile_maxbytes=0"]),

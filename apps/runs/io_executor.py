@@ -88,6 +88,15 @@ class _Flight:
     abandoned: bool = False
     started: float = field(default_factory=time.perf_counter)
 
+    def abandon(self) -> bool:
+        """(On the loop.) No longer ours: its call is cancelled and its late result
+        dropped; False when it is being settled already (or not started)."""
+        if self.settling or self.task is None:
+            return False
+        self.abandoned = True
+        self.task.cancel()
+        return True
+
 
 class _Gone(Exception):
     """The node is no longer this process's (cancelled, or taken by another delivery)
@@ -214,41 +223,44 @@ class IOExecutor:
         self.flights[pk] = flight
         self.peak = max(self.peak, len(self.flights))
         flight.task = self.loop.create_task(self._fly(flight), context=context)
+        # Let go however the task ends, even cancelled before its first step.
+        flight.task.add_done_callback(functools.partial(self._landed, flight))
+
+    def _landed(self, flight: _Flight, _task: asyncio.Task) -> None:
+        pk = flight.claimed.row.pk
+        self.flights.pop(pk, None)
+        self.slots.release()
+        services.node_run_let_go(pk)
+        if flight.here is not None:
+            flight.here.leave()
 
     async def _fly(self, flight: _Flight) -> None:
         claimed = flight.claimed
         node_id = claimed.row.node_id
         compiled = claimed.compiled
         try:
-            try:
-                result = await self._perform(flight)
-            except asyncio.CancelledError:
-                if flight.abandoned:  # no longer ours: nothing to settle
-                    logger.info("node run %s abandoned: its run moved on", claimed.row.pk)
-                    return
-                raise
-            except _Gone:
-                logger.info("node run %s left: it moved on while waiting", claimed.row.pk)
+            result = await self._perform(flight)
+        except asyncio.CancelledError:
+            if flight.abandoned:  # no longer ours: nothing to settle
+                logger.info("node run %s abandoned: its run moved on", claimed.row.pk)
                 return
-            except _Deferred:
-                logger.info("node run %s waits for its turn under a rate limit until %s",
-                            claimed.row.pk, claimed.row.due_at)
-                return
-            except TimeoutError:  # its policy's time limit passed while it waited
-                result = services.node_timeout(compiled, node_id)
-            except Exception as exc:
-                result = services.node_failure(compiled, node_id, exc, flight.scope)
-            finally:
-                metrics.NODE_DURATION.labels(compiled.types[node_id].type).observe(
-                    time.perf_counter() - flight.started)
-            flight.settling = True
-            await self.loop.run_in_executor(self.db, self._settle, claimed, result, flight.here)
+            raise
+        except _Gone:
+            logger.info("node run %s left: it moved on while waiting", claimed.row.pk)
+            return
+        except _Deferred:
+            logger.info("node run %s waits for its turn under a rate limit until %s",
+                        claimed.row.pk, claimed.row.due_at)
+            return
+        except TimeoutError:  # its policy's time limit passed while it waited
+            result = services.node_timeout(compiled, node_id)
+        except Exception as exc:
+            result = services.node_failure(compiled, node_id, exc, flight.scope)
         finally:
-            self.flights.pop(claimed.row.pk, None)
-            self.slots.release()
-            services.node_run_let_go(claimed.row.pk)
-            if flight.here is not None:
-                flight.here.leave()
+            metrics.NODE_DURATION.labels(compiled.types[node_id].type).observe(
+                time.perf_counter() - flight.started)
+        flight.settling = True
+        await self.loop.run_in_executor(self.db, self._settle, claimed, result, flight.here)
 
     async def _perform(self, flight: _Flight) -> Any:
         call = flight.call
@@ -325,9 +337,8 @@ class IOExecutor:
                                len(flying), exc_info=True)
                 continue
             for pk, flight in flying.items():
-                if pk not in kept and not flight.settling and flight.task is not None:
-                    flight.abandoned = True
-                    flight.task.cancel()
+                if pk not in kept:
+                    flight.abandon()
 
     def in_flight(self) -> int:
         return len(self.flights)
@@ -346,14 +357,15 @@ class IOExecutor:
         deadline = time.monotonic() + timeout_s
         waiting = self._on_loop(functools.partial(self._abandon, calling=False))
         self._hand_back(waiting)
-        if busy := self._busy():
-            logger.info("waiting up to %.0f s for %d call(s) in flight", timeout_s, busy)
-        while self._busy() and time.monotonic() < deadline:
+        if self.flights:
+            logger.info("waiting up to %.0f s for %d call(s) in flight", timeout_s,
+                        len(self.flights))
+        while self.flights and time.monotonic() < deadline:
             time.sleep(0.05)
         late = self._on_loop(functools.partial(self._abandon, calling=True))
         self._hand_back(late)
         settling = time.monotonic() + 10  # a settle under way is let finish
-        while self._busy() and time.monotonic() < settling:
+        while self.flights and time.monotonic() < settling:
             time.sleep(0.05)
         if waiting or late:
             logger.warning("handed back %d call(s) that had not gone out and %d still in "
@@ -361,21 +373,11 @@ class IOExecutor:
                            len(late), timeout_s)
         return len(waiting) + len(late)
 
-    def _busy(self) -> int:
-        """How many flights are not over (a task cancelled before its first step never
-        leaves `flights`)."""
-        return sum(f.task is None or not f.task.done() for f in list(self.flights.values()))
-
     def _abandon(self, *, calling: bool) -> list[services.Claimed]:
-        """(On the loop.) Cancel the flights whose call has (`calling`) or has not gone
-        out yet and that are not being settled."""
-        left = []
-        for flight in list(self.flights.values()):
-            if flight.calling == calling and not flight.settling and flight.task is not None:
-                flight.abandoned = True
-                flight.task.cancel()
-                left.append(flight.claimed)
-        return left
+        """(On the loop.) Abandon the flights whose call has (`calling`) or has not gone
+        out yet, unless being settled."""
+        return [flight.claimed for flight in list(self.flights.values())
+                if flight.calling == calling and flight.abandon()]
 
     @staticmethod
     def _hand_back(claimed_nodes: list[services.Claimed]) -> None:
